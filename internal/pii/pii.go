@@ -1,0 +1,237 @@
+// Package pii protects personal data at rest. Values are sealed with
+// AES-256-GCM under a key ring whose key id travels with the ciphertext, so
+// keys can rotate while old rows stay readable. Equality lookups (is this
+// email taken?) use a keyed HMAC "blind index" of the normalised value, which
+// lets the database enforce uniqueness without ever holding plaintext.
+package pii
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+const formatVersion = 1
+
+// ErrDecrypt is returned when a ciphertext cannot be opened: wrong key,
+// unknown key id, tampering, or a value moved to another record.
+var ErrDecrypt = errors.New("pii: cannot decrypt value")
+
+// Key is one data-encryption key of the ring.
+type Key struct {
+	ID  string
+	Key []byte // 32 bytes
+}
+
+// Keyring seals with the primary key and opens with any key it holds.
+type Keyring struct {
+	primary  string
+	aeads    map[string]cipher.AEAD
+	indexKey []byte
+}
+
+// NewKeyring builds a ring; keys[0] is the primary (used for new writes).
+// The index key must never rotate: blind indexes already stored depend on it.
+func NewKeyring(indexKey []byte, keys ...Key) (*Keyring, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("pii: at least one key is required")
+	}
+	if len(indexKey) < 32 {
+		return nil, errors.New("pii: index key must be at least 32 bytes")
+	}
+	k := &Keyring{primary: keys[0].ID, aeads: map[string]cipher.AEAD{}, indexKey: indexKey}
+	for _, key := range keys {
+		if key.ID == "" || len(key.ID) > 32 || strings.ContainsAny(key.ID, ",:= ") {
+			return nil, fmt.Errorf("pii: invalid key id %q", key.ID)
+		}
+		if len(key.Key) != 32 {
+			return nil, fmt.Errorf("pii: key %q must be 32 bytes, got %d", key.ID, len(key.Key))
+		}
+		block, err := aes.NewCipher(key.Key)
+		if err != nil {
+			return nil, err
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := k.aeads[key.ID]; dup {
+			return nil, fmt.Errorf("pii: duplicate key id %q", key.ID)
+		}
+		k.aeads[key.ID] = aead
+	}
+	return k, nil
+}
+
+// PrimaryKeyID is the id of the key new values are sealed with.
+func (k *Keyring) PrimaryKeyID() string { return k.primary }
+
+// Seal encrypts plaintext bound to context (for example "user/<id>/email"),
+// so a ciphertext copied onto another row or column fails to open. Empty
+// plaintext seals to nil: absent values stay NULL in the database.
+func (k *Keyring) Seal(plaintext, context string) []byte {
+	if plaintext == "" {
+		return nil
+	}
+	aead := k.aeads[k.primary]
+	out := make([]byte, 0, 2+len(k.primary)+aead.NonceSize()+len(plaintext)+aead.Overhead())
+	out = append(out, formatVersion, byte(len(k.primary)))
+	out = append(out, k.primary...)
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		panic(err)
+	}
+	out = append(out, nonce...)
+	return aead.Seal(out, nonce, []byte(plaintext), []byte(context))
+}
+
+// Open decrypts a value sealed by Seal with the same context.
+func (k *Keyring) Open(ciphertext []byte, context string) (string, error) {
+	if len(ciphertext) == 0 {
+		return "", nil
+	}
+	if len(ciphertext) < 2 || ciphertext[0] != formatVersion {
+		return "", ErrDecrypt
+	}
+	idLen := int(ciphertext[1])
+	if len(ciphertext) < 2+idLen {
+		return "", ErrDecrypt
+	}
+	aead, ok := k.aeads[string(ciphertext[2:2+idLen])]
+	if !ok {
+		return "", ErrDecrypt
+	}
+	rest := ciphertext[2+idLen:]
+	if len(rest) < aead.NonceSize()+aead.Overhead() {
+		return "", ErrDecrypt
+	}
+	pt, err := aead.Open(nil, rest[:aead.NonceSize()], rest[aead.NonceSize():], []byte(context))
+	if err != nil {
+		return "", ErrDecrypt
+	}
+	return string(pt), nil
+}
+
+// KeyID reports which key sealed a ciphertext, so a re-encryption job can find
+// rows still under a retired key.
+func KeyID(ciphertext []byte) string {
+	if len(ciphertext) < 2 || len(ciphertext) < 2+int(ciphertext[1]) {
+		return ""
+	}
+	return string(ciphertext[2 : 2+int(ciphertext[1])])
+}
+
+// BlindIndex returns the keyed hash used for lookups of an already
+// normalised value. The kind is mixed in so that the same string used as an
+// email and as a username produce unrelated index values.
+func (k *Keyring) BlindIndex(kind, normalised string) string {
+	mac := hmac.New(sha256.New, k.indexKey)
+	mac.Write([]byte(kind))
+	mac.Write([]byte{0})
+	mac.Write([]byte(normalised))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// keyFile is the on-disk form used by the embedded default, so a fresh
+// `roster serve` has keys without any configuration.
+type keyFile struct {
+	IndexKey string    `json:"indexKey"`
+	Keys     []fileKey `json:"keys"` // first is primary
+}
+
+type fileKey struct {
+	ID  string `json:"id"`
+	Key string `json:"key"`
+}
+
+// Load builds the key ring from configuration:
+//   - keys: "id:base64[,id:base64...]" (first is primary), e.g. from ROSTER_PII_KEY
+//   - indexKey: base64, e.g. from ROSTER_PII_INDEX_KEY
+//
+// When both are empty, the key file at path is read, or created with fresh
+// random keys (mode 0600) if it does not exist.
+func Load(keys, indexKey, path string) (*Keyring, error) {
+	if keys != "" || indexKey != "" {
+		if keys == "" || indexKey == "" {
+			return nil, errors.New("pii: set both the PII key list and the index key, or neither")
+		}
+		return parse(keys, indexKey)
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return createKeyFile(path)
+	} else if err != nil {
+		return nil, fmt.Errorf("pii: read key file: %w", err)
+	}
+	var f keyFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("pii: key file %s: %w", path, err)
+	}
+	list := make([]string, len(f.Keys))
+	for i, k := range f.Keys {
+		list[i] = k.ID + ":" + k.Key
+	}
+	return parse(strings.Join(list, ","), f.IndexKey)
+}
+
+func parse(keys, indexKey string) (*Keyring, error) {
+	idx, err := base64.StdEncoding.DecodeString(strings.TrimSpace(indexKey))
+	if err != nil {
+		return nil, errors.New("pii: index key is not base64")
+	}
+	var ring []Key
+	for _, part := range strings.Split(keys, ",") {
+		id, b64, ok := strings.Cut(strings.TrimSpace(part), ":")
+		if !ok {
+			return nil, errors.New(`pii: key list entries must be "id:base64"`)
+		}
+		raw, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			return nil, fmt.Errorf("pii: key %q is not base64", id)
+		}
+		ring = append(ring, Key{ID: id, Key: raw})
+	}
+	return NewKeyring(idx, ring...)
+}
+
+// GenerateKey returns 32 random bytes, base64 encoded.
+func GenerateKey() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+func createKeyFile(path string) (*Keyring, error) {
+	f := keyFile{IndexKey: GenerateKey(), Keys: []fileKey{{ID: "k1", Key: GenerateKey()}}}
+	data, _ := json.MarshalIndent(f, "", "  ")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	// O_EXCL: two replicas starting together must not overwrite each other's keys.
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return Load("", "", path)
+	} else if err != nil {
+		return nil, err
+	}
+	if _, err := fh.Write(data); err != nil {
+		fh.Close()
+		return nil, err
+	}
+	if err := fh.Close(); err != nil {
+		return nil, err
+	}
+	return parse("k1:"+f.Keys[0].Key, f.IndexKey)
+}

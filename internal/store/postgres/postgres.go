@@ -1,0 +1,142 @@
+// Package postgres is the production storage engine: PostgreSQL through a
+// pgx connection pool, shared by several `roster serve` replicas.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/roster-dev/roster/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is an open PostgreSQL pool.
+type DB struct {
+	pool *pgxpool.Pool
+	queryer
+}
+
+// Open connects to url (postgres://… or a libpq key=value string).
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse database url: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	return &DB{pool: pool, queryer: queryer{pool}}, nil
+}
+
+func (d *DB) Name() string       { return "postgres" }
+func (d *DB) Pool() any          { return d.pool }
+func (d *DB) PGX() *pgxpool.Pool { return d.pool }
+func (d *DB) Close() error       { d.pool.Close(); return nil }
+
+func (d *DB) Begin(ctx context.Context) (store.Tx, error) {
+	tx, err := d.pool.Begin(ctx)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return &Tx{tx: tx, queryer: queryer{tx}}, nil
+}
+
+// Migrate applies the embedded goose migrations. A session advisory lock
+// (goose's default for Postgres) keeps replicas that start together from
+// migrating at the same time.
+func (d *DB) Migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	db := stdlib.OpenDBFromPool(d.pool)
+	defer db.Close()
+	provider, err := goose.NewProvider(goose.DialectPostgres, db, sub)
+	if err != nil {
+		return err
+	}
+	_, err = provider.Up(ctx)
+	return err
+}
+
+// Tx is an open PostgreSQL transaction.
+type Tx struct {
+	tx pgx.Tx
+	queryer
+}
+
+func (t *Tx) Commit(ctx context.Context) error   { return mapErr(t.tx.Commit(ctx)) }
+func (t *Tx) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
+func (t *Tx) Native() any                        { return t.tx }
+
+type pgxQueryer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+type queryer struct{ q pgxQueryer }
+
+func (q queryer) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
+	tag, err := q.q.Exec(ctx, sql, args...)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+func (q queryer) Query(ctx context.Context, sql string, args ...any) (store.Rows, error) {
+	rows, err := q.q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return rowsAdapter{rows}, nil
+}
+
+func (q queryer) QueryRow(ctx context.Context, sql string, args ...any) store.Row {
+	return rowAdapter{q.q.QueryRow(ctx, sql, args...)}
+}
+
+type rowsAdapter struct{ pgx.Rows }
+
+func (r rowsAdapter) Err() error             { return mapErr(r.Rows.Err()) }
+func (r rowsAdapter) Scan(dest ...any) error { return mapErr(r.Rows.Scan(dest...)) }
+
+type rowAdapter struct{ row pgx.Row }
+
+func (r rowAdapter) Scan(dest ...any) error { return mapErr(r.row.Scan(dest...)) }
+
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.ErrNoRows
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505":
+			return &store.UniqueError{Constraint: pe.ConstraintName, Err: err}
+		case "40001", "40P01", "55P03":
+			return fmt.Errorf("%w: %v", store.ErrBusy, err)
+		}
+	}
+	return err
+}

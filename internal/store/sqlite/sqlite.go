@@ -1,0 +1,153 @@
+// Package sqlite is the embedded storage engine: a single SQLite file in WAL
+// mode through the pure-Go modernc driver, so `roster serve` needs no
+// database server and no cgo.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/roster-dev/roster/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is an open SQLite database.
+type DB struct {
+	db *sql.DB
+	queryer
+}
+
+// Open opens (creating if needed) the SQLite file at path. Writers take the
+// lock at BEGIN (_txlock=immediate) so two writers queue on the busy timeout
+// instead of deadlocking on lock upgrade.
+func Open(path string) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("sqlite: create data directory: %w", err)
+		}
+	}
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(15000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(8)
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return &DB{db: db, queryer: queryer{db}}, nil
+}
+
+func (d *DB) Name() string { return "sqlite" }
+func (d *DB) Pool() any    { return d.db }
+func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) SQL() *sql.DB { return d.db }
+
+func (d *DB) Begin(ctx context.Context) (store.Tx, error) {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return &Tx{tx: tx, queryer: queryer{tx}}, nil
+}
+
+// Migrate applies the embedded goose migrations.
+func (d *DB) Migrate(ctx context.Context) error {
+	provider, err := goose.NewProvider(goose.DialectSQLite3, d.db, mustSub(migrations, "migrations"))
+	if err != nil {
+		return err
+	}
+	_, err = provider.Up(ctx)
+	return err
+}
+
+// Tx is an open SQLite transaction.
+type Tx struct {
+	tx *sql.Tx
+	queryer
+}
+
+func (t *Tx) Commit(ctx context.Context) error   { return mapErr(t.tx.Commit()) }
+func (t *Tx) Rollback(ctx context.Context) error { return t.tx.Rollback() }
+func (t *Tx) Native() any                        { return t.tx }
+
+type sqlQueryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+type queryer struct{ q sqlQueryer }
+
+func (q queryer) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := q.q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	return res.RowsAffected()
+}
+
+func (q queryer) Query(ctx context.Context, query string, args ...any) (store.Rows, error) {
+	rows, err := q.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return rowsAdapter{rows}, nil
+}
+
+func (q queryer) QueryRow(ctx context.Context, query string, args ...any) store.Row {
+	return rowAdapter{q.q.QueryRowContext(ctx, query, args...)}
+}
+
+type rowsAdapter struct{ *sql.Rows }
+
+func (r rowsAdapter) Close()     { _ = r.Rows.Close() }
+func (r rowsAdapter) Err() error { return mapErr(r.Rows.Err()) }
+
+type rowAdapter struct{ row *sql.Row }
+
+func (r rowAdapter) Scan(dest ...any) error { return mapErr(r.row.Scan(dest...)) }
+
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNoRows
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			// "UNIQUE constraint failed: user_lookup.type, user_lookup.value"
+			msg := se.Error()
+			constraint := msg
+			if i := strings.LastIndex(msg, "failed: "); i >= 0 {
+				constraint = strings.TrimSuffix(msg[i+len("failed: "):], ")")
+			}
+			return &store.UniqueError{Constraint: constraint, Err: err}
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_BUSY_SNAPSHOT:
+			return fmt.Errorf("%w: %v", store.ErrBusy, err)
+		}
+	}
+	return err
+}
