@@ -1,0 +1,156 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/roster-dev/roster"
+)
+
+// OIDCConfig describes an external OpenID Connect identity provider whose
+// ID tokens (or JWT access tokens) Roster accepts as bearer tokens.
+type OIDCConfig struct {
+	Issuer   string
+	ClientID string // required: tokens must name it in aud, or in azp
+	// Provider and IDType name the usr_external_identity rows that link an
+	// IdP subject to a Roster user. Provider defaults to Issuer, IDType to
+	// "sso".
+	Provider string
+	IDType   string
+	// UsernameClaim is tried when no external identity matches; it defaults
+	// to "preferred_username". Verified email addresses are tried last.
+	UsernameClaim string
+	// HTTPClient fetches discovery and keys; nil means http.DefaultClient.
+	HTTPClient *http.Client
+}
+
+// Lookup names a user the way the registry's lookups do (roster.Lookup*
+// types; Provider and IDType only for external ids).
+type Lookup struct {
+	Type, Value, Provider, IDType string
+}
+
+// FindUserFunc resolves a lookup to a user id; it returns a roster.Error
+// with ENOTFOUND when nobody matches. The application adapts the registry's
+// FindUser to it, which keeps this package free of the registry.
+type FindUserFunc func(ctx context.Context, q Lookup) (userID string, err error)
+
+// OIDC verifies tokens from an external IdP and maps them to Roster users.
+//
+// Mapping, in order: (1) the external identity (Provider, IDType, sub) —
+// what SSO users uploaded by a state carry; (2) the user whose userName
+// equals the UsernameClaim; (3) the user whose email equals the token's
+// email when the IdP says email_verified. Roles are never read from the
+// token: they are the user's Roster memberships.
+type OIDC struct {
+	cfg  OIDCConfig
+	find FindUserFunc
+
+	mu       sync.Mutex
+	verifier *oidc.IDTokenVerifier
+	lastTry  time.Time
+}
+
+// NewOIDC prepares verification. Discovery happens on first use (and is
+// retried), so an IdP that is down at startup does not stop Roster serving
+// its own tokens.
+func NewOIDC(cfg OIDCConfig, find FindUserFunc) (*OIDC, error) {
+	if cfg.Issuer == "" || cfg.ClientID == "" {
+		return nil, errors.New("auth: OIDC needs both an issuer and a client id")
+	}
+	if cfg.Provider == "" {
+		cfg.Provider = cfg.Issuer
+	}
+	if cfg.IDType == "" {
+		cfg.IDType = "sso"
+	}
+	if cfg.UsernameClaim == "" {
+		cfg.UsernameClaim = "preferred_username"
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	return &OIDC{cfg: cfg, find: find}, nil
+}
+
+func (o *OIDC) getVerifier(ctx context.Context) (*oidc.IDTokenVerifier, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.verifier != nil {
+		return o.verifier, nil
+	}
+	// Bound discovery attempts so a dead IdP is not hammered by every request.
+	if time.Since(o.lastTry) < 5*time.Second {
+		return nil, errors.New("auth: OIDC provider unavailable")
+	}
+	o.lastTry = time.Now()
+	// The provider keeps this context's HTTP client for key refreshes, so it
+	// must not be the request's context, which ends with the request.
+	pctx := oidc.ClientContext(context.WithoutCancel(ctx), o.cfg.HTTPClient)
+	provider, err := oidc.NewProvider(pctx, o.cfg.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("auth: OIDC discovery: %w", err)
+	}
+	// The client id is checked below, accepting azp as well as aud, because
+	// IdPs issue access tokens whose audience is the API, not the client.
+	o.verifier = provider.Verifier(&oidc.Config{SkipClientIDCheck: true})
+	return o.verifier, nil
+}
+
+type oidcClaims struct {
+	AuthorizedParty string `json:"azp"`
+	Email           string `json:"email"`
+	EmailVerified   any    `json:"email_verified"` // some IdPs send "true"
+}
+
+// UserID verifies raw and returns the Roster user it belongs to.
+func (o *OIDC) UserID(ctx context.Context, raw string) (string, error) {
+	v, err := o.getVerifier(ctx)
+	if err != nil {
+		return "", err
+	}
+	tok, err := v.Verify(ctx, raw)
+	if err != nil {
+		return "", ErrInvalidToken
+	}
+	var c oidcClaims
+	var all map[string]any
+	if err := tok.Claims(&c); err != nil {
+		return "", ErrInvalidToken
+	}
+	if err := tok.Claims(&all); err != nil {
+		return "", ErrInvalidToken
+	}
+	if !slices.Contains(tok.Audience, o.cfg.ClientID) && c.AuthorizedParty != o.cfg.ClientID {
+		return "", ErrInvalidToken
+	}
+	queries := []Lookup{{
+		Type: roster.LookupExternalID, Value: tok.Subject, Provider: o.cfg.Provider, IDType: o.cfg.IDType,
+	}}
+	if name, _ := all[o.cfg.UsernameClaim].(string); name != "" {
+		queries = append(queries, Lookup{Type: roster.LookupUsername, Value: name})
+	}
+	if c.Email != "" && (c.EmailVerified == true || c.EmailVerified == "true") {
+		queries = append(queries, Lookup{Type: roster.LookupEmail, Value: c.Email})
+	}
+	for _, q := range queries {
+		id, err := o.find(ctx, q)
+		if roster.ErrorCode(err) == roster.ENOTFOUND || roster.ErrorCode(err) == roster.EINVALID {
+			continue
+		} else if err != nil {
+			return "", err
+		}
+		return id, nil
+	}
+	return "", ErrNoUser
+}
+
+// ErrNoUser is returned for a valid IdP token that maps to no Roster user.
+var ErrNoUser = errors.New("auth: no Roster user for this identity")
