@@ -152,6 +152,7 @@ type User struct {
 	ManagedBy          string                   `json:"managedBy,omitempty"`
 	Status             int                      `json:"status"`
 	IsDeleted          bool                     `json:"isDeleted"`
+	DeletedDate        *time.Time               `json:"deletedDate,omitempty"` // set by DeleteUser; a blocked user has none
 	PasswordHash       string                   `json:"-"`
 	CreatedBy          string                   `json:"createdBy,omitempty"`
 	CreatedDate        time.Time                `json:"createdDate"`

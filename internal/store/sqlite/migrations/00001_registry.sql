@@ -65,6 +65,7 @@ CREATE TABLE users (
     managed_by            TEXT,
     status                INTEGER NOT NULL DEFAULT 1,
     is_deleted            BOOLEAN NOT NULL DEFAULT FALSE,
+    deleted_date          TIMESTAMP,
     password_hash         TEXT NOT NULL DEFAULT '',
     created_by            TEXT,
     created_date          TIMESTAMP   NOT NULL,

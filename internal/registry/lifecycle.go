@@ -1,0 +1,263 @@
+package registry
+
+import (
+	"context"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/pii"
+	"github.com/roster-dev/roster/internal/store"
+)
+
+// UserPatch changes some fields of a user; nil means "leave as is" and an
+// empty string clears an optional field.
+type UserPatch struct {
+	FirstName        *string               `json:"firstName,omitempty"`
+	LastName         *string               `json:"lastName,omitempty"`
+	Email            *string               `json:"email,omitempty"`
+	Phone            *string               `json:"phone,omitempty"`
+	DOB              *string               `json:"dob,omitempty"`
+	Gender           *string               `json:"gender,omitempty"`
+	Password         *string               `json:"password,omitempty"`
+	ProfileLocation  *[]roster.LocationRef `json:"profileLocation,omitempty"`
+	ProfileUserTypes *[]roster.UserType    `json:"profileUserTypes,omitempty"`
+	Framework        *map[string][]string  `json:"framework,omitempty"`
+}
+
+// UpdateUser applies patch; the user themselves or an admin of their tenant
+// may do it. Changing email or phone moves the old value to prevUsed* and
+// moves the lookup, failing with ECONFLICT if the new value is taken.
+func (s *Service) UpdateUser(ctx context.Context, p *roster.Principal, id string, patch UserPatch) (*UserView, error) {
+	err := store.InTx(ctx, s.db, func(tx store.Tx) error {
+		rec, err := store.GetUser(ctx, tx, id)
+		if err != nil {
+			return storeErr(err, "user")
+		}
+		if !canSeePII(p, rec.ID, rec.RootOrgID) {
+			if canSee(p, rec.ID, rec.RootOrgID) {
+				return forbidden()
+			}
+			return notFound("user")
+		}
+		if rec.DeletedDate != nil {
+			return roster.Errorf(roster.ECONFLICT, "a deleted user cannot be changed")
+		}
+		var errs []roster.FieldError
+		if patch.FirstName != nil {
+			rec.FirstName = *patch.FirstName
+			if msg := checkName(rec.FirstName); rec.FirstName == "" || msg != "" {
+				errs = append(errs, roster.FieldError{Field: FieldFirstName, Message: orDefault(msg, "is required")})
+			}
+		}
+		if patch.LastName != nil {
+			rec.LastName = *patch.LastName
+			if msg := checkName(rec.LastName); msg != "" {
+				errs = append(errs, roster.FieldError{Field: FieldLastName, Message: msg})
+			}
+		}
+		if patch.DOB != nil {
+			rec.DOB = *patch.DOB
+		}
+		if patch.Gender != nil {
+			rec.Gender = *patch.Gender
+		}
+		if patch.ProfileLocation != nil {
+			rec.ProfileLocation = *patch.ProfileLocation
+		}
+		if patch.ProfileUserTypes != nil {
+			rec.ProfileUserTypes = *patch.ProfileUserTypes
+		}
+		if patch.Framework != nil {
+			rec.Framework = *patch.Framework
+		}
+		if patch.Password != nil {
+			if n := len(*patch.Password); n < 8 || n > 128 {
+				errs = append(errs, roster.FieldError{Field: FieldPassword, Message: "must be 8 to 128 characters"})
+			} else {
+				rec.PasswordHash = s.HashPassword(*patch.Password)
+			}
+		}
+		if patch.Email != nil {
+			if fe := s.changeContact(ctx, tx, rec, roster.LookupEmail, *patch.Email); fe != nil {
+				errs = append(errs, *fe)
+			}
+		}
+		if patch.Phone != nil {
+			if fe := s.changeContact(ctx, tx, rec, roster.LookupPhone, *patch.Phone); fe != nil {
+				errs = append(errs, *fe)
+			}
+		}
+		if len(errs) > 0 {
+			for _, e := range errs {
+				if e.Message == e.Field+" already in use" {
+					return &roster.Error{Code: roster.ECONFLICT, Message: "user already exists", Fields: errs}
+				}
+			}
+			return roster.Invalid(errs...)
+		}
+		now := roster.Now()
+		rec.UpdatedBy, rec.UpdatedDate = p.UserID, &now
+		return store.UpdateUser(ctx, tx, rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.GetUser(ctx, p, id)
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// changeContact replaces the email or phone of rec, keeping the old value
+// sealed as prevUsed* and moving the lookup row.
+func (s *Service) changeContact(ctx context.Context, tx store.Tx, rec *store.UserRecord, kind, raw string) *roster.FieldError {
+	field := FieldEmail
+	oldEnc, prevEnc, masked := &rec.EmailEnc, &rec.PrevUsedEmailEnc, &rec.MaskedEmail
+	normalise := pii.NormaliseEmail
+	mask := pii.MaskEmail
+	if kind == roster.LookupPhone {
+		field = FieldPhone
+		oldEnc, prevEnc, masked = &rec.PhoneEnc, &rec.PrevUsedPhoneEnc, &rec.MaskedPhone
+		normalise = func(v string) (string, error) { return pii.NormalisePhone(v, "") }
+		mask = pii.MaskPhone
+	}
+	var value string
+	if raw != "" {
+		v, err := normalise(raw)
+		if err != nil {
+			return &roster.FieldError{Field: field, Message: err.Error()}
+		}
+		value = v
+	}
+	old, err := s.keys.Open(*oldEnc, PIIContext(rec.ID, field))
+	if err != nil {
+		return &roster.FieldError{Field: field, Message: "current value cannot be read"}
+	}
+	if old == value {
+		return nil
+	}
+	if value != "" {
+		ok, err := store.InsertLookup(ctx, tx, kind, s.lookupValue(kind, value), rec.ID)
+		if err != nil || !ok {
+			return &roster.FieldError{Field: field, Message: field + " already in use"}
+		}
+	}
+	if old != "" {
+		if err := store.DeleteLookup(ctx, tx, kind, s.lookupValue(kind, old), rec.ID); err != nil {
+			return &roster.FieldError{Field: field, Message: "could not be changed"}
+		}
+		*prevEnc = s.keys.Seal(old, PIIContext(rec.ID, "prev_used_"+field))
+	}
+	*oldEnc = s.keys.Seal(value, PIIContext(rec.ID, field))
+	*masked = ""
+	if value != "" {
+		*masked = mask(value)
+	}
+	return nil
+}
+
+// BlockUser does what the seed's block does: status 0 (inactive) and
+// isDeleted true. The user keeps their email, phone and username, cannot
+// log in, and existing sessions stop at the next request.
+func (s *Service) BlockUser(ctx context.Context, p *roster.Principal, id string) error {
+	return s.setStatus(ctx, p, id, "block", func(rec *store.UserRecord) error {
+		if p.UserID == rec.ID {
+			return roster.Errorf(roster.EINVALID, "you cannot block yourself")
+		}
+		rec.Status, rec.IsDeleted = roster.StatusInactive, true
+		return nil
+	})
+}
+
+// UnblockUser reverses BlockUser. Deleted users cannot be unblocked.
+func (s *Service) UnblockUser(ctx context.Context, p *roster.Principal, id string) error {
+	return s.setStatus(ctx, p, id, "unblock", func(rec *store.UserRecord) error {
+		rec.Status, rec.IsDeleted = roster.StatusActive, false
+		return nil
+	})
+}
+
+// DeleteUser soft-deletes a user: the row stays (reports and audit keep
+// their references) but the user is inactive for good, their email, phone,
+// username and external ids are released for reuse, and the contact
+// details are kept only as sealed prevUsed* values.
+func (s *Service) DeleteUser(ctx context.Context, p *roster.Principal, id string) error {
+	return s.setStatus(ctx, p, id, "delete", func(rec *store.UserRecord) error {
+		now := roster.Now()
+		rec.Status, rec.IsDeleted, rec.DeletedDate = roster.StatusInactive, true, &now
+		for _, c := range []struct {
+			enc, prev *[]byte
+			masked    *string
+			field     string
+		}{{&rec.EmailEnc, &rec.PrevUsedEmailEnc, &rec.MaskedEmail, "email"}, {&rec.PhoneEnc, &rec.PrevUsedPhoneEnc, &rec.MaskedPhone, "phone"}} {
+			if len(*c.enc) == 0 {
+				continue
+			}
+			v, err := s.keys.Open(*c.enc, PIIContext(rec.ID, c.field))
+			if err != nil {
+				return err
+			}
+			*c.prev, *c.enc, *c.masked = s.keys.Seal(v, PIIContext(rec.ID, "prev_used_"+c.field)), nil, ""
+		}
+		return nil
+	})
+}
+
+func (s *Service) setStatus(ctx context.Context, p *roster.Principal, id, action string, change func(*store.UserRecord) error) error {
+	return store.InTx(ctx, s.db, func(tx store.Tx) error {
+		rec, err := store.GetUser(ctx, tx, id)
+		if err != nil {
+			return storeErr(err, "user")
+		}
+		if !p.IsOrgAdminOf(rec.RootOrgID) {
+			if canSee(p, rec.ID, rec.RootOrgID) {
+				return forbidden()
+			}
+			return notFound("user")
+		}
+		if rec.DeletedDate != nil {
+			return roster.Errorf(roster.ECONFLICT, "the user has been deleted")
+		}
+		if err := change(rec); err != nil {
+			return err
+		}
+		if rec.DeletedDate != nil {
+			if err := store.DeleteLookups(ctx, tx, rec.ID); err != nil {
+				return err
+			}
+			if err := store.DeleteExternalIdentities(ctx, tx, rec.ID); err != nil {
+				return err
+			}
+			if err := s.leaveAll(ctx, tx, rec.ID, p.UserID); err != nil {
+				return err
+			}
+		}
+		now := roster.Now()
+		rec.UpdatedBy, rec.UpdatedDate = p.UserID, &now
+		if err := store.UpdateUser(ctx, tx, rec); err != nil {
+			return err
+		}
+		return store.Audit(ctx, tx, p.UserID, "user."+action, "user", rec.ID, "ok", "")
+	})
+}
+
+func (s *Service) leaveAll(ctx context.Context, tx store.Tx, userID, actorID string) error {
+	ms, err := store.Memberships(ctx, tx, userID)
+	if err != nil {
+		return err
+	}
+	now := roster.Now()
+	for _, m := range ms {
+		if m.IsDeleted {
+			continue
+		}
+		m.IsDeleted, m.OrgLeftDate, m.UpdatedBy, m.UpdatedDate = true, &now, actorID, &now
+		if err := store.UpsertMembership(ctx, tx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}

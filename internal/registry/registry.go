@@ -1,0 +1,106 @@
+// Package registry is the user and organisation registry of seed 001: it
+// validates and normalises input, seals PII, maintains the blind-index
+// lookups and enforces who may see or change what. HTTP handlers, the CSV
+// upload worker and CLI commands all go through it.
+package registry
+
+import (
+	"context"
+	"errors"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/password"
+	"github.com/roster-dev/roster/internal/pii"
+	"github.com/roster-dev/roster/internal/store"
+)
+
+// Service is the registry.
+type Service struct {
+	db   store.Engine
+	keys *pii.Keyring
+	// HashPassword is swappable so tests and benchmarks can use cheap
+	// argon2 parameters; production uses password.Hash.
+	HashPassword func(string) string
+}
+
+// New returns a registry over db, sealing PII with keys.
+func New(db store.Engine, keys *pii.Keyring) *Service {
+	return &Service{db: db, keys: keys, HashPassword: password.Hash}
+}
+
+// DB is the database the registry writes to.
+func (s *Service) DB() store.Engine { return s.db }
+
+// Keys is the PII key ring, for readers that decrypt in bulk (reports).
+func (s *Service) Keys() *pii.Keyring { return s.keys }
+
+// NewUser is the input for creating a user.
+type NewUser struct {
+	User roster.User // Email/Phone in clear; normalised by the service
+	// Password in clear; hashed by the service unless User.PasswordHash is
+	// set (bulk upload hashes in parallel before opening its transaction).
+	Password        string
+	OrgID           string // organisation to join; empty means the custodian
+	Roles           []string
+	AssociationType int
+	ExternalIDs     []roster.ExternalIdentity
+}
+
+// UserView is a user as a given caller may see it: PII fields are filled
+// only when the caller may read them; masked values always are.
+type UserView struct {
+	roster.User
+	ExternalIDs []roster.ExternalIdentity `json:"externalIds,omitempty"`
+	Memberships []roster.Membership       `json:"organisations,omitempty"`
+	PIIVisible  bool                      `json:"piiVisible"`
+}
+
+// LookupQuery finds a user by one unique attribute.
+type LookupQuery struct {
+	Type     string // roster.LookupEmail, LookupPhone, LookupUsername or LookupExternalID
+	Value    string
+	Provider string // external id only
+	IDType   string // external id only
+}
+
+// PIIContext is the AEAD context binding a users.<field>_enc value to its
+// row and column, so a ciphertext copied elsewhere fails to decrypt.
+func PIIContext(userID, field string) string { return "users/" + userID + "/" + field }
+
+// ExternalIDContext binds usr_external_identity.external_id_enc to its row.
+func ExternalIDContext(provider, idType, userID string) string {
+	return "usr_external_identity/" + provider + "/" + idType + "/" + userID
+}
+
+// Bootstrap makes sure the custodian organisation, the default root of
+// self-signed-up users, exists, and returns it.
+func (s *Service) Bootstrap(ctx context.Context) (*roster.Organisation, error) {
+	org, err := store.Custodian(ctx, s.db)
+	if err == nil {
+		return org, nil
+	} else if !errors.Is(err, store.ErrNoRows) {
+		return nil, err
+	}
+	id := roster.NewID()
+	org = &roster.Organisation{ID: id, Name: "Custodian", Channel: "custodian", IsTenant: true,
+		IsCustodian: true, RootOrgID: id, Status: roster.StatusActive, CreatedDate: roster.Now()}
+	err = store.InsertOrg(ctx, s.db, org)
+	if errors.Is(err, store.ErrUnique) { // another replica won the race
+		return store.Custodian(ctx, s.db)
+	}
+	return org, err
+}
+
+func notFound(what string) error { return roster.Errorf(roster.ENOTFOUND, "%s not found", what) }
+
+func forbidden() error {
+	return roster.Errorf(roster.EFORBIDDEN, "you are not allowed to do this")
+}
+
+// storeErr turns store sentinels into caller-facing errors.
+func storeErr(err error, what string) error {
+	if errors.Is(err, store.ErrNoRows) {
+		return notFound(what)
+	}
+	return err
+}

@@ -1,0 +1,602 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/password"
+	"github.com/roster-dev/roster/internal/pii"
+	"github.com/roster-dev/roster/internal/store"
+)
+
+// Field names used in errors; they match the API's JSON names and the CSV
+// column names of seed 002, so a user is pointed at the same word everywhere.
+const (
+	FieldFirstName  = "firstName"
+	FieldLastName   = "lastName"
+	FieldEmail      = "email"
+	FieldPhone      = "phone"
+	FieldUserName   = "userName"
+	FieldPassword   = "password"
+	FieldExternalID = "externalId"
+	FieldOrgID      = "orgId"
+	FieldRoles      = "roles"
+	FieldDOB        = "dob"
+)
+
+// MaxNameLength bounds names so a pasted paragraph is rejected rather than
+// truncated.
+const MaxNameLength = 100
+
+// normalised is a NewUser after validation: canonical contact values and
+// their blind indexes.
+type normalised struct {
+	email, phone, username string
+	extIDs                 []roster.ExternalIdentity
+}
+
+// validate checks a new user's fields and returns every problem at once.
+func (s *Service) validate(in *NewUser) (normalised, []roster.FieldError) {
+	var n normalised
+	var errs []roster.FieldError
+	u := &in.User
+	u.FirstName, u.LastName = strings.TrimSpace(u.FirstName), strings.TrimSpace(u.LastName)
+	if u.FirstName == "" {
+		errs = append(errs, roster.FieldError{Field: FieldFirstName, Message: "is required"})
+	} else if msg := checkName(u.FirstName); msg != "" {
+		errs = append(errs, roster.FieldError{Field: FieldFirstName, Message: msg})
+	}
+	if msg := checkName(u.LastName); u.LastName != "" && msg != "" {
+		errs = append(errs, roster.FieldError{Field: FieldLastName, Message: msg})
+	}
+	if u.Email != "" {
+		e, err := pii.NormaliseEmail(u.Email)
+		if err != nil {
+			errs = append(errs, roster.FieldError{Field: FieldEmail, Message: err.Error()})
+		}
+		n.email = e
+	}
+	if u.Phone != "" {
+		p, err := pii.NormalisePhone(u.Phone, "")
+		if err != nil {
+			errs = append(errs, roster.FieldError{Field: FieldPhone, Message: err.Error()})
+		}
+		n.phone = p
+	}
+	if u.Email == "" && u.Phone == "" && u.ManagedBy == "" {
+		errs = append(errs, roster.FieldError{Field: FieldEmail, Message: "email or phone is required"})
+	}
+	if u.Username != "" {
+		if msg := checkUsername(u.Username); msg != "" {
+			errs = append(errs, roster.FieldError{Field: FieldUserName, Message: msg})
+		}
+		n.username = strings.TrimSpace(u.Username)
+	}
+	if in.Password == "" && u.PasswordHash == "" {
+		// Users may be created without a password (SSO users); they then
+		// cannot log in with one.
+	} else if in.Password != "" && (len(in.Password) < 8 || len(in.Password) > 128) {
+		errs = append(errs, roster.FieldError{Field: FieldPassword, Message: "must be 8 to 128 characters"})
+	}
+	for _, r := range in.Roles {
+		if !roster.IsRole(r) {
+			errs = append(errs, roster.FieldError{Field: FieldRoles, Message: "unknown role", Value: r})
+		}
+	}
+	if u.DOB != "" {
+		if _, err := time.Parse(time.DateOnly, u.DOB); err != nil {
+			errs = append(errs, roster.FieldError{Field: FieldDOB, Message: "must be a date YYYY-MM-DD"})
+		}
+	}
+	for _, x := range in.ExternalIDs {
+		x.Provider, x.IDType, x.ExternalID = strings.ToLower(strings.TrimSpace(x.Provider)),
+			strings.ToLower(strings.TrimSpace(x.IDType)), strings.TrimSpace(x.ExternalID)
+		if x.Provider == "" || x.IDType == "" || x.ExternalID == "" {
+			errs = append(errs, roster.FieldError{Field: FieldExternalID, Message: "id, idType and provider are all required"})
+			continue
+		}
+		if len(x.ExternalID) > 100 || len(x.Provider) > 100 || len(x.IDType) > 100 {
+			errs = append(errs, roster.FieldError{Field: FieldExternalID, Message: "is longer than 100 characters"})
+			continue
+		}
+		n.extIDs = append(n.extIDs, x)
+	}
+	return n, errs
+}
+
+// checkName allows letters of any script (Indic names included), marks,
+// spaces, dots, apostrophes and hyphens.
+func checkName(s string) string {
+	if utf8.RuneCountInString(s) > MaxNameLength {
+		return "is longer than 100 characters"
+	}
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsMark(r) && !strings.ContainsRune(" .'-", r) {
+			return "may contain only letters, spaces, dots, apostrophes and hyphens"
+		}
+	}
+	return ""
+}
+
+func checkUsername(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) < 3 || len(s) > 64 {
+		return "must be 3 to 64 characters"
+	}
+	for _, r := range s {
+		if !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._-@", r))) {
+			return "may contain only letters, digits, dot, underscore, hyphen and @"
+		}
+	}
+	return ""
+}
+
+// usernameBase is the seed's generated username stem: first and last name
+// lower-cased, letters and digits only.
+func usernameBase(first, last string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(first + last) {
+		if r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			b.WriteRune(r)
+		}
+	}
+	base := b.String()
+	if len(base) > 40 {
+		base = base[:40]
+	}
+	if base == "" {
+		base = "user" // names in non-Latin scripts only
+	}
+	return base
+}
+
+const usernameAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+func (s *Service) lookupValue(typ, normalised string) string {
+	return s.keys.BlindIndex(typ, normalised)
+}
+
+// Conflicts reports which unique fields of in already belong to another
+// user, with the same messages CreateUserTx returns.
+func (s *Service) Conflicts(ctx context.Context, q store.Queryer, in NewUser) ([]roster.FieldError, error) {
+	n, _ := s.validate(&in)
+	var out []roster.FieldError
+	for _, c := range s.claims(n) {
+		if _, err := store.LookupUserID(ctx, q, c.typ, c.value); err == nil {
+			out = append(out, roster.FieldError{Field: c.field, Message: c.field + " already in use"})
+		} else if !errors.Is(err, store.ErrNoRows) {
+			return nil, err
+		}
+	}
+	return dedupeFields(out), nil
+}
+
+type claim struct{ typ, value, field string }
+
+func (s *Service) claims(n normalised) []claim {
+	var out []claim
+	if n.username != "" {
+		out = append(out, claim{roster.LookupUsername, s.lookupValue(roster.LookupUsername, pii.NormaliseUsername(n.username)), FieldUserName})
+	}
+	if n.email != "" {
+		out = append(out, claim{roster.LookupEmail, s.lookupValue(roster.LookupEmail, n.email), FieldEmail})
+	}
+	if n.phone != "" {
+		out = append(out, claim{roster.LookupPhone, s.lookupValue(roster.LookupPhone, n.phone), FieldPhone})
+	}
+	for _, x := range n.extIDs {
+		out = append(out, claim{roster.LookupExternalID, s.extIDHash(x.Provider, x.IDType, x.ExternalID), FieldExternalID})
+	}
+	return out
+}
+
+func (s *Service) extIDHash(provider, idType, id string) string {
+	return s.lookupValue(roster.LookupExternalID, pii.NormaliseExternalID(provider, idType, id))
+}
+
+func dedupeFields(in []roster.FieldError) []roster.FieldError {
+	seen := map[string]bool{}
+	out := in[:0]
+	for _, f := range in {
+		if !seen[f.Field] {
+			seen[f.Field] = true
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// CreateUser creates a user after checking that p administers the target
+// organisation's tenant.
+func (s *Service) CreateUser(ctx context.Context, p *roster.Principal, in NewUser) (*UserView, error) {
+	org, err := s.orgOrCustodian(ctx, in.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	if !p.IsOrgAdminOf(org.RootOrgID) {
+		return nil, forbidden()
+	}
+	if in.Password != "" && in.User.PasswordHash == "" {
+		// Hash outside the transaction: argon2 takes tens of milliseconds
+		// and must not hold SQLite's write lock meanwhile.
+		if _, errs := s.validate(&in); len(errs) == 0 {
+			in.User.PasswordHash = s.HashPassword(in.Password)
+		}
+	}
+	var created *roster.User
+	err = store.InTx(ctx, s.db, func(tx store.Tx) error {
+		created, err = s.CreateUserTx(ctx, tx, p.UserID, in)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.GetUser(ctx, p, created.ID)
+}
+
+func (s *Service) orgOrCustodian(ctx context.Context, orgID string) (*roster.Organisation, error) {
+	if orgID == "" {
+		return s.Bootstrap(ctx)
+	}
+	org, err := store.GetOrg(ctx, s.db, orgID)
+	if errors.Is(err, store.ErrNoRows) {
+		return nil, roster.Invalid(roster.FieldError{Field: FieldOrgID, Message: "organisation not found"})
+	}
+	return org, err
+}
+
+// errRetryUsername signals that a generated username lost a race.
+var errRetryUsername = errors.New("generated username taken")
+
+// CreateUserTx creates one user inside the caller's transaction without
+// authorization checks (the caller has done them). On a uniqueness clash it
+// returns ECONFLICT naming every clashing field and undoes only its own
+// writes, so a bulk writer can carry on with the next row.
+func (s *Service) CreateUserTx(ctx context.Context, tx store.Tx, actorID string, in NewUser) (*roster.User, error) {
+	n, errs := s.validate(&in)
+	if len(errs) > 0 {
+		return nil, roster.Invalid(errs...)
+	}
+	org, err := store.GetOrg(ctx, tx, in.OrgID)
+	if in.OrgID == "" {
+		org, err = store.Custodian(ctx, tx)
+	}
+	if errors.Is(err, store.ErrNoRows) {
+		return nil, roster.Invalid(roster.FieldError{Field: FieldOrgID, Message: "organisation not found"})
+	} else if err != nil {
+		return nil, err
+	}
+	if in.User.PasswordHash == "" && in.Password != "" {
+		in.User.PasswordHash = s.HashPassword(in.Password)
+	}
+	generated := n.username == ""
+	for attempt := 0; ; attempt++ {
+		if generated {
+			n.username = usernameBase(in.User.FirstName, in.User.LastName) + "_" + roster.RandomString(4, usernameAlphabet)
+		}
+		u, err := s.insertUser(ctx, tx, actorID, in, n, org)
+		if errors.Is(err, errRetryUsername) && attempt < 5 {
+			continue
+		}
+		return u, err
+	}
+}
+
+func (s *Service) insertUser(ctx context.Context, tx store.Tx, actorID string, in NewUser, n normalised, org *roster.Organisation) (*roster.User, error) {
+	now := roster.Now()
+	rec := &store.UserRecord{User: in.User}
+	u := &rec.User
+	u.ID = roster.NewID()
+	u.Username = n.username
+	u.Email, u.Phone = "", ""
+	u.RootOrgID = org.RootOrgID
+	if u.Channel == "" {
+		if root, err := store.GetOrg(ctx, tx, org.RootOrgID); err == nil {
+			u.Channel = root.Channel
+		}
+	}
+	if n.phone != "" && u.CountryCode == "" {
+		u.CountryCode = "+91"
+	}
+	u.Status, u.IsDeleted, u.DeletedDate = roster.StatusActive, false, nil
+	u.CreatedBy, u.CreatedDate, u.UpdatedDate = actorID, now, nil
+	if n.email != "" {
+		rec.EmailEnc, u.MaskedEmail = s.keys.Seal(n.email, PIIContext(u.ID, "email")), pii.MaskEmail(n.email)
+	}
+	if n.phone != "" {
+		rec.PhoneEnc, u.MaskedPhone = s.keys.Seal(n.phone, PIIContext(u.ID, "phone")), pii.MaskPhone(n.phone)
+	}
+	rec.RecoveryEmailEnc = s.keys.Seal(in.User.RecoveryEmail, PIIContext(u.ID, "recovery_email"))
+	rec.RecoveryPhoneEnc = s.keys.Seal(in.User.RecoveryPhone, PIIContext(u.ID, "recovery_phone"))
+	u.RecoveryEmail, u.RecoveryPhone, u.PrevUsedEmail, u.PrevUsedPhone = "", "", "", ""
+
+	var out *roster.User
+	err := store.Savepoint(ctx, tx, "create_user", func() error {
+		if err := store.InsertUser(ctx, tx, rec); err != nil {
+			return err
+		}
+		var clashes []roster.FieldError
+		for _, c := range s.claims(n) {
+			ok, err := store.InsertLookup(ctx, tx, c.typ, c.value, u.ID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				if c.field == FieldUserName && len(in.User.Username) == 0 {
+					return errRetryUsername
+				}
+				clashes = append(clashes, roster.FieldError{Field: c.field, Message: c.field + " already in use"})
+			}
+		}
+		if len(clashes) > 0 {
+			return &roster.Error{Code: roster.ECONFLICT, Message: "user already exists", Fields: dedupeFields(clashes)}
+		}
+		for _, x := range n.extIDs {
+			ok, err := store.InsertExternalIdentity(ctx, tx, store.ExternalIdentityRecord{
+				Provider: x.Provider, IDType: x.IDType, Hash: s.extIDHash(x.Provider, x.IDType, x.ExternalID),
+				Enc:    s.keys.Seal(x.ExternalID, ExternalIDContext(x.Provider, x.IDType, u.ID)),
+				UserID: u.ID, CreatedBy: actorID, CreatedOn: now,
+			})
+			if err != nil {
+				return err
+			} else if !ok {
+				return &roster.Error{Code: roster.ECONFLICT, Message: "user already exists",
+					Fields: []roster.FieldError{{Field: FieldExternalID, Message: FieldExternalID + " already in use"}}}
+			}
+		}
+		roles := in.Roles
+		if len(roles) == 0 {
+			roles = []string{roster.RolePublic}
+		}
+		m := roster.Membership{UserID: u.ID, OrganisationID: org.ID, AssociationType: in.AssociationType,
+			Roles: roles, IsApproved: true, ApprovalDate: &now, OrgJoinDate: now, UpdatedBy: actorID}
+		if err := store.UpsertMembership(ctx, tx, m); err != nil {
+			return err
+		}
+		out = &rec.User
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.Email, out.Phone = n.email, n.phone
+	return out, nil
+}
+
+// canSeePII reports whether p may read the decrypted contact details of a
+// user of tenant rootOrgID: the user themselves or an admin of the tenant.
+func canSeePII(p *roster.Principal, userID, rootOrgID string) bool {
+	return p != nil && (p.System || p.UserID == userID || p.IsOrgAdminOf(rootOrgID))
+}
+
+// canSee reports whether p may see the user at all: anyone of the same
+// tenant sees the masked profile; other tenants see nothing.
+func canSee(p *roster.Principal, userID, rootOrgID string) bool {
+	if canSeePII(p, userID, rootOrgID) {
+		return true
+	}
+	if p == nil {
+		return false
+	}
+	if p.RootOrgID == rootOrgID {
+		return true
+	}
+	for _, g := range p.Grants {
+		if g.RootOrgID == rootOrgID {
+			return true
+		}
+	}
+	return false
+}
+
+// GetUser returns the user as p may see them.
+func (s *Service) GetUser(ctx context.Context, p *roster.Principal, id string) (*UserView, error) {
+	rec, err := store.GetUser(ctx, s.db, id)
+	if err != nil {
+		return nil, storeErr(err, "user")
+	}
+	if !canSee(p, rec.ID, rec.RootOrgID) {
+		// Same answer as a missing user: other tenants learn nothing.
+		return nil, notFound("user")
+	}
+	return s.view(ctx, rec, canSeePII(p, rec.ID, rec.RootOrgID))
+}
+
+func (s *Service) view(ctx context.Context, rec *store.UserRecord, visible bool) (*UserView, error) {
+	v := &UserView{User: rec.User, PIIVisible: visible}
+	v.PasswordHash = ""
+	if visible {
+		if err := s.decrypt(rec, &v.User); err != nil {
+			return nil, err
+		}
+	}
+	ids, err := store.ExternalIdentities(ctx, s.db, rec.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range ids {
+		e := roster.ExternalIdentity{Provider: x.Provider, IDType: x.IDType, UserID: x.UserID, CreatedBy: x.CreatedBy, CreatedOn: x.CreatedOn}
+		if visible {
+			if e.ExternalID, err = s.keys.Open(x.Enc, ExternalIDContext(x.Provider, x.IDType, x.UserID)); err != nil {
+				return nil, err
+			}
+		}
+		v.ExternalIDs = append(v.ExternalIDs, e)
+	}
+	if v.Memberships, err = store.Memberships(ctx, s.db, rec.ID); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// decrypt opens every sealed column of rec into u.
+func (s *Service) decrypt(rec *store.UserRecord, u *roster.User) error {
+	for _, f := range []struct {
+		enc   []byte
+		field string
+		dst   *string
+	}{
+		{rec.EmailEnc, "email", &u.Email}, {rec.PhoneEnc, "phone", &u.Phone},
+		{rec.RecoveryEmailEnc, "recovery_email", &u.RecoveryEmail}, {rec.RecoveryPhoneEnc, "recovery_phone", &u.RecoveryPhone},
+		{rec.PrevUsedEmailEnc, "prev_used_email", &u.PrevUsedEmail}, {rec.PrevUsedPhoneEnc, "prev_used_phone", &u.PrevUsedPhone},
+	} {
+		v, err := s.keys.Open(f.enc, PIIContext(rec.ID, f.field))
+		if err != nil {
+			return err
+		}
+		*f.dst = v
+	}
+	return nil
+}
+
+// FindUser looks a user up by email, phone, username or external id. Only
+// org admins search, and only within their tenant: a user of another tenant
+// is reported as not found, so lookups cannot probe other states.
+func (s *Service) FindUser(ctx context.Context, p *roster.Principal, q LookupQuery) (*UserView, error) {
+	var value string
+	switch q.Type {
+	case roster.LookupEmail:
+		e, err := pii.NormaliseEmail(q.Value)
+		if err != nil {
+			return nil, roster.Invalid(roster.FieldError{Field: "value", Message: err.Error()})
+		}
+		value = s.lookupValue(q.Type, e)
+	case roster.LookupPhone:
+		ph, err := pii.NormalisePhone(q.Value, "")
+		if err != nil {
+			return nil, roster.Invalid(roster.FieldError{Field: "value", Message: err.Error()})
+		}
+		value = s.lookupValue(q.Type, ph)
+	case roster.LookupUsername:
+		value = s.lookupValue(q.Type, pii.NormaliseUsername(q.Value))
+	case roster.LookupExternalID:
+		if q.Provider == "" || q.IDType == "" {
+			return nil, roster.Invalid(roster.FieldError{Field: "provider", Message: "provider and idType are required for an external id lookup"})
+		}
+		value = s.extIDHash(q.Provider, q.IDType, q.Value)
+	default:
+		return nil, roster.Invalid(roster.FieldError{Field: "type", Message: "must be one of email, phone, username, externalid"})
+	}
+	id, err := store.LookupUserID(ctx, s.db, q.Type, value)
+	if err != nil {
+		return nil, storeErr(err, "user")
+	}
+	rec, err := store.GetUser(ctx, s.db, id)
+	if err != nil {
+		return nil, storeErr(err, "user")
+	}
+	if !p.IsOrgAdminOf(rec.RootOrgID) {
+		return nil, notFound("user")
+	}
+	return s.view(ctx, rec, true)
+}
+
+// ListUsers pages through the members of an organisation (org admins of its
+// tenant only), ordered by id; pass the last id as after for the next page.
+func (s *Service) ListUsers(ctx context.Context, p *roster.Principal, orgID, after string, limit int) ([]UserView, error) {
+	org, err := store.GetOrg(ctx, s.db, orgID)
+	if err != nil {
+		return nil, storeErr(err, "organisation")
+	}
+	if !p.IsOrgAdminOf(org.RootOrgID) {
+		return nil, forbidden()
+	}
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	recs, err := store.ListUsersByOrg(ctx, s.db, orgID, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]UserView, 0, len(recs))
+	for _, rec := range recs {
+		v := UserView{User: rec.User}
+		v.PasswordHash = ""
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// Authenticate checks a login (username, email or phone) and password.
+// Every failure gives the same message so logins cannot probe accounts.
+func (s *Service) Authenticate(ctx context.Context, login, pw string) (*roster.Principal, error) {
+	bad := roster.Errorf(roster.EUNAUTHORIZED, "invalid login or password")
+	login = strings.TrimSpace(login)
+	var id string
+	var err error = store.ErrNoRows
+	candidates := []claim{{typ: roster.LookupUsername, value: s.lookupValue(roster.LookupUsername, pii.NormaliseUsername(login))}}
+	if e, perr := pii.NormaliseEmail(login); perr == nil {
+		candidates = append(candidates, claim{typ: roster.LookupEmail, value: s.lookupValue(roster.LookupEmail, e)})
+	}
+	if ph, perr := pii.NormalisePhone(login, ""); perr == nil {
+		candidates = append(candidates, claim{typ: roster.LookupPhone, value: s.lookupValue(roster.LookupPhone, ph)})
+	}
+	for _, c := range candidates {
+		if id, err = store.LookupUserID(ctx, s.db, c.typ, c.value); err == nil {
+			break
+		}
+	}
+	if err != nil && !errors.Is(err, store.ErrNoRows) {
+		return nil, err
+	}
+	var rec *store.UserRecord
+	if err == nil {
+		if rec, err = store.GetUser(ctx, s.db, id); err != nil {
+			return nil, storeErr(err, "user")
+		}
+	}
+	if rec == nil || rec.PasswordHash == "" {
+		// Spend the same time as a real check so response times do not
+		// reveal which logins exist.
+		_ = password.Verify(pw, dummyHash)
+		return nil, bad
+	}
+	if password.Verify(pw, rec.PasswordHash) != nil {
+		return nil, bad
+	}
+	if rec.Status != roster.StatusActive || rec.IsDeleted {
+		return nil, roster.Errorf(roster.EUNAUTHORIZED, "this account is blocked; contact your organisation administrator")
+	}
+	return s.principal(ctx, rec)
+}
+
+var dummyHash = password.Hash("not-a-real-password")
+
+// Principal loads the caller's identity and grants; blocked or deleted
+// users get EUNAUTHORIZED so their existing tokens stop working at once.
+func (s *Service) Principal(ctx context.Context, userID string) (*roster.Principal, error) {
+	rec, err := store.GetUser(ctx, s.db, userID)
+	if errors.Is(err, store.ErrNoRows) {
+		return nil, roster.Errorf(roster.EUNAUTHORIZED, "unknown user")
+	} else if err != nil {
+		return nil, err
+	}
+	if rec.Status != roster.StatusActive || rec.IsDeleted {
+		return nil, roster.Errorf(roster.EUNAUTHORIZED, "this account is blocked; contact your organisation administrator")
+	}
+	return s.principal(ctx, rec)
+}
+
+func (s *Service) principal(ctx context.Context, rec *store.UserRecord) (*roster.Principal, error) {
+	ms, err := store.Memberships(ctx, s.db, rec.ID)
+	if err != nil {
+		return nil, err
+	}
+	p := &roster.Principal{UserID: rec.ID, Username: rec.Username, RootOrgID: rec.RootOrgID}
+	for _, m := range ms {
+		if m.IsDeleted || !m.IsApproved || m.IsRejected {
+			continue
+		}
+		org, err := store.GetOrg(ctx, s.db, m.OrganisationID)
+		if err != nil {
+			return nil, err
+		}
+		p.Grants = append(p.Grants, roster.Grant{OrgID: org.ID, RootOrgID: org.RootOrgID, Roles: m.Roles})
+	}
+	return p, nil
+}

@@ -1,0 +1,247 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/roster-dev/roster"
+)
+
+// UserRecord is a users row as stored: PII only as ciphertext. The embedded
+// User carries the non-PII columns; its plaintext PII fields stay empty here.
+type UserRecord struct {
+	roster.User
+	EmailEnc         []byte
+	PhoneEnc         []byte
+	RecoveryEmailEnc []byte
+	RecoveryPhoneEnc []byte
+	PrevUsedEmailEnc []byte
+	PrevUsedPhoneEnc []byte
+}
+
+const userColumns = `id, username, first_name, last_name, email_enc, masked_email, email_verified,
+	phone_enc, masked_phone, phone_verified, recovery_email_enc, recovery_phone_enc,
+	prev_used_email_enc, prev_used_phone_enc, country_code, dob, gender, language, position,
+	profile_summary, location, channel, root_org_id, flags_value, framework, profile_location,
+	profile_user_types, all_tnc_accepted, tnc_accepted_on, tnc_accepted_version, managed_by,
+	status, is_deleted, deleted_date, password_hash, created_by, created_date, updated_by, updated_date`
+
+func (r *UserRecord) args() []any {
+	u := &r.User
+	return []any{u.ID, u.Username, u.FirstName, u.LastName, r.EmailEnc, u.MaskedEmail, u.EmailVerified,
+		r.PhoneEnc, u.MaskedPhone, u.PhoneVerified, r.RecoveryEmailEnc, r.RecoveryPhoneEnc,
+		r.PrevUsedEmailEnc, r.PrevUsedPhoneEnc, u.CountryCode, u.DOB, u.Gender, JSONText(u.Language, "[]"), u.Position,
+		u.ProfileSummary, u.Location, u.Channel, u.RootOrgID, u.FlagsValue, JSONText(u.Framework, "{}"), JSONText(u.ProfileLocation, "[]"),
+		JSONText(u.ProfileUserTypes, "[]"), JSONText(u.AllTncAccepted, "{}"), u.TncAcceptedOn, u.TncAcceptedVersion, NullString(u.ManagedBy),
+		u.Status, u.IsDeleted, u.DeletedDate, u.PasswordHash, NullString(u.CreatedBy), u.CreatedDate, NullString(u.UpdatedBy), u.UpdatedDate}
+}
+
+func scanUser(row Row) (*UserRecord, error) {
+	var r UserRecord
+	u := &r.User
+	var language, framework, profileLocation, profileUserTypes, allTnc string
+	var managedBy, createdBy, updatedBy sql.NullString
+	err := row.Scan(&u.ID, &u.Username, &u.FirstName, &u.LastName, &r.EmailEnc, &u.MaskedEmail, &u.EmailVerified,
+		&r.PhoneEnc, &u.MaskedPhone, &u.PhoneVerified, &r.RecoveryEmailEnc, &r.RecoveryPhoneEnc,
+		&r.PrevUsedEmailEnc, &r.PrevUsedPhoneEnc, &u.CountryCode, &u.DOB, &u.Gender, &language, &u.Position,
+		&u.ProfileSummary, &u.Location, &u.Channel, &u.RootOrgID, &u.FlagsValue, &framework, &profileLocation,
+		&profileUserTypes, &allTnc, &u.TncAcceptedOn, &u.TncAcceptedVersion, &managedBy,
+		&u.Status, &u.IsDeleted, &u.DeletedDate, &u.PasswordHash, &createdBy, &u.CreatedDate, &updatedBy, &u.UpdatedDate)
+	if err != nil {
+		return nil, err
+	}
+	u.ManagedBy, u.CreatedBy, u.UpdatedBy = managedBy.String, createdBy.String, updatedBy.String
+	u.CreatedDate = u.CreatedDate.UTC()
+	u.TncAcceptedOn = UTCPtr(u.TncAcceptedOn)
+	u.UpdatedDate = UTCPtr(u.UpdatedDate)
+	u.DeletedDate = UTCPtr(u.DeletedDate)
+	for _, f := range []struct {
+		text string
+		dst  any
+	}{{language, &u.Language}, {framework, &u.Framework}, {profileLocation, &u.ProfileLocation},
+		{profileUserTypes, &u.ProfileUserTypes}, {allTnc, &u.AllTncAccepted}} {
+		if err := json.Unmarshal([]byte(f.text), f.dst); err != nil {
+			return nil, err
+		}
+	}
+	return &r, nil
+}
+
+// InsertUser writes a new users row.
+func InsertUser(ctx context.Context, q Queryer, r *UserRecord) error {
+	_, err := q.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES (`+Placeholders(39)+`)`, r.args()...)
+	return err
+}
+
+// UpdateUser rewrites every mutable column of an existing row.
+func UpdateUser(ctx context.Context, q Queryer, r *UserRecord) error {
+	cols := strings.Split(userColumns, ",")
+	args := r.args()
+	sets := make([]string, 0, len(cols)-1)
+	for i, c := range cols[1:] {
+		sets = append(sets, strings.TrimSpace(c)+" = $"+strconv.Itoa(i+2))
+	}
+	n, err := q.Exec(ctx, `UPDATE users SET `+strings.Join(sets, ", ")+` WHERE id = $1`, args...)
+	if err == nil && n == 0 {
+		return ErrNoRows
+	}
+	return err
+}
+
+// GetUser reads one user by id.
+func GetUser(ctx context.Context, q Queryer, id string) (*UserRecord, error) {
+	return scanUser(q.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+}
+
+// ListUsersByOrg pages through the users who are members of orgID, ordered
+// by id (keyset pagination: pass the last id seen as after).
+func ListUsersByOrg(ctx context.Context, q Queryer, orgID, after string, limit int) ([]*UserRecord, error) {
+	rows, err := q.Query(ctx, `SELECT `+prefixed("u.", userColumns)+` FROM users u
+		JOIN user_organisation m ON m.user_id = u.id
+		WHERE m.organisation_id = $1 AND NOT m.is_deleted AND u.id > $2
+		ORDER BY u.id LIMIT $3`, orgID, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*UserRecord
+	for rows.Next() {
+		r, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// InsertLookup claims (typ, value) for userID. It reports false, without an
+// error, when another user already holds the value; ON CONFLICT keeps a
+// PostgreSQL transaction usable after the clash.
+func InsertLookup(ctx context.Context, q Queryer, typ, value, userID string) (bool, error) {
+	n, err := q.Exec(ctx, `INSERT INTO user_lookup (type, value, user_id) VALUES ($1, $2, $3)
+		ON CONFLICT (type, value) DO NOTHING`, typ, value, userID)
+	return n == 1, err
+}
+
+// LookupUserID returns the user holding (typ, value), or ErrNoRows.
+func LookupUserID(ctx context.Context, q Queryer, typ, value string) (string, error) {
+	var id string
+	err := q.QueryRow(ctx, `SELECT user_id FROM user_lookup WHERE type = $1 AND value = $2`, typ, value).Scan(&id)
+	return id, err
+}
+
+// DeleteLookup releases (typ, value) if userID holds it.
+func DeleteLookup(ctx context.Context, q Queryer, typ, value, userID string) error {
+	_, err := q.Exec(ctx, `DELETE FROM user_lookup WHERE type = $1 AND value = $2 AND user_id = $3`, typ, value, userID)
+	return err
+}
+
+// DeleteLookups releases every lookup value held by userID.
+func DeleteLookups(ctx context.Context, q Queryer, userID string) error {
+	_, err := q.Exec(ctx, `DELETE FROM user_lookup WHERE user_id = $1`, userID)
+	return err
+}
+
+// ExternalIdentityRecord is a usr_external_identity row; the id is sealed.
+type ExternalIdentityRecord struct {
+	Provider, IDType, Hash string
+	Enc                    []byte
+	UserID, CreatedBy      string
+	CreatedOn              time.Time
+}
+
+// InsertExternalIdentity stores an identity; false means another user
+// already holds it.
+func InsertExternalIdentity(ctx context.Context, q Queryer, r ExternalIdentityRecord) (bool, error) {
+	n, err := q.Exec(ctx, `INSERT INTO usr_external_identity
+		(provider, id_type, external_id_hash, external_id_enc, user_id, created_by, created_on)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+		r.Provider, r.IDType, r.Hash, r.Enc, r.UserID, NullString(r.CreatedBy), r.CreatedOn)
+	return n == 1, err
+}
+
+// ExternalIdentities lists a user's identities.
+func ExternalIdentities(ctx context.Context, q Queryer, userID string) ([]ExternalIdentityRecord, error) {
+	rows, err := q.Query(ctx, `SELECT provider, id_type, external_id_hash, external_id_enc, user_id, created_by, created_on
+		FROM usr_external_identity WHERE user_id = $1 ORDER BY provider, id_type`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ExternalIdentityRecord
+	for rows.Next() {
+		var r ExternalIdentityRecord
+		var createdBy sql.NullString
+		if err := rows.Scan(&r.Provider, &r.IDType, &r.Hash, &r.Enc, &r.UserID, &createdBy, &r.CreatedOn); err != nil {
+			return nil, err
+		}
+		r.CreatedBy, r.CreatedOn = createdBy.String, r.CreatedOn.UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// DeleteExternalIdentities removes every identity of userID.
+func DeleteExternalIdentities(ctx context.Context, q Queryer, userID string) error {
+	_, err := q.Exec(ctx, `DELETE FROM usr_external_identity WHERE user_id = $1`, userID)
+	return err
+}
+
+// UpsertMembership inserts or replaces the (user, organisation) row.
+func UpsertMembership(ctx context.Context, q Queryer, m roster.Membership) error {
+	_, err := q.Exec(ctx, `INSERT INTO user_organisation (user_id, organisation_id, association_type, roles,
+			is_approved, is_rejected, is_deleted, approval_date, org_join_date, org_left_date, updated_by, updated_date)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+		ON CONFLICT (user_id, organisation_id) DO UPDATE SET
+			association_type = excluded.association_type, roles = excluded.roles,
+			is_approved = excluded.is_approved, is_rejected = excluded.is_rejected,
+			is_deleted = excluded.is_deleted, approval_date = excluded.approval_date,
+			org_join_date = excluded.org_join_date, org_left_date = excluded.org_left_date,
+			updated_by = excluded.updated_by, updated_date = excluded.updated_date`,
+		m.UserID, m.OrganisationID, m.AssociationType, JSONText(m.Roles, "[]"),
+		m.IsApproved, m.IsRejected, m.IsDeleted, m.ApprovalDate, m.OrgJoinDate, m.OrgLeftDate,
+		NullString(m.UpdatedBy), m.UpdatedDate)
+	return err
+}
+
+// Memberships lists a user's organisation memberships, including left ones.
+func Memberships(ctx context.Context, q Queryer, userID string) ([]roster.Membership, error) {
+	rows, err := q.Query(ctx, `SELECT user_id, organisation_id, association_type, roles, is_approved,
+			is_rejected, is_deleted, approval_date, org_join_date, org_left_date, updated_by, updated_date
+		FROM user_organisation WHERE user_id = $1 ORDER BY org_join_date, organisation_id`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []roster.Membership
+	for rows.Next() {
+		var m roster.Membership
+		var roles string
+		var updatedBy sql.NullString
+		if err := rows.Scan(&m.UserID, &m.OrganisationID, &m.AssociationType, &roles, &m.IsApproved,
+			&m.IsRejected, &m.IsDeleted, &m.ApprovalDate, &m.OrgJoinDate, &m.OrgLeftDate, &updatedBy, &m.UpdatedDate); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(roles), &m.Roles); err != nil {
+			return nil, err
+		}
+		m.UpdatedBy = updatedBy.String
+		m.OrgJoinDate = m.OrgJoinDate.UTC()
+		m.ApprovalDate, m.OrgLeftDate, m.UpdatedDate = UTCPtr(m.ApprovalDate), UTCPtr(m.OrgLeftDate), UTCPtr(m.UpdatedDate)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// Audit appends an audit_log entry. detail must not contain PII.
+func Audit(ctx context.Context, q Queryer, actorID, action, objectType, objectID, outcome, detail string) error {
+	_, err := q.Exec(ctx, `INSERT INTO audit_log (id, at, actor_id, action, object_type, object_id, outcome, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		roster.NewID(), roster.Now(), actorID, action, objectType, objectID, outcome, detail)
+	return err
+}
