@@ -1,0 +1,225 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/roster-dev/roster"
+)
+
+const courseColumns = `id, name, channel, root_org_id, created_by, requires_consent, created_date`
+
+func scanCourse(row Row) (*roster.Course, error) {
+	var c roster.Course
+	if err := row.Scan(&c.ID, &c.Name, &c.Channel, &c.RootOrgID, &c.CreatedBy, &c.RequiresConsent, &c.CreatedDate); err != nil {
+		return nil, err
+	}
+	c.CreatedDate = c.CreatedDate.UTC()
+	return &c, nil
+}
+
+// InsertCourse stores a new course; a duplicate id is ErrUnique.
+func InsertCourse(ctx context.Context, q Queryer, c *roster.Course) error {
+	_, err := q.Exec(ctx, `INSERT INTO course (`+courseColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		c.ID, c.Name, c.Channel, c.RootOrgID, c.CreatedBy, c.RequiresConsent, c.CreatedDate)
+	return err
+}
+
+// GetCourse returns ErrNoRows when the course does not exist.
+func GetCourse(ctx context.Context, q Queryer, id string) (*roster.Course, error) {
+	return scanCourse(q.QueryRow(ctx, `SELECT `+courseColumns+` FROM course WHERE id = $1`, id))
+}
+
+// ListCoursesByCreator returns the courses a user created, newest first.
+func ListCoursesByCreator(ctx context.Context, q Queryer, userID string) ([]roster.Course, error) {
+	rows, err := q.Query(ctx, `SELECT `+courseColumns+` FROM course WHERE created_by = $1 ORDER BY created_date DESC, id`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []roster.Course
+	for rows.Next() {
+		c, err := scanCourse(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *c)
+	}
+	return out, rows.Err()
+}
+
+const batchColumns = `id, course_id, name, created_by, mentors, start_date, end_date, enrolment_end_date, created_date`
+
+func scanBatch(row Row) (*roster.Batch, error) {
+	var b roster.Batch
+	var mentors string
+	if err := row.Scan(&b.ID, &b.CourseID, &b.Name, &b.CreatedBy, &mentors, &b.StartDate, &b.EndDate, &b.EnrolmentEndDate, &b.CreatedDate); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(mentors), &b.Mentors); err != nil {
+		return nil, err
+	}
+	b.StartDate, b.CreatedDate = b.StartDate.UTC(), b.CreatedDate.UTC()
+	b.EndDate, b.EnrolmentEndDate = UTCPtr(b.EndDate), UTCPtr(b.EnrolmentEndDate)
+	return &b, nil
+}
+
+// InsertBatch stores a new batch.
+func InsertBatch(ctx context.Context, q Queryer, b *roster.Batch) error {
+	mentors, err := json.Marshal(nonNil(b.Mentors))
+	if err != nil {
+		return err
+	}
+	_, err = q.Exec(ctx, `INSERT INTO course_batch (`+batchColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		b.ID, b.CourseID, b.Name, b.CreatedBy, string(mentors), b.StartDate, b.EndDate, b.EnrolmentEndDate, b.CreatedDate)
+	return err
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// GetBatch returns ErrNoRows when the batch does not exist.
+func GetBatch(ctx context.Context, q Queryer, id string) (*roster.Batch, error) {
+	return scanBatch(q.QueryRow(ctx, `SELECT `+batchColumns+` FROM course_batch WHERE id = $1`, id))
+}
+
+// ListBatches returns a course's batches ordered by id, which is also the
+// order a whole-course report walks them in.
+func ListBatches(ctx context.Context, q Queryer, courseID string) ([]roster.Batch, error) {
+	rows, err := q.Query(ctx, `SELECT `+batchColumns+` FROM course_batch WHERE course_id = $1 ORDER BY id`, courseID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []roster.Batch
+	for rows.Next() {
+		b, err := scanBatch(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *b)
+	}
+	return out, rows.Err()
+}
+
+// BatchCount is the number of active enrolments of a batch and how many of
+// those users currently consent to share their profile.
+type BatchCount struct {
+	Enrolled  int64
+	Consented int64
+}
+
+// latestConsentJoin joins the newest consent entry of each enrolled user for
+// the course, as of $snapshot. It expects the enrolment aliased e and the
+// parameters $1 = course id, $2 = consumer org id, $3 = snapshot time.
+const latestConsentJoin = `
+LEFT JOIN consent c ON c.id = (
+    SELECT c2.id FROM consent c2
+    WHERE c2.user_id = e.user_id AND c2.object_id = $1 AND c2.consumer_id = $2 AND c2.at <= $3
+    ORDER BY c2.at DESC, c2.id DESC LIMIT 1)`
+
+// CountEnrolments returns per-batch counts for a course, keyed by batch id.
+// Batches without active enrolments are absent.
+func CountEnrolments(ctx context.Context, q Queryer, courseID, consumerID string, at time.Time) (map[string]BatchCount, error) {
+	rows, err := q.Query(ctx, `
+SELECT e.batch_id, COUNT(*), COALESCE(SUM(CASE WHEN c.status = 'ACTIVE' THEN 1 ELSE 0 END), 0)
+FROM enrolment e`+latestConsentJoin+`
+WHERE e.course_id = $1 AND e.active
+GROUP BY e.batch_id`, courseID, consumerID, at)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]BatchCount{}
+	for rows.Next() {
+		var id string
+		var n BatchCount
+		if err := rows.Scan(&id, &n.Enrolled, &n.Consented); err != nil {
+			return nil, err
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}
+
+// UpsertEnrolment enrols a user in a batch, reactivating an earlier
+// enrolment in the same batch. An active enrolment in another batch of the
+// same course is ErrUnique (constraint enrolment_one_active_per_course).
+func UpsertEnrolment(ctx context.Context, q Queryer, e *roster.Enrolment) error {
+	_, err := q.Exec(ctx, `
+INSERT INTO enrolment (batch_id, user_id, course_id, enrolled_date, active) VALUES ($1, $2, $3, $4, TRUE)
+ON CONFLICT (batch_id, user_id) DO UPDATE SET active = TRUE, enrolled_date = excluded.enrolled_date, updated_date = excluded.enrolled_date`,
+		e.BatchID, e.UserID, e.CourseID, e.EnrolledDate)
+	return err
+}
+
+// DeactivateEnrolment marks an enrolment inactive and reports whether an
+// active one existed.
+func DeactivateEnrolment(ctx context.Context, q Queryer, batchID, userID string, at time.Time) (bool, error) {
+	n, err := q.Exec(ctx, `UPDATE enrolment SET active = FALSE, updated_date = $3 WHERE batch_id = $1 AND user_id = $2 AND active`,
+		batchID, userID, at)
+	return n > 0, err
+}
+
+const enrolmentColumns = `user_id, course_id, batch_id, enrolled_date, active`
+
+func scanEnrolments(rows Rows, err error) ([]roster.Enrolment, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []roster.Enrolment
+	for rows.Next() {
+		var e roster.Enrolment
+		if err := rows.Scan(&e.UserID, &e.CourseID, &e.BatchID, &e.EnrolledDate, &e.Active); err != nil {
+			return nil, err
+		}
+		e.EnrolledDate = e.EnrolledDate.UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// ListParticipants pages through a batch's active enrolments by user id.
+func ListParticipants(ctx context.Context, q Queryer, batchID, afterUserID string, limit int) ([]roster.Enrolment, error) {
+	return scanEnrolments(q.Query(ctx, `SELECT `+enrolmentColumns+` FROM enrolment
+WHERE batch_id = $1 AND active AND user_id > $2 ORDER BY user_id LIMIT $3`, batchID, afterUserID, limit))
+}
+
+// ListUserEnrolments returns a user's active enrolments, newest first.
+func ListUserEnrolments(ctx context.Context, q Queryer, userID string) ([]roster.Enrolment, error) {
+	return scanEnrolments(q.Query(ctx, `SELECT `+enrolmentColumns+` FROM enrolment
+WHERE user_id = $1 AND active ORDER BY enrolled_date DESC, batch_id`, userID))
+}
+
+// InsertConsent appends an entry to the consent ledger.
+func InsertConsent(ctx context.Context, q Queryer, c *roster.Consent) error {
+	_, err := q.Exec(ctx, `INSERT INTO consent (id, user_id, consumer_id, object_id, object_type, status, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.ID, c.UserID, c.ConsumerID, c.ObjectID, c.ObjectType, c.Status, c.At)
+	return err
+}
+
+// ConsentHistory returns every ledger entry of a user for an object, oldest first.
+func ConsentHistory(ctx context.Context, q Queryer, userID, objectID, consumerID string) ([]roster.Consent, error) {
+	rows, err := q.Query(ctx, `SELECT id, user_id, consumer_id, object_id, object_type, status, at FROM consent
+WHERE user_id = $1 AND object_id = $2 AND consumer_id = $3 ORDER BY at, id`, userID, objectID, consumerID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []roster.Consent
+	for rows.Next() {
+		var c roster.Consent
+		if err := rows.Scan(&c.ID, &c.UserID, &c.ConsumerID, &c.ObjectID, &c.ObjectType, &c.Status, &c.At); err != nil {
+			return nil, err
+		}
+		c.At = c.At.UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

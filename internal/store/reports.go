@@ -1,0 +1,353 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/roster-dev/roster"
+)
+
+// ReportPolicy is a tenant's narrowing of the personal fields a User Profile
+// Exhaust shares on consent, for self-signed-up and for validated users.
+type ReportPolicy struct {
+	RootOrgID   string
+	SSUFields   []string
+	SSOFields   []string
+	UpdatedBy   string
+	UpdatedDate time.Time
+}
+
+// GetReportPolicy returns ErrNoRows when the tenant has no policy.
+func GetReportPolicy(ctx context.Context, q Queryer, rootOrgID string) (*ReportPolicy, error) {
+	var p ReportPolicy
+	var ssu, sso string
+	err := q.QueryRow(ctx, `SELECT root_org_id, ssu_fields, sso_fields, updated_by, updated_date FROM report_policy WHERE root_org_id = $1`,
+		rootOrgID).Scan(&p.RootOrgID, &ssu, &sso, &p.UpdatedBy, &p.UpdatedDate)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(ssu), &p.SSUFields); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(sso), &p.SSOFields); err != nil {
+		return nil, err
+	}
+	p.UpdatedDate = p.UpdatedDate.UTC()
+	return &p, nil
+}
+
+// PutReportPolicy creates or replaces a tenant's policy.
+func PutReportPolicy(ctx context.Context, q Queryer, p *ReportPolicy) error {
+	ssu, _ := json.Marshal(nonNil(p.SSUFields))
+	sso, _ := json.Marshal(nonNil(p.SSOFields))
+	_, err := q.Exec(ctx, `INSERT INTO report_policy (root_org_id, ssu_fields, sso_fields, updated_by, updated_date)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (root_org_id) DO UPDATE SET ssu_fields = excluded.ssu_fields, sso_fields = excluded.sso_fields,
+    updated_by = excluded.updated_by, updated_date = excluded.updated_date`,
+		p.RootOrgID, string(ssu), string(sso), p.UpdatedBy, p.UpdatedDate)
+	return err
+}
+
+// DeleteReportPolicy returns the tenant to the default policy.
+func DeleteReportPolicy(ctx context.Context, q Queryer, rootOrgID string) error {
+	_, err := q.Exec(ctx, `DELETE FROM report_policy WHERE root_org_id = $1`, rootOrgID)
+	return err
+}
+
+const reportColumns = `id, course_id, batch_id, requested_by, status, failure, total_rows, consented_rows,
+    file_path, file_size, requested_at, started_at, finished_at, expires_at`
+
+func scanReport(row Row) (*roster.ReportRequest, error) {
+	var r roster.ReportRequest
+	var batch, path sql.NullString
+	err := row.Scan(&r.ID, &r.CourseID, &batch, &r.RequestedBy, &r.Status, &r.Failure, &r.TotalRows, &r.ConsentedRows,
+		&path, &r.FileSize, &r.RequestedAt, &r.StartedAt, &r.FinishedAt, &r.ExpiresAt)
+	if err != nil {
+		return nil, err
+	}
+	r.BatchID, r.FilePath = batch.String, path.String
+	r.RequestedAt = r.RequestedAt.UTC()
+	r.StartedAt, r.FinishedAt, r.ExpiresAt = UTCPtr(r.StartedAt), UTCPtr(r.FinishedAt), UTCPtr(r.ExpiresAt)
+	return &r, nil
+}
+
+// InsertReportRequest stores a new SUBMITTED request with its sealed archive
+// password. A pending request for the same course, batch and requester is
+// ErrUnique (constraint report_request_pending).
+func InsertReportRequest(ctx context.Context, q Queryer, r *roster.ReportRequest, passwordEnc []byte) error {
+	_, err := q.Exec(ctx, `INSERT INTO report_request (id, course_id, batch_id, requested_by, status, password_enc, requested_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		r.ID, r.CourseID, NullString(r.BatchID), r.RequestedBy, r.Status, passwordEnc, r.RequestedAt)
+	return err
+}
+
+// FindPendingReport returns the SUBMITTED or PROCESSING request of a
+// requester for a course and batch ("" = all batches), or ErrNoRows.
+func FindPendingReport(ctx context.Context, q Queryer, courseID, batchID, requestedBy string) (*roster.ReportRequest, error) {
+	return scanReport(q.QueryRow(ctx, `SELECT `+reportColumns+` FROM report_request
+WHERE course_id = $1 AND COALESCE(batch_id, '') = $2 AND requested_by = $3 AND status IN ('SUBMITTED', 'PROCESSING')`,
+		courseID, batchID, requestedBy))
+}
+
+// GetReportRequest returns ErrNoRows when the request does not exist.
+func GetReportRequest(ctx context.Context, q Queryer, id string) (*roster.ReportRequest, error) {
+	return scanReport(q.QueryRow(ctx, `SELECT `+reportColumns+` FROM report_request WHERE id = $1`, id))
+}
+
+// ReportPassword returns the sealed archive password, nil once wiped.
+func ReportPassword(ctx context.Context, q Queryer, id string) ([]byte, error) {
+	var enc []byte
+	err := q.QueryRow(ctx, `SELECT password_enc FROM report_request WHERE id = $1`, id).Scan(&enc)
+	return enc, err
+}
+
+// ListReportRequests returns a requester's requests, latest first.
+func ListReportRequests(ctx context.Context, q Queryer, requestedBy string, limit int) ([]roster.ReportRequest, error) {
+	rows, err := q.Query(ctx, `SELECT `+reportColumns+` FROM report_request
+WHERE requested_by = $1 ORDER BY requested_at DESC, id DESC LIMIT $2`, requestedBy, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []roster.ReportRequest
+	for rows.Next() {
+		r, err := scanReport(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *r)
+	}
+	return out, rows.Err()
+}
+
+// StartReport moves a pending request to PROCESSING and reports whether it
+// was pending; a request already finished is left alone so a retried or
+// duplicated job does no harm.
+func StartReport(ctx context.Context, q Queryer, id string, at time.Time) (bool, error) {
+	n, err := q.Exec(ctx, `UPDATE report_request SET status = 'PROCESSING', started_at = $2, failure = ''
+WHERE id = $1 AND status IN ('SUBMITTED', 'PROCESSING')`, id, at)
+	return n > 0, err
+}
+
+// NoteReportFailure records why the latest attempt failed while River will
+// retry it, so the requester sees progress rather than silence.
+func NoteReportFailure(ctx context.Context, q Queryer, id, message string) error {
+	_, err := q.Exec(ctx, `UPDATE report_request SET failure = $2 WHERE id = $1 AND status = 'PROCESSING'`, id, message)
+	return err
+}
+
+// FinishReport records a successful report and wipes its password.
+func FinishReport(ctx context.Context, q Queryer, r *roster.ReportRequest) error {
+	_, err := q.Exec(ctx, `UPDATE report_request SET status = 'SUCCESS', failure = '', total_rows = $2, consented_rows = $3,
+    file_path = $4, file_size = $5, finished_at = $6, expires_at = $7, password_enc = NULL
+WHERE id = $1 AND status IN ('SUBMITTED', 'PROCESSING')`,
+		r.ID, r.TotalRows, r.ConsentedRows, r.FilePath, r.FileSize, r.FinishedAt, r.ExpiresAt)
+	return err
+}
+
+// FailReport records a final failure and wipes the password.
+func FailReport(ctx context.Context, q Queryer, id, message string, at time.Time) error {
+	_, err := q.Exec(ctx, `UPDATE report_request SET status = 'FAILED', failure = $2, finished_at = $3, password_enc = NULL
+WHERE id = $1 AND status IN ('SUBMITTED', 'PROCESSING')`, id, message, at)
+	return err
+}
+
+// ExpiredReports returns successful requests whose file is past its expiry.
+func ExpiredReports(ctx context.Context, q Queryer, now time.Time, limit int) ([]roster.ReportRequest, error) {
+	rows, err := q.Query(ctx, `SELECT `+reportColumns+` FROM report_request
+WHERE status = 'SUCCESS' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, now, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []roster.ReportRequest
+	for rows.Next() {
+		r, err := scanReport(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *r)
+	}
+	return out, rows.Err()
+}
+
+// ExpireReport marks a request EXPIRED once its file is gone.
+func ExpireReport(ctx context.Context, q Queryer, id string) error {
+	_, err := q.Exec(ctx, `UPDATE report_request SET status = 'EXPIRED', file_path = NULL WHERE id = $1 AND status = 'SUCCESS'`, id)
+	return err
+}
+
+// ReportFileReferenced reports whether a request still points at path, so
+// the retention job can tell an orphaned file from a live one.
+func ReportFileReferenced(ctx context.Context, q Queryer, path string) (bool, error) {
+	var n int
+	err := q.QueryRow(ctx, `SELECT COUNT(*) FROM report_request WHERE file_path = $1`, path).Scan(&n)
+	return n > 0, err
+}
+
+// InsertReportDownload records that a user downloaded a report.
+func InsertReportDownload(ctx context.Context, q Queryer, reportID, userID string, at time.Time) error {
+	_, err := q.Exec(ctx, `INSERT INTO report_download (id, report_id, user_id, at) VALUES ($1, $2, $3, $4)`,
+		roster.NewID(), reportID, userID, at)
+	return err
+}
+
+// ReportDownload is one recorded download.
+type ReportDownload struct {
+	UserID string
+	At     time.Time
+}
+
+// ListReportDownloads returns a report's downloads, oldest first.
+func ListReportDownloads(ctx context.Context, q Queryer, reportID string) ([]ReportDownload, error) {
+	rows, err := q.Query(ctx, `SELECT user_id, at FROM report_download WHERE report_id = $1 ORDER BY at, id`, reportID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ReportDownload
+	for rows.Next() {
+		var d ReportDownload
+		if err := rows.Scan(&d.UserID, &d.At); err != nil {
+			return nil, err
+		}
+		d.At = d.At.UTC()
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// ReportUser is what the report reads about one enrolled user. Contact
+// fields are still sealed; the report opens them only when it will print them.
+type ReportUser struct {
+	UserID          string
+	FirstName       string
+	LastName        string
+	FlagsValue      int
+	RootOrgID       string
+	RootOrgName     string
+	ProfileLocation string // JSON [{code,type}]
+	EmailEnc        []byte
+	PhoneEnc        []byte
+	ConsentStatus   string // "" when the user never answered
+	ConsentAt       *time.Time
+}
+
+// ReportPage returns up to limit active enrolments of a batch after
+// afterUserID (keyset pagination on the enrolment primary key), with each
+// user's latest consent for the course as of snapshot. Enrolments made after
+// snapshot are left out so a long report describes one moment.
+// buf is reused to keep memory flat across pages.
+func ReportPage(ctx context.Context, q Queryer, courseID, consumerID, batchID string, snapshot time.Time,
+	afterUserID string, limit int, buf []ReportUser) ([]ReportUser, error) {
+	rows, err := q.Query(ctx, `
+SELECT e.user_id, u.first_name, u.last_name, u.flags_value, u.root_org_id, COALESCE(o.name, ''), u.profile_location,
+    u.email_enc, u.phone_enc, COALESCE(c.status, ''), c.at
+FROM enrolment e
+JOIN users u ON u.id = e.user_id
+LEFT JOIN organisation o ON o.id = u.root_org_id`+latestConsentJoin+`
+WHERE e.batch_id = $4 AND e.active AND e.enrolled_date <= $3 AND e.user_id > $5
+ORDER BY e.user_id
+LIMIT $6`, courseID, consumerID, snapshot, batchID, afterUserID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := buf[:0]
+	for rows.Next() {
+		var r ReportUser
+		if err := rows.Scan(&r.UserID, &r.FirstName, &r.LastName, &r.FlagsValue, &r.RootOrgID, &r.RootOrgName,
+			&r.ProfileLocation, &r.EmailEnc, &r.PhoneEnc, &r.ConsentStatus, &r.ConsentAt); err != nil {
+			return nil, err
+		}
+		r.ConsentAt = UTCPtr(r.ConsentAt)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ExternalIDRow is one sealed external identity.
+type ExternalIDRow struct {
+	UserID   string
+	Provider string
+	IDType   string
+	Enc      []byte
+}
+
+// ExternalIDsFor returns the external identities a tenant holds for a page
+// of users under its id or its channel (the seed uses both as provider),
+// ordered by user, provider and id type.
+func ExternalIDsFor(ctx context.Context, q Queryer, tenantID, channel string, userIDs []string) ([]ExternalIDRow, error) {
+	if len(userIDs) == 0 {
+		return nil, nil
+	}
+	n := len(userIDs)
+	args := make([]any, 0, n+2)
+	for _, id := range userIDs {
+		args = append(args, id)
+	}
+	args = append(args, tenantID, channel)
+	rows, err := q.Query(ctx, `SELECT user_id, provider, id_type, external_id_enc FROM usr_external_identity
+WHERE user_id IN (`+Placeholders(n)+`) AND provider IN ($`+strconv.Itoa(n+1)+`, $`+strconv.Itoa(n+2)+`)
+ORDER BY user_id, provider, id_type`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ExternalIDRow
+	for rows.Next() {
+		var r ExternalIDRow
+		if err := rows.Scan(&r.UserID, &r.Provider, &r.IDType, &r.Enc); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// SchoolLocation is the location list of an organisation (not the tenant
+// itself) a user belongs to within a tenant.
+type SchoolLocation struct {
+	UserID      string
+	LocationIDs string // JSON array of location ids
+}
+
+// SchoolLocationsFor returns, for a page of users, the location ids of their
+// non-tenant organisations in rootOrgID, earliest joined first.
+func SchoolLocationsFor(ctx context.Context, q Queryer, rootOrgID string, userIDs []string) ([]SchoolLocation, error) {
+	if len(userIDs) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, len(userIDs)+1)
+	for _, id := range userIDs {
+		args = append(args, id)
+	}
+	args = append(args, rootOrgID)
+	rows, err := q.Query(ctx, `SELECT uo.user_id, o.location_ids FROM user_organisation uo
+JOIN organisation o ON o.id = uo.organisation_id
+WHERE uo.user_id IN (`+Placeholders(len(userIDs))+`)
+    AND o.root_org_id = $`+strconv.Itoa(len(userIDs)+1)+` AND NOT o.is_tenant AND NOT uo.is_deleted AND o.location_ids <> '[]'
+ORDER BY uo.user_id, uo.org_join_date, o.id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SchoolLocation
+	for rows.Next() {
+		var r SchoolLocation
+		if err := rows.Scan(&r.UserID, &r.LocationIDs); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// LocationByTypeCode finds a location by the (type, code) pair users'
+// profileLocation refers to; ErrNoRows when there is none.
+func LocationByTypeCode(ctx context.Context, q Queryer, typ, code string) (*roster.Location, error) {
+	return scanLocation(q.QueryRow(ctx, `SELECT id, code, name, type, parent_id FROM location WHERE type = $1 AND code = $2`, typ, code))
+}
