@@ -1,0 +1,80 @@
+package upload
+
+import "strings"
+
+// Column names exactly as seed 002's template spells them. The result CSV
+// writes them back in this spelling so a corrected file can be re-uploaded.
+const (
+	ColFirstName          = "firstName"
+	ColLastName           = "lastName"
+	ColPhone              = "phone"
+	ColEmail              = "email"
+	ColUserName           = "userName"
+	ColPassword           = "password"
+	ColProvider           = "provider"
+	ColPhoneVerified      = "phoneVerified"
+	ColEmailVerified      = "emailVerified"
+	ColRoles              = "roles"
+	ColPosition           = "position"
+	ColGrade              = "grade"
+	ColLocation           = "location"
+	ColDOB                = "DOB"
+	ColGender             = "gender"
+	ColLanguage           = "language"
+	ColProfileSummary     = "profileSummary"
+	ColSubject            = "subject"
+	ColExternalID         = "externalId"
+	ColExternalIDs        = "externalIds"
+	ColExternalIDType     = "externalIdType"
+	ColExternalIDProvider = "externalIdProvider"
+)
+
+// Columns lists every accepted column in the seed's order, which is also the
+// order of the template in examples/.
+var Columns = []string{
+	ColFirstName, ColLastName, ColPhone, ColEmail, ColUserName, ColPassword,
+	ColProvider, ColPhoneVerified, ColEmailVerified, ColRoles, ColPosition,
+	ColGrade, ColLocation, ColDOB, ColGender, ColLanguage, ColProfileSummary,
+	ColSubject, ColExternalID, ColExternalIDs, ColExternalIDType, ColExternalIDProvider,
+}
+
+// MandatoryColumns must appear in the header even if some of their cells are
+// blank. The seed marks email "Mandatory" while allowing rows with only a
+// phone, so the email column is required but its value is not.
+var MandatoryColumns = []string{ColFirstName, ColEmail, ColUserName, ColPassword}
+
+// PIIColumns hold personal data that is only ever stored sealed.
+var PIIColumns = []string{ColPhone, ColEmail, ColExternalID, ColExternalIDs, ColDOB}
+
+// Allowed values of the list columns, spelled as the seed spells them; input
+// matches case-insensitively and is stored in this spelling.
+var (
+	Grades = []string{
+		"Class 1", "Class 2", "Class 3", "Class 4", "Class 5", "Class 6",
+		"Class 7", "Class 8", "Class 9", "Class 10", "Kindergarten", "Other",
+	}
+	Languages = []string{
+		"English", "Gujarati", "Hindi", "Kannada", "Marathi", "Punjabi", "Tamil", "Telugu",
+	}
+	Subjects = []string{
+		"Assamese", "Bengali", "English", "Hindi", "Kannada", "Malayalam", "Oriya",
+		"Punjabi", "Tamil", "Telugu", "Urdu", "Biology", "Chemistry", "Physics",
+		"Mathematics", "Environmental Studies", "Geography", "History",
+		"Political Science", "Economics", "Sanskrit", "Gujarati", "Marathi", "Nepali",
+	}
+	Genders = []string{"Male", "Female", "Transgender"}
+)
+
+// columnKey is how header cells are matched: case-insensitive and blind to
+// any whitespace, so "First Name", "FIRSTNAME" and "firstName" are one column.
+func columnKey(s string) string {
+	return strings.ToLower(strings.Join(strings.Fields(s), ""))
+}
+
+var columnByKey = func() map[string]string {
+	m := make(map[string]string, len(Columns))
+	for _, c := range Columns {
+		m[columnKey(c)] = c
+	}
+	return m
+}()

@@ -1,0 +1,459 @@
+package upload
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/unicode"
+
+	"github.com/roster-dev/roster"
+)
+
+// Default limits: the seed allows 1000 users per file; 10 MB is far more
+// than 1000 rows need, yet small enough to hold in memory while parsing.
+const (
+	DefaultMaxRows  = 1000
+	DefaultMaxBytes = 10 << 20
+)
+
+// Limits bound what Parse accepts. Zero fields take the defaults.
+type Limits struct {
+	MaxRows  int   // data rows, not counting the header or blank rows
+	MaxBytes int64 // size of the uploaded file as sent
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxRows <= 0 {
+		l.MaxRows = DefaultMaxRows
+	}
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = DefaultMaxBytes
+	}
+	return l
+}
+
+// File formats and text encodings Parse recognises.
+const (
+	FormatCSV  = "csv"
+	FormatXLSX = "xlsx"
+
+	EncodingUTF8        = "utf-8"
+	EncodingUTF8BOM     = "utf-8-bom"
+	EncodingUTF16LE     = "utf-16le"
+	EncodingUTF16BE     = "utf-16be"
+	EncodingWindows1252 = "windows-1252"
+)
+
+// File is a decoded upload: the recognised columns in the order the file
+// has them, and every non-blank data row.
+type File struct {
+	Format    string
+	Encoding  string // empty for xlsx
+	Delimiter rune   // 0 for xlsx
+	Columns   []string
+	Rows      []Row
+
+	width    int   // header cells, including unknown ones
+	colIndex []int // position in the file of each of Columns
+}
+
+// Row is one data row. Number is the row as a spreadsheet shows it: the
+// header is row 1, so the first data row is row 2. Blank rows are skipped
+// but still counted, so the number always matches what the admin sees.
+type Row struct {
+	Number int
+	Values map[string]string // trimmed, by column name; absent columns are missing
+}
+
+// Get returns the trimmed value of col, "" when the column is absent.
+func (r Row) Get(col string) string { return r.Values[col] }
+
+// maxListedRows caps how many rows a file-level error lists; an admin who
+// saved with the wrong delimiter needs the first few, not a thousand.
+const maxListedRows = 20
+
+// Parse decodes an uploaded file: .xlsx (first sheet) or delimited text in
+// UTF-8 (with or without BOM), UTF-16 (Excel "Unicode text") or
+// Windows-1252, comma, semicolon or tab separated. Everything that makes the
+// whole file unusable is returned as a *roster.Error before any row is
+// validated, so nothing is written for a file that cannot be read.
+func Parse(fileName string, data []byte, lim Limits) (*File, error) {
+	lim = lim.withDefaults()
+	if int64(len(data)) > lim.MaxBytes {
+		return nil, roster.Errorf(roster.ETOOLARGE, "the file is larger than the %s limit", formatBytes(lim.MaxBytes))
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, roster.Errorf(roster.EINVALID, "the file is empty")
+	}
+	ext := strings.ToLower(filepath.Ext(fileName))
+	switch {
+	case bytes.HasPrefix(data, []byte("PK\x03\x04")):
+		return parseXLSX(data, lim)
+	case bytes.HasPrefix(data, []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")):
+		// OLE2 container: an Excel 97-2003 workbook or an encrypted .xlsx.
+		return nil, roster.Errorf(roster.EINVALID, "old Excel (.xls) and password-protected workbooks are not supported; save the sheet as .xlsx without a password or as CSV")
+	case ext == ".xlsx":
+		return nil, roster.Errorf(roster.EINVALID, "the file is named .xlsx but is not an Excel workbook")
+	}
+	text, enc, err := decodeText(data)
+	if err != nil {
+		return nil, err
+	}
+	return parseCSV(text, enc, lim)
+}
+
+// decodeText turns the bytes into UTF-8. Excel's "Unicode text" is UTF-16
+// with a BOM; its plain "CSV" is the Windows code page, which in India is
+// 1252; anything that is not valid UTF-8 is read as 1252 because every byte
+// sequence is valid 1252 and it is by far the likeliest legacy encoding.
+func decodeText(data []byte) (string, string, error) {
+	var enc string
+	var out []byte
+	var err error
+	switch {
+	case bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF}):
+		enc, out = EncodingUTF8BOM, data[3:]
+		if !utf8.Valid(out) {
+			return "", "", roster.Errorf(roster.EINVALID, "the file is marked as UTF-8 but is not valid UTF-8")
+		}
+	case bytes.HasPrefix(data, []byte{0xFF, 0xFE}):
+		enc = EncodingUTF16LE
+		out, err = unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder().Bytes(data)
+	case bytes.HasPrefix(data, []byte{0xFE, 0xFF}):
+		enc = EncodingUTF16BE
+		out, err = unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder().Bytes(data)
+	case len(data) >= 4 && data[0] != 0 && data[1] == 0 && data[2] != 0 && data[3] == 0:
+		// UTF-16 without BOM: the header is ASCII, so every other byte is 0.
+		enc = EncodingUTF16LE
+		out, err = unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM).NewDecoder().Bytes(data)
+	case len(data) >= 4 && data[0] == 0 && data[1] != 0 && data[2] == 0 && data[3] != 0:
+		enc = EncodingUTF16BE
+		out, err = unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM).NewDecoder().Bytes(data)
+	case utf8.Valid(data):
+		enc, out = EncodingUTF8, data
+	default:
+		enc = EncodingWindows1252
+		out, err = charmap.Windows1252.NewDecoder().Bytes(data)
+	}
+	if err != nil {
+		return "", "", roster.Errorf(roster.EINVALID, "the file could not be decoded as %s", enc)
+	}
+	if bytes.IndexByte(out, 0) >= 0 {
+		return "", "", roster.Errorf(roster.EINVALID, "the file contains binary data; save it as CSV or .xlsx")
+	}
+	return string(out), enc, nil
+}
+
+// detectDelimiter picks the separator the header line uses most. Excel
+// writes ";" where the decimal separator is ",", and TAB for "Unicode text".
+func detectDelimiter(text string) rune {
+	line, _, _ := strings.Cut(text, "\n")
+	best, bestN := ',', strings.Count(line, ",")
+	for _, d := range []rune{';', '\t'} {
+		if n := strings.Count(line, string(d)); n > bestN {
+			best, bestN = d, n
+		}
+	}
+	return best
+}
+
+func parseCSV(text, enc string, lim Limits) (*File, error) {
+	// Classic Mac Excel ends lines with a lone CR, which encoding/csv does
+	// not treat as a line break.
+	if strings.IndexByte(text, '\n') < 0 && strings.IndexByte(text, '\r') >= 0 {
+		text = strings.ReplaceAll(text, "\r", "\n")
+	}
+	delim := detectDelimiter(text)
+	r := csv.NewReader(strings.NewReader(text))
+	r.Comma = delim
+	r.FieldsPerRecord = -1 // ragged rows get our own error, with all row numbers
+	// encoding/csv reports physical lines; a spreadsheet shows a quoted
+	// value spanning several lines as one row, so those extra lines are
+	// subtracted to get the row number the admin sees.
+	extra := 0
+	next := func() (int, []string, error) {
+		rec, err := r.Read()
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return 0, nil, roster.Errorf(roster.EINVALID, "row %d could not be read: %v", pe.StartLine-extra, pe.Err)
+			}
+			return 0, nil, err
+		}
+		line, _ := r.FieldPos(0)
+		num := line - extra
+		for _, v := range rec {
+			extra += strings.Count(v, "\n")
+		}
+		return num, rec, nil
+	}
+	f, err := assemble(next, lim, true)
+	if err != nil {
+		return nil, err
+	}
+	f.Format, f.Encoding, f.Delimiter = FormatCSV, enc, delim
+	return f, nil
+}
+
+func parseXLSX(data []byte, lim Limits) (*File, error) {
+	// A 10 MB zip can inflate to gigabytes; a sheet of 1000 users is a few
+	// MB of XML, so anything far beyond that is refused while unzipping.
+	book, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{
+		UnzipSizeLimit:    max(32*lim.MaxBytes, 64<<20),
+		UnzipXMLSizeLimit: 16 << 20,
+	})
+	if err != nil {
+		return nil, roster.Errorf(roster.EINVALID, "the file is not a readable Excel workbook")
+	}
+	defer book.Close()
+	sheets := book.GetSheetList()
+	if len(sheets) == 0 {
+		return nil, roster.Errorf(roster.EINVALID, "the workbook has no sheets")
+	}
+	sheet := sheets[0]
+	rows, err := book.Rows(sheet)
+	if err != nil {
+		return nil, roster.Errorf(roster.EINVALID, "the first sheet of the workbook cannot be read")
+	}
+	defer rows.Close()
+	num := 0
+	next := func() (int, []string, error) {
+		if !rows.Next() {
+			if rows.Error() != nil {
+				return 0, nil, roster.Errorf(roster.EINVALID, "row %d of the workbook cannot be read", num+1)
+			}
+			return 0, nil, io.EOF
+		}
+		num++ // Next steps over missing <row> elements one at a time
+		cells, err := rows.Columns()
+		if err != nil {
+			return 0, nil, roster.Errorf(roster.EINVALID, "row %d of the workbook cannot be read", num)
+		}
+		return num, cells, nil
+	}
+	f, err := assemble(next, lim, false)
+	if err != nil {
+		return nil, err
+	}
+	f.Format = FormatXLSX
+	fixXLSXDates(book, sheet, f)
+	return f, nil
+}
+
+// fixXLSXDates reads DOB cells that Excel stored as dates. Their displayed
+// text depends on the cell format and the author's locale (1/2/90 may be
+// 1 February or January 2), so the date value itself is used instead.
+func fixXLSXDates(book *excelize.File, sheet string, f *File) {
+	col := -1
+	for i, c := range f.Columns {
+		if c == ColDOB {
+			col = i
+		}
+	}
+	if col < 0 {
+		return
+	}
+	colName, _ := excelize.ColumnNumberToName(f.colIndex[col] + 1)
+	for i := range f.Rows {
+		row := &f.Rows[i]
+		if row.Values[ColDOB] == "" {
+			continue
+		}
+		cell := colName + strconv.Itoa(row.Number)
+		raw, err := book.GetCellValue(sheet, cell, excelize.Options{RawCellValue: true})
+		if err != nil {
+			continue
+		}
+		serial, err := strconv.ParseFloat(raw, 64)
+		if err != nil || serial < 1 || serial > 2958465 {
+			continue
+		}
+		if t, err := excelize.ExcelDateToTime(serial, false); err == nil {
+			row.Values[ColDOB] = t.Format("02-01-2006")
+		}
+	}
+}
+
+// assemble turns raw records into a File: it maps the header, drops blank
+// rows, enforces the row limit and rejects ragged rows. strict is false for
+// xlsx, whose rows simply end at their last non-empty cell.
+func assemble(next func() (int, []string, error), lim Limits, strict bool) (*File, error) {
+	var header []string
+	headerRow := 0
+	for {
+		num, rec, err := next()
+		if err == io.EOF {
+			return nil, roster.Errorf(roster.EINVALID, "the file is empty")
+		} else if err != nil {
+			return nil, err
+		}
+		if !blank(rec) {
+			header, headerRow = rec, num
+			break
+		}
+	}
+	f, err := mapHeader(header)
+	if err != nil {
+		return nil, err
+	}
+	var ragged []roster.FieldError
+	raggedCount := 0
+	for {
+		num, rec, err := next()
+		if err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, err
+		}
+		if blank(rec) {
+			continue
+		}
+		if len(f.Rows) == lim.MaxRows {
+			return nil, roster.Errorf(roster.ETOOLARGE, "the file has more than %d data rows; split it into several files", lim.MaxRows)
+		}
+		if bad := extraValues(rec, f.width); bad || (strict && len(rec) < f.width) {
+			raggedCount++
+			if len(ragged) < maxListedRows {
+				ragged = append(ragged, roster.FieldError{
+					Field:   "row " + strconv.Itoa(num),
+					Message: fmt.Sprintf("has %d values but the header has %d columns", len(rec), f.width),
+				})
+			}
+			continue
+		}
+		row := Row{Number: num, Values: make(map[string]string, len(f.Columns))}
+		for i, col := range f.Columns {
+			if j := f.colIndex[i]; j < len(rec) {
+				row.Values[col] = cleanValue(rec[j])
+			} else {
+				row.Values[col] = ""
+			}
+		}
+		f.Rows = append(f.Rows, row)
+	}
+	if raggedCount > 0 {
+		msg := "rows do not have as many values as the header has columns; check the delimiter and quotes"
+		if raggedCount > len(ragged) {
+			msg += fmt.Sprintf(" (%d rows, the first %d listed)", raggedCount, len(ragged))
+		}
+		return nil, &roster.Error{Code: roster.EINVALID, Message: msg, Fields: ragged}
+	}
+	if len(f.Rows) == 0 {
+		return nil, roster.Errorf(roster.EINVALID, "the file has a header (row %d) but no data rows", headerRow)
+	}
+	return f, nil
+}
+
+// mapHeader matches header cells to Columns. Every problem is reported at
+// once so the admin can fix the header in one go.
+func mapHeader(header []string) (*File, error) {
+	// Spreadsheets often carry empty cells after the last column.
+	for len(header) > 0 && strings.TrimSpace(header[len(header)-1]) == "" {
+		header = header[:len(header)-1]
+	}
+	f := &File{width: len(header)}
+	var problems []roster.FieldError
+	seenAt := map[string]int{}
+	for i, cell := range header {
+		cell = strings.TrimPrefix(strings.TrimSpace(cell), "\uFEFF")
+		letter := columnLetter(i)
+		if cell == "" {
+			problems = append(problems, roster.FieldError{Field: "column " + letter, Message: "has no name in the header"})
+			continue
+		}
+		col, ok := columnByKey[columnKey(cell)]
+		if !ok {
+			problems = append(problems, roster.FieldError{
+				Field:   shorten(cell, 40),
+				Message: "unknown column (column " + letter + "); valid columns are " + strings.Join(Columns, ", "),
+			})
+			continue
+		}
+		if j, dup := seenAt[col]; dup {
+			problems = append(problems, roster.FieldError{
+				Field:   col,
+				Message: "column appears more than once (columns " + columnLetter(j) + " and " + letter + ")",
+			})
+			continue
+		}
+		seenAt[col] = i
+		f.Columns = append(f.Columns, col)
+		f.colIndex = append(f.colIndex, i)
+	}
+	for _, col := range MandatoryColumns {
+		if _, ok := seenAt[col]; !ok {
+			problems = append(problems, roster.FieldError{Field: col, Message: "mandatory column is missing"})
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &roster.Error{Code: roster.EINVALID, Message: "the header row is invalid", Fields: problems}
+	}
+	return f, nil
+}
+
+// extraValues reports whether rec has non-empty values beyond the header.
+// Empty trailing cells (stray separators) are harmless.
+func extraValues(rec []string, width int) bool {
+	for _, v := range rec[min(width, len(rec)):] {
+		if strings.TrimSpace(v) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func blank(rec []string) bool {
+	for _, v := range rec {
+		if strings.TrimSpace(v) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// cleanValue trims a cell and undoes the apostrophe the result CSV puts in
+// front of values a spreadsheet would run as a formula (=, +, -, @), so a
+// result file edited in a text editor re-uploads unchanged.
+func cleanValue(v string) string {
+	v = strings.TrimSpace(v)
+	if len(v) >= 2 && v[0] == '\'' && strings.IndexByte("=+-@", v[1]) >= 0 {
+		v = v[1:]
+	}
+	return v
+}
+
+// columnLetter is the spreadsheet name of the i-th (0-based) column.
+func columnLetter(i int) string {
+	s := ""
+	for i++; i > 0; i = (i - 1) / 26 {
+		s = string(rune('A'+(i-1)%26)) + s
+	}
+	return s
+}
+
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+func formatBytes(n int64) string {
+	if n%(1<<20) == 0 {
+		return strconv.FormatInt(n>>20, 10) + " MB"
+	}
+	if n%(1<<10) == 0 {
+		return strconv.FormatInt(n>>10, 10) + " KB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
