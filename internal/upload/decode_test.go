@@ -321,8 +321,8 @@ func TestParseXLSX(t *testing.T) {
 	data := xlsxFile(t, [][]any{
 		{"First Name", "userName", "password", "email", "phone", "DOB"},
 		{"Asha", "asha1", "secret123", "asha@example.org", 9876543210, dob},
-		{},               // row 3 empty
-		{nil, nil, nil},  // row 4 empty
+		{},                // row 3 empty
+		{nil, nil, nil},   // row 4 empty
 		{"Ravi", "ravi1"}, // row 5: trailing cells simply absent
 	}, func(f *excelize.File, sheet string) {
 		// A US date format would display 2/1/90; the date value is what counts.
