@@ -7,6 +7,8 @@ PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$PGBIN/initdb" ] || { echo "postgresql is not installed (apt-get install -y postgresql)" >&2; exit 1; }
 id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql postgres
 PORT=${PGPORT_TEST:-55432}
+# Pick the first free port so a developer's own cluster is left alone.
+while (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null; do PORT=$((PORT + 1)); done
 DIR=$(mktemp -d /tmp/roster-pg.XXXXXX)
 chown postgres "$DIR"
 as_pg() { if [ "$(id -un)" = postgres ]; then "$@"; else su postgres -s /bin/bash -c "$(printf '%q ' "$@")"; fi; }
