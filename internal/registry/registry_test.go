@@ -232,6 +232,18 @@ func TestValidationListsEveryField(t *testing.T) {
 				t.Errorf("%s: got %q, want %q", k, got[k], v)
 			}
 		}
+		for in, want := range map[string]string{"1987": "1987-12-31", "2001-02-03": "2001-02-03"} {
+			v, err := f.reg.CreateUser(f.ctx, f.adminA, registry.NewUser{User: roster.User{FirstName: "Dob", Email: "dob" + in + "@x.org", DOB: in}, OrgID: f.stateA.ID})
+			if err != nil || v.DOB != want {
+				t.Fatalf("dob %q: got %v %q, want %q", in, err, v.DOB, want)
+			}
+		}
+		for _, bad := range []string{"31-12-1987", "2999", "1987-02-30"} {
+			_, err := f.reg.CreateUser(f.ctx, f.adminA, registry.NewUser{User: roster.User{FirstName: "Dob", Email: "bad@x.org", DOB: bad}, OrgID: f.stateA.ID})
+			if code(err) != roster.EINVALID {
+				t.Fatalf("dob %q accepted: %v", bad, err)
+			}
+		}
 		// Indic script names are valid.
 		if _, err := f.reg.CreateUser(f.ctx, f.adminA, registry.NewUser{User: roster.User{FirstName: "அனிதா", Email: "anitha@x.org"}, OrgID: f.stateA.ID}); err != nil {
 			t.Fatalf("Tamil name rejected: %v", err)

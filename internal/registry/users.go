@@ -89,9 +89,11 @@ func (s *Service) validate(in *NewUser) (normalised, []roster.FieldError) {
 		}
 	}
 	if u.DOB != "" {
-		if _, err := time.Parse(time.DateOnly, u.DOB); err != nil {
-			errs = append(errs, roster.FieldError{Field: FieldDOB, Message: "must be a date YYYY-MM-DD"})
+		dob, msg := NormaliseDOB(u.DOB)
+		if msg != "" {
+			errs = append(errs, roster.FieldError{Field: FieldDOB, Message: msg})
 		}
+		u.DOB = dob
 	}
 	for _, x := range in.ExternalIDs {
 		x.Provider, x.IDType, x.ExternalID = strings.ToLower(strings.TrimSpace(x.Provider)),
@@ -599,4 +601,22 @@ func (s *Service) principal(ctx context.Context, rec *store.UserRecord) (*roster
 		p.Grants = append(p.Grants, roster.Grant{OrgID: org.ID, RootOrgID: org.RootOrgID, Roles: m.Roles})
 	}
 	return p, nil
+}
+
+// NormaliseDOB accepts a date (YYYY-MM-DD) or, as the seed allows, only a
+// year, which is stored as YYYY-12-31. It returns a message for a date that
+// is malformed or not in the past.
+func NormaliseDOB(s string) (string, string) {
+	s = strings.TrimSpace(s)
+	if len(s) == 4 {
+		s += "-12-31"
+	}
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return "", "must be a date YYYY-MM-DD or a year YYYY"
+	}
+	if !d.Before(roster.Now()) || d.Year() < 1900 {
+		return "", "must be a past date after 1900"
+	}
+	return s, ""
 }
