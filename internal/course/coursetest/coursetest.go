@@ -1,0 +1,102 @@
+// Package coursetest builds a small registry of tenants and users for tests
+// of courses and reports, through the same services production uses.
+package coursetest
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/course"
+	"github.com/roster-dev/roster/internal/password"
+	"github.com/roster-dev/roster/internal/pii"
+	"github.com/roster-dev/roster/internal/registry"
+	"github.com/roster-dev/roster/internal/store"
+)
+
+// World is a custodian, two state tenants (each with an org admin) and the
+// services over them.
+type World struct {
+	DB        store.Engine
+	Keys      *pii.Keyring
+	Reg       *registry.Service
+	Courses   *course.Service
+	Custodian *roster.Organisation
+	State     *roster.Organisation // "Tamil Nadu", channel TN
+	Other     *roster.Organisation // "Andhra Pradesh", channel AP
+	Admin     *roster.Principal    // ORG_ADMIN of State
+	OtherAdm  *roster.Principal    // ORG_ADMIN of Other
+}
+
+// Keyring returns a fixed test key ring.
+func Keyring(t testing.TB) *pii.Keyring {
+	t.Helper()
+	key := make([]byte, 32)
+	key[0] = 7
+	k, err := pii.NewKeyring([]byte(strings.Repeat("x", 32)), pii.Key{ID: "k1", Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// CheapHash hashes passwords with minimal argon2 costs so fixtures are fast.
+func CheapHash(pw string) string {
+	return password.HashWith(pw, password.Params{Memory: 64, Time: 1, Threads: 1})
+}
+
+// NewWorld builds the world in db (already migrated).
+func NewWorld(t testing.TB, db store.Engine) *World {
+	t.Helper()
+	ctx := context.Background()
+	w := &World{DB: db, Keys: Keyring(t)}
+	w.Reg = registry.New(db, w.Keys)
+	w.Reg.HashPassword = CheapHash
+	w.Courses = course.New(db)
+	var err error
+	if w.Custodian, err = w.Reg.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sys := roster.SystemPrincipal
+	if w.State, err = w.Reg.CreateOrg(ctx, sys, roster.Organisation{Name: "Tamil Nadu", Channel: "TN", IsTenant: true}); err != nil {
+		t.Fatal(err)
+	}
+	if w.Other, err = w.Reg.CreateOrg(ctx, sys, roster.Organisation{Name: "Andhra Pradesh", Channel: "AP", IsTenant: true}); err != nil {
+		t.Fatal(err)
+	}
+	w.Admin = w.Principal(t, w.User(t, registry.NewUser{OrgID: w.State.ID, Roles: []string{roster.RoleOrgAdmin}}))
+	w.OtherAdm = w.Principal(t, w.User(t, registry.NewUser{OrgID: w.Other.ID, Roles: []string{roster.RoleOrgAdmin}}))
+	return w
+}
+
+var userSeq atomic.Int64
+
+// User creates a user through the registry (as the system). Missing first
+// name and email are filled in so callers state only what matters.
+func (w *World) User(t testing.TB, in registry.NewUser) string {
+	t.Helper()
+	if in.User.FirstName == "" {
+		in.User.FirstName = "Learner"
+	}
+	if in.User.Email == "" && in.User.Phone == "" {
+		in.User.Email = "user" + strconv.FormatInt(userSeq.Add(1), 10) + "@example.org"
+	}
+	u, err := w.Reg.CreateUser(context.Background(), roster.SystemPrincipal, in)
+	if err != nil {
+		t.Fatalf("create user: %v", err)
+	}
+	return u.ID
+}
+
+// Principal loads a user's principal as authentication would.
+func (w *World) Principal(t testing.TB, userID string) *roster.Principal {
+	t.Helper()
+	p, err := w.Reg.Principal(context.Background(), userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
