@@ -1,0 +1,99 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/registry"
+)
+
+type loginInput struct {
+	Body struct {
+		Login    string `json:"login" maxLength:"320" doc:"Username, email or phone number"`
+		Password string `json:"password" maxLength:"1024" format:"password"`
+	}
+}
+
+type loginOutput struct {
+	SetCookie http.Cookie `header:"Set-Cookie"`
+	Body      struct {
+		Token     string            `json:"token" doc:"Send as 'Authorization: Bearer <token>'"`
+		ExpiresAt time.Time         `json:"expiresAt"`
+		Principal *roster.Principal `json:"principal"`
+	}
+}
+
+type logoutOutput struct {
+	SetCookie http.Cookie `header:"Set-Cookie"`
+}
+
+type meOutput struct {
+	Body struct {
+		Principal *roster.Principal  `json:"principal"`
+		User      *registry.UserView `json:"user"`
+	}
+}
+
+func (s *Server) authRoutes() {
+	login := public(op("login", http.MethodPost, "/auth/login", "Log in with a password", "auth"))
+	login.Description = "Returns a bearer token and sets it as an HttpOnly, SameSite=Strict cookie for the web console. " +
+		"Wrong login, wrong password and unknown user get the same answer."
+	login.Errors = []int{http.StatusUnauthorized}
+	register(s, login, s.login)
+
+	// Logout only clears the cookie: tokens are stateless, so a stolen one
+	// stays valid until it expires unless the user is blocked.
+	register(s, public(op("logout", http.MethodPost, "/auth/logout", "Clear the session cookie", "auth")),
+		func(ctx context.Context, _ *struct{}) (*logoutOutput, error) {
+			out := &logoutOutput{SetCookie: s.cookie("", time.Unix(0, 0))}
+			out.SetCookie.MaxAge = -1
+			return out, nil
+		})
+
+	register(s, op("me", http.MethodGet, "/me", "The caller, their grants and profile", "auth"),
+		func(ctx context.Context, _ *struct{}) (*meOutput, error) {
+			p := caller(ctx)
+			u, err := s.reg.GetUser(ctx, p, p.UserID)
+			if err != nil {
+				return nil, err
+			}
+			out := &meOutput{}
+			out.Body.Principal, out.Body.User = p, u
+			return out, nil
+		})
+}
+
+func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error) {
+	if in.Body.Login == "" || in.Body.Password == "" {
+		var fields []roster.FieldError
+		if in.Body.Login == "" {
+			fields = append(fields, roster.FieldError{Field: "login", Message: "is required"})
+		}
+		if in.Body.Password == "" {
+			fields = append(fields, roster.FieldError{Field: "password", Message: "is required"})
+		}
+		return nil, roster.Invalid(fields...)
+	}
+	token, exp, p, err := s.auth.Login(ctx, in.Body.Login, in.Body.Password)
+	if err != nil {
+		return nil, err
+	}
+	infoFrom(ctx).userID = p.UserID
+	out := &loginOutput{SetCookie: s.cookie(token, exp)}
+	out.Body.Token, out.Body.ExpiresAt, out.Body.Principal = token, exp, p
+	return out, nil
+}
+
+func (s *Server) cookie(value string, exp time.Time) http.Cookie {
+	return http.Cookie{
+		Name:     SessionCookie,
+		Value:    value,
+		Path:     "/",
+		Expires:  exp,
+		HttpOnly: true,
+		Secure:   s.cfg.SecureCookie,
+		SameSite: http.SameSiteStrictMode,
+	}
+}

@@ -1,0 +1,91 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/roster-dev/roster"
+)
+
+// statusOf maps application error codes to HTTP statuses. Validation is 422
+// (the body was well-formed JSON but its values were wrong), matching what
+// huma itself answers for schema violations.
+func statusOf(code string) int {
+	switch code {
+	case roster.EINVALID:
+		return http.StatusUnprocessableEntity
+	case roster.ECONFLICT:
+		return http.StatusConflict
+	case roster.ENOTFOUND:
+		return http.StatusNotFound
+	case roster.EFORBIDDEN:
+		return http.StatusForbidden
+	case roster.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case roster.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusInternalServerError
+}
+
+// apiError turns a service error into an RFC 9457 problem. Every field error
+// becomes one entry of "errors" with location "body.<field>", the same form
+// huma uses for schema violations, so clients handle both alike. Anything
+// that is not a *roster.Error is logged and answered with a generic 500:
+// driver and SQL errors must never reach a caller.
+func (s *Server) apiError(ctx context.Context, err error) error {
+	var se huma.StatusError
+	if errors.As(err, &se) {
+		return err
+	}
+	var re *roster.Error
+	if !errors.As(err, &re) {
+		if errors.Is(err, context.Canceled) {
+			// The client went away; nobody reads this answer.
+			return huma.NewError(499, "request cancelled")
+		}
+		s.log.ErrorContext(ctx, "request failed", "err", err)
+		return huma.Error500InternalServerError("internal error")
+	}
+	status := statusOf(re.Code)
+	if status == http.StatusInternalServerError {
+		s.log.ErrorContext(ctx, "request failed", "err", err)
+		return huma.Error500InternalServerError("internal error")
+	}
+	details := make([]error, len(re.Fields))
+	for i, f := range re.Fields {
+		d := &huma.ErrorDetail{Location: "body." + f.Field, Message: f.Message}
+		if f.Value != "" {
+			d.Value = f.Value
+		}
+		details[i] = d
+	}
+	out := huma.NewError(status, re.Message, details...)
+	if m, ok := out.(*huma.ErrorModel); ok && status == http.StatusUnauthorized {
+		return unauthorizedError{m}
+	}
+	return out
+}
+
+// unauthorizedError adds the WWW-Authenticate challenge RFC 9110 requires
+// on a 401.
+type unauthorizedError struct{ *huma.ErrorModel }
+
+func (e unauthorizedError) GetHeaders() http.Header {
+	return http.Header{"WWW-Authenticate": {`Bearer realm="roster"`}}
+}
+
+// register adds an operation whose errors pass through apiError. All
+// handlers are registered through it so no error text escapes unmapped.
+func register[I, O any](s *Server, op huma.Operation, h func(context.Context, *I) (*O, error)) {
+	huma.Register(s.api, op, func(ctx context.Context, in *I) (*O, error) {
+		out, err := h(ctx, in)
+		if err != nil {
+			return nil, s.apiError(ctx, err)
+		}
+		return out, nil
+	})
+}

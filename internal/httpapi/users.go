@@ -1,0 +1,185 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/registry"
+)
+
+// externalIDBody is one external identity in a create request.
+type externalIDBody struct {
+	Provider   string `json:"provider" maxLength:"100"`
+	IDType     string `json:"idType" maxLength:"100"`
+	ExternalID string `json:"externalId" maxLength:"100"`
+}
+
+// createUserBody is what a client may set on a new user. Server-owned
+// fields (id, status, masks, dates, rootOrgId) are not accepted. Lengths
+// and formats are checked by the registry so that every problem is
+// reported in one answer.
+type createUserBody struct {
+	FirstName        string               `json:"firstName"`
+	LastName         string               `json:"lastName,omitempty"`
+	Email            string               `json:"email,omitempty"`
+	Phone            string               `json:"phone,omitempty" doc:"10-digit Indian mobile or E.164 (+<country><number>)"`
+	EmailVerified    bool                 `json:"emailVerified,omitempty"`
+	PhoneVerified    bool                 `json:"phoneVerified,omitempty"`
+	UserName         string               `json:"userName,omitempty" doc:"Generated from the name when empty"`
+	Password         string               `json:"password,omitempty" format:"password" doc:"8 to 128 characters; omit for SSO-only users"`
+	CountryCode      string               `json:"countryCode,omitempty"`
+	DOB              string               `json:"dob,omitempty" doc:"YYYY-MM-DD"`
+	Gender           string               `json:"gender,omitempty"`
+	Language         []string             `json:"language,omitempty"`
+	Position         string               `json:"position,omitempty"`
+	ProfileSummary   string               `json:"profileSummary,omitempty"`
+	Location         string               `json:"location,omitempty"`
+	Framework        map[string][]string  `json:"framework,omitempty"`
+	ProfileLocation  []roster.LocationRef `json:"profileLocation,omitempty"`
+	ProfileUserTypes []roster.UserType    `json:"profileUserTypes,omitempty"`
+	ManagedBy        string               `json:"managedBy,omitempty"`
+	OrgID            string               `json:"orgId,omitempty" doc:"Organisation to join; the custodian organisation when empty"`
+	Roles            []string             `json:"roles,omitempty" doc:"Roles in that organisation; PUBLIC when empty"`
+	AssociationType  int                  `json:"associationType,omitempty" doc:"Bit mask: 1 SSO, 2 self-declared, 4 system upload"`
+	ExternalIDs      []externalIDBody     `json:"externalIds,omitempty"`
+}
+
+func (b *createUserBody) newUser() registry.NewUser {
+	in := registry.NewUser{
+		User: roster.User{
+			FirstName: b.FirstName, LastName: b.LastName, Email: b.Email, Phone: b.Phone,
+			EmailVerified: b.EmailVerified, PhoneVerified: b.PhoneVerified, Username: b.UserName,
+			CountryCode: b.CountryCode, DOB: b.DOB, Gender: b.Gender, Language: b.Language,
+			Position: b.Position, ProfileSummary: b.ProfileSummary, Location: b.Location,
+			Framework: b.Framework, ProfileLocation: b.ProfileLocation, ProfileUserTypes: b.ProfileUserTypes,
+			ManagedBy: b.ManagedBy,
+		},
+		Password:        b.Password,
+		OrgID:           b.OrgID,
+		Roles:           b.Roles,
+		AssociationType: b.AssociationType,
+	}
+	for _, x := range b.ExternalIDs {
+		in.ExternalIDs = append(in.ExternalIDs, roster.ExternalIdentity{Provider: x.Provider, IDType: x.IDType, ExternalID: x.ExternalID})
+	}
+	return in
+}
+
+type userOutput struct {
+	Body *registry.UserView
+}
+
+type userIDInput struct {
+	ID string `path:"id" maxLength:"64"`
+}
+
+type lookupInput struct {
+	// A POST body rather than query parameters, so emails and phone numbers
+	// never land in access logs, proxies or browser history.
+	Body struct {
+		Type     string `json:"type" enum:"email,phone,username,externalid"`
+		Value    string `json:"value" maxLength:"320"`
+		Provider string `json:"provider,omitempty" maxLength:"100" doc:"External id lookups only"`
+		IDType   string `json:"idType,omitempty" maxLength:"100" doc:"External id lookups only"`
+	}
+}
+
+type listUsersInput struct {
+	OrgID string `path:"orgId" maxLength:"64"`
+	After string `query:"after" maxLength:"64" doc:"Id of the last user of the previous page"`
+	Limit int    `query:"limit" minimum:"1" maximum:"500" default:"100"`
+}
+
+type userListOutput struct {
+	Body struct {
+		Users []registry.UserView `json:"users"`
+		Next  string              `json:"next,omitempty" doc:"Pass as 'after' for the next page; empty on the last page"`
+	}
+}
+
+func (s *Server) userRoutes() {
+	create := op("createUser", http.MethodPost, "/users", "Create a user", "users")
+	create.Description = "Org admins create users in their own tenant. Every invalid field is listed in one 422 answer; " +
+		"an email, phone, userName or external id already in use gives 409."
+	create.DefaultStatus = http.StatusCreated
+	create.Errors = append(create.Errors, http.StatusConflict)
+	register(s, create, func(ctx context.Context, in *struct{ Body createUserBody }) (*userOutput, error) {
+		u, err := s.reg.CreateUser(ctx, caller(ctx), in.Body.newUser())
+		if err != nil {
+			return nil, err
+		}
+		return &userOutput{Body: u}, nil
+	})
+
+	get := op("getUser", http.MethodGet, "/users/{id}", "Read a user", "users")
+	get.Description = "Contact details are decrypted for the user themselves and org admins of the user's tenant; " +
+		"other members of the tenant see masked values; other tenants get 404."
+	get.Errors = append(get.Errors, http.StatusNotFound)
+	register(s, get, func(ctx context.Context, in *userIDInput) (*userOutput, error) {
+		u, err := s.reg.GetUser(ctx, caller(ctx), in.ID)
+		if err != nil {
+			return nil, err
+		}
+		return &userOutput{Body: u}, nil
+	})
+
+	patch := op("updateUser", http.MethodPatch, "/users/{id}", "Change some fields of a user", "users")
+	patch.Errors = append(patch.Errors, http.StatusNotFound, http.StatusConflict)
+	register(s, patch, func(ctx context.Context, in *struct {
+		ID   string `path:"id" maxLength:"64"`
+		Body registry.UserPatch
+	}) (*userOutput, error) {
+		u, err := s.reg.UpdateUser(ctx, caller(ctx), in.ID, in.Body)
+		if err != nil {
+			return nil, err
+		}
+		return &userOutput{Body: u}, nil
+	})
+
+	status := func(id, method, path, summary string, fn func(context.Context, *roster.Principal, string) error) {
+		o := op(id, method, path, summary, "users")
+		o.DefaultStatus = http.StatusNoContent
+		o.Errors = append(o.Errors, http.StatusNotFound)
+		register(s, o, func(ctx context.Context, in *userIDInput) (*struct{}, error) {
+			if err := fn(ctx, caller(ctx), in.ID); err != nil {
+				return nil, err
+			}
+			// The user's tokens must stop (or start) working now, not when
+			// the principal cache expires.
+			s.auth.Forget(in.ID)
+			return nil, nil
+		})
+	}
+	status("blockUser", http.MethodPost, "/users/{id}/block", "Block a user (status 0, isDeleted)", s.reg.BlockUser)
+	status("unblockUser", http.MethodPost, "/users/{id}/unblock", "Unblock a user", s.reg.UnblockUser)
+	status("deleteUser", http.MethodDelete, "/users/{id}", "Soft-delete a user and release their email, phone and username", s.reg.DeleteUser)
+
+	lookup := op("lookupUser", http.MethodPost, "/users/lookup", "Find a user by email, phone, username or external id", "users")
+	lookup.Description = "Org admins only, within their tenant; a user of another tenant is reported as not found."
+	lookup.Errors = append(lookup.Errors, http.StatusNotFound)
+	register(s, lookup, func(ctx context.Context, in *lookupInput) (*userOutput, error) {
+		u, err := s.reg.FindUser(ctx, caller(ctx), registry.LookupQuery{
+			Type: in.Body.Type, Value: in.Body.Value, Provider: in.Body.Provider, IDType: in.Body.IDType,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &userOutput{Body: u}, nil
+	})
+
+	list := op("listOrgUsers", http.MethodGet, "/organisations/{orgId}/users", "List an organisation's members", "users")
+	list.Errors = append(list.Errors, http.StatusNotFound)
+	register(s, list, func(ctx context.Context, in *listUsersInput) (*userListOutput, error) {
+		users, err := s.reg.ListUsers(ctx, caller(ctx), in.OrgID, in.After, in.Limit)
+		if err != nil {
+			return nil, err
+		}
+		out := &userListOutput{}
+		out.Body.Users = users
+		if len(users) == in.Limit {
+			out.Body.Next = users[len(users)-1].ID
+		}
+		return out, nil
+	})
+}
