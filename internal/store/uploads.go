@@ -1,0 +1,266 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/roster-dev/roster"
+)
+
+// Upload statuses: NEW until a worker picks it up, then IN_PROGRESS, then
+// COMPLETED (every row has an outcome) or FAILED (the file as a whole could
+// not be processed).
+const (
+	UploadNew        = "NEW"
+	UploadInProgress = "IN_PROGRESS"
+	UploadCompleted  = "COMPLETED"
+	UploadFailed     = "FAILED"
+)
+
+// Row outcomes. VALID is used by dry runs only: the row would be created.
+const (
+	RowCreated = "CREATED"
+	RowFailed  = "FAILED"
+	RowValid   = "VALID"
+)
+
+// Upload is a row of the upload table: one bulk user upload and its
+// progress. FileEnc is filled only by UploadFile.
+type Upload struct {
+	ID         string     `json:"id"`
+	OrgID      string     `json:"orgId"`
+	RootOrgID  string     `json:"rootOrgId"`
+	UploadedBy string     `json:"uploadedBy"`
+	FileName   string     `json:"fileName"`
+	FileSize   int64      `json:"fileSize"`
+	Format     string     `json:"format"`
+	Columns    []string   `json:"columns"`
+	FileEnc    []byte     `json:"-"`
+	Status     string     `json:"status"`
+	Failure    string     `json:"failure,omitempty"`
+	Total      int        `json:"total"`
+	Processed  int        `json:"processed"`
+	Succeeded  int        `json:"succeeded"`
+	Failed     int        `json:"failed"`
+	DryRun     bool       `json:"dryRun"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	UpdatedAt  time.Time  `json:"updatedAt"`
+	StartedAt  *time.Time `json:"startedAt,omitempty"`
+	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+}
+
+// UploadRow is the recorded outcome of one data row.
+type UploadRow struct {
+	UploadID    string              `json:"-"`
+	RowNumber   int                 `json:"row"`
+	Status      string              `json:"status"`
+	UserID      string              `json:"userId,omitempty"`
+	Errors      []roster.FieldError `json:"errors,omitempty"`
+	OriginalEnc []byte              `json:"-"` // sealed JSON of the row's values, password blanked
+	CreatedAt   time.Time           `json:"-"`
+}
+
+const uploadColumns = `id, org_id, root_org_id, uploaded_by, file_name, file_size, format, columns, status,
+	failure, total, processed, succeeded, failed, dry_run, created_at, updated_at, started_at, finished_at`
+
+func scanUpload(row Row) (*Upload, error) {
+	var u Upload
+	var columns string
+	err := row.Scan(&u.ID, &u.OrgID, &u.RootOrgID, &u.UploadedBy, &u.FileName, &u.FileSize, &u.Format, &columns,
+		&u.Status, &u.Failure, &u.Total, &u.Processed, &u.Succeeded, &u.Failed, &u.DryRun,
+		&u.CreatedAt, &u.UpdatedAt, &u.StartedAt, &u.FinishedAt)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(columns), &u.Columns); err != nil {
+		return nil, err
+	}
+	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	u.StartedAt, u.FinishedAt = UTCPtr(u.StartedAt), UTCPtr(u.FinishedAt)
+	return &u, nil
+}
+
+// InsertUpload records a new upload, including its sealed file.
+func InsertUpload(ctx context.Context, q Queryer, u *Upload) error {
+	_, err := q.Exec(ctx, `INSERT INTO upload (`+uploadColumns+`, file_enc)
+		VALUES (`+Placeholders(20)+`)`,
+		u.ID, u.OrgID, u.RootOrgID, u.UploadedBy, u.FileName, u.FileSize, u.Format, JSONText(u.Columns, "[]"), u.Status,
+		u.Failure, u.Total, u.Processed, u.Succeeded, u.Failed, u.DryRun, u.CreatedAt, u.UpdatedAt, u.StartedAt, u.FinishedAt,
+		u.FileEnc)
+	return err
+}
+
+// GetUpload returns an upload without its file, or ErrNoRows.
+func GetUpload(ctx context.Context, q Queryer, id string) (*Upload, error) {
+	return scanUpload(q.QueryRow(ctx, `SELECT `+uploadColumns+` FROM upload WHERE id = $1`, id))
+}
+
+// UploadFile returns the sealed file of an upload; nil once it finished.
+func UploadFile(ctx context.Context, q Queryer, id string) ([]byte, error) {
+	var enc []byte
+	err := q.QueryRow(ctx, `SELECT file_enc FROM upload WHERE id = $1`, id).Scan(&enc)
+	return enc, err
+}
+
+// ListUploads returns an organisation's uploads, newest first. Pass the
+// last id of a page as before to get the next one (ids are UUIDv7, so they
+// sort by creation time).
+func ListUploads(ctx context.Context, q Queryer, orgID, before string, limit int) ([]Upload, error) {
+	sql := `SELECT ` + uploadColumns + ` FROM upload WHERE org_id = $1`
+	args := []any{orgID}
+	if before != "" {
+		sql += ` AND id < $2`
+		args = append(args, before)
+	}
+	sql += ` ORDER BY id DESC LIMIT ` + strconv.Itoa(limit)
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Upload
+	for rows.Next() {
+		u, err := scanUpload(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *u)
+	}
+	return out, rows.Err()
+}
+
+// LockUpload touches the upload row inside tx. On PostgreSQL the row lock
+// it takes serialises two workers that ended up on the same upload (a job
+// rescued while its first run still lives); SQLite serialises writers
+// anyway. It returns ErrNoRows for an unknown upload.
+func LockUpload(ctx context.Context, tx Tx, id string, now time.Time) error {
+	n, err := tx.Exec(ctx, `UPDATE upload SET updated_at = $2 WHERE id = $1`, id, now)
+	if err == nil && n == 0 {
+		return ErrNoRows
+	}
+	return err
+}
+
+// StartUpload moves a NEW upload to IN_PROGRESS; it leaves any other
+// status alone, so a retried job does not reset started_at.
+func StartUpload(ctx context.Context, q Queryer, id string, now time.Time) error {
+	_, err := q.Exec(ctx, `UPDATE upload SET status = $3, started_at = $2, updated_at = $2
+		WHERE id = $1 AND status = $4`, id, now, UploadInProgress, UploadNew)
+	return err
+}
+
+// AddUploadProgress adds one chunk's outcomes to the counters.
+func AddUploadProgress(ctx context.Context, q Queryer, id string, succeeded, failed int, now time.Time) error {
+	_, err := q.Exec(ctx, `UPDATE upload SET processed = processed + $2, succeeded = succeeded + $3,
+		failed = failed + $4, updated_at = $5 WHERE id = $1`, id, succeeded+failed, succeeded, failed, now)
+	return err
+}
+
+// FinishUpload sets the final status and drops the sealed file: once every
+// row has its outcome, the clear passwords inside it have no further use.
+func FinishUpload(ctx context.Context, q Queryer, id, status, failure string, now time.Time) error {
+	_, err := q.Exec(ctx, `UPDATE upload SET status = $2, failure = $3, finished_at = $4, updated_at = $4,
+		file_enc = NULL WHERE id = $1`, id, status, failure, now)
+	return err
+}
+
+// InsertUploadRows records outcomes in one statement. A row that already
+// has an outcome makes it fail with ErrUnique, which aborts the caller's
+// transaction rather than recording the row twice.
+func InsertUploadRows(ctx context.Context, q Queryer, rows []UploadRow) error {
+	const perRow = 7
+	// Stay well inside SQLite's 32766 bound-parameter limit.
+	const batch = 1000
+	for len(rows) > 0 {
+		n := min(len(rows), batch)
+		var b strings.Builder
+		b.WriteString(`INSERT INTO upload_row (upload_id, row_number, status, user_id, errors, original_enc, created_at) VALUES `)
+		args := make([]any, 0, n*perRow)
+		for i, r := range rows[:n] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('(')
+			for j := 1; j <= perRow; j++ {
+				if j > 1 {
+					b.WriteString(", ")
+				}
+				b.WriteString("$" + strconv.Itoa(i*perRow+j))
+			}
+			b.WriteByte(')')
+			args = append(args, r.UploadID, r.RowNumber, r.Status, NullString(r.UserID),
+				JSONText(r.Errors, "[]"), r.OriginalEnc, r.CreatedAt)
+		}
+		if _, err := q.Exec(ctx, b.String(), args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// UploadRowsDone returns the row numbers in [from, to] that already have an
+// outcome, so a resumed upload skips them.
+func UploadRowsDone(ctx context.Context, q Queryer, uploadID string, from, to int) (map[int]bool, error) {
+	rows, err := q.Query(ctx, `SELECT row_number FROM upload_row WHERE upload_id = $1 AND row_number BETWEEN $2 AND $3`,
+		uploadID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	done := map[int]bool{}
+	for rows.Next() {
+		var n int
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		done[n] = true
+	}
+	return done, rows.Err()
+}
+
+// ListUploadRows pages through outcomes in row order, optionally only those
+// with one status. withOriginal also loads the sealed original values.
+func ListUploadRows(ctx context.Context, q Queryer, uploadID, status string, afterRow, limit int, withOriginal bool) ([]UploadRow, error) {
+	cols := `upload_id, row_number, status, user_id, errors, created_at`
+	if withOriginal {
+		cols += `, original_enc`
+	}
+	sql := `SELECT ` + cols + ` FROM upload_row WHERE upload_id = $1 AND row_number > $2`
+	args := []any{uploadID, afterRow}
+	if status != "" {
+		sql += ` AND status = $3`
+		args = append(args, status)
+	}
+	sql += ` ORDER BY row_number LIMIT ` + strconv.Itoa(limit)
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []UploadRow
+	for rows.Next() {
+		var r UploadRow
+		var userID *string
+		var errs string
+		dest := []any{&r.UploadID, &r.RowNumber, &r.Status, &userID, &errs, &r.CreatedAt}
+		if withOriginal {
+			dest = append(dest, &r.OriginalEnc)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		if userID != nil {
+			r.UserID = *userID
+		}
+		if err := json.Unmarshal([]byte(errs), &r.Errors); err != nil {
+			return nil, err
+		}
+		r.CreatedAt = r.CreatedAt.UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
