@@ -1,0 +1,170 @@
+// The console's shell: who is signed in, which pages they may see, and a
+// hash router. Pages are modules exporting render(main, session, params),
+// which may return a function that stops their timers when the user leaves.
+import * as api from './api.js';
+import { h, clear, notice, focusHeading, announce } from './ui.js';
+import * as login from './login.js';
+import * as upload from './upload.js';
+import * as users from './users.js';
+import * as courses from './courses.js';
+
+const ADMIN = 'ORG_ADMIN';
+const CREATOR = 'CONTENT_CREATOR';
+const MENTOR = 'COURSE_MENTOR';
+
+// Session describes the signed-in user as GET /api/v1/me reports it. The
+// server decides every permission again; these checks only keep pages the
+// user cannot use out of sight.
+export class Session {
+  constructor(me) {
+    this.principal = me.principal;
+    this.user = me.user || {};
+    this.grants = me.principal.grants || [];
+  }
+  get userID() { return this.principal.userId; }
+  get name() {
+    const u = this.user;
+    return [u.firstName, u.lastName].filter(Boolean).join(' ') || u.userName || this.principal.userName || 'Signed in';
+  }
+  roleOrgs(role) { return this.grants.filter((g) => (g.roles || []).includes(role)); }
+  has(role) { return this.roleOrgs(role).length > 0; }
+  get isAdmin() { return this.has(ADMIN); }
+  get isCreator() { return this.has(CREATOR); }
+  get isMentor() { return this.has(MENTOR); }
+  get seesCourses() { return this.isCreator || this.isMentor; }
+  // adminTenants lists the tenants in which the user is an org admin.
+  get adminTenants() { return [...new Set(this.roleOrgs(ADMIN).map((g) => g.rootOrgId))]; }
+}
+
+const routes = [
+  { re: /^\/login$/, page: login, public: true },
+  { re: /^\/upload$/, page: upload, allow: (s) => s.isAdmin },
+  { re: /^\/upload\/([\w-]+)$/, page: upload, allow: (s) => s.isAdmin },
+  { re: /^\/users$/, page: users, allow: (s) => s.isAdmin },
+  { re: /^\/users\/([\w-]+)$/, page: users, allow: (s) => s.isAdmin },
+  { re: /^\/courses$/, page: courses, allow: (s) => s.seesCourses },
+  { re: /^\/courses\/([\w-]+)$/, page: courses, allow: (s) => s.seesCourses },
+  { re: /^\/downloads$/, page: courses, view: 'downloads', allow: (s) => s.seesCourses },
+];
+
+let session = null;
+let stop = null;
+const main = document.getElementById('main');
+
+function home(s) {
+  if (!s) return '#/login';
+  if (s.isAdmin) return '#/upload';
+  if (s.seesCourses) return '#/courses';
+  return '#/none';
+}
+
+export async function loadSession() {
+  try {
+    session = new Session(await api.get('me', { quiet401: true }));
+  } catch (err) {
+    if (!(err instanceof api.APIError) || err.status !== 401) throw err;
+    session = null;
+  }
+  paintChrome();
+  return session;
+}
+
+function paintChrome() {
+  const nav = document.getElementById('nav');
+  const account = document.getElementById('account');
+  nav.hidden = account.hidden = !session;
+  if (!session) return;
+  document.getElementById('whoami').textContent = session.name;
+  for (const li of nav.querySelectorAll('li[data-needs]')) {
+    li.hidden = li.dataset.needs === 'admin' ? !session.isAdmin : !session.seesCourses;
+  }
+}
+
+function markCurrent(path) {
+  for (const a of document.querySelectorAll('#nav a')) {
+    const target = a.getAttribute('href').slice(1);
+    if (path === target || path.startsWith(`${target}/`)) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+}
+
+export function go(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+async function route() {
+  if (stop) { stop(); stop = null; }
+  const path = location.hash.replace(/^#/, '') || '/';
+  markCurrent(path);
+  let match = null;
+  let r;
+  for (r of routes) { match = path.match(r.re); if (match) break; }
+  if (!match) {
+    if (path === '/none' && session) return noRoles();
+    return go(home(session));
+  }
+  if (!r.public && !session) return go('#/login');
+  if (r.public && session) return go(home(session));
+  if (r.allow && !r.allow(session)) {
+    clear(main, h('h1', null, 'Not available'),
+      notice('error', 'Your roles do not give you access to this page.'),
+      h('p', null, h('a', { href: home(session) }, 'Go to your start page')));
+    focusHeading(main);
+    return;
+  }
+  clear(main);
+  try {
+    const result = await r.page.render(main, session, { id: match[1], view: r.view, app: appAPI });
+    if (typeof result === 'function') stop = result;
+  } catch (err) {
+    if (err instanceof api.APIError && err.status === 401) return;
+    clear(main, h('h1', null, 'Something went wrong'), notice('error', err.message || String(err)));
+  }
+  // Move focus to the new page's heading so screen readers announce it,
+  // unless the page already put it on a control.
+  if (!main.contains(document.activeElement) || document.activeElement === main) focusHeading(main);
+}
+
+function noRoles() {
+  clear(main, h('h1', null, `Welcome, ${session.name}`),
+    notice('info', 'Your account has no role that uses this console. An organisation administrator can give you one.'));
+  focusHeading(main);
+}
+
+const appAPI = {
+  go,
+  async signedIn() {
+    await loadSession();
+    announce(`Signed in as ${session ? session.name : ''}`);
+    go(home(session));
+  },
+};
+
+async function signOut() {
+  try { await api.post('auth/logout', undefined, { quiet401: true }); } catch { /* the cookie is cleared anyway on next 401 */ }
+  session = null;
+  paintChrome();
+  announce('Signed out');
+  go('#/login');
+}
+
+api.onUnauthorized(() => {
+  if (!session) return;
+  session = null;
+  paintChrome();
+  go('#/login');
+});
+
+document.getElementById('signout').addEventListener('click', signOut);
+window.addEventListener('hashchange', route);
+
+(async () => {
+  try {
+    await loadSession();
+  } catch (err) {
+    clear(main, h('h1', null, 'Roster is unavailable'), notice('error', err.message));
+    return;
+  }
+  route();
+})();

@@ -1,0 +1,362 @@
+// Upload users (org admins): choose the organisation and a CSV or XLSX
+// file, check it first (a dry run that writes nothing), upload it, watch it
+// being processed and read each row's outcome. Past uploads are listed
+// below the form.
+import * as api from './api.js';
+import {
+  h, clear, field, showFieldErrors, clearFieldErrors, notice, badge, fmtDate, fmtNum, table, announce, sentence,
+} from './ui.js';
+
+const POLL_MS = 700;
+
+// What the admin chose stays here while they move between the upload
+// form and a result, so nothing has to be picked twice.
+const kept = { orgId: '', file: null };
+
+export async function render(main, session, { id, app }) {
+  if (id) return progressPage(main, id, app);
+  return formPage(main, session, app);
+}
+
+// --- The form ----------------------------------------------------------
+
+async function loadOrgs(session) {
+  const all = [];
+  for (const root of session.adminTenants) {
+    const r = await api.get(api.apiURL('organisations', { rootOrgId: root }));
+    all.push(...(r.organisations || []));
+  }
+  // A tenant first, then its organisations by name.
+  return all.sort((a, b) => (b.isTenant - a.isTenant) || a.name.localeCompare(b.name));
+}
+
+async function formPage(main, session, app) {
+  const orgs = await loadOrgs(session);
+  const orgSel = h('select', { required: true },
+    h('option', { value: '' }, 'Choose an organisation…'),
+    orgs.map((o) => h('option', { value: o.id }, o.externalId ? `${o.name} (${o.externalId})` : o.name)));
+  if (orgs.length === 1) kept.orgId = orgs[0].id;
+  orgSel.value = kept.orgId;
+
+  const fileInput = h('input', { type: 'file', accept: '.csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' });
+  const chosen = h('p', { class: 'small', id: 'chosen-file', 'aria-live': 'polite' });
+  const drop = h('label', { class: 'drop' },
+    h('span', { class: 'big' }, 'Drop a CSV or Excel (.xlsx) file here'),
+    h('span', { class: 'muted' }, 'or choose one:'), fileInput);
+  const fileField = h('div', { class: 'field', 'data-field': 'file' },
+    h('p', { class: 'hint', id: 'file-hint' }, 'Up to 1000 users of one organisation per file. Columns as in the template.'),
+    drop, chosen, h('p', { class: 'field-error', id: 'file-error' }));
+  fileInput.id = 'file-input';
+  fileInput.setAttribute('aria-describedby', 'file-hint chosen-file file-error');
+
+  const showChosen = () => {
+    chosen.textContent = kept.file ? `Selected: ${kept.file.name} (${sizeText(kept.file.size)})` : 'No file selected.';
+  };
+  fileInput.addEventListener('change', () => {
+    if (fileInput.files.length) kept.file = fileInput.files[0];
+    showChosen();
+    clear(checkOut);
+  });
+  // Dragging is an extra for mouse users; the labelled input is the way
+  // everyone else picks the file.
+  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    const f = e.dataTransfer.files[0];
+    if (!f) return;
+    kept.file = f;
+    showChosen();
+    clear(checkOut);
+  });
+  showChosen();
+
+  const formError = h('div', { class: 'notice error', role: 'alert' });
+  const checkBtn = h('button', { type: 'button', class: 'secondary', id: 'check' }, 'Check first');
+  const uploadBtn = h('button', { type: 'submit', id: 'upload' }, 'Upload');
+  const form = h('form', { novalidate: true, 'aria-label': 'Upload users' },
+    formError,
+    field({ label: 'Organisation', name: 'orgId', control: orgSel, hint: 'Every user in the file joins this organisation.' }),
+    h('h2', null, 'File'),
+    fileField,
+    h('p', null, h('a', { href: api.apiURL('uploads/template.csv'), download: 'users-template.csv', id: 'template' }, 'Download the template CSV'),
+      ' — the columns and an example row.'),
+    columnHelp(),
+    h('div', { class: 'actions' }, checkBtn, uploadBtn,
+      h('span', { class: 'muted small' }, '“Check first” validates every row without creating anyone.')));
+  const checkOut = h('div', { id: 'check-result' });
+  const history = h('section', { 'aria-labelledby': 'history-title' }, h('h2', { id: 'history-title' }, 'Past uploads'));
+
+  clear(main, h('h1', null, 'Upload users'),
+    h('section', { class: 'card' }, form), checkOut, history);
+
+  orgSel.addEventListener('change', () => {
+    kept.orgId = orgSel.value;
+    clear(checkOut);
+    loadHistory(history, orgs);
+  });
+
+  const submit = async (dryRun) => {
+    clearFieldErrors(form);
+    formError.textContent = '';
+    kept.orgId = orgSel.value;
+    const missing = {};
+    if (!kept.orgId) missing.orgId = ['choose the organisation the users belong to'];
+    if (!kept.file) missing.file = ['choose the CSV or Excel file to upload'];
+    if (Object.keys(missing).length) { showFieldErrors(form, missing); if (missing.file && !missing.orgId) fileInput.focus(); return; }
+    const btn = dryRun ? checkBtn : uploadBtn;
+    const label = btn.textContent;
+    checkBtn.disabled = uploadBtn.disabled = true;
+    btn.textContent = dryRun ? 'Checking…' : 'Uploading…';
+    const fd = new FormData();
+    fd.append('orgId', kept.orgId);
+    fd.append('dryRun', dryRun ? 'true' : 'false');
+    fd.append('file', kept.file, kept.file.name);
+    try {
+      const res = await api.postForm('uploads', fd);
+      if (dryRun) {
+        showCheck(checkOut, res);
+      } else {
+        announce('Upload started');
+        app.go(`#/upload/${res.id}`);
+      }
+    } catch (err) {
+      // File-level problems (wrong header, too many rows, unreadable file)
+      // belong to the file control; anything else to the form.
+      const fields = { ...err.fields };
+      if (fields.orgId || fields.file) {
+        const rest = showFieldErrors(form, fields);
+        if (rest.length) formError.textContent = rest.join(' ');
+      } else if (err.status === 422 || err.status === 413 || err.status === 400) {
+        showFieldErrors(form, { file: [fileProblem(err)] });
+      } else {
+        formError.textContent = err.message;
+      }
+    } finally {
+      checkBtn.disabled = uploadBtn.disabled = false;
+      btn.textContent = label;
+    }
+  };
+  checkBtn.addEventListener('click', () => submit(true));
+  form.addEventListener('submit', (e) => { e.preventDefault(); submit(false); });
+
+  if (kept.orgId) loadHistory(history, orgs);
+  else history.append(h('p', { class: 'muted' }, 'Choose an organisation to see its past uploads.'));
+}
+
+function fileProblem(err) {
+  const p = err.problem || {};
+  const extra = Object.entries(err.fields || {}).flatMap(([f, ms]) => ms.map((m) => (f ? `${f}: ${m}` : m)));
+  return [p.detail || err.message, ...extra].filter(Boolean).join('. ');
+}
+
+function sizeText(n) {
+  if (n < 1024) return `${n} bytes`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function columnHelp() {
+  const rules = [
+    ['firstName', 'required; letters, spaces, dots and apostrophes'],
+    ['lastName', 'optional'],
+    ['phone', '10-digit mobile number; phone or email (or both) is required'],
+    ['email', 'a valid email address'],
+    ['userName', 'required and unique'],
+    ['password', 'required; never shown again or written in the result file'],
+    ['provider, phoneVerified', 'fill both or leave both blank; phoneVerified TRUE only with a phone'],
+    ['emailVerified', 'TRUE only with an email'],
+    ['roles', 'comma-separated, e.g. CONTENT_CREATOR, COURSE_MENTOR, ORG_ADMIN, PUBLIC'],
+    ['grade, language, subject', 'comma-separated values from the template’s lists'],
+    ['DOB', 'DD-MM-YYYY, in the past'],
+    ['gender', 'Male, Female or Transgender'],
+    ['externalId, externalIdType, externalIdProvider', 'all three or none'],
+  ];
+  return h('details', null, h('summary', null, 'What goes in each column'),
+    h('dl', { class: 'profile small' }, rules.flatMap(([c, r]) => [h('dt', null, h('code', null, c)), h('dd', null, r)])));
+}
+
+// --- Dry run ------------------------------------------------------------
+
+// errorsByColumn groups a row's problems by the column they name; problems
+// without a column (or naming one the file lacks) go to the row itself.
+function errorsByColumn(errors) {
+  const by = {};
+  for (const e of errors || []) (by[e.field || ''] ||= []).push(e.message);
+  return by;
+}
+
+function showCheck(out, res) {
+  const rows = res.rows || [];
+  const bad = rows.filter((r) => (r.errors || []).length);
+  const cols = res.columns && res.columns.length ? res.columns
+    : [...new Set(rows.flatMap((r) => Object.keys(r.values || {})))];
+  const summary = bad.length
+    ? notice('error', `${fmtNum(rows.length)} rows checked: ${fmtNum(rows.length - bad.length)} ready, ${fmtNum(bad.length)} with problems. Fix the highlighted cells and check again, or upload now and only the good rows are created.`)
+    : notice('ok', `${fmtNum(rows.length)} rows checked: all ready to upload. Nothing has been created yet.`);
+  clear(out, h('section', { class: 'card', 'aria-labelledby': 'check-title' },
+    h('h2', { id: 'check-title' }, 'Check result'), summary,
+    rowTable({ caption: 'Every row of the file, problems highlighted', cols, rows, showStatus: false })));
+  out.querySelector('h2').tabIndex = -1;
+  out.querySelector('h2').focus();
+  announce(bad.length ? `${bad.length} rows have problems` : 'All rows are ready');
+}
+
+// rowTable shows one line per file row with the cells the server flagged
+// highlighted and the message inside the cell, so the admin sees exactly
+// what to fix in their spreadsheet.
+function rowTable({ caption, cols, rows, showStatus, empty }) {
+  const columns = [{ label: 'Row' }];
+  if (showStatus) columns.push({ label: 'Outcome' });
+  columns.push(...cols.map((c) => ({ label: c })), { label: 'Problems' });
+  const trs = rows.map((r) => {
+    const by = errorsByColumn(r.errors);
+    const hasBad = (r.errors || []).length > 0;
+    const cells = [h('th', { scope: 'row' }, String(r.row ?? r.number ?? ''))];
+    if (showStatus) cells.push(h('td', null, badge(r.status), r.userId ? h('span', { class: 'problem muted' }, r.userId) : null));
+    for (const c of cols) {
+      const v = (r.values || {})[c] ?? '';
+      const msgs = by[c];
+      cells.push(msgs
+        ? h('td', { class: 'cell-bad', 'data-col': c }, v || h('em', null, '(blank)'),
+          msgs.map((m) => h('span', { class: 'problem' }, sentence(m))))
+        : h('td', { 'data-col': c }, v));
+    }
+    const listed = (r.errors || []).map((e) => h('li', null, e.field ? `${e.field}: ${e.message}` : sentence(e.message)));
+    cells.push(h('td', { class: 'errors' }, listed.length ? h('ul', null, listed) : (showStatus ? '' : 'Ready')));
+    return h('tr', { class: hasBad ? 'row-bad' : null, 'data-row': String(r.row ?? '') }, cells);
+  });
+  return table({ caption, columns, rows: trs, empty: empty || 'No rows.' });
+}
+
+// --- Progress and results ----------------------------------------------
+
+async function progressPage(main, id, app) {
+  const title = h('h1', null, 'Upload');
+  const meta = h('p', { class: 'muted' });
+  const bar = h('progress', { max: 1, value: 0, id: 'progress', 'aria-labelledby': 'progress-label' });
+  const label = h('p', { class: 'progress-label', id: 'progress-label' }, 'Waiting to start…');
+  const counts = h('ul', { class: 'counts' });
+  const message = h('div');
+  const results = h('div');
+  clear(main, h('p', null, h('a', { href: '#/upload' }, '← Upload another file')), title, meta,
+    h('section', { class: 'card', 'aria-labelledby': 'progress-title' },
+      h('h2', { id: 'progress-title', class: 'visually-hidden' }, 'Progress'),
+      bar, label, counts, message),
+    results);
+
+  let timer = null;
+  let stopped = false;
+  let lastAnnounced = -1;
+  const tick = async () => {
+    let u;
+    try {
+      u = await api.get(`uploads/${encodeURIComponent(id)}`);
+    } catch (err) {
+      if (err.status === 401 || stopped) return;
+      clear(message, notice('error', err.message));
+      timer = setTimeout(tick, POLL_MS * 3);
+      return;
+    }
+    if (stopped) return;
+    title.textContent = `Upload: ${u.fileName || 'file'}`;
+    meta.textContent = `Started ${fmtDate(u.createdAt)} · Status `;
+    meta.append(badge(u.status));
+    const total = u.total || 0;
+    const done = u.processed || 0;
+    bar.max = Math.max(total, 1);
+    bar.value = Math.min(done, bar.max);
+    const pct = total ? Math.floor((done * 100) / total) : (finished(u) ? 100 : 0);
+    label.textContent = `${fmtNum(done)} of ${fmtNum(total)} rows processed (${pct}%)`;
+    clear(counts,
+      h('li', null, h('strong', null, fmtNum(total)), 'rows'),
+      h('li', null, h('strong', { 'data-count': 'succeeded' }, fmtNum(u.succeeded)), 'created'),
+      h('li', null, h('strong', { 'data-count': 'failed' }, fmtNum(u.failed)), 'failed'));
+    // Announce in steps of a quarter, not on every poll.
+    const step = Math.floor(pct / 25);
+    if (step !== lastAnnounced) { lastAnnounced = step; announce(`${pct}% processed`); }
+    if (!finished(u)) {
+      timer = setTimeout(tick, POLL_MS);
+      return;
+    }
+    if (u.status === 'FAILED') {
+      clear(message, notice('error', 'The file could not be processed: ', u.error || u.failure || 'unknown problem'));
+    } else {
+      clear(message, notice(u.failed ? 'info' : 'ok',
+        u.failed ? `Done. ${fmtNum(u.succeeded)} users created; ${fmtNum(u.failed)} rows failed. Download the result file, fix those rows and upload them again.`
+          : `Done. All ${fmtNum(u.succeeded)} users were created.`));
+    }
+    showResults(results, u);
+  };
+  tick();
+  return () => { stopped = true; clearTimeout(timer); };
+}
+
+const finished = (u) => u.status === 'COMPLETED' || u.status === 'FAILED';
+
+const filters = [
+  { value: '', label: 'All' },
+  { value: 'FAILED', label: 'Failed' },
+  { value: 'CREATED', label: 'Created' },
+];
+
+async function showResults(out, u) {
+  const list = h('div');
+  const radios = h('div', { class: 'radios' }, filters.map((f, i) => h('label', null,
+    h('input', { type: 'radio', name: 'row-filter', value: f.value, checked: i === 0 }), f.label)));
+  const resultLink = h('a', { class: 'button', id: 'result-csv', href: api.apiURL(`uploads/${encodeURIComponent(u.id)}/result.csv`), download: '' },
+    'Download result CSV');
+  clear(out, h('section', { class: 'card', 'aria-labelledby': 'results-title' },
+    h('h2', { id: 'results-title' }, 'Results'),
+    h('div', { class: 'actions' }, resultLink,
+      h('span', { class: 'muted small' }, 'Your columns (passwords left blank) plus status and errors, ready to fix and re-upload.')),
+    h('fieldset', null, h('legend', null, 'Show rows'), radios),
+    list));
+  const load = async () => {
+    const status = radios.querySelector('input:checked').value;
+    clear(list, h('p', { class: 'loading' }, 'Loading rows…'));
+    try {
+      const r = await api.get(api.apiURL(`uploads/${encodeURIComponent(u.id)}/rows`, { status, limit: 1000 }));
+      const rows = r.rows || [];
+      const cols = u.columns && u.columns.length ? u.columns.filter((c) => c !== 'password')
+        : [...new Set(rows.flatMap((x) => Object.keys(x.values || {})))];
+      clear(list, rowTable({
+        caption: `${filters.find((f) => f.value === status).label} rows (${fmtNum(rows.length)})`,
+        cols, rows, showStatus: true,
+        empty: status === 'FAILED' ? 'No row failed.' : 'No rows.',
+      }));
+    } catch (err) {
+      clear(list, notice('error', err.message));
+    }
+  };
+  radios.addEventListener('change', load);
+  load();
+}
+
+// --- History ----------------------------------------------------------------
+
+async function loadHistory(section, orgs) {
+  clear(section, h('h2', { id: 'history-title' }, 'Past uploads'), h('p', { class: 'loading' }, 'Loading…'));
+  const names = Object.fromEntries(orgs.map((o) => [o.id, o.name]));
+  try {
+    const r = await api.get(api.apiURL('uploads', { orgId: kept.orgId }));
+    const ups = r.uploads || [];
+    section.lastChild.replaceWith(table({
+      caption: `Uploads for ${names[kept.orgId] || 'this organisation'}, latest first`,
+      columns: [{ label: 'Started' }, { label: 'File' }, { label: 'Status' },
+        { label: 'Rows', num: true }, { label: 'Created', num: true }, { label: 'Failed', num: true }, { label: '' }],
+      rows: ups.map((u) => h('tr', null,
+        h('td', null, fmtDate(u.createdAt)),
+        h('td', null, u.fileName || '—'),
+        h('td', null, badge(u.status)),
+        h('td', { class: 'num' }, fmtNum(u.total)),
+        h('td', { class: 'num' }, fmtNum(u.succeeded)),
+        h('td', { class: 'num' }, fmtNum(u.failed)),
+        h('td', null, h('a', { href: `#/upload/${u.id}`, 'aria-label': `View upload of ${u.fileName || 'file'} started ${fmtDate(u.createdAt)}` }, 'View')))),
+      empty: 'No uploads yet.',
+    }));
+  } catch (err) {
+    section.lastChild.replaceWith(notice('error', err.message));
+  }
+}
