@@ -1,0 +1,194 @@
+// Command roster is the Roster service and its operator tools: `roster
+// serve` runs the API, web console and background workers; the other
+// subcommands migrate the database, create the first tenant and admin,
+// upload CSV files and fetch reports.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/roster-dev/roster/internal/app"
+)
+
+// version is set at release builds with -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// exitError carries a specific exit status, e.g. for an upload whose rows
+// failed although the command itself worked.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// run executes the command line. The first SIGINT/SIGTERM cancels ctx for a
+// graceful stop; a second one kills the process the usual way.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) {
+			if ee.msg != "" {
+				fmt.Fprintln(stderr, ee.msg)
+			}
+			return ee.code
+		}
+		fmt.Fprintln(stderr, "roster:", err)
+		return 1
+	}
+	return 0
+}
+
+func getVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
+		return d
+	}
+	return def
+}
+
+// globals are the flags every command shares.
+type globals struct {
+	cfg app.Config
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:           "roster",
+		Short:         "User registry with encrypted PII, bulk CSV registration and course reports",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       getVersion(),
+	}
+	f := root.PersistentFlags()
+	f.StringVar(&g.cfg.DataDir, "data-dir", env("ROSTER_DATA_DIR", "data"), "directory for the SQLite file, generated keys and reports (ROSTER_DATA_DIR)")
+	f.StringVar(&g.cfg.DatabaseURL, "database-url", env("ROSTER_DATABASE_URL", ""), "postgres://… for PostgreSQL; default DATA_DIR/roster.db (ROSTER_DATABASE_URL)")
+	f.StringVar(&g.cfg.LogLevel, "log-level", env("ROSTER_LOG_LEVEL", "info"), "debug, info, warn or error (ROSTER_LOG_LEVEL)")
+	f.StringVar(&g.cfg.LogFormat, "log-format", env("ROSTER_LOG_FORMAT", "json"), "json or text (ROSTER_LOG_FORMAT)")
+	// Keys come from the environment only: a flag would show in ps output.
+	g.cfg.PIIKey = os.Getenv("ROSTER_PII_KEY")
+	g.cfg.PIIIndexKey = os.Getenv("ROSTER_PII_INDEX_KEY")
+	g.cfg.JWTKey = os.Getenv("ROSTER_JWT_KEY")
+	g.cfg.Version = getVersion()
+
+	root.AddCommand(
+		newServeCmd(g),
+		newMigrateCmd(g),
+		newVersionCmd(),
+		newOrgCmd(g),
+		newUserCmd(g),
+	)
+	return root
+}
+
+// open returns the application with logs going to the command's stderr.
+func (g *globals) open(cmd *cobra.Command) (*app.App, error) {
+	cfg := g.cfg
+	cfg.LogOutput = cmd.ErrOrStderr()
+	return app.Open(cmd.Context(), cfg)
+}
+
+func newServeCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the HTTP API, web console and background workers",
+		Long: "Applies migrations, creates the custodian organisation on first start, starts the job workers and serves HTTP.\n" +
+			"SIGINT/SIGTERM stop it gracefully: /readyz fails, requests drain, then the workers stop.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := g.open(cmd)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			return a.Serve(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&g.cfg.Addr, "addr", env("ROSTER_ADDR", ":8080"), "listen address (ROSTER_ADDR)")
+	f.StringVar(&g.cfg.ReportDir, "report-dir", env("ROSTER_REPORT_DIR", ""), "where report files are kept; default DATA_DIR/reports (ROSTER_REPORT_DIR)")
+	f.StringVar(&g.cfg.OIDCIssuer, "oidc-issuer", env("ROSTER_OIDC_ISSUER", ""), "accept tokens of this OpenID Connect issuer (ROSTER_OIDC_ISSUER)")
+	f.StringVar(&g.cfg.OIDCClientID, "oidc-client-id", env("ROSTER_OIDC_CLIENT_ID", ""), "client id the IdP's tokens must be issued to (ROSTER_OIDC_CLIENT_ID)")
+	f.StringVar(&g.cfg.OIDCProvider, "oidc-provider", env("ROSTER_OIDC_PROVIDER", ""), "external identity provider name linking IdP subjects to users; default the issuer (ROSTER_OIDC_PROVIDER)")
+	f.StringVar(&g.cfg.OIDCIDType, "oidc-id-type", env("ROSTER_OIDC_ID_TYPE", "sso"), "external identity idType of IdP subjects (ROSTER_OIDC_ID_TYPE)")
+	f.DurationVar(&g.cfg.TokenTTL, "token-ttl", envDuration("ROSTER_TOKEN_TTL", 12*time.Hour), "lifetime of login tokens (ROSTER_TOKEN_TTL)")
+	f.BoolVar(&g.cfg.SecureCookie, "secure-cookie", env("ROSTER_SECURE_COOKIE", "") == "true", "mark the session cookie Secure; set behind HTTPS (ROSTER_SECURE_COOKIE)")
+	return cmd
+}
+
+func newMigrateCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply database migrations and exit",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := g.open(cmd)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if err := a.Migrate(cmd.Context()); err != nil {
+				return err
+			}
+			org, err := a.Registry.Bootstrap(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "database is up to date (%s); custodian organisation %s\n", a.DB.Name(), org.ID)
+			return nil
+		},
+	}
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintln(cmd.OutOrStdout(), "roster", getVersion())
+		},
+	}
+}

@@ -1,0 +1,224 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/riverqueue/river"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/auth"
+	"github.com/roster-dev/roster/internal/dbopen"
+	"github.com/roster-dev/roster/internal/httpapi"
+	"github.com/roster-dev/roster/internal/jobs"
+	"github.com/roster-dev/roster/internal/pii"
+	"github.com/roster-dev/roster/internal/registry"
+	"github.com/roster-dev/roster/internal/store"
+)
+
+// App holds the opened database, keys and services. CLI commands use it
+// directly with roster.SystemPrincipal; Serve adds HTTP and workers.
+type App struct {
+	Config   Config
+	Log      *slog.Logger
+	DB       store.Engine
+	Keys     *pii.Keyring
+	Registry *registry.Service
+
+	ready atomic.Bool
+}
+
+// Open reads keys and opens the database; it does not migrate.
+func Open(ctx context.Context, cfg Config) (*App, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger()
+	keys, err := pii.Load(cfg.PIIKey, cfg.PIIIndexKey, filepath.Join(cfg.DataDir, "keys.json"))
+	if err != nil {
+		return nil, err
+	}
+	db, err := dbopen.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Log: log, DB: db, Keys: keys, Registry: registry.New(db, keys)}
+	return a, nil
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// Migrate applies Roster's and River's migrations. Both are idempotent and
+// safe to run from replicas starting together.
+func (a *App) Migrate(ctx context.Context) error {
+	if err := a.DB.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := jobs.Migrate(ctx, a.DB); err != nil {
+		return fmt.Errorf("migrate job queue: %w", err)
+	}
+	return nil
+}
+
+// Authenticator builds token verification from the configuration.
+func (a *App) Authenticator() (*auth.Authenticator, error) {
+	key, err := auth.LoadKey(a.Config.JWTKey, filepath.Join(a.Config.DataDir, "jwt.key"))
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := auth.NewTokens(key, a.Config.TokenTTL)
+	if err != nil {
+		return nil, err
+	}
+	au := &auth.Authenticator{Tokens: tokens, Registry: a.Registry}
+	if a.Config.OIDCIssuer != "" {
+		au.OIDC, err = auth.NewOIDC(auth.OIDCConfig{
+			Issuer:   a.Config.OIDCIssuer,
+			ClientID: a.Config.OIDCClientID,
+			Provider: a.Config.OIDCProvider,
+			IDType:   a.Config.OIDCIDType,
+		}, a.findUserID)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return au, nil
+}
+
+// findUserID adapts the registry lookup for OIDC subject mapping.
+func (a *App) findUserID(ctx context.Context, q auth.Lookup) (string, error) {
+	u, err := a.Registry.FindUser(ctx, roster.SystemPrincipal, registry.LookupQuery(q))
+	if err != nil {
+		return "", err
+	}
+	return u.ID, nil
+}
+
+// Ready reports whether this process can take traffic: it has applied the
+// migrations and started its workers, it is not shutting down, and the
+// database answers.
+func (a *App) Ready(ctx context.Context) error {
+	if !a.ready.Load() {
+		return errors.New("starting or shutting down")
+	}
+	var one int
+	if err := a.DB.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+		return errors.New("database unreachable")
+	}
+	return nil
+}
+
+// Serve listens on Config.Addr and runs until ctx is cancelled.
+func (a *App) Serve(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.Config.Addr)
+	if err != nil {
+		return err
+	}
+	return a.ServeListener(ctx, ln)
+}
+
+// ServeListener migrates, bootstraps the custodian organisation, starts the
+// job workers and serves HTTP on ln until ctx is cancelled. Shutdown first
+// fails /readyz so load balancers stop sending traffic, drains HTTP
+// requests, then stops the workers (running jobs finish or are retried
+// after restart).
+func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
+	defer ln.Close()
+	if err := a.Migrate(ctx); err != nil {
+		return err
+	}
+	if _, err := a.Registry.Bootstrap(ctx); err != nil {
+		return fmt.Errorf("bootstrap custodian organisation: %w", err)
+	}
+	au, err := a.Authenticator()
+	if err != nil {
+		return err
+	}
+
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	workers, kinds := a.workers()
+	queue, err := a.newQueue(workers, kinds)
+	if err != nil {
+		return err
+	}
+	if err := queue.Start(ctx); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+
+	api := httpapi.New(httpapi.Config{
+		Registry:     a.Registry,
+		Auth:         au,
+		Logger:       a.Log,
+		Metrics:      metrics,
+		Gatherer:     metrics,
+		Ready:        a.Ready,
+		Web:          webHandler(),
+		SecureCookie: a.Config.SecureCookie,
+		Version:      a.Config.Version,
+	})
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	a.ready.Store(true)
+	a.Log.Info("roster started", "addr", ln.Addr().String(), "version", a.Config.Version,
+		"engine", a.DB.Name(), "database", RedactedDatabaseURL(a.Config.DatabaseURL),
+		"oidc", a.Config.OIDCIssuer != "")
+
+	select {
+	case err = <-serveErr:
+		a.ready.Store(false)
+		a.Log.Error("http server stopped", "err", err)
+	case <-ctx.Done():
+		a.ready.Store(false)
+		a.Log.Info("shutting down")
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.Config.ShutdownTimeout)
+	defer cancel()
+	if herr := srv.Shutdown(sctx); herr != nil {
+		a.Log.Warn("http drain incomplete", "err", herr)
+		err = errors.Join(err, herr)
+	}
+	if qerr := queue.Stop(sctx); qerr != nil {
+		a.Log.Warn("workers did not stop in time; their jobs will be retried", "err", qerr)
+		err = errors.Join(err, qerr)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	a.Log.Info("stopped")
+	return err
+}
+
+// workers registers every background job kind and returns how many.
+func (a *App) workers() (*river.Workers, int) {
+	w := river.NewWorkers()
+	return w, 0
+}
+
+// newQueue builds the River client. River refuses to start a client with no
+// job kinds registered, so with none the queue is insert-only.
+func (a *App) newQueue(workers *river.Workers, kinds int) (*jobs.Queue, error) {
+	cfg := jobs.Config{Logger: a.Log.With("component", "jobs")}
+	if kinds == 0 {
+		workers = nil
+	}
+	return jobs.New(a.DB, workers, cfg)
+}

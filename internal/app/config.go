@@ -1,0 +1,131 @@
+// Package app wires Roster together: it reads configuration, opens the
+// database and keys, builds the services and runs the HTTP server and the
+// background workers with a graceful shutdown. cmd/roster is a thin cobra
+// layer over it, and tests start the whole service through it.
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is everything an operator can set. Zero values mean the embedded
+// defaults, so `roster serve` runs on a fresh machine without any flags.
+type Config struct {
+	Addr        string // ROSTER_ADDR, default ":8080"
+	DataDir     string // ROSTER_DATA_DIR, default "./data"
+	DatabaseURL string // ROSTER_DATABASE_URL, default DataDir/roster.db (SQLite)
+	ReportDir   string // ROSTER_REPORT_DIR, default DataDir/reports
+
+	PIIKey      string // ROSTER_PII_KEY "id:base64[,id:base64...]"
+	PIIIndexKey string // ROSTER_PII_INDEX_KEY base64
+	JWTKey      string // ROSTER_JWT_KEY; default: generated into DataDir/jwt.key
+	TokenTTL    time.Duration
+
+	OIDCIssuer   string
+	OIDCClientID string
+	OIDCProvider string // external identity provider name; default the issuer
+	OIDCIDType   string // external identity idType; default "sso"
+
+	// SecureCookie marks the session cookie Secure; set it behind HTTPS.
+	SecureCookie bool
+
+	LogLevel  string // debug, info, warn, error
+	LogFormat string // json or text
+	LogOutput io.Writer
+
+	ShutdownTimeout time.Duration
+	Version         string
+}
+
+// WithDefaults fills in what was left empty.
+func (c Config) WithDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = ":8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "data"
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = filepath.Join(c.DataDir, "roster.db")
+	}
+	if c.ReportDir == "" {
+		c.ReportDir = filepath.Join(c.DataDir, "reports")
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = "json"
+	}
+	if c.LogOutput == nil {
+		c.LogOutput = os.Stderr
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 25 * time.Second
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+	return c
+}
+
+// Validate reports configuration mistakes before anything is opened.
+func (c Config) Validate() error {
+	var errs []error
+	if (c.OIDCIssuer == "") != (c.OIDCClientID == "") {
+		errs = append(errs, errors.New("--oidc-issuer and --oidc-client-id must be given together"))
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("log format %q: want json or text", c.LogFormat))
+	}
+	return errors.Join(errs...)
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(s))); err != nil {
+		return 0, fmt.Errorf("log level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// Logger builds the process logger. Nothing in Roster logs request bodies,
+// contact details or secrets; see httpapi's access log.
+func (c Config) Logger() *slog.Logger {
+	level, _ := parseLevel(c.LogLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(c.LogOutput, opts))
+	}
+	return slog.New(slog.NewJSONHandler(c.LogOutput, opts))
+}
+
+// RedactedDatabaseURL is the database URL without its password, for logs.
+func RedactedDatabaseURL(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		if strings.Contains(u, "password=") {
+			return "(libpq connection string)"
+		}
+		return u
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return u
+	}
+	userinfo := rest[:at]
+	if user, _, hasPw := strings.Cut(userinfo, ":"); hasPw {
+		userinfo = user + ":xxxxx"
+	}
+	return scheme + "://" + userinfo + rest[at:]
+}
