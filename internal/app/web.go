@@ -1,7 +1,10 @@
 package app
 
-import "net/http"
+import (
+	"net/http"
 
-// webHandler is the web console mounted at "/"; nil serves a placeholder
-// until the console package is wired in.
-func webHandler() http.Handler { return nil }
+	"github.com/roster-dev/roster/internal/web"
+)
+
+// webHandler is the web console, mounted at "/" (the router's catch-all).
+func webHandler() http.Handler { return web.Handler() }
