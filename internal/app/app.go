@@ -17,6 +17,7 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/auth"
+	"github.com/roster-dev/roster/internal/course"
 	"github.com/roster-dev/roster/internal/dbopen"
 	"github.com/roster-dev/roster/internal/httpapi"
 	"github.com/roster-dev/roster/internal/jobs"
@@ -33,6 +34,7 @@ type App struct {
 	DB       store.Engine
 	Keys     *pii.Keyring
 	Registry *registry.Service
+	Courses  *course.Service
 
 	ready atomic.Bool
 }
@@ -52,7 +54,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Log: log, DB: db, Keys: keys, Registry: registry.New(db, keys)}
+	a := &App{Config: cfg, Log: log, DB: db, Keys: keys, Registry: registry.New(db, keys), Courses: course.New(db)}
 	return a, nil
 }
 
@@ -160,6 +162,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 
 	api := httpapi.New(httpapi.Config{
 		Registry:     a.Registry,
+		Courses:      a.Courses,
 		Auth:         au,
 		Logger:       a.Log,
 		Metrics:      metrics,

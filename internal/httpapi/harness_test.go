@@ -16,6 +16,7 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/auth"
+	"github.com/roster-dev/roster/internal/course"
 	"github.com/roster-dev/roster/internal/httpapi"
 	"github.com/roster-dev/roster/internal/password"
 	"github.com/roster-dev/roster/internal/pii"
@@ -88,6 +89,7 @@ func newEnv(t *testing.T, db store.Engine, opts ...envOption) *env {
 	logs := &lockedBuffer{}
 	api := httpapi.New(httpapi.Config{
 		Registry: reg,
+		Courses:  course.New(db),
 		Auth:     a,
 		Logger:   slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Ready:    func(ctx context.Context) error { _, err := db.Exec(ctx, "SELECT 1"); return err },

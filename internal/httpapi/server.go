@@ -20,6 +20,7 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/auth"
+	"github.com/roster-dev/roster/internal/course"
 	"github.com/roster-dev/roster/internal/registry"
 )
 
@@ -35,6 +36,7 @@ const SessionCookie = "roster_session"
 // Config holds the server's dependencies.
 type Config struct {
 	Registry *registry.Service
+	Courses  *course.Service // optional: course, batch, enrolment and consent routes
 	Auth     *auth.Authenticator
 	Logger   *slog.Logger
 	// Metrics receives the HTTP collectors; Gatherer is what /metrics
@@ -118,6 +120,7 @@ func New(cfg Config) *Server {
 	s.authRoutes()
 	s.userRoutes()
 	s.orgRoutes()
+	s.courseRoutes()
 
 	s.handler = s.observe(s.mux)
 	return s

@@ -1,0 +1,283 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/course"
+)
+
+type courseOutput struct {
+	Body *roster.Course
+}
+
+type batchOutput struct {
+	Body *roster.Batch
+}
+
+type enrolmentOutput struct {
+	Body *roster.Enrolment
+}
+
+type consentOutput struct {
+	Body *roster.Consent
+}
+
+type coursesOutput struct {
+	Body struct {
+		Courses []roster.Course `json:"courses"`
+	}
+}
+
+type batchesOutput struct {
+	Body struct {
+		Batches []course.BatchSummary `json:"batches"`
+	}
+}
+
+type participantsOutput struct {
+	Body struct {
+		Participants []roster.Enrolment `json:"participants"`
+		Next         string             `json:"next,omitempty" doc:"Pass as 'after' for the next page; empty on the last page"`
+	}
+}
+
+type enrolmentsOutput struct {
+	Body struct {
+		Enrolments []roster.Enrolment `json:"enrolments"`
+	}
+}
+
+type decisionsOutput struct {
+	Body struct {
+		Decisions []roster.Consent `json:"decisions"`
+	}
+}
+
+type courseIDInput struct {
+	CourseID string `path:"courseId" maxLength:"80"`
+}
+
+type batchIDInput struct {
+	BatchID string `path:"batchId" maxLength:"64"`
+}
+
+type enrolInput struct {
+	BatchID string `path:"batchId" maxLength:"64"`
+	UserID  string `path:"userId" maxLength:"64"`
+}
+
+type batchBody struct {
+	Name             string   `json:"name" maxLength:"300"`
+	Mentors          []string `json:"mentors,omitempty" doc:"User ids of the course's tenant"`
+	StartDate        string   `json:"startDate" doc:"YYYY-MM-DD"`
+	EndDate          string   `json:"endDate,omitempty" doc:"YYYY-MM-DD, inclusive; open-ended when empty"`
+	EnrolmentEndDate string   `json:"enrollmentEndDate,omitempty" doc:"YYYY-MM-DD, inclusive"`
+}
+
+// dates parses the batch's days, collecting every bad one.
+func (b *batchBody) newBatch(courseID string) (course.NewBatch, error) {
+	nb := course.NewBatch{CourseID: courseID, Name: b.Name, Mentors: b.Mentors}
+	var errs []roster.FieldError
+	parse := func(field, v string) *time.Time {
+		if v == "" {
+			return nil
+		}
+		d, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			errs = append(errs, roster.FieldError{Field: field, Message: "must be a date YYYY-MM-DD", Value: v})
+			return nil
+		}
+		return &d
+	}
+	if d := parse(course.FieldStartDate, b.StartDate); d != nil {
+		nb.StartDate = *d
+	}
+	nb.EndDate = parse(course.FieldEndDate, b.EndDate)
+	nb.EnrolmentEndDate = parse(course.FieldEnrolmentEndDate, b.EnrolmentEndDate)
+	if len(errs) > 0 {
+		return nb, roster.Invalid(errs...)
+	}
+	return nb, nil
+}
+
+func (s *Server) courseRoutes() {
+	if s.cfg.Courses == nil {
+		return
+	}
+	cs := s.cfg.Courses
+
+	create := op("createCourse", http.MethodPost, "/courses", "Create a course; you become its creator", "courses")
+	create.Description = "Needs the CONTENT_CREATOR role in the course's tenant. Only the creator may request the course's User Profile Exhaust."
+	create.DefaultStatus = http.StatusCreated
+	create.Errors = append(create.Errors, http.StatusConflict)
+	register(s, create, func(ctx context.Context, in *struct {
+		Body struct {
+			ID              string `json:"id,omitempty" maxLength:"67" doc:"do_… id; generated when empty"`
+			Name            string `json:"name" maxLength:"300"`
+			RootOrgID       string `json:"rootOrgId,omitempty" maxLength:"64" doc:"Owning tenant; defaults to yours"`
+			RequiresConsent *bool  `json:"requiresConsent,omitempty" doc:"Whether enrolment asks learners for consent (default true)"`
+		}
+	}) (*courseOutput, error) {
+		p := caller(ctx)
+		root := in.Body.RootOrgID
+		if root == "" {
+			root = p.RootOrgID
+		}
+		c, err := cs.CreateCourse(ctx, p, course.NewCourse{ID: in.Body.ID, Name: in.Body.Name, RootOrgID: root,
+			RequiresConsent: in.Body.RequiresConsent})
+		if err != nil {
+			return nil, err
+		}
+		return &courseOutput{Body: c}, nil
+	})
+
+	get := op("getCourse", http.MethodGet, "/courses/{courseId}", "Read a course", "courses")
+	get.Errors = append(get.Errors, http.StatusNotFound)
+	register(s, get, func(ctx context.Context, in *courseIDInput) (*courseOutput, error) {
+		c, err := cs.GetCourse(ctx, caller(ctx), in.CourseID)
+		if err != nil {
+			return nil, err
+		}
+		return &courseOutput{Body: c}, nil
+	})
+
+	register(s, op("myCourses", http.MethodGet, "/me/courses", "Courses you created", "courses"),
+		func(ctx context.Context, _ *struct{}) (*coursesOutput, error) {
+			list, err := cs.MyCourses(ctx, caller(ctx))
+			if err != nil {
+				return nil, err
+			}
+			out := &coursesOutput{}
+			out.Body.Courses = nonNil(list)
+			return out, nil
+		})
+
+	createBatch := op("createBatch", http.MethodPost, "/courses/{courseId}/batches", "Add a batch to a course", "courses")
+	createBatch.DefaultStatus = http.StatusCreated
+	createBatch.Errors = append(createBatch.Errors, http.StatusNotFound)
+	register(s, createBatch, func(ctx context.Context, in *struct {
+		CourseID string `path:"courseId" maxLength:"80"`
+		Body     batchBody
+	}) (*batchOutput, error) {
+		nb, err := in.Body.newBatch(in.CourseID)
+		if err != nil {
+			return nil, err
+		}
+		b, err := cs.CreateBatch(ctx, caller(ctx), nb)
+		if err != nil {
+			return nil, err
+		}
+		return &batchOutput{Body: b}, nil
+	})
+
+	listBatches := op("listBatches", http.MethodGet, "/courses/{courseId}/batches", "A course's batches with status and enrolment/consent counts", "courses")
+	listBatches.Errors = append(listBatches.Errors, http.StatusNotFound)
+	register(s, listBatches, func(ctx context.Context, in *courseIDInput) (*batchesOutput, error) {
+		list, err := cs.ListBatches(ctx, caller(ctx), in.CourseID)
+		if err != nil {
+			return nil, err
+		}
+		out := &batchesOutput{}
+		out.Body.Batches = nonNil(list)
+		return out, nil
+	})
+
+	getBatch := op("getBatch", http.MethodGet, "/batches/{batchId}", "Read a batch", "courses")
+	getBatch.Errors = append(getBatch.Errors, http.StatusNotFound)
+	register(s, getBatch, func(ctx context.Context, in *batchIDInput) (*batchOutput, error) {
+		b, err := cs.GetBatch(ctx, caller(ctx), in.BatchID)
+		if err != nil {
+			return nil, err
+		}
+		return &batchOutput{Body: b}, nil
+	})
+
+	participants := op("listParticipants", http.MethodGet, "/batches/{batchId}/participants", "A batch's active enrolments", "courses")
+	participants.Errors = append(participants.Errors, http.StatusNotFound)
+	register(s, participants, func(ctx context.Context, in *struct {
+		BatchID string `path:"batchId" maxLength:"64"`
+		After   string `query:"after" maxLength:"64" doc:"User id of the last participant of the previous page"`
+		Limit   int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
+	}) (*participantsOutput, error) {
+		list, err := cs.Participants(ctx, caller(ctx), in.BatchID, in.After, in.Limit)
+		if err != nil {
+			return nil, err
+		}
+		out := &participantsOutput{}
+		out.Body.Participants = nonNil(list)
+		if len(list) == in.Limit {
+			out.Body.Next = list[len(list)-1].UserID
+		}
+		return out, nil
+	})
+
+	enrol := op("enrol", http.MethodPut, "/batches/{batchId}/participants/{userId}", "Enrol a learner (yourself, or anyone as a tenant admin)", "courses")
+	enrol.Errors = append(enrol.Errors, http.StatusNotFound, http.StatusConflict)
+	register(s, enrol, func(ctx context.Context, in *enrolInput) (*enrolmentOutput, error) {
+		e, err := cs.Enrol(ctx, caller(ctx), in.BatchID, in.UserID)
+		if err != nil {
+			return nil, err
+		}
+		return &enrolmentOutput{Body: e}, nil
+	})
+
+	unenrol := op("unenrol", http.MethodDelete, "/batches/{batchId}/participants/{userId}", "End a learner's enrolment", "courses")
+	unenrol.DefaultStatus = http.StatusNoContent
+	unenrol.Errors = append(unenrol.Errors, http.StatusNotFound)
+	register(s, unenrol, func(ctx context.Context, in *enrolInput) (*struct{}, error) {
+		return nil, cs.Unenrol(ctx, caller(ctx), in.BatchID, in.UserID)
+	})
+
+	register(s, op("myEnrolments", http.MethodGet, "/me/enrolments", "Your active enrolments", "courses"),
+		func(ctx context.Context, _ *struct{}) (*enrolmentsOutput, error) {
+			list, err := cs.MyEnrolments(ctx, caller(ctx))
+			if err != nil {
+				return nil, err
+			}
+			out := &enrolmentsOutput{}
+			out.Body.Enrolments = nonNil(list)
+			return out, nil
+		})
+
+	consent := op("recordConsent", http.MethodPost, "/courses/{courseId}/consent", "Grant (ACTIVE) or withdraw (REVOKED) consent to share your profile with the course's organisation", "courses")
+	consent.Description = "Every decision is kept; the latest one is in force when a report is generated."
+	consent.DefaultStatus = http.StatusCreated
+	consent.Errors = append(consent.Errors, http.StatusNotFound)
+	register(s, consent, func(ctx context.Context, in *struct {
+		CourseID string `path:"courseId" maxLength:"80"`
+		Body     struct {
+			Status string `json:"status" enum:"ACTIVE,REVOKED"`
+		}
+	}) (*consentOutput, error) {
+		p := caller(ctx)
+		c, err := cs.RecordConsent(ctx, p, course.ConsentInput{UserID: p.UserID, CourseID: in.CourseID, Status: in.Body.Status})
+		if err != nil {
+			return nil, err
+		}
+		return &consentOutput{Body: c}, nil
+	})
+
+	history := op("consentHistory", http.MethodGet, "/courses/{courseId}/consent", "Your consent decisions for a course, oldest first", "courses")
+	history.Errors = append(history.Errors, http.StatusNotFound)
+	register(s, history, func(ctx context.Context, in *courseIDInput) (*decisionsOutput, error) {
+		p := caller(ctx)
+		list, err := cs.ConsentHistory(ctx, p, p.UserID, in.CourseID)
+		if err != nil {
+			return nil, err
+		}
+		out := &decisionsOutput{}
+		out.Body.Decisions = nonNil(list)
+		return out, nil
+	})
+}
+
+// nonNil makes empty lists encode as [] rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
