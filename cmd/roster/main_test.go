@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/roster-dev/roster/internal/storetest"
 )
 
 type lockedBuffer struct {
@@ -53,7 +55,18 @@ func clearEnv(t *testing.T) {
 func TestServeFromScratch(t *testing.T) {
 	clearEnv(t)
 	t.Chdir(t.TempDir())
+	serveFromScratch(t)
+}
 
+// The same on PostgreSQL, configured through the environment only.
+func TestServeFromScratchPostgres(t *testing.T) {
+	clearEnv(t)
+	t.Chdir(t.TempDir())
+	t.Setenv("ROSTER_DATABASE_URL", storetest.URL(t, "postgres"))
+	serveFromScratch(t)
+}
+
+func serveFromScratch(t *testing.T) {
 	out := rosterCmd(t, "", "org", "create", "--name", "Tamil Nadu", "--channel", "TN", "--tenant")
 	m := regexp.MustCompile(`organisation (\S+) created`).FindStringSubmatch(out)
 	if m == nil {
