@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"strconv"
 	"time"
 
 	"github.com/roster-dev/roster"
@@ -155,6 +154,14 @@ WHERE id = $1 AND status IN ('SUBMITTED', 'PROCESSING')`, id, message, at)
 	return err
 }
 
+// FailStaleReports fails requests still pending since before, wiping their
+// passwords: their job was lost (deleted or discarded outside the worker),
+// and a sealed password must not outlive the job that needed it.
+func FailStaleReports(ctx context.Context, q Queryer, before time.Time, message string, at time.Time) (int64, error) {
+	return q.Exec(ctx, `UPDATE report_request SET status = 'FAILED', failure = $2, finished_at = $3, password_enc = NULL
+WHERE status IN ('SUBMITTED', 'PROCESSING') AND requested_at < $1`, before, message, at)
+}
+
 // ExpiredReports returns successful requests whose file is past its expiry.
 func ExpiredReports(ctx context.Context, q Queryer, now time.Time, limit int) ([]roster.ReportRequest, error) {
 	rows, err := q.Query(ctx, `SELECT `+reportColumns+` FROM report_request
@@ -277,22 +284,15 @@ type ExternalIDRow struct {
 	Enc      []byte
 }
 
-// ExternalIDsFor returns the external identities a tenant holds for a page
-// of users under its id or its channel (the seed uses both as provider),
-// ordered by user, provider and id type.
-func ExternalIDsFor(ctx context.Context, q Queryer, tenantID, channel string, userIDs []string) ([]ExternalIDRow, error) {
+// ExternalIDsFor returns every external identity of a page of users,
+// ordered by user, provider and id type; the report picks the one of the
+// right tenant.
+func ExternalIDsFor(ctx context.Context, q Queryer, userIDs []string) ([]ExternalIDRow, error) {
 	if len(userIDs) == 0 {
 		return nil, nil
 	}
-	n := len(userIDs)
-	args := make([]any, 0, n+2)
-	for _, id := range userIDs {
-		args = append(args, id)
-	}
-	args = append(args, tenantID, channel)
 	rows, err := q.Query(ctx, `SELECT user_id, provider, id_type, external_id_enc FROM usr_external_identity
-WHERE user_id IN (`+Placeholders(n)+`) AND provider IN ($`+strconv.Itoa(n+1)+`, $`+strconv.Itoa(n+2)+`)
-ORDER BY user_id, provider, id_type`, args...)
+WHERE user_id IN (`+Placeholders(len(userIDs))+`) ORDER BY user_id, provider, id_type`, anys(userIDs)...)
 	if err != nil {
 		return nil, err
 	}
@@ -308,29 +308,32 @@ ORDER BY user_id, provider, id_type`, args...)
 	return out, rows.Err()
 }
 
-// SchoolLocation is the location list of an organisation (not the tenant
-// itself) a user belongs to within a tenant.
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// SchoolLocation is the location list of an organisation below a tenant
+// (a school) that a user belongs to.
 type SchoolLocation struct {
 	UserID      string
 	LocationIDs string // JSON array of location ids
 }
 
-// SchoolLocationsFor returns, for a page of users, the location ids of their
-// non-tenant organisations in rootOrgID, earliest joined first.
-func SchoolLocationsFor(ctx context.Context, q Queryer, rootOrgID string, userIDs []string) ([]SchoolLocation, error) {
+// SchoolLocationsFor returns, for a page of users, the location ids of the
+// non-tenant organisations they belong to, earliest joined first. The
+// registry keeps memberships inside the user's own tenant.
+func SchoolLocationsFor(ctx context.Context, q Queryer, userIDs []string) ([]SchoolLocation, error) {
 	if len(userIDs) == 0 {
 		return nil, nil
 	}
-	args := make([]any, 0, len(userIDs)+1)
-	for _, id := range userIDs {
-		args = append(args, id)
-	}
-	args = append(args, rootOrgID)
 	rows, err := q.Query(ctx, `SELECT uo.user_id, o.location_ids FROM user_organisation uo
 JOIN organisation o ON o.id = uo.organisation_id
-WHERE uo.user_id IN (`+Placeholders(len(userIDs))+`)
-    AND o.root_org_id = $`+strconv.Itoa(len(userIDs)+1)+` AND NOT o.is_tenant AND NOT uo.is_deleted AND o.location_ids <> '[]'
-ORDER BY uo.user_id, uo.org_join_date, o.id`, args...)
+WHERE uo.user_id IN (`+Placeholders(len(userIDs))+`) AND NOT o.is_tenant AND NOT uo.is_deleted AND o.location_ids <> '[]'
+ORDER BY uo.user_id, uo.org_join_date, o.id`, anys(userIDs)...)
 	if err != nil {
 		return nil, err
 	}

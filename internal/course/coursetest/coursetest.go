@@ -17,8 +17,8 @@ import (
 	"github.com/roster-dev/roster/internal/store"
 )
 
-// World is a custodian, two state tenants (each with an org admin) and the
-// services over them.
+// World is a custodian, two state tenants (each with an org admin), a small
+// location master and the services over them.
 type World struct {
 	DB        store.Engine
 	Keys      *pii.Keyring
@@ -29,6 +29,10 @@ type World struct {
 	Other     *roster.Organisation // "Andhra Pradesh", channel AP
 	Admin     *roster.Principal    // ORG_ADMIN of State
 	OtherAdm  *roster.Principal    // ORG_ADMIN of Other
+	// Locations by code: "33" Tamil Nadu (State's location) with districts
+	// "3301" Chennai and "3302" Madurai, block "330201" Melur under Madurai;
+	// "32" Kerala with district "3201" Ernakulam.
+	Locations map[string]*roster.Location
 }
 
 // Keyring returns a fixed test key ring.
@@ -61,7 +65,25 @@ func NewWorld(t testing.TB, db store.Engine) *World {
 		t.Fatal(err)
 	}
 	sys := roster.SystemPrincipal
-	if w.State, err = w.Reg.CreateOrg(ctx, sys, roster.Organisation{Name: "Tamil Nadu", Channel: "TN", IsTenant: true}); err != nil {
+	w.Locations = map[string]*roster.Location{}
+	for _, l := range []struct{ code, name, typ, parent string }{
+		{"33", "Tamil Nadu", roster.LocationState, ""},
+		{"3301", "Chennai", roster.LocationDistrict, "33"},
+		{"3302", "Madurai", roster.LocationDistrict, "33"},
+		{"330201", "Melur", roster.LocationBlock, "3302"},
+		{"32", "Kerala", roster.LocationState, ""},
+		{"3201", "Ernakulam", roster.LocationDistrict, "32"},
+	} {
+		loc := roster.Location{Code: l.code, Name: l.name, Type: l.typ}
+		if l.parent != "" {
+			loc.ParentID = w.Locations[l.parent].ID
+		}
+		if w.Locations[l.code], err = w.Reg.CreateLocation(ctx, sys, loc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w.State, err = w.Reg.CreateOrg(ctx, sys, roster.Organisation{Name: "Tamil Nadu", Channel: "TN", IsTenant: true,
+		LocationIDs: []string{w.Locations["33"].ID}}); err != nil {
 		t.Fatal(err)
 	}
 	if w.Other, err = w.Reg.CreateOrg(ctx, sys, roster.Organisation{Name: "Andhra Pradesh", Channel: "AP", IsTenant: true}); err != nil {

@@ -1,0 +1,298 @@
+package report
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/jobs"
+	"github.com/roster-dev/roster/internal/store"
+	"github.com/roster-dev/roster/internal/zipcrypt"
+)
+
+// GenerateArgs is the job that builds one requested report. It carries only
+// the request id: the sealed password stays in the request row, where it is
+// wiped when the job ends, unlike job arguments which River keeps.
+type GenerateArgs struct {
+	RequestID string `json:"requestId"`
+}
+
+func (GenerateArgs) Kind() string { return "report_user_profile_exhaust" }
+
+type generateWorker struct {
+	river.WorkerDefaults[GenerateArgs]
+	s *Service
+}
+
+func (w *generateWorker) NextRetry(job *river.Job[GenerateArgs]) time.Time {
+	if w.s.cfg.RetryDelay == nil {
+		return time.Time{} // River's exponential backoff
+	}
+	return time.Now().Add(w.s.cfg.RetryDelay(job.Attempt))
+}
+
+// Work runs one attempt. Transient errors are returned so River retries;
+// the request is marked FAILED only on the last attempt or when retrying
+// cannot help, and then its password is wiped.
+func (w *generateWorker) Work(ctx context.Context, job *river.Job[GenerateArgs]) error {
+	s, id := w.s, job.Args.RequestID
+	err := s.generate(ctx, id)
+	if err == nil {
+		return nil
+	}
+	// The error may mention file paths or SQL but never the password or
+	// personal data, which are not part of any error we build.
+	s.cfg.Logger.Warn("report: attempt failed", "report", id, "attempt", job.Attempt, "max", job.MaxAttempts, "err", err)
+	bg := context.WithoutCancel(ctx)
+	var perm *errPermanent
+	if errors.As(err, &perm) || job.Attempt >= job.MaxAttempts {
+		msg := failureMessage(err)
+		if job.Attempt > 1 && perm == nil {
+			msg = fmt.Sprintf("%s (gave up after %d attempts)", msg, job.Attempt)
+		}
+		if ferr := store.FailReport(bg, s.db, id, msg, s.Now()); ferr != nil {
+			return errors.Join(err, ferr)
+		}
+		_ = store.Audit(bg, s.db, "system", "report.generate", "report", id, "failed", msg)
+		if perm != nil {
+			return river.JobCancel(err)
+		}
+		return err
+	}
+	_ = store.NoteReportFailure(bg, s.db, id,
+		fmt.Sprintf("attempt %d of %d failed (%s); it will be retried", job.Attempt, job.MaxAttempts, failureMessage(err)))
+	return err
+}
+
+// failureMessage is the plain-English reason shown to the requester.
+func failureMessage(err error) string {
+	var perm *errPermanent
+	switch {
+	case errors.As(err, &perm):
+		return perm.msg
+	case errors.Is(err, syscall.ENOSPC):
+		return "the server ran out of disk space while writing the report"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "the server stopped while writing the report"
+	case errors.Is(err, store.ErrBusy):
+		return "the database was busy"
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return "the report file could not be written"
+	}
+	return "an internal error occurred"
+}
+
+// generate builds the report file of a pending request.
+func (s *Service) generate(ctx context.Context, id string) error {
+	req, err := store.GetReportRequest(ctx, s.db, id)
+	if errors.Is(err, store.ErrNoRows) {
+		return permanent("the report request no longer exists")
+	} else if err != nil {
+		return err
+	}
+	if req.Status != roster.ReportSubmitted && req.Status != roster.ReportProcessing {
+		return nil // finished by an earlier run of a duplicated job
+	}
+	sealed, err := store.ReportPassword(ctx, s.db, id)
+	if err != nil {
+		return err
+	}
+	if len(sealed) == 0 {
+		return permanent("the archive password is no longer available; request the report again")
+	}
+	password, err := s.keys.Open(sealed, passwordContext(id))
+	if err != nil {
+		return permanent("the archive password could not be decrypted; check the PII keys")
+	}
+	snapshot := s.Now()
+	if ok, err := store.StartReport(ctx, s.db, id, snapshot); err != nil {
+		return err
+	} else if !ok {
+		return nil
+	}
+	if s.beforeGenerate != nil {
+		if err := s.beforeGenerate(ctx, req); err != nil {
+			return err
+		}
+	}
+	c, err := store.GetCourse(ctx, s.db, req.CourseID)
+	if err != nil {
+		return err
+	}
+	var batches []roster.Batch
+	if req.BatchID != "" {
+		b, err := store.GetBatch(ctx, s.db, req.BatchID)
+		if err != nil {
+			return err
+		}
+		batches = []roster.Batch{*b}
+	} else if batches, err = store.ListBatches(ctx, s.db, c.ID); err != nil {
+		return err
+	}
+	policy, _, err := s.policy(ctx, c.RootOrgID)
+	if err != nil {
+		return err
+	}
+	final := filepath.Join(s.cfg.Dir, id+".zip")
+	size, stats, err := s.writeArchive(ctx, final, password, fileBase(c.ID, req.BatchID, req.RequestedAt)+".csv",
+		newExporter(s.db, s.keys, c, policy, s.cfg.TimeZone, snapshot, s.cfg.PageSize), batches)
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	exp := now.Add(s.cfg.Retention)
+	done := &roster.ReportRequest{ID: id, TotalRows: stats.Rows, ConsentedRows: stats.Consented, FilePath: final,
+		FileSize: size, FinishedAt: &now, ExpiresAt: &exp}
+	if err := store.FinishReport(ctx, s.db, done); err != nil {
+		os.Remove(final)
+		return err
+	}
+	_ = store.Audit(ctx, s.db, "system", "report.generate", "report", id, "ok",
+		fmt.Sprintf("rows=%d consented=%d", stats.Rows, stats.Consented))
+	return nil
+}
+
+// writeArchive streams the CSV into an encrypted zip in a temporary file
+// and renames it into place, so a crash never leaves a truncated report
+// where a download could find it.
+func (s *Service) writeArchive(ctx context.Context, final, password, csvName string, e *exporter, batches []roster.Batch) (size int64, stats Stats, err error) {
+	tmp, err := os.CreateTemp(s.cfg.Dir, ".report-*.tmp") // mode 0600
+	if err != nil {
+		return 0, stats, err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	buf := bufio.NewWriterSize(tmp, 256<<10)
+	zw, err := zipcrypt.NewWriter(buf, password)
+	if err != nil {
+		return 0, stats, permanent("the archive password cannot be used: %v", err)
+	}
+	entry, err := zw.Create(csvName, e.snapshot)
+	if err != nil {
+		return 0, stats, err
+	}
+	cw, err := NewCSVWriter(entry)
+	if err != nil {
+		return 0, stats, err
+	}
+	for i := range batches {
+		if err := e.writeBatch(ctx, cw, &batches[i]); err != nil {
+			return 0, stats, err
+		}
+	}
+	if err := cw.Flush(); err != nil {
+		return 0, stats, err
+	}
+	if err := zw.Close(); err != nil {
+		return 0, stats, err
+	}
+	if err := buf.Flush(); err != nil {
+		return 0, stats, err
+	}
+	if err := tmp.Sync(); err != nil {
+		return 0, stats, err
+	}
+	info, err := tmp.Stat()
+	if err != nil {
+		return 0, stats, err
+	}
+	if err := tmp.Close(); err != nil {
+		return 0, stats, err
+	}
+	if err := os.Rename(tmp.Name(), final); err != nil {
+		return 0, stats, err
+	}
+	return info.Size(), e.stats, nil
+}
+
+// RetentionArgs is the periodic job that deletes expired report files.
+type RetentionArgs struct{}
+
+func (RetentionArgs) Kind() string { return "report_retention" }
+
+// RetentionJob returns the periodic job for the lead to pass in
+// jobs.Config.PeriodicJobs: every interval (e.g. an hour) it deletes
+// report files past their retention, marks them EXPIRED, fails requests
+// whose job was lost (wiping their passwords) and removes temporary files
+// left by crashed attempts.
+func (s *Service) RetentionJob(interval time.Duration) *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(interval),
+		func() (river.JobArgs, *river.InsertOpts) {
+			return RetentionArgs{}, &river.InsertOpts{Queue: jobs.QueueMaintenance}
+		},
+		&river.PeriodicJobOpts{ID: "report_retention", RunOnStart: true})
+}
+
+type retentionWorker struct {
+	river.WorkerDefaults[RetentionArgs]
+	s *Service
+}
+
+func (w *retentionWorker) Work(ctx context.Context, _ *river.Job[RetentionArgs]) error {
+	_, err := w.s.Expire(ctx)
+	return err
+}
+
+// staleAfter is how long a request may stay pending before its job is
+// presumed lost. River's retries of a report take minutes, not a day.
+const staleAfter = 24 * time.Hour
+
+// Expire deletes expired report files and marks their requests EXPIRED,
+// fails lost requests and removes stale temporary files. It returns the
+// number of reports expired.
+func (s *Service) Expire(ctx context.Context) (int, error) {
+	now := s.Now()
+	n := 0
+	for {
+		expired, err := store.ExpiredReports(ctx, s.db, now, 100)
+		if err != nil {
+			return n, err
+		}
+		for _, r := range expired {
+			if r.FilePath != "" {
+				if err := os.Remove(r.FilePath); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return n, err
+				}
+			}
+			if err := store.ExpireReport(ctx, s.db, r.ID); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if len(expired) < 100 {
+			break
+		}
+	}
+	if _, err := store.FailStaleReports(ctx, s.db, now.Add(-staleAfter),
+		"the report job was lost before it finished; request the report again", now); err != nil {
+		return n, err
+	}
+	entries, err := os.ReadDir(s.cfg.Dir)
+	if err != nil {
+		return n, err
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), ".report-") || !strings.HasSuffix(e.Name(), ".tmp") {
+			continue
+		}
+		if info, err := e.Info(); err == nil && now.Sub(info.ModTime()) > staleAfter {
+			os.Remove(filepath.Join(s.cfg.Dir, e.Name()))
+		}
+	}
+	return n, nil
+}

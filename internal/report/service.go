@@ -1,0 +1,455 @@
+package report
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/jobs"
+	"github.com/roster-dev/roster/internal/pii"
+	"github.com/roster-dev/roster/internal/store"
+)
+
+// Config tunes the service. Zero values get the defaults noted.
+type Config struct {
+	Dir         string        // report files; default ./data/reports
+	LinkTTL     time.Duration // lifetime of a download link; default 30 minutes
+	Retention   time.Duration // how long files are kept; default 7 days
+	SigningKey  []byte        // download link key; default derived from the PII index key
+	LinkPrefix  string        // download URL = LinkPrefix + token; default /api/v1/reports/download?token=
+	PageSize    int           // rows per keyset page; default 1000
+	MaxAttempts int           // job attempts before a request FAILS; default 5
+	// RetryDelay overrides River's exponential backoff (tests use it to
+	// retry at once); nil keeps River's.
+	RetryDelay func(attempt int) time.Duration
+	// TimeZone of the Consent Provided Date; default UTC.
+	TimeZone *time.Location
+	Logger   *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.Dir == "" {
+		c.Dir = filepath.Join("data", "reports")
+	}
+	if c.LinkTTL <= 0 {
+		c.LinkTTL = 30 * time.Minute
+	}
+	if c.Retention <= 0 {
+		c.Retention = 7 * 24 * time.Hour
+	}
+	if c.LinkPrefix == "" {
+		c.LinkPrefix = "/api/v1/reports/download?token="
+	}
+	if c.PageSize <= 0 {
+		c.PageSize = 1000
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 5
+	}
+	if c.TimeZone == nil {
+		c.TimeZone = time.UTC
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Service requests, generates and serves User Profile Exhausts.
+type Service struct {
+	db         store.Engine
+	keys       *pii.Keyring
+	cfg        Config
+	signingKey []byte
+	queue      *jobs.Queue
+	// Now is swappable so tests can move past link and file expiry.
+	Now func() time.Time
+
+	// beforeGenerate lets tests inject failures into a job attempt.
+	beforeGenerate func(ctx context.Context, req *roster.ReportRequest) error
+}
+
+// New returns the service. Call Register before building the job queue
+// and UseQueue after, so requests can be enqueued.
+func New(db store.Engine, keys *pii.Keyring, cfg Config) (*Service, error) {
+	cfg.defaults()
+	if abs, err := filepath.Abs(cfg.Dir); err == nil {
+		cfg.Dir = abs
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
+		return nil, err
+	}
+	key := cfg.SigningKey
+	if len(key) == 0 {
+		// Every replica derives the same key from the shared index key,
+		// so links work across replicas without another secret to manage.
+		key = []byte(keys.BlindIndex("report-download-link-key", "v1"))
+	}
+	return &Service{db: db, keys: keys, cfg: cfg, signingKey: key, Now: roster.Now}, nil
+}
+
+// Dir is where report files are written.
+func (s *Service) Dir() string { return s.cfg.Dir }
+
+// UseQueue sets the queue requests are enqueued on.
+func (s *Service) UseQueue(q *jobs.Queue) { s.queue = q }
+
+// Register adds the report workers (generation and retention) to workers.
+func (s *Service) Register(workers *river.Workers) {
+	river.AddWorker(workers, &generateWorker{s: s})
+	river.AddWorker(workers, &retentionWorker{s: s})
+}
+
+// Request is a report request as its requester sees it.
+type Request struct {
+	roster.ReportRequest
+	CourseName string `json:"courseName"`
+	BatchName  string `json:"batchName,omitempty"`
+	// Download is set for successful reports whose file is still kept.
+	Download *Link `json:"download,omitempty"`
+	// Existing is set by Service.Request when an identical request was
+	// already pending and is returned instead of a new one.
+	Existing bool `json:"existing,omitempty"`
+}
+
+// Link is a signed, expiring download link, valid only for the user it
+// was issued to.
+type Link struct {
+	URL       string    `json:"url"`
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// File describes a report file being downloaded.
+type File struct {
+	ReportID    string
+	Name        string // suggested file name
+	Size        int64
+	ContentType string
+	Modified    time.Time
+}
+
+const (
+	msgCreatorOnly = "only the course creator can request and download the User Profile Exhaust"
+	passwordField  = "password"
+)
+
+func unauthenticated() error { return roster.Errorf(roster.EUNAUTHORIZED, "sign in first") }
+
+// ValidatePassword checks an archive password: 8 to 99 characters with at
+// least one letter and one digit, printable ASCII only, because 7-Zip on
+// Windows converts typed passwords to the ANSI code page (other characters
+// would make the archive impossible to open there) and refuses passwords
+// longer than 99 bytes.
+func ValidatePassword(pw string) *roster.FieldError {
+	var letter, digit bool
+	for i := 0; i < len(pw); i++ {
+		c := pw[i]
+		switch {
+		case c < 0x20 || c > 0x7e:
+			return &roster.FieldError{Field: passwordField,
+				Message: "may contain only English letters, digits, spaces and keyboard symbols, so that 7-Zip on any system can open the file"}
+		case c >= '0' && c <= '9':
+			digit = true
+		case (c|0x20) >= 'a' && (c|0x20) <= 'z':
+			letter = true
+		}
+	}
+	if len(pw) < 8 || len(pw) > 99 || !letter || !digit {
+		return &roster.FieldError{Field: passwordField, Message: "must be 8 to 99 characters long and contain at least one letter and one digit"}
+	}
+	return nil
+}
+
+func passwordContext(reportID string) string { return "report/" + reportID + "/password" }
+
+// authorizeCreator lets only the course's creator, still holding the
+// CONTENT_CREATOR role in the course's tenant, act on its reports. Every
+// refusal is audited.
+func (s *Service) authorizeCreator(ctx context.Context, p *roster.Principal, c *roster.Course, action, objectType, objectID string) error {
+	if p == nil {
+		return unauthenticated()
+	}
+	if !p.System && p.UserID == c.CreatedBy && p.HasRoleInTenant(c.RootOrgID, roster.RoleContentCreator) {
+		return nil
+	}
+	s.auditDenied(ctx, p, action, objectType, objectID, "course="+c.ID)
+	return roster.Errorf(roster.EFORBIDDEN, msgCreatorOnly)
+}
+
+func (s *Service) auditDenied(ctx context.Context, p *roster.Principal, action, objectType, objectID, detail string) {
+	actor := ""
+	if p != nil {
+		actor = p.UserID
+	}
+	if err := store.Audit(context.WithoutCancel(ctx), s.db, actor, action, objectType, objectID, "denied", detail); err != nil {
+		s.cfg.Logger.Error("report: audit write failed", "action", action, "err", err)
+	}
+}
+
+func (s *Service) getCourse(ctx context.Context, id string) (*roster.Course, error) {
+	c, err := store.GetCourse(ctx, s.db, strings.TrimSpace(id))
+	if errors.Is(err, store.ErrNoRows) {
+		return nil, roster.Errorf(roster.ENOTFOUND, "course not found")
+	}
+	return c, err
+}
+
+// Request asks for the User Profile Exhaust of one batch of a course,
+// or of every batch when batchID is empty. Only the course creator may ask.
+// The archive password is sealed with the PII key ring until the job has
+// used it. If the same requester already has a pending request for the same
+// course and batch, that request is returned (Existing set) instead.
+func (s *Service) Request(ctx context.Context, p *roster.Principal, courseID, batchID, password string) (*Request, error) {
+	if p == nil {
+		return nil, unauthenticated()
+	}
+	c, err := s.getCourse(ctx, courseID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorizeCreator(ctx, p, c, "report.request", "course", c.ID); err != nil {
+		return nil, err
+	}
+	out := &Request{CourseName: c.Name}
+	batchID = strings.TrimSpace(batchID)
+	if batchID != "" {
+		b, err := store.GetBatch(ctx, s.db, batchID)
+		if errors.Is(err, store.ErrNoRows) || (err == nil && b.CourseID != c.ID) {
+			return nil, roster.Invalid(roster.FieldError{Field: "batchId", Message: "is not a batch of this course"})
+		} else if err != nil {
+			return nil, err
+		}
+		out.BatchName = b.Name
+	}
+	if fe := ValidatePassword(password); fe != nil {
+		return nil, roster.Invalid(*fe)
+	}
+	if s.queue == nil {
+		return nil, errors.New("report: no job queue configured")
+	}
+	req := roster.ReportRequest{ID: roster.NewID(), CourseID: c.ID, BatchID: batchID, RequestedBy: p.UserID,
+		Status: roster.ReportSubmitted, RequestedAt: s.Now()}
+	errPending := errors.New("pending request exists")
+	err = store.InTx(ctx, s.db, func(tx store.Tx) error {
+		existing, err := store.FindPendingReport(ctx, tx, c.ID, batchID, p.UserID)
+		if err == nil {
+			out.ReportRequest, out.Existing = *existing, true
+			return nil
+		} else if !errors.Is(err, store.ErrNoRows) {
+			return err
+		}
+		sealed := s.keys.Seal(password, passwordContext(req.ID))
+		if err := store.InsertReportRequest(ctx, tx, &req, sealed); errors.Is(err, store.ErrUnique) {
+			return errPending // a concurrent request won; PostgreSQL needs a new transaction to read it
+		} else if err != nil {
+			return err
+		}
+		opts := &river.InsertOpts{Queue: jobs.QueueReports, MaxAttempts: s.cfg.MaxAttempts}
+		if _, err := s.queue.InsertTx(ctx, tx, GenerateArgs{RequestID: req.ID}, opts); err != nil {
+			return err
+		}
+		out.ReportRequest = req
+		return store.Audit(ctx, tx, p.UserID, "report.request", "report", req.ID, "ok", "course="+c.ID+" batch="+batchID)
+	})
+	if errors.Is(err, errPending) {
+		existing, err := store.FindPendingReport(ctx, s.db, c.ID, batchID, p.UserID)
+		if err != nil {
+			return nil, err
+		}
+		out.ReportRequest, out.Existing = *existing, true
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// MaxList bounds List.
+const MaxList = 200
+
+// List returns the caller's report requests, latest first, each with a
+// fresh download link when its file is ready.
+func (s *Service) List(ctx context.Context, p *roster.Principal, limit int) ([]Request, error) {
+	if p == nil {
+		return nil, unauthenticated()
+	}
+	if limit <= 0 || limit > MaxList {
+		limit = 50
+	}
+	reqs, err := store.ListReportRequests(ctx, s.db, p.UserID, limit)
+	if err != nil {
+		return nil, err
+	}
+	courses := map[string]*roster.Course{}
+	batches := map[string]string{}
+	out := make([]Request, 0, len(reqs))
+	for _, r := range reqs {
+		c, ok := courses[r.CourseID]
+		if !ok {
+			if c, err = store.GetCourse(ctx, s.db, r.CourseID); err != nil {
+				return nil, err
+			}
+			courses[r.CourseID] = c
+		}
+		v := Request{ReportRequest: r, CourseName: c.Name}
+		if r.BatchID != "" {
+			name, ok := batches[r.BatchID]
+			if !ok {
+				b, err := store.GetBatch(ctx, s.db, r.BatchID)
+				if err != nil {
+					return nil, err
+				}
+				name, batches[r.BatchID] = b.Name, b.Name
+			}
+			v.BatchName = name
+		}
+		if r.Status == roster.ReportSuccess && p.UserID == c.CreatedBy {
+			v.Download = s.link(&r, p.UserID)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// Get returns one of the caller's requests.
+func (s *Service) Get(ctx context.Context, p *roster.Principal, reportID string) (*Request, error) {
+	r, c, err := s.ownReport(ctx, p, reportID, "report.get")
+	if err != nil {
+		return nil, err
+	}
+	v := &Request{ReportRequest: *r, CourseName: c.Name}
+	if r.BatchID != "" {
+		if b, err := store.GetBatch(ctx, s.db, r.BatchID); err == nil {
+			v.BatchName = b.Name
+		}
+	}
+	if r.Status == roster.ReportSuccess {
+		v.Download = s.link(r, p.UserID)
+	}
+	return v, nil
+}
+
+// ownReport loads a report the caller requested and whose course they
+// still create; anything else is refused (and audited).
+func (s *Service) ownReport(ctx context.Context, p *roster.Principal, reportID, action string) (*roster.ReportRequest, *roster.Course, error) {
+	if p == nil {
+		return nil, nil, unauthenticated()
+	}
+	r, err := store.GetReportRequest(ctx, s.db, strings.TrimSpace(reportID))
+	if errors.Is(err, store.ErrNoRows) {
+		return nil, nil, roster.Errorf(roster.ENOTFOUND, "report not found")
+	} else if err != nil {
+		return nil, nil, err
+	}
+	c, err := s.getCourse(ctx, r.CourseID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.authorizeCreator(ctx, p, c, action, "report", r.ID); err != nil {
+		return nil, nil, err
+	}
+	if r.RequestedBy != p.UserID {
+		s.auditDenied(ctx, p, action, "report", r.ID, "not the requester")
+		return nil, nil, roster.Errorf(roster.EFORBIDDEN, msgCreatorOnly)
+	}
+	return r, c, nil
+}
+
+func (s *Service) link(r *roster.ReportRequest, userID string) *Link {
+	exp := s.Now().Add(s.cfg.LinkTTL)
+	if r.ExpiresAt != nil && r.ExpiresAt.Before(exp) {
+		exp = *r.ExpiresAt
+	}
+	tok := s.token(r.ID, userID, exp)
+	return &Link{URL: s.cfg.LinkPrefix + tok, Token: tok, ExpiresAt: exp.Truncate(time.Second)}
+}
+
+func notReady(r *roster.ReportRequest) error {
+	switch r.Status {
+	case roster.ReportExpired:
+		return roster.Errorf(roster.ECONFLICT, "the report file was deleted after the retention period; request the report again")
+	case roster.ReportFailed:
+		return roster.Errorf(roster.ECONFLICT, "the report failed: %s", r.Failure)
+	}
+	return roster.Errorf(roster.ECONFLICT, "the report is not ready yet (status %s)", r.Status)
+}
+
+// DownloadLink issues a new download link for a successful report, e.g.
+// after the previous one expired. Links never outlive the file.
+func (s *Service) DownloadLink(ctx context.Context, p *roster.Principal, reportID string) (*Link, error) {
+	r, _, err := s.ownReport(ctx, p, reportID, "report.link")
+	if err != nil {
+		return nil, err
+	}
+	if r.Status != roster.ReportSuccess {
+		return nil, notReady(r)
+	}
+	return s.link(r, p.UserID), nil
+}
+
+// Open verifies a download token for the caller and opens the file. The
+// token must be signed for this caller and unexpired, the caller must
+// still be the course creator, and every download is recorded.
+func (s *Service) Open(ctx context.Context, p *roster.Principal, token string) (io.ReadCloser, *File, error) {
+	if p == nil {
+		return nil, nil, unauthenticated()
+	}
+	reportID, problem := s.verify(strings.TrimSpace(token), p.UserID, s.Now())
+	switch problem {
+	case tokenMalformed:
+		return nil, nil, roster.Invalid(roster.FieldError{Field: "token", Message: "is not a valid download link"})
+	case tokenBadSignature:
+		s.auditDenied(ctx, p, "report.download", "report", reportID, "bad or foreign link")
+		return nil, nil, roster.Errorf(roster.EFORBIDDEN, "this download link was not issued to you")
+	case tokenExpired:
+		return nil, nil, roster.Errorf(roster.EFORBIDDEN, "this download link has expired; ask for a new link")
+	}
+	r, c, err := s.ownReport(ctx, p, reportID, "report.download")
+	if err != nil {
+		return nil, nil, err
+	}
+	if r.Status != roster.ReportSuccess {
+		return nil, nil, notReady(r)
+	}
+	f, err := os.Open(r.FilePath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil, roster.Errorf(roster.ENOTFOUND, "the report file is no longer available; request the report again")
+	} else if err != nil {
+		return nil, nil, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	now := s.Now()
+	err = store.InTx(ctx, s.db, func(tx store.Tx) error {
+		if err := store.InsertReportDownload(ctx, tx, r.ID, p.UserID, now); err != nil {
+			return err
+		}
+		return store.Audit(ctx, tx, p.UserID, "report.download", "report", r.ID, "ok", "")
+	})
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, &File{ReportID: r.ID, Name: fileBase(c.ID, r.BatchID, r.RequestedAt) + ".zip", Size: info.Size(),
+		ContentType: "application/zip", Modified: info.ModTime().UTC()}, nil
+}
+
+// fileBase names the CSV inside the archive and the downloaded archive.
+func fileBase(courseID, batchID string, at time.Time) string {
+	if batchID == "" {
+		batchID = "all-batches"
+	}
+	return "user-profile-exhaust_" + courseID + "_" + batchID + "_" + at.UTC().Format("20060102")
+}
