@@ -154,3 +154,9 @@ func (o *OIDC) UserID(ctx context.Context, raw string) (string, error) {
 
 // ErrNoUser is returned for a valid IdP token that maps to no Roster user.
 var ErrNoUser = errors.New("auth: no Roster user for this identity")
+
+// Issuer is the configured issuer URL.
+func (o *OIDC) Issuer() string { return o.cfg.Issuer }
+
+// ClientID is the client id tokens must be issued to.
+func (o *OIDC) ClientID() string { return o.cfg.ClientID }

@@ -29,6 +29,16 @@ type logoutOutput struct {
 	SetCookie http.Cookie `header:"Set-Cookie"`
 }
 
+type authConfigOutput struct {
+	Body struct {
+		OIDC struct {
+			Enabled  bool   `json:"enabled"`
+			Issuer   string `json:"issuer,omitempty"`
+			ClientID string `json:"clientId,omitempty"`
+		} `json:"oidc"`
+	}
+}
+
 type meOutput struct {
 	Body struct {
 		Principal *roster.Principal  `json:"principal"`
@@ -49,6 +59,19 @@ func (s *Server) authRoutes() {
 		func(ctx context.Context, _ *struct{}) (*logoutOutput, error) {
 			out := &logoutOutput{SetCookie: s.cookie("", time.Unix(0, 0))}
 			out.SetCookie.MaxAge = -1
+			return out, nil
+		})
+
+	// Lets clients (the web console) find out whether IdP tokens are
+	// accepted. Roster verifies IdP tokens but does not run the browser
+	// redirect flow itself, so there is no login URL to advertise.
+	register(s, public(op("authConfig", http.MethodGet, "/auth/config", "How callers can authenticate", "auth")),
+		func(ctx context.Context, _ *struct{}) (*authConfigOutput, error) {
+			out := &authConfigOutput{}
+			if o := s.auth.OIDC; o != nil {
+				out.Body.OIDC.Enabled = true
+				out.Body.OIDC.Issuer, out.Body.OIDC.ClientID = o.Issuer(), o.ClientID()
+			}
 			return out, nil
 		})
 

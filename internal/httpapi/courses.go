@@ -144,16 +144,17 @@ func (s *Server) courseRoutes() {
 		return &courseOutput{Body: c}, nil
 	})
 
-	register(s, op("myCourses", http.MethodGet, "/me/courses", "Courses you created", "courses"),
-		func(ctx context.Context, _ *struct{}) (*coursesOutput, error) {
-			list, err := cs.MyCourses(ctx, caller(ctx))
-			if err != nil {
-				return nil, err
-			}
-			out := &coursesOutput{}
-			out.Body.Courses = nonNil(list)
-			return out, nil
-		})
+	myCourses := func(ctx context.Context, _ *struct{}) (*coursesOutput, error) {
+		list, err := cs.MyCourses(ctx, caller(ctx))
+		if err != nil {
+			return nil, err
+		}
+		out := &coursesOutput{}
+		out.Body.Courses = nonNil(list)
+		return out, nil
+	}
+	register(s, op("myCourses", http.MethodGet, "/me/courses", "Courses you created", "courses"), myCourses)
+	register(s, op("listCourses", http.MethodGet, "/courses", "Your courses (same as /me/courses)", "courses"), myCourses)
 
 	createBatch := op("createBatch", http.MethodPost, "/courses/{courseId}/batches", "Add a batch to a course", "courses")
 	createBatch.DefaultStatus = http.StatusCreated

@@ -17,6 +17,9 @@ import (
 	"github.com/roster-dev/roster/internal/storetest"
 )
 
+// publicOps are the only operations anonymous callers may use.
+var publicOps = map[string]bool{"login": true, "logout": true, "authConfig": true}
+
 // Every operation the OpenAPI document marks as secured must refuse
 // anonymous callers, including operations added later by other packages.
 func TestEverySecuredOperationNeedsAToken(t *testing.T) {
@@ -33,7 +36,7 @@ func TestEverySecuredOperationNeedsAToken(t *testing.T) {
 			}
 			url := param.ReplaceAllString(path, "00000000-0000-0000-0000-000000000000")
 			if len(hop.Security) == 0 {
-				if !strings.HasPrefix(hop.OperationID, "log") {
+				if !publicOps[hop.OperationID] {
 					t.Errorf("%s %s is not secured", method, path)
 				}
 				continue
@@ -103,6 +106,16 @@ func TestOIDCToken(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+		var cfg struct {
+			OIDC struct {
+				Enabled bool
+				Issuer  string
+			} `json:"oidc"`
+		}
+		e.do(http.MethodGet, "/api/v1/auth/config", "", nil, &cfg).expect(t, http.StatusOK)
+		if !cfg.OIDC.Enabled || cfg.OIDC.Issuer != idp.URL {
+			t.Errorf("auth config = %+v", cfg)
 		}
 		var me struct{ Principal roster.Principal }
 		e.do(http.MethodGet, "/api/v1/me", idp.Token(map[string]any{"sub": "idp-subject-7", "aud": "roster"}), nil, &me).
@@ -211,4 +224,15 @@ func TestLogsHaveNoPII(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestAuthConfig(t *testing.T) {
+	e := newEnv(t, storetest.Open(t, "sqlite"))
+	var cfg struct {
+		OIDC struct{ Enabled bool } `json:"oidc"`
+	}
+	e.do(http.MethodGet, "/api/v1/auth/config", "", nil, &cfg).expect(t, http.StatusOK)
+	if cfg.OIDC.Enabled {
+		t.Error("OIDC advertised without an issuer")
+	}
 }
