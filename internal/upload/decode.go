@@ -353,6 +353,10 @@ func assemble(next func() (int, []string, error), lim Limits, strict bool) (*Fil
 	return f, nil
 }
 
+// resultColumns are the columns ResultCSV adds. They are ignored on
+// upload so a result file, once its rows are fixed, can be sent back as is.
+var resultColumns = map[string]bool{columnKey(ResultStatusColumn): true, columnKey(ResultErrorsColumn): true}
+
 // mapHeader matches header cells to Columns. Every problem is reported at
 // once so the admin can fix the header in one go.
 func mapHeader(header []string) (*File, error) {
@@ -369,6 +373,9 @@ func mapHeader(header []string) (*File, error) {
 		if cell == "" {
 			problems = append(problems, roster.FieldError{Field: "column " + letter, Message: "has no name in the header"})
 			continue
+		}
+		if resultColumns[columnKey(cell)] {
+			continue // a result CSV uploaded again after fixing its rows
 		}
 		col, ok := columnByKey[columnKey(cell)]
 		if !ok {

@@ -1,0 +1,88 @@
+package upload
+
+import (
+	"context"
+	"encoding/csv"
+	"io"
+	"strings"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/store"
+)
+
+// Result CSV columns added after the file's own columns.
+const (
+	ResultStatusColumn = "status"
+	ResultErrorsColumn = "errors"
+)
+
+// ResultCSV writes the upload's result file: the file's own columns in
+// their original order (password blank) with each row's original values,
+// then status and errors. An admin can delete the CREATED rows, fix the
+// others, fill in passwords and upload the file again as it is: Parse
+// ignores the status and errors columns. Rows of an upload still in
+// progress appear once processed. It is UTF-8 with a BOM so that Excel
+// shows Indic names correctly.
+func (s *Service) ResultCSV(ctx context.Context, p *roster.Principal, id string, w io.Writer) error {
+	up, err := s.Get(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, "\uFEFF"); err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	cw.UseCRLF = true // what Excel writes and expects
+	header := append(append([]string{}, up.Columns...), ResultStatusColumn, ResultErrorsColumn)
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	const page = 500
+	after := 0
+	for {
+		rows, err := store.ListUploadRows(ctx, s.db, id, "", after, page, true)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			vals, err := s.openOriginal(id, r.RowNumber, r.OriginalEnc)
+			if err != nil {
+				return err
+			}
+			rec := make([]string, 0, len(header))
+			for _, c := range up.Columns {
+				rec = append(rec, formulaSafe(vals[c]))
+			}
+			rec = append(rec, r.Status, formulaSafe(JoinErrors(r.Errors)))
+			if err := cw.Write(rec); err != nil {
+				return err
+			}
+		}
+		if len(rows) < page {
+			break
+		}
+		after = rows[len(rows)-1].RowNumber
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// JoinErrors renders a row's errors for one cell: "column: message; …".
+func JoinErrors(errs []roster.FieldError) string {
+	parts := make([]string, len(errs))
+	for i, e := range errs {
+		parts[i] = e.String()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// formulaSafe stops a spreadsheet from running a cell as a formula (CSV
+// injection) by putting an apostrophe in front; Parse removes it again, so
+// the value survives a round trip through a text editor unchanged, and
+// Excel itself never saves the apostrophe.
+func formulaSafe(v string) string {
+	if v != "" && strings.IndexByte("=+-@\t\r", v[0]) >= 0 {
+		return "'" + v
+	}
+	return v
+}

@@ -1,0 +1,378 @@
+// Package upload registers users in bulk from a CSV or .xlsx file (seed
+// 002). An org admin submits a file for one organisation; the file is
+// checked as a whole at once (encoding, header, limits), stored sealed, and
+// a River job creates the users in chunks, recording every row's outcome in
+// the same transaction as the users it created. Because outcomes and users
+// commit together, a worker that dies mid-file resumes exactly where it
+// stopped.
+//
+// Row numbers everywhere are the ones a spreadsheet shows: the header is
+// row 1, the first data row is row 2, and blank rows keep their number.
+package upload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"runtime"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/riverqueue/river"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/jobs"
+	"github.com/roster-dev/roster/internal/pii"
+	"github.com/roster-dev/roster/internal/registry"
+	"github.com/roster-dev/roster/internal/store"
+)
+
+// Upload statuses and row outcomes (see store for their meaning).
+const (
+	StatusNew        = store.UploadNew
+	StatusInProgress = store.UploadInProgress
+	StatusCompleted  = store.UploadCompleted
+	StatusFailed     = store.UploadFailed
+
+	RowCreated = store.RowCreated
+	RowFailed  = store.RowFailed
+	RowValid   = store.RowValid
+)
+
+// Upload is an upload's status and counters as callers see them.
+type Upload = store.Upload
+
+// RowResult is one row's outcome: row number, status, and the created
+// user's id or the row's errors. It never holds row values.
+type RowResult = store.UploadRow
+
+// DefaultChunkSize rows are written per transaction: large enough that
+// commit overhead is negligible, small enough that SQLite's single writer
+// lock is never held for long and progress moves visibly.
+const DefaultChunkSize = 100
+
+// OrgRef names the organisation of an upload: by id, or as seed 002 allows,
+// by provider (the tenant's channel) and the organisation's external id.
+type OrgRef struct {
+	ID         string `json:"orgId,omitempty"`
+	Provider   string `json:"provider,omitempty"`
+	ExternalID string `json:"externalId,omitempty"`
+}
+
+// Service runs uploads.
+type Service struct {
+	reg   *registry.Service
+	db    store.Engine
+	keys  *pii.Keyring
+	queue *jobs.Queue
+
+	// Limits apply to submitted files.
+	Limits Limits
+	// ChunkSize is the number of rows per transaction.
+	ChunkSize int
+	// Hashers is the number of goroutines hashing passwords; argon2id is
+	// CPU-bound, so the default is one per core.
+	Hashers int
+	// Now is the clock (DOB must be in the past); tests pin it.
+	Now func() time.Time
+
+	// afterChunk, when set, runs after each committed chunk; tests use it
+	// to make the worker die mid-file.
+	afterChunk func(uploadID string, chunk int) error
+}
+
+// New returns a service writing users through reg. Call SetQueue before
+// Submit, and AddWorker on the workers of the queue that should run
+// uploads.
+func New(reg *registry.Service) *Service {
+	return &Service{
+		reg: reg, db: reg.DB(), keys: reg.Keys(),
+		ChunkSize: DefaultChunkSize,
+		Hashers:   runtime.NumCPU(),
+		Now:       roster.Now,
+	}
+}
+
+// SetQueue sets the queue Submit enqueues on. The queue is built after the
+// service because its workers need the service.
+func (s *Service) SetQueue(q *jobs.Queue) { s.queue = q }
+
+// JobArgs is the River job that processes one upload.
+type JobArgs struct {
+	UploadID string `json:"uploadId"`
+}
+
+func (JobArgs) Kind() string { return "upload_users" }
+
+// InsertOpts puts uploads on their own queue so long reports never delay
+// them. Attempts are generous because a retry only resumes the file.
+func (JobArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: jobs.QueueUploads, MaxAttempts: 10}
+}
+
+// AddWorker registers the upload worker.
+func (s *Service) AddWorker(w *river.Workers) { river.AddWorker(w, &worker{s: s}) }
+
+type worker struct {
+	river.WorkerDefaults[JobArgs]
+	s *Service
+}
+
+func (w *worker) Work(ctx context.Context, job *river.Job[JobArgs]) error {
+	err := w.s.Process(ctx, job.Args.UploadID)
+	if err != nil && job.Attempt >= job.MaxAttempts {
+		// No retry is coming: say so instead of leaving the upload
+		// IN_PROGRESS forever. Rows already done keep their outcome.
+		_ = store.FinishUpload(context.WithoutCancel(ctx), w.s.db, job.Args.UploadID, StatusFailed,
+			"processing failed repeatedly; rows already processed keep their outcome", roster.Now())
+	}
+	return err
+}
+
+// resolveOrg finds the upload's organisation and checks that p
+// administers its tenant.
+func (s *Service) resolveOrg(ctx context.Context, p *roster.Principal, ref OrgRef) (*roster.Organisation, error) {
+	if p == nil {
+		return nil, roster.Errorf(roster.EUNAUTHORIZED, "sign in first")
+	}
+	var org *roster.Organisation
+	var err error
+	switch {
+	case ref.ID != "":
+		org, err = s.reg.GetOrg(ctx, p, strings.TrimSpace(ref.ID))
+	case ref.Provider != "" && ref.ExternalID != "":
+		org, err = s.reg.FindOrg(ctx, ref.Provider, ref.ExternalID)
+	default:
+		return nil, roster.Invalid(roster.FieldError{Field: "orgId",
+			Message: "give the organisation id, or provider and externalId of the organisation"})
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !p.IsOrgAdminOf(org.RootOrgID) {
+		return nil, roster.Errorf(roster.EFORBIDDEN, "you can upload users only to organisations of a tenant you administer")
+	}
+	return org, nil
+}
+
+// newUpload parses the file and builds its upload record. Nothing is
+// written yet, so a bad file leaves no trace.
+func (s *Service) newUpload(ctx context.Context, p *roster.Principal, ref OrgRef, fileName string, data []byte) (*Upload, *File, error) {
+	org, err := s.resolveOrg(ctx, p, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := Parse(fileName, data, s.Limits)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := roster.Now()
+	up := &Upload{
+		ID: roster.NewID(), OrgID: org.ID, RootOrgID: org.RootOrgID, UploadedBy: p.UserID,
+		FileName: cleanFileName(fileName), FileSize: int64(len(data)), Format: f.Format, Columns: f.Columns,
+		Status: StatusNew, Total: len(f.Rows), CreatedAt: now, UpdatedAt: now,
+	}
+	return up, f, nil
+}
+
+// Submit accepts a file for processing and returns at once with the
+// upload's process ID (Upload.ID) and status NEW. The upload row and its
+// job are written in one transaction, so a job never points at a missing
+// upload and an upload is never left without a job. With dryRun it
+// behaves as DryRun and returns the finished dry-run upload.
+func (s *Service) Submit(ctx context.Context, p *roster.Principal, ref OrgRef, fileName string, data []byte, dryRun bool) (*Upload, error) {
+	if dryRun {
+		res, err := s.DryRun(ctx, p, ref, fileName, data)
+		if err != nil {
+			return nil, err
+		}
+		return res.Upload, nil
+	}
+	if s.queue == nil {
+		return nil, errors.New("upload: no job queue configured")
+	}
+	up, _, err := s.newUpload(ctx, p, ref, fileName, data)
+	if err != nil {
+		return nil, err
+	}
+	// The file holds clear passwords and PII: it is stored only sealed,
+	// and dropped as soon as the upload finishes.
+	up.FileEnc = s.keys.Seal(string(data), fileContext(up.ID))
+	err = store.InTx(ctx, s.db, func(tx store.Tx) error {
+		if err := store.InsertUpload(ctx, tx, up); err != nil {
+			return err
+		}
+		if _, err := s.queue.InsertTx(ctx, tx, JobArgs{UploadID: up.ID}, nil); err != nil {
+			return err
+		}
+		return store.Audit(ctx, tx, p.UserID, "upload.submit", "upload", up.ID, "ok",
+			fmt.Sprintf("org=%s rows=%d", up.OrgID, up.Total))
+	})
+	if err != nil {
+		return nil, err
+	}
+	up.FileEnc = nil
+	return up, nil
+}
+
+// DryRunResult is a dry run's upload record and every row's result.
+type DryRunResult struct {
+	Upload *Upload
+	Rows   []RowResult
+}
+
+// DryRun validates a file exactly as an upload would, including whether
+// emails, phones, usernames and external ids are already taken, and returns
+// every row's result (VALID or FAILED) without creating users. It is
+// recorded as a finished upload with DryRun set and no stored file, so its
+// results and result CSV are served like any upload's and the admin can
+// find it in the list.
+func (s *Service) DryRun(ctx context.Context, p *roster.Principal, ref OrgRef, fileName string, data []byte) (*DryRunResult, error) {
+	up, f, err := s.newUpload(ctx, p, ref, fileName, data)
+	if err != nil {
+		return nil, err
+	}
+	recs := ValidateRows(f.Rows, s.Now())
+	rows := make([]RowResult, len(recs))
+	for i := range recs {
+		rec := &recs[i]
+		r := RowResult{UploadID: up.ID, RowNumber: rec.Row.Number, Status: RowValid, CreatedAt: up.CreatedAt,
+			OriginalEnc: s.sealOriginal(up.ID, f.Columns, rec.Row)}
+		if rec.OK() {
+			nu := rec.User
+			nu.OrgID = up.OrgID
+			conflicts, err := s.reg.Conflicts(ctx, s.db, nu)
+			if err != nil {
+				return nil, err
+			}
+			rec.Errors = append(rec.Errors, columnErrors(conflicts)...)
+		}
+		if !rec.OK() {
+			r.Status, r.Errors = RowFailed, rec.Errors
+			up.Failed++
+		} else {
+			up.Succeeded++
+		}
+		rows[i] = r
+	}
+	now := roster.Now()
+	up.DryRun, up.Status, up.Processed = true, StatusCompleted, up.Total
+	up.StartedAt, up.FinishedAt, up.UpdatedAt = &up.CreatedAt, &now, now
+	err = store.InTx(ctx, s.db, func(tx store.Tx) error {
+		if err := store.InsertUpload(ctx, tx, up); err != nil {
+			return err
+		}
+		if err := store.InsertUploadRows(ctx, tx, rows); err != nil {
+			return err
+		}
+		return store.Audit(ctx, tx, p.UserID, "upload.dry_run", "upload", up.ID, "ok",
+			fmt.Sprintf("org=%s rows=%d valid=%d failed=%d", up.OrgID, up.Total, up.Succeeded, up.Failed))
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		rows[i].OriginalEnc = nil
+	}
+	return &DryRunResult{Upload: up, Rows: rows}, nil
+}
+
+// columnErrors renames registry fields to the CSV's column names where
+// they differ, so every error points at a column of the file.
+func columnErrors(errs []roster.FieldError) []roster.FieldError {
+	out := make([]roster.FieldError, len(errs))
+	for i, e := range errs {
+		if e.Field == registry.FieldDOB {
+			e.Field = ColDOB
+		}
+		out[i] = e
+	}
+	return out
+}
+
+// Get returns an upload's status and counters to an admin of its tenant.
+// Uploads of other tenants are reported as not found.
+func (s *Service) Get(ctx context.Context, p *roster.Principal, id string) (*Upload, error) {
+	up, err := store.GetUpload(ctx, s.db, id)
+	if errors.Is(err, store.ErrNoRows) || (err == nil && !p.IsOrgAdminOf(up.RootOrgID)) {
+		return nil, roster.Errorf(roster.ENOTFOUND, "upload not found")
+	}
+	return up, err
+}
+
+// RowFilter selects and pages row results.
+type RowFilter struct {
+	Status string // "", "all", "created", "failed" or "valid" (any case)
+	After  int    // row number the previous page ended with
+	Limit  int    // default 100, at most 1000
+}
+
+// Rows returns row results in row order.
+func (s *Service) Rows(ctx context.Context, p *roster.Principal, id string, f RowFilter) ([]RowResult, error) {
+	status := strings.ToUpper(strings.TrimSpace(f.Status))
+	switch status {
+	case "", "ALL":
+		status = ""
+	case RowCreated, RowFailed, RowValid:
+	default:
+		return nil, roster.Invalid(roster.FieldError{Field: "status", Message: "must be all, created, failed or valid"})
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	f.Limit = min(f.Limit, 1000)
+	if _, err := s.Get(ctx, p, id); err != nil {
+		return nil, err
+	}
+	rows, err := store.ListUploadRows(ctx, s.db, id, status, f.After, f.Limit, false)
+	if rows == nil && err == nil {
+		rows = []RowResult{}
+	}
+	return rows, err
+}
+
+// List returns an organisation's uploads, newest first, to admins of its
+// tenant. Pass the last id of a page as before for the next page.
+func (s *Service) List(ctx context.Context, p *roster.Principal, orgID, before string, limit int) ([]Upload, error) {
+	org, err := s.reg.GetOrg(ctx, p, orgID)
+	if err != nil {
+		return nil, err
+	}
+	if !p.IsOrgAdminOf(org.RootOrgID) {
+		return nil, roster.Errorf(roster.EFORBIDDEN, "you can list uploads only for organisations of a tenant you administer")
+	}
+	if limit <= 0 || limit > 100 {
+		limit = 20
+	}
+	ups, err := store.ListUploads(ctx, s.db, orgID, before, limit)
+	if ups == nil && err == nil {
+		ups = []Upload{}
+	}
+	return ups, err
+}
+
+// fileContext binds the sealed file to its upload.
+func fileContext(uploadID string) string { return "upload/" + uploadID + "/file" }
+
+// rowContext binds a row's sealed original values to that row.
+func rowContext(uploadID string, row int) string {
+	return fmt.Sprintf("upload_row/%s/%d", uploadID, row)
+}
+
+// cleanFileName keeps the base name only, without control characters, so a
+// name like "../../x" or one with terminal escapes is harmless to show.
+func cleanFileName(name string) string {
+	name = path.Base(strings.ReplaceAll(name, `\`, "/"))
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, name)
+	if name == "." || name == "/" || name == "" {
+		name = "upload"
+	}
+	return shorten(name, 200)
+}

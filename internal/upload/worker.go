@@ -1,0 +1,206 @@
+package upload
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/store"
+)
+
+// Process creates the users of an upload. It is what the River job runs,
+// and it is safe to run again at any point, even concurrently with itself:
+// rows whose outcome is already recorded are skipped, and a chunk's users
+// and outcomes commit together, so a crash loses and duplicates nothing.
+// A problem with the file as a whole marks the upload FAILED and returns
+// nil (retrying cannot help); database errors are returned for a retry.
+func (s *Service) Process(ctx context.Context, uploadID string) error {
+	up, err := store.GetUpload(ctx, s.db, uploadID)
+	if errors.Is(err, store.ErrNoRows) {
+		return nil // deleted: nothing to do
+	} else if err != nil {
+		return err
+	}
+	if up.Status == StatusCompleted || up.Status == StatusFailed {
+		return nil
+	}
+	fail := func(msg string) error {
+		return store.FinishUpload(ctx, s.db, up.ID, StatusFailed, msg, roster.Now())
+	}
+	enc, err := store.UploadFile(ctx, s.db, up.ID)
+	if err != nil {
+		return err
+	} else if enc == nil {
+		return fail("the uploaded file is no longer stored")
+	}
+	data, err := s.keys.Open(enc, fileContext(up.ID))
+	if err != nil {
+		return fail("the uploaded file cannot be decrypted (its key is no longer configured)")
+	}
+	// Limits were enforced on submit; a later change of configuration must
+	// not turn an accepted upload into a failed one.
+	f, err := Parse(up.FileName, []byte(data), Limits{MaxRows: math.MaxInt, MaxBytes: math.MaxInt64})
+	if err != nil {
+		return fail(roster.ErrorMessage(err))
+	}
+	if err := store.StartUpload(ctx, s.db, up.ID, roster.Now()); err != nil {
+		return err
+	}
+	recs := ValidateRows(f.Rows, s.Now())
+	done, err := store.UploadRowsDone(ctx, s.db, up.ID, 0, math.MaxInt32)
+	if err != nil {
+		return err
+	}
+	pending := make([]*Record, 0, len(recs))
+	for i := range recs {
+		if !done[recs[i].Row.Number] {
+			pending = append(pending, &recs[i])
+		}
+	}
+	size := max(s.ChunkSize, 1)
+	for k := 0; len(pending) > 0; k++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n := min(size, len(pending))
+		if err := s.processChunk(ctx, up, f.Columns, pending[:n]); err != nil {
+			return err
+		}
+		pending = pending[n:]
+		if s.afterChunk != nil {
+			if err := s.afterChunk(up.ID, k); err != nil {
+				return err
+			}
+		}
+	}
+	return store.InTx(ctx, s.db, func(tx store.Tx) error {
+		if err := store.FinishUpload(ctx, tx, up.ID, StatusCompleted, "", roster.Now()); err != nil {
+			return err
+		}
+		cur, err := store.GetUpload(ctx, tx, up.ID)
+		if err != nil {
+			return err
+		}
+		return store.Audit(ctx, tx, up.UploadedBy, "upload.complete", "upload", up.ID, "ok",
+			fmt.Sprintf("created=%d failed=%d", cur.Succeeded, cur.Failed))
+	})
+}
+
+// processChunk hashes the chunk's passwords on every core, then writes its
+// users, their outcomes and the counters in one transaction. Hashing comes
+// first because it is the slow part and must not hold SQLite's write lock
+// or a PostgreSQL transaction open.
+func (s *Service) processChunk(ctx context.Context, up *Upload, columns []string, chunk []*Record) error {
+	s.hashPasswords(chunk)
+	first, last := chunk[0].Row.Number, chunk[len(chunk)-1].Row.Number
+	return store.InTx(ctx, s.db, func(tx store.Tx) error {
+		now := roster.Now()
+		// The lock makes a second worker on the same upload wait here and
+		// then see this chunk's rows as done.
+		if err := store.LockUpload(ctx, tx, up.ID, now); err != nil {
+			return err
+		}
+		done, err := store.UploadRowsDone(ctx, tx, up.ID, first, last)
+		if err != nil {
+			return err
+		}
+		rows := make([]store.UploadRow, 0, len(chunk))
+		created, failed := 0, 0
+		for _, rec := range chunk {
+			if done[rec.Row.Number] {
+				continue
+			}
+			r := store.UploadRow{UploadID: up.ID, RowNumber: rec.Row.Number, CreatedAt: now,
+				OriginalEnc: s.sealOriginal(up.ID, columns, rec.Row)}
+			errs := rec.Errors
+			if len(errs) == 0 {
+				nu := rec.User
+				nu.OrgID = up.OrgID
+				nu.AssociationType = roster.AssociationSystemUpload
+				nu.User.FlagsValue = roster.FlagTenantVerified
+				u, err := s.reg.CreateUserTx(ctx, tx, up.UploadedBy, nu)
+				var re *roster.Error
+				switch {
+				case err == nil:
+					r.Status, r.UserID = RowCreated, u.ID
+				case errors.As(err, &re) && (re.Code == roster.ECONFLICT || re.Code == roster.EINVALID):
+					errs = columnErrors(re.Fields)
+					if len(errs) == 0 {
+						errs = []roster.FieldError{{Field: "row", Message: re.Message}}
+					}
+				default:
+					return err
+				}
+			}
+			if len(errs) > 0 {
+				r.Status, r.Errors = RowFailed, errs
+				failed++
+			} else {
+				created++
+			}
+			rows = append(rows, r)
+		}
+		if err := store.InsertUploadRows(ctx, tx, rows); err != nil {
+			return err
+		}
+		return store.AddUploadProgress(ctx, tx, up.ID, created, failed, now)
+	})
+}
+
+// hashPasswords hashes the valid rows' passwords with s.Hashers goroutines.
+// The clear password is dropped as soon as its hash exists.
+func (s *Service) hashPasswords(chunk []*Record) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range max(s.Hashers, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(chunk) {
+					return
+				}
+				rec := chunk[i]
+				if rec.OK() && rec.User.User.PasswordHash == "" {
+					rec.User.User.PasswordHash = s.reg.HashPassword(rec.User.Password)
+					rec.User.Password = ""
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// sealOriginal keeps a row's values for the result CSV, sealed because
+// they include email, phone, DOB and external ids. The password is never
+// kept, not even sealed.
+func (s *Service) sealOriginal(uploadID string, columns []string, row Row) []byte {
+	vals := make(map[string]string, len(columns))
+	for _, c := range columns {
+		vals[c] = row.Values[c]
+	}
+	if _, ok := vals[ColPassword]; ok {
+		vals[ColPassword] = ""
+	}
+	b, _ := json.Marshal(vals)
+	return s.keys.Seal(string(b), rowContext(uploadID, row.Number))
+}
+
+// openOriginal is the reverse of sealOriginal.
+func (s *Service) openOriginal(uploadID string, row int, enc []byte) (map[string]string, error) {
+	if enc == nil {
+		return map[string]string{}, nil
+	}
+	pt, err := s.keys.Open(enc, rowContext(uploadID, row))
+	if err != nil {
+		return nil, err
+	}
+	vals := map[string]string{}
+	return vals, json.Unmarshal([]byte(pt), &vals)
+}
