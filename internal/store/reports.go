@@ -126,7 +126,7 @@ WHERE requested_by = $1 ORDER BY requested_at DESC, id DESC LIMIT $2`, requested
 // was pending; a request already finished is left alone so a retried or
 // duplicated job does no harm.
 func StartReport(ctx context.Context, q Queryer, id string, at time.Time) (bool, error) {
-	n, err := q.Exec(ctx, `UPDATE report_request SET status = 'PROCESSING', started_at = $2, failure = ''
+	n, err := q.Exec(ctx, `UPDATE report_request SET status = 'PROCESSING', started_at = $2
 WHERE id = $1 AND status IN ('SUBMITTED', 'PROCESSING')`, id, at)
 	return n > 0, err
 }
