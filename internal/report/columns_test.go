@@ -109,13 +109,13 @@ func TestCSVWriterBOMHeaderAndGuard(t *testing.T) {
 
 func TestValidatePassword(t *testing.T) {
 	for pw, ok := range map[string]bool{
-		"abcdefg1":               true,
-		"Report 2024!":           true,
-		"abcdefgh":               false, // no digit
-		"12345678":               false, // no letter
-		"abc1":                   false, // short
-		"pässwort1":              false, // not ASCII
-		strings.Repeat("a1", 50): false, // 100 bytes
+		"abcdefg1":                    true,
+		"Report 2024!":                true,
+		"abcdefgh":                    false, // no digit
+		"12345678":                    false, // no letter
+		"abc1":                        false, // short
+		"pässwort1":                   false, // not ASCII
+		strings.Repeat("a1", 50):      false, // 100 bytes
 		strings.Repeat("a", 98) + "1": true,
 	} {
 		if fe := ValidatePassword(pw); (fe == nil) != ok {

@@ -39,7 +39,7 @@ type fixture struct {
 	course       *roster.Course
 	b1, b2       *roster.Batch
 	school       *roster.Organisation
-	u            map[string]string           // learner name -> user id
+	u            map[string]string          // learner name -> user id
 	consent      map[string]*roster.Consent // learner name -> latest decision
 }
 
