@@ -23,6 +23,7 @@ import (
 	"github.com/roster-dev/roster/internal/jobs"
 	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/registry"
+	"github.com/roster-dev/roster/internal/report"
 	"github.com/roster-dev/roster/internal/store"
 )
 
@@ -35,6 +36,7 @@ type App struct {
 	Keys     *pii.Keyring
 	Registry *registry.Service
 	Courses  *course.Service
+	Reports  *report.Service
 
 	ready atomic.Bool
 }
@@ -54,7 +56,13 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Log: log, DB: db, Keys: keys, Registry: registry.New(db, keys), Courses: course.New(db)}
+	reports, err := report.New(db, keys, report.Config{Dir: cfg.ReportDir, Logger: log.With("component", "reports")})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("report directory: %w", err)
+	}
+	a := &App{Config: cfg, Log: log, DB: db, Keys: keys, Registry: registry.New(db, keys),
+		Courses: course.New(db), Reports: reports}
 	return a, nil
 }
 
@@ -151,8 +159,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	workers, kinds := a.workers()
-	queue, err := a.newQueue(workers, kinds)
+	queue, err := a.NewQueue(true)
 	if err != nil {
 		return err
 	}
@@ -163,6 +170,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 	api := httpapi.New(httpapi.Config{
 		Registry:     a.Registry,
 		Courses:      a.Courses,
+		Reports:      a.Reports,
 		Auth:         au,
 		Logger:       a.Log,
 		Metrics:      metrics,
@@ -210,18 +218,22 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// workers registers every background job kind and returns how many.
-func (a *App) workers() (*river.Workers, int) {
-	w := river.NewWorkers()
-	return w, 0
-}
-
-// newQueue builds the River client. River refuses to start a client with no
-// job kinds registered, so with none the queue is insert-only.
-func (a *App) newQueue(workers *river.Workers, kinds int) (*jobs.Queue, error) {
+// NewQueue builds the job queue and points the services at it. With work
+// set it also runs every background job kind (upload processing, report
+// generation, report retention); otherwise it can only enqueue, for
+// commands that leave the work to a running server.
+func (a *App) NewQueue(work bool) (*jobs.Queue, error) {
 	cfg := jobs.Config{Logger: a.Log.With("component", "jobs")}
-	if kinds == 0 {
-		workers = nil
+	var workers *river.Workers
+	if work {
+		workers = river.NewWorkers()
+		a.Reports.Register(workers)
+		cfg.PeriodicJobs = append(cfg.PeriodicJobs, a.Reports.RetentionJob(time.Hour))
 	}
-	return jobs.New(a.DB, workers, cfg)
+	q, err := jobs.New(a.DB, workers, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.Reports.UseQueue(q)
+	return q, nil
 }

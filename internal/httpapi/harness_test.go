@@ -14,13 +14,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/auth"
 	"github.com/roster-dev/roster/internal/course"
 	"github.com/roster-dev/roster/internal/httpapi"
+	"github.com/roster-dev/roster/internal/jobs"
 	"github.com/roster-dev/roster/internal/password"
 	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/registry"
+	"github.com/roster-dev/roster/internal/report"
 	"github.com/roster-dev/roster/internal/store"
 )
 
@@ -56,7 +60,64 @@ type env struct {
 	schoolA        *roster.Organisation
 }
 
-type envOption func(*auth.Authenticator, *registry.Service)
+// envSetup is what options may change before the server is built.
+type envSetup struct {
+	t    *testing.T
+	db   store.Engine
+	keys *pii.Keyring
+	reg  *registry.Service
+	auth *auth.Authenticator
+	cfg  *httpapi.Config
+}
+
+type envOption func(*envSetup)
+
+// withOIDC makes the server accept tokens of idp for client "roster",
+// mapping subjects through external identities of provider "tn-sso".
+func withOIDC(issuer string) envOption {
+	return func(s *envSetup) {
+		o, err := auth.NewOIDC(auth.OIDCConfig{Issuer: issuer, ClientID: "roster", Provider: "tn-sso"},
+			func(ctx context.Context, q auth.Lookup) (string, error) {
+				u, err := s.reg.FindUser(ctx, roster.SystemPrincipal, registry.LookupQuery(q))
+				if err != nil {
+					return "", err
+				}
+				return u.ID, nil
+			})
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		s.auth.OIDC = o
+	}
+}
+
+// withReports adds the report service with running job workers.
+func withReports(s *envSetup) {
+	ctx := context.Background()
+	if err := jobs.Migrate(ctx, s.db); err != nil {
+		s.t.Fatal(err)
+	}
+	rs, err := report.New(s.db, s.keys, report.Config{Dir: s.t.TempDir()})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	workers := river.NewWorkers()
+	rs.Register(workers)
+	q, err := jobs.New(s.db, workers, jobs.Config{PollInterval: 50 * time.Millisecond})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	rs.UseQueue(q)
+	if err := q.Start(ctx); err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = q.Stop(sctx)
+	})
+	s.cfg.Reports = rs
+}
 
 func randomKey() []byte {
 	b := make([]byte, 32)
@@ -83,18 +144,20 @@ func newEnv(t *testing.T, db store.Engine, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	a := &auth.Authenticator{Tokens: tokens, Registry: reg}
-	for _, o := range opts {
-		o(a, reg)
-	}
 	logs := &lockedBuffer{}
-	api := httpapi.New(httpapi.Config{
+	cfg := httpapi.Config{
 		Registry: reg,
 		Courses:  course.New(db),
 		Auth:     a,
 		Logger:   slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Ready:    func(ctx context.Context) error { _, err := db.Exec(ctx, "SELECT 1"); return err },
 		Version:  "test",
-	})
+	}
+	setup := &envSetup{t: t, db: db, keys: keys, reg: reg, auth: a, cfg: &cfg}
+	for _, o := range opts {
+		o(setup)
+	}
+	api := httpapi.New(cfg)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	e := &env{t: t, db: db, reg: reg, auth: a, api: api, srv: srv, logs: logs}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/roster-dev/roster"
-	"github.com/roster-dev/roster/internal/auth"
 	"github.com/roster-dev/roster/internal/auth/authtest"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/store"
@@ -84,20 +83,7 @@ func TestCookieSession(t *testing.T) {
 func TestOIDCToken(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		idp := authtest.NewIdP(t)
-		e := newEnv(t, db, func(a *auth.Authenticator, reg *registry.Service) {
-			o, err := auth.NewOIDC(auth.OIDCConfig{Issuer: idp.URL, ClientID: "roster", Provider: "tn-sso"},
-				func(ctx context.Context, q auth.Lookup) (string, error) {
-					u, err := reg.FindUser(ctx, roster.SystemPrincipal, registry.LookupQuery(q))
-					if err != nil {
-						return "", err
-					}
-					return u.ID, nil
-				})
-			if err != nil {
-				t.Fatal(err)
-			}
-			a.OIDC = o
-		})
+		e := newEnv(t, db, withOIDC(idp.URL))
 		u, err := e.reg.CreateUser(context.Background(), roster.SystemPrincipal, registry.NewUser{
 			User:        roster.User{FirstName: "Sso", Email: "sso@example.org"},
 			OrgID:       e.schoolA.ID,

@@ -22,6 +22,7 @@ import (
 	"github.com/roster-dev/roster/internal/auth"
 	"github.com/roster-dev/roster/internal/course"
 	"github.com/roster-dev/roster/internal/registry"
+	"github.com/roster-dev/roster/internal/report"
 )
 
 // Prefix is where the versioned API lives.
@@ -37,6 +38,7 @@ const SessionCookie = "roster_session"
 type Config struct {
 	Registry *registry.Service
 	Courses  *course.Service // optional: course, batch, enrolment and consent routes
+	Reports  *report.Service // optional: User Profile Exhaust routes
 	Auth     *auth.Authenticator
 	Logger   *slog.Logger
 	// Metrics receives the HTTP collectors; Gatherer is what /metrics
@@ -121,6 +123,7 @@ func New(cfg Config) *Server {
 	s.userRoutes()
 	s.orgRoutes()
 	s.courseRoutes()
+	s.reportRoutes()
 
 	s.handler = s.observe(s.mux)
 	return s

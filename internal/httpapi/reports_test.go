@@ -1,0 +1,124 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/report"
+	"github.com/roster-dev/roster/internal/store"
+	"github.com/roster-dev/roster/internal/storetest"
+	"github.com/roster-dev/roster/internal/zipcrypt"
+)
+
+func TestReportRequestAndDownload(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		e := newEnv(t, db, withReports)
+		e.createUser(e.stateA.ID, "creator", "creator@example.org", roster.RoleContentCreator)
+		e.createUser(e.stateA.ID, "creatorTwo", "creator2@example.org", roster.RoleContentCreator)
+		learnerUser := e.createUser(e.stateA.ID, "learner", "learner@example.org")
+		creator, creator2, learner := e.login("creator"), e.login("creatorTwo"), e.login("learner")
+
+		var c roster.Course
+		e.do(http.MethodPost, "/api/v1/courses", creator, map[string]any{"name": "Fractions"}, &c).expect(t, http.StatusCreated)
+		var b roster.Batch
+		e.do(http.MethodPost, "/api/v1/courses/"+c.ID+"/batches", creator,
+			map[string]any{"name": "Batch 1", "startDate": time.Now().UTC().Format(time.DateOnly)}, &b).expect(t, http.StatusCreated)
+		e.do(http.MethodPut, "/api/v1/batches/"+b.ID+"/participants/"+learnerUser.ID, learner, nil, nil).expect(t, http.StatusOK)
+		e.do(http.MethodPost, "/api/v1/courses/"+c.ID+"/consent", learner, map[string]any{"status": "ACTIVE"}, nil).expect(t, http.StatusCreated)
+
+		const pw = "Zip-pass-2024"
+		body := map[string]any{"courseId": c.ID, "batchId": b.ID, "password": pw}
+		// Only the course creator may ask.
+		e.do(http.MethodPost, "/api/v1/reports", learner, body, nil).expect(t, http.StatusForbidden)
+		e.do(http.MethodPost, "/api/v1/reports", creator2, body, nil).expect(t, http.StatusForbidden)
+		res := e.do(http.MethodPost, "/api/v1/reports", creator, map[string]any{"courseId": c.ID, "batchId": b.ID, "password": "short"}, nil).
+			expect(t, http.StatusUnprocessableEntity)
+		if p := res.problem(t); len(p.Errors) == 0 || p.Errors[0].Location != "body.password" {
+			t.Errorf("weak password problem = %+v", p)
+		}
+
+		var req report.Request
+		res = e.do(http.MethodPost, "/api/v1/reports", creator, body, &req)
+		if res.StatusCode != http.StatusAccepted && res.StatusCode != http.StatusOK {
+			t.Fatalf("request: %d %s", res.StatusCode, res.body)
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for req.Status != roster.ReportSuccess {
+			if req.Status == roster.ReportFailed || time.Now().After(deadline) {
+				t.Fatalf("report ended as %+v", req.ReportRequest)
+			}
+			time.Sleep(50 * time.Millisecond)
+			e.do(http.MethodGet, "/api/v1/reports/"+req.ID, creator, nil, &req).expect(t, http.StatusOK)
+		}
+		if req.Download == nil || req.TotalRows != 1 || req.ConsentedRows != 1 {
+			t.Fatalf("finished report = %+v", req)
+		}
+		var list struct{ Reports []report.Request }
+		e.do(http.MethodGet, "/api/v1/reports?courseId="+c.ID, creator, nil, &list).expect(t, http.StatusOK)
+		if len(list.Reports) != 1 || list.Reports[0].ID != req.ID {
+			t.Errorf("listed reports = %+v", list.Reports)
+		}
+		e.do(http.MethodGet, "/api/v1/reports?courseId=do_other", creator, nil, &list).expect(t, http.StatusOK)
+		if len(list.Reports) != 0 {
+			t.Errorf("course filter ignored: %+v", list.Reports)
+		}
+		e.do(http.MethodGet, "/api/v1/reports/"+req.ID, creator2, nil, nil).expect(t, http.StatusForbidden)
+
+		var link report.Link
+		e.do(http.MethodPost, "/api/v1/reports/"+req.ID+"/link", creator, nil, &link).expect(t, http.StatusOK)
+		if !strings.HasPrefix(link.URL, "/api/v1/reports/download?token=") {
+			t.Fatalf("link = %+v", link)
+		}
+		// The link works only for the user it was issued to.
+		e.do(http.MethodGet, link.URL, creator2, nil, nil).expect(t, http.StatusForbidden)
+		e.do(http.MethodGet, link.URL, "", nil, nil).expect(t, http.StatusUnauthorized)
+		if res := e.do(http.MethodGet, link.URL+"x", creator, nil, nil); res.StatusCode != http.StatusForbidden && res.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("tampered link: %d", res.StatusCode)
+		}
+
+		res = e.do(http.MethodGet, link.URL, creator, nil, nil).expect(t, http.StatusOK)
+		if res.Header.Get("Content-Type") != "application/zip" || !strings.Contains(res.Header.Get("Content-Disposition"), "attachment") {
+			t.Errorf("download headers = %v", res.Header)
+		}
+		zr, err := zipcrypt.OpenReader(bytes.NewReader(res.body), int64(len(res.body)), pw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(zr.Files) != 1 {
+			t.Fatalf("zip has %d files", len(zr.Files))
+		}
+		rc, err := zr.Files[0].Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		csv, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(csv), "Collection Id") || !strings.Contains(string(csv), "learner@example.org") {
+			t.Errorf("report CSV = %q", csv)
+		}
+		if wr, err := zipcrypt.OpenReader(bytes.NewReader(res.body), int64(len(res.body)), "wrong-pass-1"); err == nil {
+			if rc, err := wr.Files[0].Open(); err == nil {
+				if _, err := io.ReadAll(rc); err == nil {
+					t.Error("the archive opened with a wrong password")
+				}
+				rc.Close()
+			}
+		}
+
+		// Neither the archive password nor a download token reaches the logs.
+		logs := e.logs.String()
+		for _, secret := range []string{pw, link.Token, "learner@example.org"} {
+			if strings.Contains(logs, secret) {
+				t.Errorf("logs contain %q", secret)
+			}
+		}
+	})
+}
