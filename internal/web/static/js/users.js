@@ -142,7 +142,7 @@ async function profile(main, session, id, app) {
         h('dt', null, 'Registered'), h('dd', null, fmtDate(u.createdDate)),
         h('dt', null, 'User ID'), h('dd', null, h('code', null, u.id))),
       actions),
-    h('h2', null, 'Organisations'), orgTable);
+    orgTable);
 
   const setButtons = (current) => {
     if (current === 'DELETED') { clear(actions); return; }

@@ -1,0 +1,317 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+)
+
+// EnvUpdateScreenshots makes the tests rewrite docs/screenshots/*.png. It is
+// off by default so running the suite (and CI) never dirties the tree.
+const EnvUpdateScreenshots = "ROSTER_UPDATE_SCREENSHOTS"
+
+// chromiumPath finds Debian's chromium (what .ci/run installs).
+func chromiumPath() string {
+	if p := os.Getenv("ROSTER_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// needBrowser skips when no Chromium is installed, except in CI, where a
+// missing browser must fail rather than let the console go untested.
+func needBrowser(t *testing.T) string {
+	t.Helper()
+	p := chromiumPath()
+	if p == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("chromium not found; CI must run the browser tests (apt-get install chromium)")
+		}
+		t.Skip("chromium not found; skipping browser tests")
+	}
+	return p
+}
+
+// startBrowser launches one headless Chromium for a test; tabs opened with
+// newTab get separate cookie jars, so several users can be signed in at once.
+func startBrowser(t *testing.T) context.Context {
+	t.Helper()
+	path := needBrowser(t)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("lang", "en-GB"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	// The first Do binds the browser's life to its context, so it gets the
+	// long-lived one, not a timeout.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// tab is one signed-in (or not yet) browser session.
+type tab struct {
+	t   *testing.T
+	ctx context.Context
+	srv *server
+	dl  string // download directory
+
+	mu       sync.Mutex
+	problems []string // console errors, exceptions, CSP violations
+}
+
+// newTab opens a tab in a fresh browser context (own cookies) with
+// downloads saved into a temporary directory, and records every script
+// error the page logs; the test fails on any at cleanup.
+func newTab(t *testing.T, root context.Context, srv *server) *tab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(root, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	tb := &tab{t: t, ctx: ctx, srv: srv, dl: t.TempDir()}
+	console := chromedp.Console(ctx)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("open tab: %v", err)
+	}
+	_, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior:         browser.SetDownloadBehaviorBehaviorAllowAndName,
+		BrowserContextID: chromedp.FromContext(ctx).BrowserContextID,
+		DownloadPath:     tb.dl,
+		EventsEnabled:    new(true),
+	})
+	if err != nil {
+		t.Fatalf("download behaviour: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range console {
+			if err != nil {
+				return
+			}
+			if m.IsException() || (m.Type == chromedp.ConsoleError && !expectedNetworkError(m)) {
+				tb.mu.Lock()
+				tb.problems = append(tb.problems, m.String())
+				tb.mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		tb.mu.Lock()
+		defer tb.mu.Unlock()
+		for _, p := range tb.problems {
+			t.Errorf("browser console: %s", p)
+		}
+	})
+	return tb
+}
+
+// expectedNetworkError: Chrome logs every 4xx answer to fetch as a console
+// error; the console expects some (401 before sign-in, 422 on a bad form,
+// 403 for another tenant) and shows them to the user itself.
+func expectedNetworkError(m chromedp.ConsoleMessage) bool {
+	if m.Source != "network" {
+		return false
+	}
+	for _, s := range []string{"status of 401", "status of 403", "status of 404", "status of 409", "status of 422"} {
+		if strings.Contains(m.Text, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (tb *tab) do(actions ...chromedp.Action[chromedp.Void]) {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		tb.fail("%v", err)
+	}
+}
+
+// fail stops the test with a screenshot of the page, which is usually the
+// quickest way to see why.
+func (tb *tab) fail(format string, args ...any) {
+	tb.t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(tb.ctx), 5*time.Second)
+	defer cancel()
+	if png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err == nil {
+		p := filepath.Join(os.TempDir(), fmt.Sprintf("roster-e2e-%s.png", strings.ReplaceAll(tb.t.Name(), "/", "_")))
+		if os.WriteFile(p, png, 0o644) == nil {
+			msg += "\nscreenshot: " + p
+		}
+	}
+	if body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main"))); err == nil {
+		msg += "\npage text:\n" + body
+	}
+	tb.t.Fatal(msg)
+}
+
+func (tb *tab) open(hash string) {
+	tb.t.Helper()
+	tb.do(chromedp.Navigate(tb.srv.url + "/" + hash))
+}
+
+// eval runs a JavaScript expression and decodes its value.
+func eval[T any](tb *tab, expr string) T {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 15*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		tb.fail("eval %s: %v", expr, err)
+	}
+	return v
+}
+
+// waitFor polls a JavaScript predicate until it is true.
+func (tb *tab) waitFor(what, predicate string, timeout time.Duration) {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, timeout+5*time.Second)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate,
+		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
+	if err != nil {
+		tb.fail("waiting for %s: %v", what, err)
+	}
+}
+
+// fill replaces a field's text by typing, as a user who selects what is
+// there and types over it.
+func (tb *tab) fill(sel, text string) {
+	tb.t.Helper()
+	eval[bool](tb, fmt.Sprintf(`(() => { const e = document.querySelector(%q); e.focus(); e.select(); return true; })()`, sel))
+	tb.do(chromedp.KeyEvent("\b"), chromedp.SendKeys(chromedp.CSS(sel), text))
+}
+
+func (tb *tab) text(sel string) string {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 15*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(sel)))
+	if err != nil {
+		tb.fail("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+// visible reports whether an element is present and rendered.
+func (tb *tab) visible(sel string) bool {
+	tb.t.Helper()
+	return eval[bool](tb, fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length) && !e.closest('[hidden]'); })()`, sel))
+}
+
+// signIn fills the sign-in form as a user would and waits for the console
+// to show the signed-in user's start page.
+func (tb *tab) signIn(login, password string) {
+	tb.t.Helper()
+	tb.open("#/login")
+	tb.do(
+		chromedp.WaitVisible(chromedp.CSS(`form input[name=login]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=login]`), login),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
+		chromedp.Click(chromedp.CSS(`form button[type=submit]`)),
+	)
+	tb.waitFor("the signed-in page", `!document.getElementById('account').hidden && !location.hash.startsWith('#/login') && !!document.querySelector('main h1')`, 15*time.Second)
+}
+
+// download clicks sel and returns the saved file's path and the name the
+// server suggested.
+func (tb *tab) download(sel string) (path, name string) {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 30*time.Second)
+	defer cancel()
+	begin := chromedp.BrowserEvents(ctx, browser.DownloadWillBegin)
+	progress := chromedp.BrowserEvents(ctx, browser.DownloadProgress)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+		tb.fail("click %s: %v", sel, err)
+	}
+	var guid string
+	for ev, err := range begin {
+		if err != nil {
+			tb.fail("no download started by %s: %v", sel, err)
+		}
+		guid, name = ev.GUID, ev.SuggestedFilename
+		break
+	}
+	for ev, err := range progress {
+		if err != nil {
+			tb.fail("download of %s did not finish: %v", name, err)
+		}
+		if ev.GUID != guid {
+			continue
+		}
+		switch ev.State {
+		case browser.DownloadProgressStateCompleted:
+			return filepath.Join(tb.dl, guid), name
+		case browser.DownloadProgressStateCanceled:
+			tb.fail("download of %s was cancelled", name)
+		}
+	}
+	tb.fail("download of %s: %v", name, errors.New("event stream ended"))
+	return "", ""
+}
+
+// screenshot saves the page into docs/screenshots when asked to (see
+// EnvUpdateScreenshots). width 0 keeps the desktop size.
+func (tb *tab) screenshot(name string, width int64) {
+	tb.t.Helper()
+	if os.Getenv(EnvUpdateScreenshots) == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
+	defer cancel()
+	if width > 0 {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 812, chromedp.EmulateMobile, chromedp.EmulateScale(2))); err != nil {
+			tb.fail("viewport: %v", err)
+		}
+		defer chromedp.Do(context.WithoutCancel(tb.ctx), chromedp.EmulateReset())
+	}
+	// Let transitions and the focus ring settle; blur so the picture shows
+	// the page, not wherever the test's last click left focus.
+	_ = chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`), chromedp.Sleep(150*time.Millisecond))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		tb.fail("screenshot %s: %v", name, err)
+	}
+	dir := filepath.Join("..", "..", "docs", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		tb.t.Fatal(err)
+	}
+}

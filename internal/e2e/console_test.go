@@ -1,0 +1,139 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/roster-dev/roster/internal/storetest"
+)
+
+// TestConsole drives the web console in headless Chromium against the
+// whole service, once per storage engine. Screenshots are taken from the
+// SQLite run only.
+func TestConsole(t *testing.T) {
+	for _, engine := range storetest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			srv := startServer(t, engine)
+			root := startBrowser(t)
+			shots := engine == "sqlite"
+			t.Run("SignIn", func(t *testing.T) { testSignIn(t, root, srv, shots) })
+			t.Run("Users", func(t *testing.T) { testUsers(t, root, srv, shots) })
+		})
+	}
+}
+
+// testSignIn: a wrong password is explained without losing what was typed;
+// the right one lands on the admin's start page; signing out returns to
+// the form and the session is gone.
+func testSignIn(t *testing.T, root context.Context, srv *server, shots bool) {
+	tb := newTab(t, root, srv)
+	tb.open("#/login")
+	tb.do(chromedp.WaitVisible(chromedp.CSS(`input[name=login]`)))
+	if tb.visible("#signout") || tb.visible("#nav") {
+		t.Error("navigation or sign-out shown before signing in")
+	}
+	if shots {
+		tb.screenshot("sign-in", 0)
+	}
+	// Nothing typed: each field says what is missing, next to it.
+	tb.do(chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
+	tb.waitFor("field errors", `document.querySelectorAll('.field-error:not(:empty)').length === 2`, 5*time.Second)
+	if got := tb.text(`[data-field=login] .field-error`); !strings.Contains(strings.ToLower(got), "username") {
+		t.Errorf("login error = %q", got)
+	}
+	// Wrong password: the form-level message appears and the login stays.
+	tb.do(
+		chromedp.SendKeys(chromedp.CSS(`input[name=login]`), "priya.admin"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "not-the-password"),
+		chromedp.Click(chromedp.CSS(`form button[type=submit]`)),
+	)
+	tb.waitFor("wrong-password message", `document.querySelector('form .notice.error').textContent.includes('do not match')`, 10*time.Second)
+	if v := eval[string](tb, `document.querySelector('input[name=login]').value`); v != "priya.admin" {
+		t.Errorf("login field lost its value after an error: %q", v)
+	}
+	if v := eval[string](tb, `document.querySelector('input[name=password]').value`); v != "not-the-password" {
+		t.Errorf("password field lost its value after an error")
+	}
+	tb.fill(`input[name=password]`, testPassword)
+	tb.do(chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
+	tb.waitFor("upload page", `location.hash === '#/upload' && !!document.querySelector('main h1')`, 15*time.Second)
+	if who := tb.text(`#whoami`); who != "Priya Raman" {
+		t.Errorf("whoami = %q", who)
+	}
+	// An org admin sees the admin pages, not the course dashboard.
+	nav := eval[[]string](tb, `[...document.querySelectorAll('#nav li')].filter(li => !li.hidden).map(li => li.textContent)`)
+	if fmt.Sprint(nav) != "[Upload users Users]" {
+		t.Errorf("admin navigation = %v", nav)
+	}
+	tb.do(chromedp.Click(chromedp.CSS(`#signout`)))
+	tb.waitFor("sign-in page after sign-out", `location.hash === '#/login' && !!document.querySelector('input[name=login]')`, 10*time.Second)
+	// The cookie is gone: reloading an admin page lands on sign-in.
+	tb.open("#/users")
+	tb.waitFor("sign-in page after reload", `location.hash === '#/login'`, 10*time.Second)
+}
+
+// testUsers: an org admin finds a user by email, sees masked contact
+// details, organisations and roles, and blocks then unblocks them; a user
+// of another tenant is reported as not found.
+func testUsers(t *testing.T, root context.Context, srv *server, shots bool) {
+	tb := newTab(t, root, srv)
+	tb.signIn("priya.admin", testPassword)
+	tb.open("#/users")
+	tb.do(chromedp.WaitVisible(chromedp.CSS(`input[name=value]`)))
+
+	// Another tenant's user does not exist for this admin; the message sits
+	// next to the search field and the typed value stays.
+	other := "anil.menon@kl.example.org"
+	tb.do(chromedp.SendKeys(chromedp.CSS(`input[name=value]`), other), chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
+	tb.waitFor("not-found message", `document.querySelector('[data-field=value] .field-error').textContent.includes('No user')`, 10*time.Second)
+	if v := eval[string](tb, `document.querySelector('input[name=value]').value`); v != other {
+		t.Errorf("search value lost after not-found: %q", v)
+	}
+
+	creator := srv.users["arun.creator"]
+	tb.fill(`input[name=value]`, "ARUN.KUMAR@tn.example.org")
+	tb.do(chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
+	tb.waitFor("profile", fmt.Sprintf(`location.hash === '#/users/%s' && !!document.querySelector('dl.profile')`, creator.ID), 10*time.Second)
+	if h1 := tb.text(`main h1`); h1 != "Arun Kumar" {
+		t.Errorf("profile heading = %q", h1)
+	}
+	email := tb.text(`[data-testid=masked-email]`)
+	if email != creator.MaskedEmail || strings.Contains(email, "arun.kumar@") {
+		t.Errorf("email shown as %q, want the mask %q", email, creator.MaskedEmail)
+	}
+	if phone := tb.text(`[data-testid=masked-phone]`); phone != creator.MaskedPhone || strings.Contains(phone, "9876500002") {
+		t.Errorf("phone shown as %q, want the mask %q", phone, creator.MaskedPhone)
+	}
+	orgs := tb.text(`main .table-wrap tbody`)
+	if !strings.Contains(orgs, "Tamil Nadu") || !strings.Contains(orgs, "CONTENT_CREATOR") {
+		t.Errorf("organisations table = %q", orgs)
+	}
+	if shots {
+		tb.screenshot("user-profile", 0)
+	}
+
+	// Block, with the inline confirmation, then unblock.
+	tb.do(chromedp.Click(chromedp.CSS(`.actions button.danger`)))
+	tb.do(chromedp.WaitVisible(chromedp.CSS(`#confirm-q`)))
+	tb.do(chromedp.Click(chromedp.CSS(`.actions button.danger`)))
+	tb.waitFor("blocked badge", `document.querySelector('dl.profile .badge').dataset.status === 'BLOCKED'`, 10*time.Second)
+	u, err := srv.app.Registry.GetUser(context.Background(), rosterSystem(), creator.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Status != 0 {
+		t.Errorf("after Block the user's status is %d", u.Status)
+	}
+	tb.do(chromedp.Click(chromedp.CSS(`.actions button`)))
+	tb.do(chromedp.WaitVisible(chromedp.CSS(`#confirm-q`)))
+	tb.do(chromedp.Click(chromedp.CSS(`.actions button:not(.secondary)`)))
+	tb.waitFor("active badge", `document.querySelector('dl.profile .badge').dataset.status === 'ACTIVE'`, 10*time.Second)
+	if u, _ := srv.app.Registry.GetUser(context.Background(), rosterSystem(), creator.ID); u.Status != 1 {
+		t.Errorf("after Unblock the user's status is %d", u.Status)
+	}
+}
