@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -77,6 +78,13 @@ func getVersion() string {
 func env(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok && v != "" {
 		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return n
 	}
 	return def
 }
@@ -154,6 +162,8 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&g.cfg.OIDCProvider, "oidc-provider", env("ROSTER_OIDC_PROVIDER", ""), "external identity provider name linking IdP subjects to users; default the issuer (ROSTER_OIDC_PROVIDER)")
 	f.StringVar(&g.cfg.OIDCIDType, "oidc-id-type", env("ROSTER_OIDC_ID_TYPE", "sso"), "external identity idType of IdP subjects (ROSTER_OIDC_ID_TYPE)")
 	f.DurationVar(&g.cfg.TokenTTL, "token-ttl", envDuration("ROSTER_TOKEN_TTL", 12*time.Hour), "lifetime of login tokens (ROSTER_TOKEN_TTL)")
+	f.IntVar(&g.cfg.UploadMaxRows, "upload-max-rows", envInt("ROSTER_UPLOAD_MAX_ROWS", 1000), "data rows allowed in one upload (ROSTER_UPLOAD_MAX_ROWS)")
+	f.Int64Var(&g.cfg.UploadMaxBytes, "upload-max-bytes", int64(envInt("ROSTER_UPLOAD_MAX_BYTES", 10<<20)), "size allowed for one upload file (ROSTER_UPLOAD_MAX_BYTES)")
 	f.BoolVar(&g.cfg.SecureCookie, "secure-cookie", env("ROSTER_SECURE_COOKIE", "") == "true", "mark the session cookie Secure; set behind HTTPS (ROSTER_SECURE_COOKIE)")
 	return cmd
 }

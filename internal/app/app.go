@@ -25,6 +25,7 @@ import (
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/report"
 	"github.com/roster-dev/roster/internal/store"
+	"github.com/roster-dev/roster/internal/upload"
 )
 
 // App holds the opened database, keys and services. CLI commands use it
@@ -37,6 +38,7 @@ type App struct {
 	Registry *registry.Service
 	Courses  *course.Service
 	Reports  *report.Service
+	Uploads  *upload.Service
 
 	ready atomic.Bool
 }
@@ -61,8 +63,11 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		db.Close()
 		return nil, fmt.Errorf("report directory: %w", err)
 	}
-	a := &App{Config: cfg, Log: log, DB: db, Keys: keys, Registry: registry.New(db, keys),
-		Courses: course.New(db), Reports: reports}
+	reg := registry.New(db, keys)
+	uploads := upload.New(reg)
+	uploads.Limits = upload.Limits{MaxRows: cfg.UploadMaxRows, MaxBytes: cfg.UploadMaxBytes}
+	a := &App{Config: cfg, Log: log, DB: db, Keys: keys, Registry: reg,
+		Courses: course.New(db), Reports: reports, Uploads: uploads}
 	return a, nil
 }
 
@@ -171,6 +176,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 		Registry:     a.Registry,
 		Courses:      a.Courses,
 		Reports:      a.Reports,
+		Uploads:      a.Uploads,
 		Auth:         au,
 		Logger:       a.Log,
 		Metrics:      metrics,
@@ -228,6 +234,7 @@ func (a *App) NewQueue(work bool) (*jobs.Queue, error) {
 	if work {
 		workers = river.NewWorkers()
 		a.Reports.Register(workers)
+		a.Uploads.AddWorker(workers)
 		cfg.PeriodicJobs = append(cfg.PeriodicJobs, a.Reports.RetentionJob(time.Hour))
 	}
 	q, err := jobs.New(a.DB, workers, cfg)
@@ -235,5 +242,6 @@ func (a *App) NewQueue(work bool) (*jobs.Queue, error) {
 		return nil, err
 	}
 	a.Reports.UseQueue(q)
+	a.Uploads.SetQueue(q)
 	return q, nil
 }

@@ -33,6 +33,11 @@ type Config struct {
 	OIDCProvider string // external identity provider name; default the issuer
 	OIDCIDType   string // external identity idType; default "sso"
 
+	// Upload limits; zero means the upload package's defaults (1000 rows,
+	// 10 MB).
+	UploadMaxRows  int
+	UploadMaxBytes int64
+
 	// SecureCookie marks the session cookie Secure; set it behind HTTPS.
 	SecureCookie bool
 

@@ -26,6 +26,7 @@ import (
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/report"
 	"github.com/roster-dev/roster/internal/store"
+	"github.com/roster-dev/roster/internal/upload"
 )
 
 // lockedBuffer collects log output written by concurrent handlers.
@@ -91,8 +92,8 @@ func withOIDC(issuer string) envOption {
 	}
 }
 
-// withReports adds the report service with running job workers.
-func withReports(s *envSetup) {
+// withJobs adds the report and upload services with running job workers.
+func withJobs(s *envSetup) {
 	ctx := context.Background()
 	if err := jobs.Migrate(ctx, s.db); err != nil {
 		s.t.Fatal(err)
@@ -101,13 +102,16 @@ func withReports(s *envSetup) {
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	us := upload.New(s.reg)
 	workers := river.NewWorkers()
 	rs.Register(workers)
+	us.AddWorker(workers)
 	q, err := jobs.New(s.db, workers, jobs.Config{PollInterval: 50 * time.Millisecond})
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	rs.UseQueue(q)
+	us.SetQueue(q)
 	if err := q.Start(ctx); err != nil {
 		s.t.Fatal(err)
 	}
@@ -117,6 +121,7 @@ func withReports(s *envSetup) {
 		_ = q.Stop(sctx)
 	})
 	s.cfg.Reports = rs
+	s.cfg.Uploads = us
 }
 
 func randomKey() []byte {

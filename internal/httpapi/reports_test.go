@@ -17,7 +17,7 @@ import (
 
 func TestReportRequestAndDownload(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
-		e := newEnv(t, db, withReports)
+		e := newEnv(t, db, withJobs)
 		e.createUser(e.stateA.ID, "creator", "creator@example.org", roster.RoleContentCreator)
 		e.createUser(e.stateA.ID, "creatorTwo", "creator2@example.org", roster.RoleContentCreator)
 		learnerUser := e.createUser(e.stateA.ID, "learner", "learner@example.org")

@@ -23,6 +23,7 @@ import (
 	"github.com/roster-dev/roster/internal/course"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/report"
+	"github.com/roster-dev/roster/internal/upload"
 )
 
 // Prefix is where the versioned API lives.
@@ -39,6 +40,7 @@ type Config struct {
 	Registry *registry.Service
 	Courses  *course.Service // optional: course, batch, enrolment and consent routes
 	Reports  *report.Service // optional: User Profile Exhaust routes
+	Uploads  *upload.Service // optional: bulk CSV registration routes
 	Auth     *auth.Authenticator
 	Logger   *slog.Logger
 	// Metrics receives the HTTP collectors; Gatherer is what /metrics
@@ -124,6 +126,7 @@ func New(cfg Config) *Server {
 	s.orgRoutes()
 	s.courseRoutes()
 	s.reportRoutes()
+	s.uploadRoutes()
 
 	s.handler = s.observe(s.mux)
 	return s

@@ -1,0 +1,276 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/upload"
+)
+
+// uploadView is an upload as the API returns it; a dry run also carries
+// every row's result.
+type uploadView struct {
+	*upload.Upload
+	Rows []upload.RowResult `json:"rows,omitempty" doc:"Dry runs only: every row's result"`
+}
+
+type uploadOutput struct {
+	Status int `json:"-"`
+	Body   uploadView
+}
+
+type uploadListOutput struct {
+	Body struct {
+		Uploads []upload.Upload `json:"uploads"`
+		Next    string          `json:"next,omitempty" doc:"Pass as 'before' for the next page; empty on the last page"`
+	}
+}
+
+type uploadRowsOutput struct {
+	Body struct {
+		Rows []upload.RowResult `json:"rows"`
+		Next int                `json:"next,omitempty" doc:"Pass as 'after' for the next page; absent on the last page"`
+	}
+}
+
+type uploadIDInput struct {
+	ID string `path:"id" maxLength:"64"`
+}
+
+// uploadForm is the multipart form of POST /uploads.
+type uploadForm struct {
+	fileName   string
+	data       []byte
+	org        upload.OrgRef
+	dryRun     bool
+	fileExists bool
+}
+
+// multipartOverhead is what the form adds around the file: boundaries,
+// part headers and the small text fields.
+const multipartOverhead = 64 << 10
+
+func (s *Server) uploadRoutes() {
+	us := s.cfg.Uploads
+	if us == nil {
+		return
+	}
+	maxBytes := us.Limits.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = upload.DefaultMaxBytes
+	}
+
+	submit := op("submitUpload", http.MethodPost, "/uploads", "Upload a CSV or .xlsx file of users for one organisation", "uploads")
+	submit.Description = "Multipart form: file, and orgId (or provider + externalId as seed 002 allows), and dryRun. " +
+		"The file is checked as a whole at once (encoding, header, row limit); then rows are processed in the background: " +
+		"the answer (202) carries the upload id to poll. With dryRun=true every row is validated, including against existing users, " +
+		"and the answer (200) lists every row's result without creating anyone."
+	submit.MaxBodyBytes = maxBytes + multipartOverhead
+	submit.BodyReadTimeout = 2 * time.Minute
+	// huma would try to decode the form against the schema below, and echo
+	// the whole body (passwords included) in its error; parseUploadForm
+	// validates instead.
+	submit.SkipValidateBody = true
+	submit.Errors = append(submit.Errors, http.StatusRequestEntityTooLarge)
+	// The form is parsed here, in memory, rather than by huma: the file
+	// holds passwords and contact details and must never be spooled to a
+	// temporary file on disk.
+	submit.RequestBody = &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{
+		"multipart/form-data": {Schema: &huma.Schema{
+			Type:     "object",
+			Required: []string{"file"},
+			Properties: map[string]*huma.Schema{
+				"file":       {Type: "string", Format: "binary", Description: "The CSV (UTF-8, UTF-16, Windows-1252; comma or semicolon) or .xlsx file"},
+				"orgId":      {Type: "string", Description: "Organisation every user joins"},
+				"provider":   {Type: "string", Description: "With externalId: the tenant channel, instead of orgId"},
+				"externalId": {Type: "string", Description: "With provider: the organisation's external id"},
+				"dryRun":     {Type: "boolean", Description: "Validate only"},
+			},
+		}},
+	}}
+	register(s, submit, func(ctx context.Context, in *struct {
+		ContentType string `header:"Content-Type"`
+		RawBody     []byte `contentType:"multipart/form-data"`
+	}) (*uploadOutput, error) {
+		form, err := parseUploadForm(in.ContentType, in.RawBody, maxBytes)
+		if err != nil {
+			return nil, err
+		}
+		p := caller(ctx)
+		if form.dryRun {
+			res, err := us.DryRun(ctx, p, form.org, form.fileName, form.data)
+			if err != nil {
+				return nil, err
+			}
+			return &uploadOutput{Status: http.StatusOK, Body: uploadView{Upload: res.Upload, Rows: nonNil(res.Rows)}}, nil
+		}
+		up, err := us.Submit(ctx, p, form.org, form.fileName, form.data, false)
+		if err != nil {
+			return nil, err
+		}
+		return &uploadOutput{Status: http.StatusAccepted, Body: uploadView{Upload: up}}, nil
+	})
+
+	register(s, op("listUploads", http.MethodGet, "/uploads", "An organisation's uploads, latest first", "uploads"),
+		func(ctx context.Context, in *struct {
+			OrgID  string `query:"orgId" maxLength:"64" required:"true"`
+			Before string `query:"before" maxLength:"64" doc:"Id of the last upload of the previous page"`
+			Limit  int    `query:"limit" minimum:"1" maximum:"100" default:"20"`
+		}) (*uploadListOutput, error) {
+			list, err := us.List(ctx, caller(ctx), in.OrgID, in.Before, in.Limit)
+			if err != nil {
+				return nil, err
+			}
+			out := &uploadListOutput{}
+			out.Body.Uploads = nonNil(list)
+			if len(list) == in.Limit {
+				out.Body.Next = list[len(list)-1].ID
+			}
+			return out, nil
+		})
+
+	get := op("getUpload", http.MethodGet, "/uploads/{id}", "An upload's status and counts (poll it for progress)", "uploads")
+	get.Errors = append(get.Errors, http.StatusNotFound)
+	register(s, get, func(ctx context.Context, in *uploadIDInput) (*uploadOutput, error) {
+		up, err := us.Get(ctx, caller(ctx), in.ID)
+		if err != nil {
+			return nil, err
+		}
+		return &uploadOutput{Status: http.StatusOK, Body: uploadView{Upload: up}}, nil
+	})
+
+	rows := op("listUploadRows", http.MethodGet, "/uploads/{id}/rows", "Row results: row number, status, created user id or errors", "uploads")
+	rows.Errors = append(rows.Errors, http.StatusNotFound)
+	register(s, rows, func(ctx context.Context, in *struct {
+		ID     string `path:"id" maxLength:"64"`
+		Status string `query:"status" doc:"all, created, failed or valid (any case)"`
+		After  int    `query:"after" minimum:"0" doc:"Row number the previous page ended with"`
+		Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
+	}) (*uploadRowsOutput, error) {
+		list, err := us.Rows(ctx, caller(ctx), in.ID, upload.RowFilter{Status: in.Status, After: in.After, Limit: in.Limit})
+		if err != nil {
+			return nil, err
+		}
+		out := &uploadRowsOutput{}
+		out.Body.Rows = nonNil(list)
+		if len(list) == in.Limit {
+			out.Body.Next = list[len(list)-1].RowNumber
+		}
+		return out, nil
+	})
+
+	result := op("uploadResultCSV", http.MethodGet, "/uploads/{id}/result.csv",
+		"The result file: the original columns (password blank) plus status and errors", "uploads")
+	result.Errors = append(result.Errors, http.StatusNotFound)
+	result.Responses = map[string]*huma.Response{"200": {
+		Description: "CSV, UTF-8 with BOM",
+		Content:     map[string]*huma.MediaType{"text/csv": {Schema: &huma.Schema{Type: "string"}}},
+	}}
+	register(s, result, func(ctx context.Context, in *uploadIDInput) (*huma.StreamResponse, error) {
+		p := caller(ctx)
+		up, err := us.Get(ctx, p, in.ID)
+		if err != nil {
+			return nil, err
+		}
+		// Build the file before answering, so a failure half-way is still a
+		// proper error rather than a truncated download.
+		var buf bytes.Buffer
+		if err := us.ResultCSV(ctx, p, in.ID, &buf); err != nil {
+			return nil, err
+		}
+		name := strings.TrimSuffix(up.FileName, ".csv")
+		name = strings.TrimSuffix(strings.TrimSuffix(name, ".xlsx"), ".txt") + "-result.csv"
+		return &huma.StreamResponse{Body: func(hctx huma.Context) {
+			hctx.SetHeader("Content-Type", "text/csv; charset=utf-8")
+			hctx.SetHeader("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+			hctx.SetHeader("Content-Length", strconv.Itoa(buf.Len()))
+			hctx.SetHeader("Cache-Control", "no-store")
+			hctx.SetHeader("X-Content-Type-Options", "nosniff")
+			hctx.SetStatus(http.StatusOK)
+			_, _ = buf.WriteTo(hctx.BodyWriter())
+		}}, nil
+	})
+
+	tmpl := op("uploadTemplate", http.MethodGet, "/uploads/template.csv", "The CSV template: every accepted column in seed 002's order", "uploads")
+	tmpl.Responses = result.Responses
+	register(s, tmpl, func(ctx context.Context, _ *struct{}) (*huma.StreamResponse, error) {
+		var buf bytes.Buffer
+		buf.WriteString("\uFEFF")
+		cw := csv.NewWriter(&buf)
+		cw.UseCRLF = true
+		_ = cw.Write(upload.Columns)
+		cw.Flush()
+		return &huma.StreamResponse{Body: func(hctx huma.Context) {
+			hctx.SetHeader("Content-Type", "text/csv; charset=utf-8")
+			hctx.SetHeader("Content-Disposition", `attachment; filename="users-template.csv"`)
+			hctx.SetStatus(http.StatusOK)
+			_, _ = buf.WriteTo(hctx.BodyWriter())
+		}}, nil
+	})
+}
+
+// parseUploadForm reads the multipart form from memory.
+func parseUploadForm(contentType string, body []byte, maxFile int64) (*uploadForm, error) {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return nil, roster.Invalid(roster.FieldError{Field: "file", Message: "send the file as multipart/form-data"})
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+	f := &uploadForm{}
+	var fields []roster.FieldError
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return nil, roster.Invalid(roster.FieldError{Field: "file", Message: "the form could not be read"})
+		}
+		name := part.FormName()
+		if name == "file" {
+			data, err := io.ReadAll(io.LimitReader(part, maxFile+1))
+			if err != nil {
+				return nil, roster.Invalid(roster.FieldError{Field: "file", Message: "the file could not be read"})
+			}
+			f.fileName, f.data, f.fileExists = part.FileName(), data, true
+			continue
+		}
+		v, err := io.ReadAll(io.LimitReader(part, 1024))
+		if err != nil {
+			return nil, roster.Invalid(roster.FieldError{Field: name, Message: "could not be read"})
+		}
+		value := strings.TrimSpace(string(v))
+		switch name {
+		case "orgId":
+			f.org.ID = value
+		case "provider":
+			f.org.Provider = value
+		case "externalId":
+			f.org.ExternalID = value
+		case "dryRun":
+			b, err := strconv.ParseBool(strings.ToLower(value))
+			if value != "" && err != nil {
+				fields = append(fields, roster.FieldError{Field: "dryRun", Message: "must be true or false"})
+			}
+			f.dryRun = b
+		}
+	}
+	if !f.fileExists {
+		fields = append(fields, roster.FieldError{Field: "file", Message: "is required"})
+	}
+	if len(fields) > 0 {
+		return nil, roster.Invalid(fields...)
+	}
+	return f, nil
+}
