@@ -127,6 +127,9 @@ func newRootCmd() *cobra.Command {
 		newVersionCmd(),
 		newOrgCmd(g),
 		newUserCmd(g),
+		newUploadCmd(g),
+		newReportCmd(g),
+		newDemoCmd(g),
 	)
 	return root
 }

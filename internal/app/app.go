@@ -164,7 +164,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	queue, err := a.NewQueue(true)
+	queue, err := a.NewQueue(true, true)
 	if err != nil {
 		return err
 	}
@@ -226,16 +226,20 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 
 // NewQueue builds the job queue and points the services at it. With work
 // set it also runs every background job kind (upload processing, report
-// generation, report retention); otherwise it can only enqueue, for
-// commands that leave the work to a running server.
-func (a *App) NewQueue(work bool) (*jobs.Queue, error) {
+// generation); otherwise it can only enqueue, for commands that leave the
+// work to a running server. Periodic maintenance (report retention) is
+// scheduled only with maintenance set: the server does it, short-lived
+// commands need not.
+func (a *App) NewQueue(work, maintenance bool) (*jobs.Queue, error) {
 	cfg := jobs.Config{Logger: a.Log.With("component", "jobs")}
 	var workers *river.Workers
 	if work {
 		workers = river.NewWorkers()
 		a.Reports.Register(workers)
 		a.Uploads.AddWorker(workers)
-		cfg.PeriodicJobs = append(cfg.PeriodicJobs, a.Reports.RetentionJob(time.Hour))
+		if maintenance {
+			cfg.PeriodicJobs = append(cfg.PeriodicJobs, a.Reports.RetentionJob(time.Hour))
+		}
 	}
 	q, err := jobs.New(a.DB, workers, cfg)
 	if err != nil {

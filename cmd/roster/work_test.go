@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/roster-dev/roster/internal/zipcrypt"
+)
+
+// runCmd runs a command and returns its exit code, stdout and stderr.
+func runCmd(stdin string, args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestDemoReportAndUploadCommands(t *testing.T) {
+	clearEnv(t)
+	dir := t.TempDir()
+	t.Chdir(dir)
+
+	out := rosterCmd(t, "", "demo", "--learners", "12")
+	course := regexp.MustCompile(`Course ".*": id (\S+)`).FindStringSubmatch(out)
+	batch := regexp.MustCompile(`batch ".*": id (\S+)`).FindStringSubmatch(out)
+	if course == nil || batch == nil {
+		t.Fatalf("demo printed %q", out)
+	}
+	if code, _, errOut := runCmd("", "demo"); code == 0 || !strings.Contains(errOut, "already loaded") {
+		t.Errorf("second demo: exit %d, %s", code, errOut)
+	}
+
+	const zipPassword = "Demo-zip-42"
+	out = rosterCmd(t, zipPassword+"\n", "report", "request", "--course", course[1], "--batch", batch[1], "--password-stdin")
+	m := regexp.MustCompile(`report (\S+): SUCCESS`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("report request printed %q", out)
+	}
+	if strings.Contains(out, zipPassword) {
+		t.Error("the zip password was printed")
+	}
+	rosterCmd(t, "", "report", "download", m[1], "-o", "exhaust.zip")
+	data, err := os.ReadFile(filepath.Join(dir, "exhaust.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zipcrypt.OpenReader(bytes.NewReader(data), int64(len(data)), zipPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := zr.Files[0].Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	csv, _ := io.ReadAll(rc)
+	rc.Close()
+	if lines := strings.Count(string(csv), "\n"); !strings.Contains(string(csv), "Collection Id") || lines < 2 {
+		t.Errorf("report has %d lines: %q", lines, csv)
+	}
+	if code, _, _ := runCmd("", "report", "download", m[1], "-o", "exhaust.zip"); code == 0 {
+		t.Error("download overwrote an existing file without --force")
+	}
+	if code, _, errOut := runCmd("", "report", "request", "--course", course[1]); code == 0 || !strings.Contains(errOut, "password") {
+		t.Errorf("request without a password source: exit %d %s", code, errOut)
+	}
+
+	out = rosterCmd(t, "", "org", "create", "--name", "Kerala", "--channel", "KL", "--tenant")
+	org := regexp.MustCompile(`organisation (\S+) created`).FindStringSubmatch(out)[1]
+	csvFile := filepath.Join(dir, "users.csv")
+	good := "firstName,email,userName,password\nMeera,meera.cli@example.org,meera_cli,Cli-pass-001\nJohn,john.cli@example.org,john_cli,Cli-pass-002\n"
+	if err := os.WriteFile(csvFile, []byte(good+"Bad1,not-an-email,bad_cli,Cli-pass-003\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCmd("", "upload", csvFile, "--org", org, "--dry-run")
+	if code != rowsFailed || !strings.Contains(out, "dry run") || !regexp.MustCompile(`(?m)^4\s+email\s+`).MatchString(out) {
+		t.Fatalf("dry run: exit %d\n%s%s", code, out, errOut)
+	}
+	if err := os.WriteFile(csvFile, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runCmd("", "upload", csvFile, "--org", org)
+	if code != 0 || !strings.Contains(out, "COMPLETED") || !regexp.MustCompile(`(?m)^2\s+2\s+0\s*$`).MatchString(out) {
+		t.Fatalf("upload: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, secret := range []string{"Cli-pass", "meera.cli@example.org"} {
+		if strings.Contains(out+errOut, secret) {
+			t.Errorf("upload output contains %q", secret)
+		}
+	}
+	// Uploading the same users again fails every row: they exist.
+	if code, out, _ = runCmd("", "upload", csvFile, "--org", org); code != rowsFailed || !strings.Contains(out, "already") {
+		t.Errorf("re-upload: exit %d\n%s", code, out)
+	}
+}
