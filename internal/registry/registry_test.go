@@ -208,7 +208,7 @@ func TestValidationListsEveryField(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		f := newFixture(t, db)
 		_, err := f.reg.CreateUser(f.ctx, f.adminA, registry.NewUser{
-			User:  roster.User{FirstName: "R2D2", Email: "not-an-email", Phone: "12345", Username: "a b"},
+			User:  roster.User{FirstName: "R2D2", Email: "not-an-email", Phone: "12345", Username: "a b", DOB: "1987-02-30"},
 			OrgID: f.stateA.ID, Roles: []string{"KING"}, Password: "short",
 		})
 		var re *roster.Error
@@ -226,6 +226,7 @@ func TestValidationListsEveryField(t *testing.T) {
 			"userName":  "may contain only letters, digits, dot, underscore, hyphen and @",
 			"password":  "must be 8 to 128 characters",
 			"roles":     "unknown role",
+			"dob":       "must be a date YYYY-MM-DD or a year YYYY",
 		}
 		for k, v := range want {
 			if got[k] != v {

@@ -89,11 +89,13 @@ func (s *Service) validate(in *NewUser) (normalised, []roster.FieldError) {
 		}
 	}
 	if u.DOB != "" {
-		dob, msg := NormaliseDOB(u.DOB)
-		if msg != "" {
+		// Keep a bad value as typed: validate runs again inside the
+		// transaction and must report it again.
+		if dob, msg := NormaliseDOB(u.DOB); msg != "" {
 			errs = append(errs, roster.FieldError{Field: FieldDOB, Message: msg})
+		} else {
+			u.DOB = dob
 		}
-		u.DOB = dob
 	}
 	for _, x := range in.ExternalIDs {
 		x.Provider, x.IDType, x.ExternalID = strings.ToLower(strings.TrimSpace(x.Provider)),
