@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -103,6 +104,17 @@ func serveFromScratch(t *testing.T) {
 		t.Fatalf("readyz: %v %v", res, err)
 	}
 	res.Body.Close()
+	res, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{"roster_jobs_scrape_ok 1", `roster_http_requests_total{method="GET",route="GET /readyz",status="200"} 1`, "go_goroutines"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 	res, err = http.Post(base+"/api/v1/auth/login", "application/json",
 		strings.NewReader(`{"login":"admin@example.org","password":"S3cret-pass"}`))
 	if err != nil {

@@ -162,7 +162,8 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 	}
 
 	metrics := prometheus.NewRegistry()
-	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newJobsCollector(a.DB))
 
 	queue, err := a.NewQueue(true, true)
 	if err != nil {
