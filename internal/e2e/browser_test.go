@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -298,7 +300,14 @@ func (tb *tab) screenshot(name string, width int64) {
 		if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 812, chromedp.EmulateMobile, chromedp.EmulateScale(2))); err != nil {
 			tb.fail("viewport: %v", err)
 		}
-		defer chromedp.Do(context.WithoutCancel(tb.ctx), chromedp.EmulateReset())
+		defer func() {
+			ctx := context.WithoutCancel(tb.ctx)
+			_, err1 := chromedp.Call(ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
+			_, err2 := chromedp.Call(ctx, emulation.SetTouchEmulationEnabled, emulation.SetTouchEmulationEnabledParams{Enabled: false})
+			if err := errors.Join(err1, err2); err != nil {
+				tb.fail("reset viewport: %v", err)
+			}
+		}()
 	}
 	// Let transitions and the focus ring settle; blur so the picture shows
 	// the page, not wherever the test's last click left focus.

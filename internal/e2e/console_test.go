@@ -23,6 +23,10 @@ func TestConsole(t *testing.T) {
 			shots := engine == "sqlite"
 			t.Run("SignIn", func(t *testing.T) { testSignIn(t, root, srv, shots) })
 			t.Run("Users", func(t *testing.T) { testUsers(t, root, srv, shots) })
+			t.Run("Upload", func(t *testing.T) { testUpload(t, root, srv, shots) })
+			t.Run("CreatorReport", func(t *testing.T) { testCreatorReport(t, root, srv, shots) })
+			t.Run("Mentor", func(t *testing.T) { testMentor(t, root, srv, shots) })
+			t.Run("OtherTenant", func(t *testing.T) { testOtherTenant(t, root, srv) })
 		})
 	}
 }

@@ -27,10 +27,14 @@ async function listPage(main, session) {
       : h('p', { class: 'muted' }, 'You have no courses yet. Courses you create, or whose batches you mentor, appear here.')));
 }
 
+// The server's rules (report.ValidatePassword), shown before typing and
+// ticked off while typing. Only printable ASCII, because 7-Zip on Windows
+// turns a typed password into the local code page.
 const PW_RULES = [
-  { test: (p) => p.length >= 8, text: 'At least 8 characters' },
-  { test: (p) => /\p{L}/u.test(p), text: 'At least one letter' },
-  { test: (p) => /\p{N}/u.test(p), text: 'At least one digit' },
+  { test: (p) => p.length >= 8 && p.length <= 99, text: '8 to 99 characters', need: '8 to 99 characters' },
+  { test: (p) => /[A-Za-z]/.test(p), text: 'At least one letter (A–Z)', need: 'a letter' },
+  { test: (p) => /[0-9]/.test(p), text: 'At least one digit (0–9)', need: 'a digit' },
+  { test: (p) => p !== '' && /^[\x20-\x7e]*$/.test(p), text: 'Only English letters, digits, spaces and keyboard symbols, so 7-Zip on any computer can open the file', need: 'only English letters, digits, spaces and keyboard symbols' },
 ];
 
 async function coursePage(main, session, id, app) {
@@ -42,7 +46,7 @@ async function coursePage(main, session, id, app) {
   const isCreator = course.createdBy === session.userID;
 
   const batchTable = table({
-    caption: 'Batches',
+    caption: 'Batches', hideCaption: true, stack: true,
     columns: [{ label: 'Batch' }, { label: 'Status' }, { label: 'Starts' }, { label: 'Ends' },
       { label: 'Enrolled', num: true }, { label: 'Consented to share', num: true }],
     rows: batches.map((b) => h('tr', { 'data-batch': b.id },
@@ -104,7 +108,7 @@ function requestForm(box, course, batches, done) {
     formError, ok,
     field({ label: 'Batch', name: 'batchId', control: batchSel }),
     pwField,
-    h('p', { class: 'field' }, h('label', { class: 'inline-check' }, show, ' Show password')),
+    h('p', { class: 'check' }, h('label', { class: 'inline-check' }, show, ' Show password')),
     h('div', { class: 'actions' }, btn));
   clear(box, h('section', { class: 'card' }, form));
 
@@ -120,9 +124,13 @@ function requestForm(box, course, batches, done) {
     clearFieldErrors(form);
     formError.textContent = '';
     clear(ok);
-    const failed = PW_RULES.filter((r) => !r.test(pw.value)).map((r) => r.text.toLowerCase());
+    const failed = PW_RULES.filter((r) => !r.test(pw.value)).map((r) => r.need);
+    if (!pw.value) {
+      showFieldErrors(form, { password: ['enter a password to protect the file'] });
+      return;
+    }
     if (failed.length) {
-      showFieldErrors(form, { password: [`the password needs ${failed.join(', ').replace(/^at least /, 'at least ')}`] });
+      showFieldErrors(form, { password: [`the password needs ${failed.join(', ')}`] });
       return;
     }
     btn.disabled = true;
@@ -176,7 +184,7 @@ function downloadsSection(section, session, { courseId, courseName, batches }) {
     if (stopped) return;
     const reports = (r.reports || []).slice().sort((a, b) => String(b.requestedAt).localeCompare(String(a.requestedAt)));
     clear(body, table({
-      caption: 'Requested reports, latest first',
+      caption: 'Requested reports, latest first', stack: true,
       columns: [{ label: 'Report' }, { label: 'Requested at' }, { label: 'Status' }, { label: 'Generated at' },
         { label: 'Learners', num: true }, { label: 'Download' }],
       rows: reports.map((rep) => h('tr', { 'data-report': rep.id },

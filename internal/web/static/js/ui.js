@@ -114,14 +114,22 @@ export function badge(status) {
 
 // table builds a scrollable table; the wrapper is focusable so keyboard
 // users can scroll it sideways on a narrow screen.
-export function table({ caption, columns, rows, empty }) {
+// With stack, each row becomes a small card on a phone-sized screen, every
+// cell labelled with its column, instead of a table to scroll sideways.
+// hideCaption keeps the caption for screen readers when a heading right
+// above already says the same.
+export function table({ caption, columns, rows, empty, stack, hideCaption }) {
   const head = h('tr', null, columns.map((c) => h('th', { scope: 'col', class: c.num ? 'num' : null }, c.label)));
   const body = h('tbody');
-  for (const r of rows) body.append(r);
-  if (!rows.length && empty) body.append(h('tr', null, h('td', { colspan: columns.length, class: 'muted' }, empty)));
+  for (const r of rows) {
+    if (stack) [...r.children].forEach((cell, i) => { if (columns[i]) cell.dataset.label = columns[i].label; });
+    body.append(r);
+  }
+  if (!rows.length && empty) body.append(h('tr', null, h('td', { colspan: columns.length, class: 'muted empty' }, empty)));
   const capID = nextID('cap');
   return h('div', { class: 'table-wrap', role: 'region', tabindex: '0', 'aria-labelledby': capID },
-    h('table', null, h('caption', { id: capID }, caption), h('thead', null, head), body));
+    h('table', { class: stack ? 'stack' : null },
+      h('caption', { id: capID, class: hideCaption ? 'visually-hidden' : null }, caption), h('thead', null, head), body));
 }
 
 // download saves a Blob under a name without leaving the page.

@@ -3,6 +3,7 @@
 // being processed and read each row's outcome. Past uploads are listed
 // below the form.
 import * as api from './api.js';
+import { readCSV } from './csv.js';
 import {
   h, clear, field, showFieldErrors, clearFieldErrors, notice, badge, fmtDate, fmtNum, table, announce, sentence,
 } from './ui.js';
@@ -11,7 +12,9 @@ const POLL_MS = 700;
 
 // What the admin chose stays here while they move between the upload
 // form and a result, so nothing has to be picked twice.
-const kept = { orgId: '', file: null };
+// After an upload starts the file is let go, so the same file is not sent
+// twice by accident, but it stays available to preview the results.
+const kept = { orgId: '', file: null, sent: null };
 
 export async function render(main, session, { id, app }) {
   if (id) return progressPage(main, id, app);
@@ -116,9 +119,11 @@ async function formPage(main, session, app) {
     try {
       const res = await api.postForm('uploads', fd);
       if (dryRun) {
-        showCheck(checkOut, res);
+        await showCheck(checkOut, res);
       } else {
         announce('Upload started');
+        kept.sent = kept.file;
+        kept.file = null;
         app.go(`#/upload/${res.id}`);
       }
     } catch (err) {
@@ -187,17 +192,17 @@ function errorsByColumn(errors) {
   return by;
 }
 
-function showCheck(out, res) {
+async function showCheck(out, res) {
   const rows = res.rows || [];
   const bad = rows.filter((r) => (r.errors || []).length);
-  const cols = res.columns && res.columns.length ? res.columns
-    : [...new Set(rows.flatMap((r) => Object.keys(r.values || {})))];
+  const cols = res.columns || [];
+  const values = await preview(res);
   const summary = bad.length
     ? notice('error', `${fmtNum(rows.length)} rows checked: ${fmtNum(rows.length - bad.length)} ready, ${fmtNum(bad.length)} with problems. Fix the highlighted cells and check again, or upload now and only the good rows are created.`)
     : notice('ok', `${fmtNum(rows.length)} rows checked: all ready to upload. Nothing has been created yet.`);
   clear(out, h('section', { class: 'card', 'aria-labelledby': 'check-title' },
     h('h2', { id: 'check-title' }, 'Check result'), summary,
-    rowTable({ caption: 'Every row of the file, problems highlighted', cols, rows, showStatus: false })));
+    rowTable({ caption: 'Every row of the file, problems highlighted', cols, rows, values, showStatus: false })));
   out.querySelector('h2').tabIndex = -1;
   out.querySelector('h2').focus();
   announce(bad.length ? `${bad.length} rows have problems` : 'All rows are ready');
@@ -206,28 +211,56 @@ function showCheck(out, res) {
 // rowTable shows one line per file row with the cells the server flagged
 // highlighted and the message inside the cell, so the admin sees exactly
 // what to fix in their spreadsheet.
-function rowTable({ caption, cols, rows, showStatus, empty }) {
+// preview reads the chosen file's cells when it is the file the server
+// reported on (same name, still in memory); otherwise the table shows the
+// problems without the values.
+async function preview(u) {
+  const f = [kept.file, kept.sent].find((x) => x && x.name === u.fileName && x.size === u.fileSize);
+  if (!f) return null;
+  try {
+    return await readCSV(f, u.columns);
+  } catch {
+    return null;
+  }
+}
+
+function cellText(col, v) {
+  if (col === 'password') return v ? '••••••' : '';
+  return v;
+}
+
+// rowTable shows one line per file row: its outcome and problems first,
+// so they are seen without scrolling, then the file's own columns with the
+// cells the server flagged highlighted and the message inside the cell, so
+// the admin sees exactly what to fix in their spreadsheet.
+function rowTable({ caption, cols, rows, values, showStatus, empty }) {
   const columns = [{ label: 'Row' }];
   if (showStatus) columns.push({ label: 'Outcome' });
-  columns.push(...cols.map((c) => ({ label: c })), { label: 'Problems' });
+  columns.push({ label: 'Problems' }, ...cols.map((c) => ({ label: c })));
   const trs = rows.map((r) => {
     const by = errorsByColumn(r.errors);
     const hasBad = (r.errors || []).length > 0;
-    const cells = [h('th', { scope: 'row' }, String(r.row ?? r.number ?? ''))];
-    if (showStatus) cells.push(h('td', null, badge(r.status), r.userId ? h('span', { class: 'problem muted' }, r.userId) : null));
+    const vals = (values && values.get(r.row)) || {};
+    const cells = [h('th', { scope: 'row' }, String(r.row))];
+    if (showStatus) cells.push(h('td', null, badge(r.status)));
+    const listed = (r.errors || []).map((e) => h('li', null, e.field ? h('strong', null, `${e.field}: `) : null, sentence(e.message)));
+    let summary = showStatus ? '' : 'Ready';
+    if (listed.length) summary = h('ul', null, listed);
+    else if (r.userId) summary = h('a', { href: `#/users/${r.userId}` }, 'View user');
+    cells.push(h('td', { class: 'errors' }, summary));
     for (const c of cols) {
-      const v = (r.values || {})[c] ?? '';
+      const v = cellText(c, vals[c] ?? '');
       const msgs = by[c];
       cells.push(msgs
-        ? h('td', { class: 'cell-bad', 'data-col': c }, v || h('em', null, '(blank)'),
+        ? h('td', { class: 'cell-bad', 'data-col': c }, values ? (v || h('em', null, '(blank)')) : null,
           msgs.map((m) => h('span', { class: 'problem' }, sentence(m))))
         : h('td', { 'data-col': c }, v));
     }
-    const listed = (r.errors || []).map((e) => h('li', null, e.field ? `${e.field}: ${e.message}` : sentence(e.message)));
-    cells.push(h('td', { class: 'errors' }, listed.length ? h('ul', null, listed) : (showStatus ? '' : 'Ready')));
-    return h('tr', { class: hasBad ? 'row-bad' : null, 'data-row': String(r.row ?? '') }, cells);
+    return h('tr', { class: hasBad ? 'row-bad' : null, 'data-row': String(r.row), 'data-status': r.status }, cells);
   });
-  return table({ caption, columns, rows: trs, empty: empty || 'No rows.' });
+  const t = table({ caption, columns, rows: trs, empty: empty || 'No rows.' });
+  t.classList.add('rows');
+  return t;
 }
 
 // --- Progress and results ----------------------------------------------
@@ -295,13 +328,15 @@ async function progressPage(main, id, app) {
 
 const finished = (u) => u.status === 'COMPLETED' || u.status === 'FAILED';
 
-const filters = [
+// A dry run's rows are VALID rather than CREATED: nothing was created.
+const filtersFor = (u) => [
   { value: '', label: 'All' },
   { value: 'FAILED', label: 'Failed' },
-  { value: 'CREATED', label: 'Created' },
+  u.dryRun ? { value: 'VALID', label: 'Ready' } : { value: 'CREATED', label: 'Created' },
 ];
 
 async function showResults(out, u) {
+  const filters = filtersFor(u);
   const list = h('div');
   const radios = h('div', { class: 'radios' }, filters.map((f, i) => h('label', null,
     h('input', { type: 'radio', name: 'row-filter', value: f.value, checked: i === 0 }), f.label)));
@@ -313,17 +348,18 @@ async function showResults(out, u) {
       h('span', { class: 'muted small' }, 'Your columns (passwords left blank) plus status and errors, ready to fix and re-upload.')),
     h('fieldset', null, h('legend', null, 'Show rows'), radios),
     list));
+  let values;
   const load = async () => {
     const status = radios.querySelector('input:checked').value;
     clear(list, h('p', { class: 'loading' }, 'Loading rows…'));
     try {
       const r = await api.get(api.apiURL(`uploads/${encodeURIComponent(u.id)}/rows`, { status, limit: 1000 }));
       const rows = r.rows || [];
-      const cols = u.columns && u.columns.length ? u.columns.filter((c) => c !== 'password')
-        : [...new Set(rows.flatMap((x) => Object.keys(x.values || {})))];
+      const cols = (u.columns || []).filter((c) => c !== 'password');
+      values ??= await preview(u);
       clear(list, rowTable({
         caption: `${filters.find((f) => f.value === status).label} rows (${fmtNum(rows.length)})`,
-        cols, rows, showStatus: true,
+        cols, rows, values, showStatus: true,
         empty: status === 'FAILED' ? 'No row failed.' : 'No rows.',
       }));
     } catch (err) {
@@ -343,13 +379,13 @@ async function loadHistory(section, orgs) {
     const r = await api.get(api.apiURL('uploads', { orgId: kept.orgId }));
     const ups = r.uploads || [];
     section.lastChild.replaceWith(table({
-      caption: `Uploads for ${names[kept.orgId] || 'this organisation'}, latest first`,
+      caption: `Uploads for ${names[kept.orgId] || 'this organisation'}, latest first`, stack: true,
       columns: [{ label: 'Started' }, { label: 'File' }, { label: 'Status' },
         { label: 'Rows', num: true }, { label: 'Created', num: true }, { label: 'Failed', num: true }, { label: '' }],
       rows: ups.map((u) => h('tr', null,
         h('td', null, fmtDate(u.createdAt)),
         h('td', null, u.fileName || '—'),
-        h('td', null, badge(u.status)),
+        h('td', null, u.dryRun ? h('span', { class: 'badge neutral' }, 'Check only') : badge(u.status)),
         h('td', { class: 'num' }, fmtNum(u.total)),
         h('td', { class: 'num' }, fmtNum(u.succeeded)),
         h('td', { class: 'num' }, fmtNum(u.failed)),

@@ -118,7 +118,7 @@ async function profile(main, session, id, app) {
 
   const memberships = (u.organisations || []).filter((m) => !m.isDeleted);
   const orgTable = table({
-    caption: 'Organisations and roles',
+    caption: 'Organisations and roles', stack: true,
     columns: [{ label: 'Organisation' }, { label: 'Roles' }, { label: 'Joined' }],
     rows: memberships.map((m) => h('tr', null,
       h('td', null, orgNames[m.organisationId] || m.organisationId),
