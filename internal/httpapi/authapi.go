@@ -3,7 +3,10 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"time"
+
+	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/registry"
@@ -49,8 +52,9 @@ type meOutput struct {
 func (s *Server) authRoutes() {
 	login := public(op("login", http.MethodPost, "/auth/login", "Log in with a password", "auth"))
 	login.Description = "Returns a bearer token and sets it as an HttpOnly, SameSite=Strict cookie for the web console. " +
-		"Wrong login, wrong password and unknown user get the same answer."
-	login.Errors = []int{http.StatusUnauthorized}
+		"Wrong login, wrong password and unknown user get the same answer. " +
+		"After 10 failed attempts for one login within 15 minutes, further attempts get 429 until the window has passed."
+	login.Errors = []int{http.StatusUnauthorized, http.StatusTooManyRequests}
 	register(s, login, s.login)
 
 	// Logout only clears the cookie: tokens are stateless, so a stolen one
@@ -99,14 +103,32 @@ func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error
 		}
 		return nil, roster.Invalid(fields...)
 	}
+	if ok, wait := s.throttle.Allowed(in.Body.Login); !ok {
+		return nil, retryLater{huma.NewError(http.StatusTooManyRequests,
+			"too many failed sign-ins for this login; try again later").(*huma.ErrorModel), wait}
+	}
 	token, exp, p, err := s.auth.Login(ctx, in.Body.Login, in.Body.Password)
+	if roster.ErrorCode(err) == roster.EUNAUTHORIZED {
+		s.throttle.Failed(in.Body.Login)
+	}
 	if err != nil {
 		return nil, err
 	}
+	s.throttle.Succeeded(in.Body.Login)
 	infoFrom(ctx).userID = p.UserID
 	out := &loginOutput{SetCookie: s.cookie(token, exp)}
 	out.Body.Token, out.Body.ExpiresAt, out.Body.Principal = token, exp, p
 	return out, nil
+}
+
+// retryLater is a 429 with the Retry-After header.
+type retryLater struct {
+	*huma.ErrorModel
+	wait time.Duration
+}
+
+func (e retryLater) GetHeaders() http.Header {
+	return http.Header{"Retry-After": {strconv.Itoa(int(e.wait.Seconds()) + 1)}}
 }
 
 func (s *Server) cookie(value string, exp time.Time) http.Cookie {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -93,6 +94,12 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		start := time.Now()
 		ri := &requestInfo{id: requestID()}
 		w.Header().Set("X-Request-Id", ri.id)
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			// API answers may carry personal data: no shared or browser
+			// caching, and no content sniffing.
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+		}
 		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, ri))
 		sw := &statusWriter{ResponseWriter: w}
 		s.metrics.inflight.Inc()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -221,4 +222,19 @@ func TestAuthConfig(t *testing.T) {
 	if cfg.OIDC.Enabled {
 		t.Error("OIDC advertised without an issuer")
 	}
+}
+
+func TestLoginIsThrottled(t *testing.T) {
+	e := newEnv(t, storetest.Open(t, "sqlite"))
+	for i := range 10 {
+		e.do(http.MethodPost, "/api/v1/auth/login", "", map[string]string{"login": "adminA", "password": "guess-" + strconv.Itoa(i)}, nil).
+			expect(t, http.StatusUnauthorized)
+	}
+	res := e.do(http.MethodPost, "/api/v1/auth/login", "", map[string]string{"login": "ADMINA", "password": testPassword}, nil).
+		expect(t, http.StatusTooManyRequests)
+	if res.Header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	// Other accounts are unaffected.
+	e.login("adminB")
 }

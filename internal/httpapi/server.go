@@ -60,14 +60,15 @@ type Config struct {
 
 // Server is the HTTP API.
 type Server struct {
-	cfg     Config
-	reg     *registry.Service
-	auth    *auth.Authenticator
-	log     *slog.Logger
-	metrics *Metrics
-	mux     *http.ServeMux
-	api     huma.API
-	handler http.Handler
+	cfg      Config
+	reg      *registry.Service
+	auth     *auth.Authenticator
+	log      *slog.Logger
+	metrics  *Metrics
+	mux      *http.ServeMux
+	api      huma.API
+	handler  http.Handler
+	throttle *loginThrottle
 }
 
 // New builds the server and registers every route.
@@ -92,6 +93,9 @@ func New(cfg Config) *Server {
 		log:     cfg.Logger,
 		metrics: NewMetrics(cfg.Metrics),
 		mux:     http.NewServeMux(),
+		// Ten tries per login per quarter hour is plenty for a person
+		// who mistypes and useless for guessing.
+		throttle: newLoginThrottle(10, 15*time.Minute),
 	}
 
 	hc := huma.DefaultConfig("Roster API", cfg.Version)
