@@ -62,16 +62,40 @@ func (s *Service) Process(ctx context.Context, uploadID string) error {
 			pending = append(pending, &recs[i])
 		}
 	}
-	size := max(s.ChunkSize, 1)
-	for k := 0; len(pending) > 0; k++ {
+	var chunks [][]*Record
+	for size := max(s.ChunkSize, 1); len(pending) > 0; pending = pending[min(size, len(pending)):] {
+		chunks = append(chunks, pending[:min(size, len(pending))])
+	}
+	// Hashing is the slow part, so the next chunk is hashed while the
+	// current one is written: the database work hides behind it. Every
+	// chunk is fully hashed before its transaction opens, so no
+	// transaction (or SQLite's write lock) waits on argon2.
+	var hashed chan struct{}
+	hash := func(c []*Record) chan struct{} {
+		ch := make(chan struct{})
+		go func() { s.hashPasswords(c); close(ch) }()
+		return ch
+	}
+	defer func() {
+		if hashed != nil {
+			<-hashed // never leave hashing running after returning
+		}
+	}()
+	if len(chunks) > 0 {
+		hashed = hash(chunks[0])
+	}
+	for k, c := range chunks {
+		<-hashed
+		hashed = nil
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		n := min(size, len(pending))
-		if err := s.processChunk(ctx, up, f.Columns, pending[:n]); err != nil {
+		if k+1 < len(chunks) {
+			hashed = hash(chunks[k+1])
+		}
+		if err := s.processChunk(ctx, up, f.Columns, c); err != nil {
 			return err
 		}
-		pending = pending[n:]
 		if s.afterChunk != nil {
 			if err := s.afterChunk(up.ID, k); err != nil {
 				return err
@@ -91,12 +115,9 @@ func (s *Service) Process(ctx context.Context, uploadID string) error {
 	})
 }
 
-// processChunk hashes the chunk's passwords on every core, then writes its
-// users, their outcomes and the counters in one transaction. Hashing comes
-// first because it is the slow part and must not hold SQLite's write lock
-// or a PostgreSQL transaction open.
+// processChunk writes a hashed chunk's users, their outcomes and the
+// counters in one transaction.
 func (s *Service) processChunk(ctx context.Context, up *Upload, columns []string, chunk []*Record) error {
-	s.hashPasswords(chunk)
 	first, last := chunk[0].Row.Number, chunk[len(chunk)-1].Row.Number
 	return store.InTx(ctx, s.db, func(tx store.Tx) error {
 		now := roster.Now()
@@ -152,23 +173,27 @@ func (s *Service) processChunk(ctx context.Context, up *Upload, columns []string
 	})
 }
 
-// hashPasswords hashes the valid rows' passwords with s.Hashers goroutines.
-// The clear password is dropped as soon as its hash exists.
-func (s *Service) hashPasswords(chunk []*Record) {
+// hashPasswords hashes the valid rows' passwords on s.Hashers goroutines.
+func (s *Service) hashPasswords(chunk []*Record) { hashAll(chunk, s.Hashers, s.reg.HashPassword) }
+
+// hashAll hashes with n goroutines pulling rows from a shared counter, so
+// all cores stay busy even when some rows need no hash. The clear password
+// is dropped as soon as its hash exists.
+func hashAll(recs []*Record, n int, hash func(string) string) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range max(s.Hashers, 1) {
+	for range max(n, 1) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(chunk) {
+				if i >= len(recs) {
 					return
 				}
-				rec := chunk[i]
+				rec := recs[i]
 				if rec.OK() && rec.User.User.PasswordHash == "" {
-					rec.User.User.PasswordHash = s.reg.HashPassword(rec.User.Password)
+					rec.User.User.PasswordHash = hash(rec.User.Password)
 					rec.User.Password = ""
 				}
 			}
