@@ -31,7 +31,9 @@ type Limits struct {
 	MaxBytes int64 // size of the uploaded file as sent
 }
 
-func (l Limits) withDefaults() Limits {
+// WithDefaults fills zero fields with the defaults; the HTTP layer uses
+// MaxBytes to cap the request body before reading it.
+func (l Limits) WithDefaults() Limits {
 	if l.MaxRows <= 0 {
 		l.MaxRows = DefaultMaxRows
 	}
@@ -87,7 +89,7 @@ const maxListedRows = 20
 // whole file unusable is returned as a *roster.Error before any row is
 // validated, so nothing is written for a file that cannot be read.
 func Parse(fileName string, data []byte, lim Limits) (*File, error) {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	if int64(len(data)) > lim.MaxBytes {
 		return nil, roster.Errorf(roster.ETOOLARGE, "the file is larger than the %s limit", formatBytes(lim.MaxBytes))
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/jobs"
@@ -614,6 +615,92 @@ func TestThroughRiverWithProgress(t *testing.T) {
 			WaitOptions{DryRun: true})
 		if err != nil || !rep.OK() || !rep.Upload.DryRun || rep.Upload.Succeeded != 3 {
 			t.Fatalf("dry run report %+v %v", rep, err)
+		}
+	})
+}
+
+// File-level problems found by the worker end the upload as FAILED with a
+// message; so does running out of retries.
+func TestWorkerFailures(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		f := newFixture(t, db)
+		submit := func() *Upload {
+			up, err := f.svc.Submit(f.ctx, f.adminA, OrgRef{ID: f.schoolA.ID}, "u.csv", csvFile(header, userRows(roster.NewID()[:8], 3)...), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return up
+		}
+		status := func(id string) string {
+			up, err := f.svc.Get(f.ctx, f.adminA, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return up.Status + " " + up.Failure
+		}
+
+		// A file sealed under a key the service no longer has.
+		up := submit()
+		if _, err := db.Exec(f.ctx, `UPDATE upload SET file_enc = $2 WHERE id = $1`, up.ID, testKeys(t).Seal("x", "elsewhere")); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.Process(f.ctx, up.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := status(up.ID); got != "FAILED the uploaded file cannot be decrypted (its key is no longer configured)" {
+			t.Fatalf("status %q", got)
+		}
+
+		// The last attempt of a job that keeps failing, one row at a time.
+		f.svc.ChunkSize = 1
+		up = submit()
+		f.svc.afterChunk = func(string, int) error { return errors.New("database went away") }
+		w := &worker{s: f.svc}
+		job := &river.Job[JobArgs]{JobRow: &rivertype.JobRow{Attempt: 3, MaxAttempts: 10}, Args: JobArgs{UploadID: up.ID}}
+		if err := w.Work(f.ctx, job); err == nil {
+			t.Fatal("no error")
+		}
+		if got := status(up.ID); got != "IN_PROGRESS " {
+			t.Fatalf("after a failed attempt with retries left: %q", got)
+		}
+		job.Attempt = 10
+		if err := w.Work(f.ctx, job); err == nil {
+			t.Fatal("no error")
+		}
+		if got := status(up.ID); got != "FAILED processing failed repeatedly; rows already processed keep their outcome" {
+			t.Fatalf("after the last attempt: %q", got)
+		}
+		// The rows done before the failure keep their outcome and user.
+		if rows, _ := f.svc.Rows(f.ctx, f.adminA, up.ID, RowFilter{}); len(rows) != 2 || rows[1].Status != RowCreated {
+			t.Fatalf("rows %+v", rows)
+		}
+	})
+}
+
+// An .xlsx goes through the same path as a CSV.
+func TestXLSXUpload(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		f := newFixture(t, db)
+		data := xlsxFile(t, [][]any{
+			{"firstName", "email", "phone", "userName", "password", "DOB"},
+			{"Asha", "asha@example.org", 9876543210, "asha_rao", "secret-asha", time.Date(1990, 2, 1, 0, 0, 0, 0, time.UTC)},
+			{"Ravi", "", "", "ravi_k", "secret-ravi", ""},
+		}, nil)
+		up, err := f.svc.Submit(f.ctx, f.adminA, OrgRef{ID: f.schoolA.ID}, "users.xlsx", data, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.Process(f.ctx, up.ID); err != nil {
+			t.Fatal(err)
+		}
+		rows, _ := f.svc.Rows(f.ctx, f.adminA, up.ID, RowFilter{})
+		if up.Format != FormatXLSX || len(rows) != 2 || rows[0].Status != RowCreated ||
+			rows[1].Status != RowFailed || JoinErrors(rows[1].Errors) != "email: email or phone is required" {
+			t.Fatalf("format %s rows %+v", up.Format, rows)
+		}
+		v, err := f.reg.GetUser(f.ctx, f.adminA, rows[0].UserID)
+		if err != nil || v.Phone != "+919876543210" || v.DOB != "1990-02-01" {
+			t.Fatalf("user %+v %v", v, err)
 		}
 	})
 }
