@@ -236,6 +236,32 @@ func (tb *tab) visible(sel string) bool {
 	return eval[bool](tb, fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length) && !e.closest('[hidden]'); })()`, sel))
 }
 
+// checkAccessible fails the test for controls without a label (a screen
+// reader would announce them as "edit text" or "button") and for images
+// without alt text, and for a page wider than the screen (things a user on
+// a phone could not reach without scrolling the whole page sideways).
+func (tb *tab) checkAccessible(page string) {
+	tb.t.Helper()
+	unlabelled := eval[[]string](tb, `[...document.querySelectorAll('input, select, textarea, button, a[href]')]
+		.filter(e => !e.closest('[hidden]') && e.type !== 'hidden')
+		.filter(e => {
+			if (e.getAttribute('aria-label') || e.getAttribute('aria-labelledby')) return false;
+			if (e.labels && e.labels.length) return false;
+			if (e.tagName === 'BUTTON' || e.tagName === 'A') return !e.textContent.trim();
+			return true;
+		})
+		.map(e => e.outerHTML.slice(0, 120))`)
+	for _, u := range unlabelled {
+		tb.t.Errorf("%s: control without a label: %s", page, u)
+	}
+	if n := eval[int](tb, `document.querySelectorAll('img:not([alt])').length`); n > 0 {
+		tb.t.Errorf("%s: %d images without alt text", page, n)
+	}
+	if w := eval[int](tb, `document.documentElement.scrollWidth - document.documentElement.clientWidth`); w > 0 {
+		tb.t.Errorf("%s: the page is %dpx wider than the window", page, w)
+	}
+}
+
 // signIn fills the sign-in form as a user would and waits for the console
 // to show the signed-in user's start page.
 func (tb *tab) signIn(login, password string) {
@@ -287,30 +313,46 @@ func (tb *tab) download(sel string) (path, name string) {
 	return "", ""
 }
 
+// phoneWidth runs fn with the tab emulating a 375px-wide phone screen.
+func (tb *tab) phoneWidth(fn func()) {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile, chromedp.EmulateScale(2))); err != nil {
+		tb.fail("viewport: %v", err)
+	}
+	defer func() {
+		ctx := context.WithoutCancel(tb.ctx)
+		_, err1 := chromedp.Call(ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
+		_, err2 := chromedp.Call(ctx, emulation.SetTouchEmulationEnabled, emulation.SetTouchEmulationEnabledParams{Enabled: false})
+		if err := errors.Join(err1, err2); err != nil {
+			tb.fail("reset viewport: %v", err)
+		}
+	}()
+	fn()
+}
+
+// checkPhone runs checkAccessible at phone width.
+func (tb *tab) checkPhone(page string) {
+	tb.t.Helper()
+	tb.phoneWidth(func() { tb.checkAccessible(page + " at 375px") })
+}
+
 // screenshot saves the page into docs/screenshots when asked to (see
-// EnvUpdateScreenshots). width 0 keeps the desktop size.
-func (tb *tab) screenshot(name string, width int64) {
+// EnvUpdateScreenshots); phone takes it at 375px width.
+func (tb *tab) screenshot(name string, phone bool) {
 	tb.t.Helper()
 	if os.Getenv(EnvUpdateScreenshots) == "" {
 		return
 	}
+	if phone {
+		tb.phoneWidth(func() { tb.screenshot(name, false) })
+		return
+	}
 	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
 	defer cancel()
-	if width > 0 {
-		if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 812, chromedp.EmulateMobile, chromedp.EmulateScale(2))); err != nil {
-			tb.fail("viewport: %v", err)
-		}
-		defer func() {
-			ctx := context.WithoutCancel(tb.ctx)
-			_, err1 := chromedp.Call(ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
-			_, err2 := chromedp.Call(ctx, emulation.SetTouchEmulationEnabled, emulation.SetTouchEmulationEnabledParams{Enabled: false})
-			if err := errors.Join(err1, err2); err != nil {
-				tb.fail("reset viewport: %v", err)
-			}
-		}()
-	}
-	// Let transitions and the focus ring settle; blur so the picture shows
-	// the page, not wherever the test's last click left focus.
+	// Blur so the picture shows the page, not wherever the test's last
+	// click left the focus ring; then let the layout settle.
 	_ = chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`), chromedp.Sleep(150*time.Millisecond))
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/roster-dev/roster/internal/app"
 	"github.com/roster-dev/roster/internal/storetest"
 )
 
@@ -41,8 +42,13 @@ func testSignIn(t *testing.T, root context.Context, srv *server, shots bool) {
 	if tb.visible("#signout") || tb.visible("#nav") {
 		t.Error("navigation or sign-out shown before signing in")
 	}
+	if tb.visible("#oidc-login") {
+		t.Error("single sign-on offered although no identity provider is configured")
+	}
+	tb.checkAccessible("sign-in")
+	tb.checkPhone("sign-in")
 	if shots {
-		tb.screenshot("sign-in", 0)
+		tb.screenshot("sign-in", false)
 	}
 	// Nothing typed: each field says what is missing, next to it.
 	tb.do(chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
@@ -63,8 +69,22 @@ func testSignIn(t *testing.T, root context.Context, srv *server, shots bool) {
 	if v := eval[string](tb, `document.querySelector('input[name=password]').value`); v != "not-the-password" {
 		t.Errorf("password field lost its value after an error")
 	}
+	// The rest by keyboard only: the focus is on the password after the
+	// error; Shift+Tab reaches the login, whose focus ring shows; Tab back,
+	// type, Enter.
+	if got := eval[string](tb, `document.activeElement.name`); got != "password" {
+		t.Errorf("focus after a failed sign-in is on %q, want the password", got)
+	}
+	tb.do(chromedp.KeyEvent("\t", chromedp.KeyModifiers(chromedp.ModifierShift)))
+	if got := eval[string](tb, `document.activeElement.name`); got != "login" {
+		t.Errorf("Shift+Tab from the password went to %q", got)
+	}
+	if ring := eval[string](tb, `getComputedStyle(document.activeElement).outlineStyle + ' ' + getComputedStyle(document.activeElement).outlineWidth`); ring != "solid 3px" {
+		t.Errorf("keyboard focus ring is %q, want a visible 3px outline", ring)
+	}
+	tb.do(chromedp.KeyEvent("\t"))
 	tb.fill(`input[name=password]`, testPassword)
-	tb.do(chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
+	tb.do(chromedp.KeyEvent("\r"))
 	tb.waitFor("upload page", `location.hash === '#/upload' && !!document.querySelector('main h1')`, 15*time.Second)
 	if who := tb.text(`#whoami`); who != "Priya Raman" {
 		t.Errorf("whoami = %q", who)
@@ -89,6 +109,8 @@ func testUsers(t *testing.T, root context.Context, srv *server, shots bool) {
 	tb.signIn("priya.admin", testPassword)
 	tb.open("#/users")
 	tb.do(chromedp.WaitVisible(chromedp.CSS(`input[name=value]`)))
+	tb.checkAccessible("user search")
+	tb.checkPhone("user search")
 
 	// Another tenant's user does not exist for this admin; the message sits
 	// next to the search field and the typed value stays.
@@ -117,8 +139,10 @@ func testUsers(t *testing.T, root context.Context, srv *server, shots bool) {
 	if !strings.Contains(orgs, "Tamil Nadu") || !strings.Contains(orgs, "CONTENT_CREATOR") {
 		t.Errorf("organisations table = %q", orgs)
 	}
+	tb.checkAccessible("user profile")
+	tb.checkPhone("user profile")
 	if shots {
-		tb.screenshot("user-profile", 0)
+		tb.screenshot("user-profile", false)
 	}
 
 	// Block, with the inline confirmation, then unblock.
@@ -140,4 +164,20 @@ func testUsers(t *testing.T, root context.Context, srv *server, shots bool) {
 	if u, _ := srv.app.Registry.GetUser(context.Background(), rosterSystem(), creator.ID); u.Status != 1 {
 		t.Errorf("after Unblock the user's status is %d", u.Status)
 	}
+}
+
+// TestSignInOffersSingleSignOn: with an identity provider configured, the
+// sign-in page offers it next to the password form.
+func TestSignInOffersSingleSignOn(t *testing.T) {
+	srv := startServer(t, "sqlite", func(c *app.Config) {
+		// Discovery happens on first use, so no provider needs to answer.
+		c.OIDCIssuer, c.OIDCClientID = "https://idp.invalid/realms/tn", "roster-console"
+	})
+	tb := newTab(t, startBrowser(t), srv)
+	tb.open("#/login")
+	tb.waitFor("single sign-on button", `!!document.getElementById('oidc-login')`, 10*time.Second)
+	if href := eval[string](tb, `document.getElementById('oidc-login').getAttribute('href')`); !strings.HasPrefix(href, "/") {
+		t.Errorf("single sign-on goes to %q, want a path on this server", href)
+	}
+	tb.checkAccessible("sign-in with single sign-on")
 }

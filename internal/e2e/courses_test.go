@@ -52,8 +52,9 @@ func testCreatorReport(t *testing.T, root context.Context, srv *server, shots bo
 		t.Errorf("creator navigation = %v", nav)
 	}
 	tb.waitFor("course list", `!!document.querySelector('a.course-title')`, 10*time.Second)
+	tb.checkAccessible("courses")
 	if shots {
-		tb.screenshot("courses", 0)
+		tb.screenshot("courses", false)
 	}
 	tb.do(chromedp.Click(chromedp.CSS(`a.course-title`)))
 	tb.waitFor("batches", fmt.Sprintf(`location.hash === '#/courses/%s' && document.querySelectorAll('tr[data-batch]').length === 2`, srv.course.ID), 10*time.Second)
@@ -94,9 +95,11 @@ func testCreatorReport(t *testing.T, root context.Context, srv *server, shots bo
 		t.Error("the password stays in the form after the request was accepted")
 	}
 	tb.waitFor("SUCCESS", `(() => { const b = document.querySelector('tr[data-report] .badge'); return !!b && b.dataset.status === 'SUCCESS'; })()`, 60*time.Second)
+	tb.checkAccessible("course dashboard")
+	tb.checkPhone("course dashboard")
 	if shots {
-		tb.screenshot("course-dashboard", 0)
-		tb.screenshot("course-dashboard-phone", 375)
+		tb.screenshot("course-dashboard", false)
+		tb.screenshot("course-dashboard-phone", true)
 	}
 
 	path, name := tb.download(`tr[data-report] a.download`)
@@ -132,8 +135,10 @@ func testCreatorReport(t *testing.T, root context.Context, srv *server, shots bo
 			t.Errorf("downloads row %q lacks %q", row, want)
 		}
 	}
+	tb.checkAccessible("downloads")
+	tb.checkPhone("downloads")
 	if shots {
-		tb.screenshot("downloads", 0)
+		tb.screenshot("downloads", false)
 	}
 }
 
@@ -179,8 +184,9 @@ func testMentor(t *testing.T, root context.Context, srv *server, shots bool) {
 	if msg := tb.text(`main .notice.info`); !strings.Contains(msg, "Only the course creator") {
 		t.Errorf("mentor notice = %q", msg)
 	}
+	tb.checkAccessible("mentor's course")
 	if shots {
-		tb.screenshot("course-mentor", 0)
+		tb.screenshot("course-mentor", false)
 	}
 }
 

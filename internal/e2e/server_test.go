@@ -53,19 +53,22 @@ func (s *syncBuffer) String() string {
 // startServer runs `roster serve` in-process on 127.0.0.1 with a fresh
 // data directory and database of the given engine. The server log is
 // printed only when the test fails.
-func startServer(t *testing.T, engine string) *server {
+func startServer(t *testing.T, engine string, configure ...func(*app.Config)) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
-	dir := t.TempDir()
-	a, err := app.Open(ctx, app.Config{
+	cfg := app.Config{
 		Addr:        "127.0.0.1:0",
-		DataDir:     dir,
+		DataDir:     t.TempDir(),
 		DatabaseURL: storetest.URL(t, engine),
 		LogOutput:   logs,
 		LogLevel:    "debug",
 		Version:     "e2e",
-	})
+	}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	a, err := app.Open(ctx, cfg)
 	if err != nil {
 		cancel()
 		t.Fatalf("open app: %v", err)

@@ -35,6 +35,8 @@ func testUpload(t *testing.T, root context.Context, srv *server, shots bool) {
 	tb.signIn("priya.admin", testPassword)
 	tb.open("#/upload")
 	tb.do(chromedp.WaitVisible(chromedp.CSS(`select[name=orgId]`)))
+	tb.checkAccessible("upload form")
+	tb.checkPhone("upload form")
 
 	// Upload with nothing chosen: both problems are named next to their
 	// controls.
@@ -82,8 +84,10 @@ func testUpload(t *testing.T, root context.Context, srv *server, shots bool) {
 	if n := countUsers(t, srv, "anitha.raman@example.org"); n != 0 {
 		t.Fatalf("the check created users")
 	}
+	tb.checkAccessible("upload check")
+	tb.checkPhone("upload check")
 	if shots {
-		tb.screenshot("upload-check", 0)
+		tb.screenshot("upload-check", false)
 	}
 
 	// Upload, and watch the bar fill.
@@ -99,9 +103,11 @@ func testUpload(t *testing.T, root context.Context, srv *server, shots bool) {
 	if c := tb.text(`[data-count=failed]`); c != "3" {
 		t.Errorf("failed count shows %q, want 3", c)
 	}
+	tb.checkAccessible("upload results")
+	tb.checkPhone("upload results")
 	if shots {
-		tb.screenshot("upload-results", 0)
-		tb.screenshot("upload-results-phone", 375)
+		tb.screenshot("upload-results", false)
+		tb.screenshot("upload-results-phone", true)
 	}
 
 	// Filters.
@@ -161,7 +167,7 @@ func testUpload(t *testing.T, root context.Context, srv *server, shots bool) {
 		t.Errorf("the dry run is listed as %q", second)
 	}
 	if shots {
-		tb.screenshot("upload", 0)
+		tb.screenshot("upload", false)
 	}
 }
 

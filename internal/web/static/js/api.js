@@ -6,8 +6,8 @@ export const BASE = '/api/v1';
 // APIError carries what the console shows: a sentence for the page and
 // per-field messages for the controls that caused them.
 export class APIError extends Error {
-  constructor(status, problem) {
-    super(plainMessage(status, problem));
+  constructor(status, problem, retryAfter) {
+    super(plainMessage(status, problem, retryAfter));
     this.status = status;
     this.problem = problem || {};
     // Field name → list of messages. The API reports field errors as
@@ -21,7 +21,11 @@ export class APIError extends Error {
   }
 }
 
-function plainMessage(status, p) {
+function plainMessage(status, p, retryAfter) {
+  if (status === 429) {
+    const min = Math.max(1, Math.ceil((retryAfter || 60) / 60));
+    return `Too many attempts. Wait ${min === 1 ? 'a minute' : `${min} minutes`} and try again.`;
+  }
   if (status === 0) return 'The server could not be reached. Check your connection and try again.';
   if (status === 401) return 'Your session has ended. Please sign in again.';
   if (status === 403) return 'You are not allowed to do this.';
@@ -55,7 +59,7 @@ export async function request(method, path, { json, form, signal, quiet401 } = {
   const body = type.includes('json') ? await res.json().catch(() => null) : null;
   if (!res.ok) {
     if (res.status === 401 && !quiet401) listeners.forEach((fn) => fn());
-    throw new APIError(res.status, body);
+    throw new APIError(res.status, body, Number(res.headers.get('Retry-After')) || 0);
   }
   return body;
 }

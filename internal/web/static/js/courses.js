@@ -184,7 +184,7 @@ function downloadsSection(section, session, { courseId, courseName, batches }) {
     if (stopped) return;
     const reports = (r.reports || []).slice().sort((a, b) => String(b.requestedAt).localeCompare(String(a.requestedAt)));
     clear(body, table({
-      caption: 'Requested reports, latest first', stack: true,
+      caption: 'Requested reports, latest first', stack: true, hideCaption: true,
       columns: [{ label: 'Report' }, { label: 'Requested at' }, { label: 'Status' }, { label: 'Generated at' },
         { label: 'Learners', num: true }, { label: 'Download' }],
       rows: reports.map((rep) => h('tr', { 'data-report': rep.id },

@@ -45,13 +45,15 @@ export async function render(main, _session, { app }) {
     }
   });
 
-  // The single sign-on button appears only when the server advertises one.
+  // The single sign-on button appears only when the server says an
+  // identity provider is configured. The server runs the redirect to the
+  // provider and sets the same session cookie on the way back.
   api.get('auth/config', { quiet401: true }).then((cfg) => {
     const o = cfg && cfg.oidc;
-    if (!o || !o.enabled || !o.loginUrl) return;
+    if (!o || !o.enabled) return;
     clear(sso, h('p', { class: 'oidc-sep' }, 'or'),
-      h('a', { class: 'button secondary', href: o.loginUrl, id: 'oidc-login' },
-        `Sign in with ${o.name || 'your organisation'}`));
+      h('a', { class: 'button secondary', href: o.loginUrl || `${api.BASE}/auth/oidc/login`, id: 'oidc-login' },
+        `Sign in with ${o.name || 'single sign-on'}`));
   }).catch(() => {});
   loginInput.focus();
   return null;
