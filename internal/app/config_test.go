@@ -1,0 +1,35 @@
+package app
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRedactedDatabaseURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://roster:s3cret@db:5432/roster?sslmode=disable": "postgres://roster:xxxxx@db:5432/roster?sslmode=disable",
+		"postgres://roster@db/roster":                             "postgres://roster@db/roster",
+		"host=db user=roster password=s3cret dbname=roster":      "(libpq connection string)",
+		"data/roster.db":                                          "data/roster.db",
+	} {
+		if got := RedactedDatabaseURL(in); got != want || strings.Contains(got, "s3cret") {
+			t.Errorf("RedactedDatabaseURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	if err := (Config{}).WithDefaults().Validate(); err != nil {
+		t.Fatalf("defaults invalid: %v", err)
+	}
+	bad := Config{OIDCIssuer: "https://idp.example", LogLevel: "chatty", LogFormat: "xml"}.WithDefaults()
+	err := bad.Validate()
+	if err == nil {
+		t.Fatal("bad configuration accepted")
+	}
+	for _, want := range []string{"oidc-client-id", "chatty", "xml"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %s", err, want)
+		}
+	}
+}
