@@ -9,8 +9,8 @@ func TestRedactedDatabaseURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"postgres://roster:s3cret@db:5432/roster?sslmode=disable": "postgres://roster:xxxxx@db:5432/roster?sslmode=disable",
 		"postgres://roster@db/roster":                             "postgres://roster@db/roster",
-		"host=db user=roster password=s3cret dbname=roster":      "(libpq connection string)",
-		"data/roster.db":                                          "data/roster.db",
+		"host=db user=roster password=s3cret dbname=roster":       "(libpq connection string)",
+		"data/roster.db": "data/roster.db",
 	} {
 		if got := RedactedDatabaseURL(in); got != want || strings.Contains(got, "s3cret") {
 			t.Errorf("RedactedDatabaseURL(%q) = %q, want %q", in, got, want)
