@@ -250,15 +250,24 @@ type ReportUser struct {
 // buf is reused to keep memory flat across pages.
 func ReportPage(ctx context.Context, q Queryer, courseID, consumerID, batchID string, snapshot time.Time,
 	afterUserID string, limit int, buf []ReportUser) ([]ReportUser, error) {
+	// The page is cut from the enrolment primary key first, so the joins
+	// and the consent lookups run for this page's rows only. The latest
+	// consent is read with two scalar subqueries, each one index probe
+	// (consent_latest); as a join condition the planner may hash the whole
+	// ledger instead.
 	rows, err := q.Query(ctx, `
 SELECT e.user_id, u.first_name, u.last_name, u.flags_value, u.root_org_id, COALESCE(o.name, ''), u.profile_location,
-    u.email_enc, u.phone_enc, COALESCE(c.status, ''), c.at
-FROM enrolment e
+    u.email_enc, u.phone_enc,
+    COALESCE((SELECT c.status `+latestConsent+`), ''),
+    (SELECT c.at `+latestConsent+`)
+FROM (
+    SELECT user_id FROM enrolment
+    WHERE batch_id = $4 AND active AND enrolled_date <= $3 AND user_id > $5
+    ORDER BY batch_id, user_id
+    LIMIT $6) e
 JOIN users u ON u.id = e.user_id
-LEFT JOIN organisation o ON o.id = u.root_org_id`+latestConsentJoin+`
-WHERE e.batch_id = $4 AND e.active AND e.enrolled_date <= $3 AND e.user_id > $5
-ORDER BY e.user_id
-LIMIT $6`, courseID, consumerID, snapshot, batchID, afterUserID, limit)
+LEFT JOIN organisation o ON o.id = u.root_org_id
+ORDER BY e.user_id`, courseID, consumerID, snapshot, batchID, afterUserID, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -275,6 +284,11 @@ LIMIT $6`, courseID, consumerID, snapshot, batchID, afterUserID, limit)
 	}
 	return out, rows.Err()
 }
+
+// latestConsent finishes a scalar subquery reading the newest consent entry
+// of e.user_id for course $1 and consumer $2 as of $3.
+const latestConsent = `FROM consent c WHERE c.user_id = e.user_id AND c.object_id = $1 AND c.consumer_id = $2 AND c.at <= $3
+        ORDER BY c.at DESC, c.id DESC LIMIT 1`
 
 // ExternalIDRow is one sealed external identity.
 type ExternalIDRow struct {
