@@ -49,6 +49,9 @@ const routes = [
 
 let session = null;
 let stop = null;
+// returnTo is the page someone asked for before signing in; they land on
+// it afterwards (password or single sign-on) if their roles allow it.
+let returnTo = null;
 const main = document.getElementById('main');
 
 function home(s) {
@@ -95,7 +98,7 @@ export function go(hash) {
 
 async function route() {
   if (stop) { stop(); stop = null; }
-  const path = location.hash.replace(/^#/, '') || '/';
+  const [path, query] = (location.hash.replace(/^#/, '') || '/').split('?');
   markCurrent(path);
   let match = null;
   let r;
@@ -104,7 +107,10 @@ async function route() {
     if (path === '/none' && session) return noRoles();
     return go(home(session));
   }
-  if (!r.public && !session) return go('#/login');
+  if (!r.public && !session) {
+    returnTo = path;
+    return go('#/login');
+  }
   if (r.public && session) return go(home(session));
   if (r.allow && !r.allow(session)) {
     clear(main, h('h1', null, 'Not available'),
@@ -115,7 +121,8 @@ async function route() {
   }
   clear(main);
   try {
-    const result = await r.page.render(main, session, { id: match[1], view: r.view, app: appAPI });
+    const params = { id: match[1], view: r.view, query: new URLSearchParams(query || ''), app: appAPI };
+    const result = await r.page.render(main, session, params);
     if (typeof result === 'function') stop = result;
   } catch (err) {
     if (err instanceof api.APIError && err.status === 401) return;
@@ -132,12 +139,21 @@ function noRoles() {
   focusHeading(main);
 }
 
+function allowed(path) {
+  const r = routes.find((x) => x.re.test(path));
+  return !!r && !r.public && (!r.allow || r.allow(session));
+}
+
 const appAPI = {
   go,
+  // returnPath is where single sign-on should bring the browser back to.
+  returnPath: () => `/#${returnTo || '/'}`,
   async signedIn() {
     await loadSession();
     announce(`Signed in as ${session ? session.name : ''}`);
-    go(home(session));
+    const next = returnTo && allowed(returnTo) ? `#${returnTo}` : home(session);
+    returnTo = null;
+    go(next);
   },
 };
 

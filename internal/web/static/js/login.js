@@ -3,7 +3,20 @@
 import * as api from './api.js';
 import { h, clear, field, showFieldErrors, clearFieldErrors } from './ui.js';
 
-export async function render(main, _session, { app }) {
+// Why a single sign-on attempt came back to this page; the server sends
+// one of these codes, never details about the person.
+const ssoErrors = {
+  idp_error: 'Single sign-on did not complete: it was cancelled or the sign-in service refused it. Try again.',
+  bad_state: 'The single sign-on took too long or was started in another tab. Try again.',
+  bad_next: 'The single sign-on could not return to the page you wanted. Try again.',
+  bad_token: 'The answer of the sign-in service could not be verified. Try again, or sign in with your password.',
+  unknown_user: 'Your single sign-on account is not linked to a Roster account. Ask your organisation administrator to link it.',
+  blocked: 'This account is blocked. Ask your organisation administrator.',
+  unavailable: 'The single sign-on service cannot be reached right now. Try again later, or sign in with your password.',
+  server_error: 'Something went wrong on the server. Please try again in a moment.',
+};
+
+export async function render(main, _session, { app, query }) {
   const loginInput = h('input', { type: 'text', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: false });
   const pwInput = h('input', { type: 'password', autocomplete: 'current-password', required: true });
   const formError = h('div', { class: 'notice error', role: 'alert' });
@@ -13,9 +26,16 @@ export async function render(main, _session, { app }) {
     field({ label: 'Username, email or phone', name: 'login', control: loginInput }),
     field({ label: 'Password', name: 'password', control: pwInput }),
     h('div', { class: 'actions' }, submit));
-  const sso = h('div');
+  const sso = h('div', { id: 'sso' });
   clear(main, h('section', { class: 'card narrow' },
     h('h1', { id: 'signin-title' }, 'Sign in to Roster'), form, sso));
+
+  const ssoError = query && query.get('error');
+  if (ssoError) {
+    formError.textContent = ssoErrors[ssoError] || ssoErrors.server_error;
+    // A reload should not show the message again.
+    history.replaceState(null, '', '#/login');
+  }
 
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -45,16 +65,16 @@ export async function render(main, _session, { app }) {
     }
   });
 
-  // The single sign-on button appears only when the server says an
-  // identity provider is configured. The server runs the redirect to the
-  // provider and sets the same session cookie on the way back.
+  // The single sign-on button appears only when the server offers browser
+  // sign-in with its identity provider (loginUrl). The server runs the
+  // redirects and sets the same session cookie on the way back.
   api.get('auth/config', { quiet401: true }).then((cfg) => {
     const o = cfg && cfg.oidc;
-    if (!o || !o.enabled) return;
+    if (!o || !o.loginUrl) return;
+    const href = `${o.loginUrl}?${new URLSearchParams({ next: app.returnPath() })}`;
     clear(sso, h('p', { class: 'oidc-sep' }, 'or'),
-      h('a', { class: 'button secondary', href: o.loginUrl || `${api.BASE}/auth/oidc/login`, id: 'oidc-login' },
-        `Sign in with ${o.name || 'single sign-on'}`));
-  }).catch(() => {});
+      h('a', { class: 'button secondary', href, id: 'oidc-login' }, `Sign in with ${o.name || 'single sign-on'}`));
+  }).catch(() => {}).finally(() => { sso.dataset.checked = 'true'; });
   loginInput.focus();
   return null;
 }
