@@ -35,9 +35,11 @@ type logoutOutput struct {
 type authConfigOutput struct {
 	Body struct {
 		OIDC struct {
-			Enabled  bool   `json:"enabled"`
+			Enabled  bool   `json:"enabled" doc:"IdP tokens are accepted as bearer tokens"`
 			Issuer   string `json:"issuer,omitempty"`
 			ClientID string `json:"clientId,omitempty"`
+			Name     string `json:"name,omitempty" doc:"The IdP's display name for the sign-in button"`
+			LoginURL string `json:"loginUrl,omitempty" doc:"Send the browser here to sign in with the IdP; absent when only its tokens are accepted"`
 		} `json:"oidc"`
 	}
 }
@@ -67,8 +69,8 @@ func (s *Server) authRoutes() {
 		})
 
 	// Lets clients (the web console) find out whether IdP tokens are
-	// accepted. Roster verifies IdP tokens but does not run the browser
-	// redirect flow itself, so there is no login URL to advertise.
+	// accepted, and where browser sign-in with the IdP starts when it is
+	// configured.
 	register(s, public(op("authConfig", http.MethodGet, "/auth/config", "How callers can authenticate", "auth")),
 		func(ctx context.Context, _ *struct{}) (*authConfigOutput, error) {
 			out := &authConfigOutput{}
@@ -76,8 +78,14 @@ func (s *Server) authRoutes() {
 				out.Body.OIDC.Enabled = true
 				out.Body.OIDC.Issuer, out.Body.OIDC.ClientID = o.Issuer(), o.ClientID()
 			}
+			if l := s.cfg.OIDCLogin; l != nil {
+				out.Body.OIDC.Name, out.Body.OIDC.LoginURL = l.Name(), OIDCLoginPath
+			}
 			return out, nil
 		})
+	if s.cfg.OIDCLogin != nil {
+		s.oidcLoginRoutes()
+	}
 
 	register(s, op("me", http.MethodGet, "/me", "The caller, their grants and profile", "auth"),
 		func(ctx context.Context, _ *struct{}) (*meOutput, error) {

@@ -42,7 +42,9 @@ type Config struct {
 	Reports  *report.Service // optional: User Profile Exhaust routes
 	Uploads  *upload.Service // optional: bulk CSV registration routes
 	Auth     *auth.Authenticator
-	Logger   *slog.Logger
+	// OIDCLogin, when set, adds browser sign-in with the OIDC provider.
+	OIDCLogin *auth.OIDCLogin
+	Logger    *slog.Logger
 	// Metrics receives the HTTP collectors; Gatherer is what /metrics
 	// serves. Both default to a fresh registry.
 	Metrics  prometheus.Registerer
