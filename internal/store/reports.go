@@ -50,12 +50,6 @@ ON CONFLICT (root_org_id) DO UPDATE SET ssu_fields = excluded.ssu_fields, sso_fi
 	return err
 }
 
-// DeleteReportPolicy returns the tenant to the default policy.
-func DeleteReportPolicy(ctx context.Context, q Queryer, rootOrgID string) error {
-	_, err := q.Exec(ctx, `DELETE FROM report_policy WHERE root_org_id = $1`, rootOrgID)
-	return err
-}
-
 const reportColumns = `id, course_id, batch_id, requested_by, status, failure, total_rows, consented_rows,
     file_path, file_size, requested_at, started_at, finished_at, expires_at`
 
@@ -185,14 +179,6 @@ WHERE status = 'SUCCESS' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, now
 func ExpireReport(ctx context.Context, q Queryer, id string) error {
 	_, err := q.Exec(ctx, `UPDATE report_request SET status = 'EXPIRED', file_path = NULL WHERE id = $1 AND status = 'SUCCESS'`, id)
 	return err
-}
-
-// ReportFileReferenced reports whether a request still points at path, so
-// the retention job can tell an orphaned file from a live one.
-func ReportFileReferenced(ctx context.Context, q Queryer, path string) (bool, error) {
-	var n int
-	err := q.QueryRow(ctx, `SELECT COUNT(*) FROM report_request WHERE file_path = $1`, path).Scan(&n)
-	return n > 0, err
 }
 
 // InsertReportDownload records that a user downloaded a report.
