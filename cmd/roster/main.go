@@ -119,6 +119,7 @@ func newRootCmd() *cobra.Command {
 	g.cfg.PIIKey = os.Getenv("ROSTER_PII_KEY")
 	g.cfg.PIIIndexKey = os.Getenv("ROSTER_PII_INDEX_KEY")
 	g.cfg.JWTKey = os.Getenv("ROSTER_JWT_KEY")
+	g.cfg.OIDCClientSecret = os.Getenv("ROSTER_OIDC_CLIENT_SECRET")
 	g.cfg.Version = getVersion()
 
 	root.AddCommand(
@@ -164,6 +165,8 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&g.cfg.OIDCClientID, "oidc-client-id", env("ROSTER_OIDC_CLIENT_ID", ""), "client id the IdP's tokens must be issued to (ROSTER_OIDC_CLIENT_ID)")
 	f.StringVar(&g.cfg.OIDCProvider, "oidc-provider", env("ROSTER_OIDC_PROVIDER", ""), "external identity provider name linking IdP subjects to users; default the issuer (ROSTER_OIDC_PROVIDER)")
 	f.StringVar(&g.cfg.OIDCIDType, "oidc-id-type", env("ROSTER_OIDC_ID_TYPE", "sso"), "external identity idType of IdP subjects (ROSTER_OIDC_ID_TYPE)")
+	f.StringVar(&g.cfg.OIDCRedirectURL, "oidc-redirect-url", env("ROSTER_OIDC_REDIRECT_URL", ""), "turn on browser sign-in with the IdP; Roster's callback as registered there, https://HOST/api/v1/auth/oidc/callback (ROSTER_OIDC_REDIRECT_URL)")
+	f.StringVar(&g.cfg.OIDCName, "oidc-name", env("ROSTER_OIDC_NAME", ""), "IdP name on the sign-in button; default \"single sign-on\" (ROSTER_OIDC_NAME)")
 	f.DurationVar(&g.cfg.TokenTTL, "token-ttl", envDuration("ROSTER_TOKEN_TTL", 12*time.Hour), "lifetime of login tokens (ROSTER_TOKEN_TTL)")
 	f.IntVar(&g.cfg.UploadMaxRows, "upload-max-rows", envInt("ROSTER_UPLOAD_MAX_ROWS", 1000), "data rows allowed in one upload (ROSTER_UPLOAD_MAX_ROWS)")
 	f.Int64Var(&g.cfg.UploadMaxBytes, "upload-max-bytes", int64(envInt("ROSTER_UPLOAD_MAX_BYTES", 10<<20)), "size allowed for one upload file (ROSTER_UPLOAD_MAX_BYTES)")

@@ -160,6 +160,10 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		return err
 	}
+	oidcLogin, err := a.oidcLogin(au)
+	if err != nil {
+		return err
+	}
 
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -179,6 +183,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 		Reports:      a.Reports,
 		Uploads:      a.Uploads,
 		Auth:         au,
+		OIDCLogin:    oidcLogin,
 		Logger:       a.Log,
 		Metrics:      metrics,
 		Gatherer:     metrics,

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,6 +33,10 @@ type Config struct {
 	OIDCClientID string
 	OIDCProvider string // external identity provider name; default the issuer
 	OIDCIDType   string // external identity idType; default "sso"
+	// Browser sign-in with the IdP is on when OIDCRedirectURL is set.
+	OIDCRedirectURL  string // Roster's callback as registered at the IdP: https://host/api/v1/auth/oidc/callback
+	OIDCClientSecret string // ROSTER_OIDC_CLIENT_SECRET; empty for a public client
+	OIDCName         string // shown on the sign-in button
 
 	// Upload limits; zero means the upload package's defaults (1000 rows,
 	// 10 MB).
@@ -86,6 +91,12 @@ func (c Config) Validate() error {
 	var errs []error
 	if (c.OIDCIssuer == "") != (c.OIDCClientID == "") {
 		errs = append(errs, errors.New("--oidc-issuer and --oidc-client-id must be given together"))
+	}
+	if c.OIDCRedirectURL != "" && c.OIDCIssuer == "" {
+		errs = append(errs, errors.New("--oidc-redirect-url needs --oidc-issuer and --oidc-client-id"))
+	}
+	if u, err := url.Parse(c.OIDCRedirectURL); c.OIDCRedirectURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
+		errs = append(errs, errors.New("--oidc-redirect-url must be an absolute URL such as https://roster.example/api/v1/auth/oidc/callback"))
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)
