@@ -11,12 +11,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/roster-dev/roster/internal/keyfile"
 )
 
 // TokenIssuer is the iss claim of tokens Roster signs.
@@ -94,56 +94,19 @@ func LoadKey(value, path string) ([]byte, error) {
 		}
 		return nil, errors.New("auth: ROSTER_JWT_KEY must be base64 of at least 32 bytes")
 	}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return createKeyFile(path)
-	} else if err != nil {
-		return nil, fmt.Errorf("auth: read key file: %w", err)
+	data, err := keyfile.ReadOrCreate(path, func() ([]byte, error) {
+		raw := make([]byte, 32)
+		if _, err := rand.Read(raw); err != nil {
+			return nil, err
+		}
+		return []byte(base64.StdEncoding.EncodeToString(raw) + "\n"), nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
 	}
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
 	if err != nil || len(raw) < 32 {
 		return nil, fmt.Errorf("auth: key file %s must hold base64 of at least 32 bytes", path)
 	}
 	return raw, nil
-}
-
-func createKeyFile(path string) ([]byte, error) {
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	// O_EXCL: when two processes start together, one creates the key and the
-	// other reads it instead of overwriting it with a different one.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return waitForKeyFile(path)
-	} else if err != nil {
-		return nil, err
-	}
-	_, err = f.WriteString(base64.StdEncoding.EncodeToString(raw) + "\n")
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return nil, err
-	}
-	return raw, nil
-}
-
-// waitForKeyFile reads a key file another process has just created; it may
-// still be empty for a moment.
-func waitForKeyFile(path string) ([]byte, error) {
-	var err error
-	for range 50 {
-		var key []byte
-		if key, err = LoadKey("", path); err == nil {
-			return key, nil
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return nil, err
 }

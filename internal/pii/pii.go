@@ -16,9 +16,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/roster-dev/roster/internal/keyfile"
 )
 
 const formatVersion = 1
@@ -167,11 +167,9 @@ func Load(keys, indexKey, path string) (*Keyring, error) {
 		}
 		return parse(keys, indexKey)
 	}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return createKeyFile(path)
-	} else if err != nil {
-		return nil, fmt.Errorf("pii: read key file: %w", err)
+	data, err := keyfile.ReadOrCreate(path, newKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("pii: %w", err)
 	}
 	var f keyFile
 	if err := json.Unmarshal(data, &f); err != nil {
@@ -213,25 +211,6 @@ func GenerateKey() string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
-func createKeyFile(path string) (*Keyring, error) {
-	f := keyFile{IndexKey: GenerateKey(), Keys: []fileKey{{ID: "k1", Key: GenerateKey()}}}
-	data, _ := json.MarshalIndent(f, "", "  ")
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	// O_EXCL: two replicas starting together must not overwrite each other's keys.
-	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return Load("", "", path)
-	} else if err != nil {
-		return nil, err
-	}
-	if _, err := fh.Write(data); err != nil {
-		fh.Close()
-		return nil, err
-	}
-	if err := fh.Close(); err != nil {
-		return nil, err
-	}
-	return parse("k1:"+f.Keys[0].Key, f.IndexKey)
+func newKeyFile() ([]byte, error) {
+	return json.MarshalIndent(keyFile{IndexKey: GenerateKey(), Keys: []fileKey{{ID: "k1", Key: GenerateKey()}}}, "", "  ")
 }
