@@ -159,6 +159,7 @@ func wantCode(t *testing.T, err error, code string) {
 }
 
 func TestSubmitProcessResults(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		f := newFixture(t, db)
 		// An existing user whose email row 5 reuses.
@@ -310,6 +311,7 @@ func TestSubmitProcessResults(t *testing.T) {
 }
 
 func TestSubmitAuthorizationAndOrgLookup(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		f := newFixture(t, db)
 		data := csvFile(header, userRows("a", 1)...)
@@ -337,6 +339,7 @@ func TestSubmitAuthorizationAndOrgLookup(t *testing.T) {
 
 // A file rejected as a whole leaves nothing behind: no upload, no job.
 func TestSubmitRejectsBadFilesBeforeWriting(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		f := newFixture(t, db)
 		f.svc.Limits = Limits{MaxRows: 2, MaxBytes: 1000}
@@ -366,6 +369,7 @@ func TestSubmitRejectsBadFilesBeforeWriting(t *testing.T) {
 }
 
 func TestDryRun(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		f := newFixture(t, db)
 		if _, err := f.reg.CreateUser(f.ctx, f.adminA, registry.NewUser{User: roster.User{FirstName: "Old", Phone: "9876500000"},
@@ -437,6 +441,7 @@ func TestDryRun(t *testing.T) {
 // chunks only; running again finishes the file with no duplicate and no
 // lost row.
 func TestCrashAndResume(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		f := newFixture(t, db)
 		f.svc.ChunkSize = 10
@@ -495,6 +500,7 @@ func TestCrashAndResume(t *testing.T) {
 // Two workers on the same upload (a job rescued while its first run still
 // lives) still record each row once and create each user once.
 func TestSameUploadTwiceConcurrently(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		f := newFixture(t, db)
 		f.svc.ChunkSize = 5
@@ -528,6 +534,7 @@ func TestSameUploadTwiceConcurrently(t *testing.T) {
 // Two uploads processed at the same time, sharing one email: exactly one
 // user gets it, the other row fails with "already in use".
 func TestConcurrentUploadsSharingAnEmail(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		f := newFixture(t, db)
 		f.svc.ChunkSize = 4
@@ -578,6 +585,7 @@ func TestConcurrentUploadsSharingAnEmail(t *testing.T) {
 // The whole path through River, as `roster serve` runs it, and the CLI's
 // submit-and-wait helper with its progress reports.
 func TestThroughRiverWithProgress(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		f := newFixture(t, db)
 		f.startWorkers(t)
@@ -622,6 +630,7 @@ func TestThroughRiverWithProgress(t *testing.T) {
 // File-level problems found by the worker end the upload as FAILED with a
 // message; so does running out of retries.
 func TestWorkerFailures(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		f := newFixture(t, db)
 		submit := func() *Upload {
@@ -679,6 +688,7 @@ func TestWorkerFailures(t *testing.T) {
 
 // An .xlsx goes through the same path as a CSV.
 func TestXLSXUpload(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		f := newFixture(t, db)
 		data := xlsxFile(t, [][]any{
