@@ -152,12 +152,14 @@ func (s *Service) GetCourse(ctx context.Context, p *roster.Principal, id string)
 	return c, err
 }
 
-// MyCourses lists the courses the caller created, newest first.
+// MyCourses lists the courses the caller created or mentors a batch of,
+// newest first: the course dashboard of creators and mentors alike. A
+// course's CreatedBy tells the caller which ones they may report on.
 func (s *Service) MyCourses(ctx context.Context, p *roster.Principal) ([]roster.Course, error) {
 	if p == nil {
 		return nil, unauthenticated()
 	}
-	return store.ListCoursesByCreator(ctx, s.db, p.UserID)
+	return store.ListCoursesForStaff(ctx, s.db, p.UserID)
 }
 
 // canManage reports whether p may see a course's batches, counts and

@@ -103,6 +103,14 @@ func TestCreateCourseAuthorization(t *testing.T) {
 		if err != nil || len(mine) != 3 {
 			t.Fatalf("my courses = %d, %v", len(mine), err)
 		}
+		// A mentor sees the course whose batch they mentor, and only that.
+		mentored, err := f.Courses.MyCourses(ctx, f.mentor)
+		if err != nil || len(mentored) != 1 || mentored[0].ID != f.course.ID {
+			t.Fatalf("mentor's courses = %+v, %v", mentored, err)
+		}
+		if none, err := f.Courses.MyCourses(ctx, f.learner); err != nil || len(none) != 0 {
+			t.Fatalf("learner's courses = %+v, %v", none, err)
+		}
 	})
 }
 

@@ -153,7 +153,7 @@ func (s *Server) courseRoutes() {
 		out.Body.Courses = nonNil(list)
 		return out, nil
 	}
-	register(s, op("myCourses", http.MethodGet, "/me/courses", "Courses you created", "courses"), myCourses)
+	register(s, op("myCourses", http.MethodGet, "/me/courses", "Courses you created or mentor", "courses"), myCourses)
 	register(s, op("listCourses", http.MethodGet, "/courses", "Your courses (same as /me/courses)", "courses"), myCourses)
 
 	createBatch := op("createBatch", http.MethodPost, "/courses/{courseId}/batches", "Add a batch to a course", "courses")

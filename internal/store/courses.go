@@ -31,9 +31,14 @@ func GetCourse(ctx context.Context, q Queryer, id string) (*roster.Course, error
 	return scanCourse(q.QueryRow(ctx, `SELECT `+courseColumns+` FROM course WHERE id = $1`, id))
 }
 
-// ListCoursesByCreator returns the courses a user created, newest first.
-func ListCoursesByCreator(ctx context.Context, q Queryer, userID string) ([]roster.Course, error) {
-	rows, err := q.Query(ctx, `SELECT `+courseColumns+` FROM course WHERE created_by = $1 ORDER BY created_date DESC, id`, userID)
+// ListCoursesForStaff returns the courses a user created or mentors a batch
+// of, newest first. Mentors are a JSON list of user ids; matching the
+// quoted id with LIKE is exact because ids are UUIDs (no wildcards, fixed
+// length) and keeps the list column portable across engines.
+func ListCoursesForStaff(ctx context.Context, q Queryer, userID string) ([]roster.Course, error) {
+	rows, err := q.Query(ctx, `SELECT `+courseColumns+` FROM course WHERE created_by = $1
+		OR id IN (SELECT course_id FROM course_batch WHERE mentors LIKE $2)
+		ORDER BY created_date DESC, id`, userID, `%"`+userID+`"%`)
 	if err != nil {
 		return nil, err
 	}

@@ -99,7 +99,7 @@ func TestCoursesAndBatches(t *testing.T) {
 		if _, err := store.GetCourse(ctx, db, "do_missing"); !errors.Is(err, store.ErrNoRows) {
 			t.Fatalf("missing course: err = %v", err)
 		}
-		mine, err := store.ListCoursesByCreator(ctx, db, f.creator)
+		mine, err := store.ListCoursesForStaff(ctx, db, f.creator)
 		if err != nil || len(mine) != 1 || mine[0].ID != "do_1130" {
 			t.Fatalf("courses by creator = %+v, %v", mine, err)
 		}
