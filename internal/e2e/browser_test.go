@@ -199,15 +199,29 @@ func eval[T any](tb *tab, expr string) T {
 	return v
 }
 
-// waitFor polls a JavaScript predicate until it is true.
+// waitFor evaluates a JavaScript predicate every 100ms until it is true.
+// Evaluation errors are retried, not fatal: a navigation (sign-in through
+// the identity provider, a download) replaces the page's script context
+// while the test waits.
 func (tb *tab) waitFor(what, predicate string, timeout time.Duration) {
 	tb.t.Helper()
-	ctx, cancel := context.WithTimeout(tb.ctx, timeout+5*time.Second)
-	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate,
-		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
-	if err != nil {
-		tb.fail("waiting for %s: %v", what, err)
+	deadline := time.Now().Add(timeout)
+	var lastErr error
+	for {
+		ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](predicate))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		lastErr = err
+		if time.Now().After(deadline) || tb.ctx.Err() != nil {
+			if lastErr == nil {
+				lastErr = errors.New("still false")
+			}
+			tb.fail("waiting for %s: %v", what, lastErr)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/roster-dev/roster/internal/app"
+	"github.com/roster-dev/roster/internal/auth/authtest"
 	"github.com/roster-dev/roster/internal/storetest"
 )
 
@@ -176,7 +177,7 @@ func testUsers(t *testing.T, root context.Context, srv *server, shots bool) {
 // provider whose tokens are accepted but no browser sign-in configured, the
 // sign-in page offers no button that would lead nowhere.
 func TestSignInSingleSignOnOnlyWhenBrowserFlowExists(t *testing.T) {
-	srv := startServer(t, "sqlite", func(c *app.Config) {
+	srv := startServer(t, "sqlite", func(c *app.Config, _ string) {
 		// Discovery happens on first use, so no provider needs to answer.
 		c.OIDCIssuer, c.OIDCClientID = "https://idp.invalid/realms/tn", "roster-console"
 	})
@@ -186,5 +187,54 @@ func TestSignInSingleSignOnOnlyWhenBrowserFlowExists(t *testing.T) {
 	tb.waitFor("auth config read", `document.getElementById('sso').dataset.checked === 'true'`, 10*time.Second)
 	if tb.visible("#oidc-login") {
 		t.Error("single sign-on button shown although the server offers no browser sign-in")
+	}
+}
+
+// TestSignInWithSingleSignOn: a state user signs in through the state's
+// identity provider (a fake one, in-process) and lands on the page they
+// asked for; a refusal at the provider and an account Roster does not know
+// come back as plain messages on the sign-in page.
+func TestSignInWithSingleSignOn(t *testing.T) {
+	idp := authtest.NewIdP(t)
+	srv := startServer(t, "sqlite", func(c *app.Config, baseURL string) {
+		c.OIDCIssuer, c.OIDCClientID, c.OIDCName = idp.URL, "roster-console", "Tamil Nadu SSO"
+		c.OIDCRedirectURL = baseURL + "/api/v1/auth/oidc/callback"
+	})
+	tb := newTab(t, startBrowser(t), srv)
+	coursePage := "#/courses/" + srv.course.ID
+	ssoButton := func() {
+		t.Helper()
+		tb.waitFor("single sign-on button", `!!document.getElementById('oidc-login')`, 10*time.Second)
+		tb.do(chromedp.Click(chromedp.CSS(`#oidc-login`)))
+	}
+
+	// Refused at the provider: back on the sign-in page, told why.
+	idp.Deny("access_denied")
+	tb.open("#/login")
+	ssoButton()
+	tb.waitFor("refusal message", `location.hash === '#/login' && document.querySelector('form .notice.error').textContent.includes('did not complete')`, 15*time.Second)
+
+	// A provider account that matches nobody in Roster.
+	idp.SignInAs(map[string]any{"sub": "tn-0000", "preferred_username": "not.in.roster"})
+	tb.open("#/login")
+	ssoButton()
+	tb.waitFor("unknown-user message", `location.hash === '#/login' && document.querySelector('form .notice.error').textContent.includes('not linked')`, 15*time.Second)
+
+	// The mentor, asking for the course page first.
+	idp.SignInAs(map[string]any{"sub": "tn-4711", "preferred_username": "meena.mentor"})
+	tb.open(coursePage)
+	tb.waitFor("sign-in page", `location.hash === '#/login'`, 10*time.Second)
+	tb.waitFor("single sign-on button", `!!document.getElementById('oidc-login')`, 10*time.Second)
+	if label := tb.text(`#oidc-login`); label != "Sign in with Tamil Nadu SSO" {
+		t.Errorf("button says %q", label)
+	}
+	tb.checkAccessible("sign-in with single sign-on")
+	ssoButton()
+	tb.waitFor("the course page, signed in", fmt.Sprintf(`location.hash === '%s' && document.querySelectorAll('tr[data-batch]').length === 2`, coursePage), 15*time.Second)
+	if who := tb.text(`#whoami`); who != "Meena Sundar" {
+		t.Errorf("signed in as %q", who)
+	}
+	if q := idp.LastAuthorization(); q.Get("code_challenge_method") != "S256" {
+		t.Errorf("authorization request without PKCE: %v", q)
 	}
 }

@@ -53,8 +53,15 @@ func (s *syncBuffer) String() string {
 // startServer runs `roster serve` in-process on 127.0.0.1 with a fresh
 // data directory and database of the given engine. The server log is
 // printed only when the test fails.
-func startServer(t *testing.T, engine string, configure ...func(*app.Config)) *server {
+// configure functions get the address the server will answer on, for
+// settings that must name it (the OIDC redirect URL).
+func startServer(t *testing.T, engine string, configure ...func(c *app.Config, baseURL string)) *server {
 	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseURL := "http://" + ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	cfg := app.Config{
@@ -66,11 +73,12 @@ func startServer(t *testing.T, engine string, configure ...func(*app.Config)) *s
 		Version:     "e2e",
 	}
 	for _, f := range configure {
-		f(&cfg)
+		f(&cfg, baseURL)
 	}
 	a, err := app.Open(ctx, cfg)
 	if err != nil {
 		cancel()
+		ln.Close()
 		t.Fatalf("open app: %v", err)
 	}
 	// Seeded users and uploaded rows use cheap argon2 parameters: the
@@ -81,12 +89,8 @@ func startServer(t *testing.T, engine string, configure ...func(*app.Config)) *s
 	}
 	if err := a.Migrate(ctx); err != nil {
 		cancel()
+		ln.Close()
 		t.Fatalf("migrate: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		cancel()
-		t.Fatal(err)
 	}
 	served := make(chan error, 1)
 	go func() { served <- a.ServeListener(ctx, ln) }()
@@ -105,7 +109,7 @@ func startServer(t *testing.T, engine string, configure ...func(*app.Config)) *s
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	s := &server{url: "http://" + ln.Addr().String(), app: a, users: map[string]*registry.UserView{}}
+	s := &server{url: baseURL, app: a, users: map[string]*registry.UserView{}}
 	waitReady(t, a)
 	s.seed(t)
 	return s
