@@ -176,8 +176,18 @@ func testMentor(t *testing.T, root context.Context, srv *server, shots bool) {
 	if h := eval[string](tb, `location.hash`); h != "#/courses" {
 		t.Errorf("a mentor starts on %q, want #/courses", h)
 	}
-	tb.open("#/courses/" + srv.course.ID)
-	tb.waitFor("batches", `document.querySelectorAll('tr[data-batch]').length === 2`, 10*time.Second)
+	// The course they mentor is on their list, marked as mentored.
+	tb.waitFor("course list", `!!document.querySelector('a.course-title')`, 10*time.Second)
+	if item := tb.text(`.list li`); !strings.Contains(item, srv.course.Name) || !strings.Contains(item, "You mentor a batch") {
+		t.Errorf("mentor's course list item = %q", item)
+	}
+	tb.do(chromedp.Click(chromedp.CSS(`a.course-title`)))
+	tb.waitFor("batches", fmt.Sprintf(`location.hash === '#/courses/%s' && document.querySelectorAll('tr[data-batch]').length === 2`, srv.course.ID), 10*time.Second)
+	for i, b := range srv.batches {
+		if got := tb.text(fmt.Sprintf(`tr[data-batch="%s"] [data-count=enrolled]`, b.ID)); got != fmt.Sprint(srv.enrolled[i]) {
+			t.Errorf("mentor sees batch %q enrolled = %s, want %d", b.Name, got, srv.enrolled[i])
+		}
+	}
 	if tb.visible(`#request-exhaust`) || eval[bool](tb, `!!document.querySelector('input[name=password]')`) {
 		t.Error("a mentor is offered the User Profile Exhaust request")
 	}

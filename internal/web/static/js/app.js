@@ -52,6 +52,10 @@ let stop = null;
 // returnTo is the page someone asked for before signing in; they land on
 // it afterwards (password or single sign-on) if their roles allow it.
 let returnTo = null;
+// navGen numbers navigations. Each page draws into its own element, so a
+// slow page that finishes loading after the user moved on draws into a
+// detached element and is stopped, instead of overwriting the new page.
+let navGen = 0;
 const main = document.getElementById('main');
 
 function home(s) {
@@ -119,18 +123,24 @@ async function route() {
     focusHeading(main);
     return;
   }
-  clear(main);
+  const gen = ++navGen;
+  const view = h('div');
+  clear(main, view);
   try {
     const params = { id: match[1], view: r.view, query: new URLSearchParams(query || ''), app: appAPI };
-    const result = await r.page.render(main, session, params);
+    const result = await r.page.render(view, session, params);
+    if (gen !== navGen) {
+      if (typeof result === 'function') result();
+      return;
+    }
     if (typeof result === 'function') stop = result;
   } catch (err) {
-    if (err instanceof api.APIError && err.status === 401) return;
-    clear(main, h('h1', null, 'Something went wrong'), notice('error', err.message || String(err)));
+    if (gen !== navGen || (err instanceof api.APIError && err.status === 401)) return;
+    clear(view, h('h1', null, 'Something went wrong'), notice('error', err.message || String(err)));
   }
   // Move focus to the new page's heading so screen readers announce it,
   // unless the page already put it on a control.
-  if (!main.contains(document.activeElement) || document.activeElement === main) focusHeading(main);
+  if (!view.contains(document.activeElement)) focusHeading(view);
 }
 
 function noRoles() {
