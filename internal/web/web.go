@@ -44,7 +44,6 @@ type handler struct {
 	version string
 	index   asset
 	assets  map[string]asset // by path below static/, e.g. "js/app.js"
-	modTime time.Time
 }
 
 // Handler returns the console. It answers "/" (and "/index.html") with the
@@ -64,7 +63,7 @@ func newHandler(fsys fs.FS) (*handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &handler{assets: map[string]asset{}, modTime: time.Now().UTC()}
+	h := &handler{assets: map[string]asset{}}
 	sum := sha256.New()
 	err = fs.WalkDir(root, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -124,6 +123,15 @@ func newAsset(name string, body []byte) asset {
 func (h *handler) Version() string { return h.version }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		// The API server mounts the console as its catch-all, so unknown API
+		// paths land here; API clients expect a problem document.
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"title":"Not Found","status":404,"detail":"no such API endpoint"}` + "\n"))
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -168,8 +176,10 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, a asset, cache s
 	hd.Set("Content-Type", a.ctype)
 	hd.Set("Cache-Control", cache)
 	hd.Set("ETag", a.etag)
-	// ServeContent handles If-None-Match, HEAD and ranges.
-	http.ServeContent(w, r, "", h.modTime, bytes.NewReader(a.body))
+	// ServeContent handles If-None-Match, HEAD and ranges. No modification
+	// time: replicas started at different times would disagree on it, while
+	// the content hash in the ETag is the same everywhere.
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
 }
 
 func securityHeaders(hd http.Header) {

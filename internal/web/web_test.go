@@ -174,6 +174,14 @@ func TestUnknownPathsAndMethods(t *testing.T) {
 			t.Errorf("GET %s = %d, want 404", p, res.StatusCode)
 		}
 	}
+	if ct := get(t, h, "/api/v1/nothing").Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Errorf("unknown API path answered as %q, want a problem document", ct)
+	}
+	apiPost := httptest.NewRecorder()
+	h.ServeHTTP(apiPost, httptest.NewRequest(http.MethodPost, "/api/v1/nothing", nil))
+	if apiPost.Code != http.StatusNotFound {
+		t.Errorf("POST to an unknown API path = %d, want 404", apiPost.Code)
+	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", nil))
 	if rec.Code != http.StatusMethodNotAllowed {
