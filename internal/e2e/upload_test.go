@@ -43,6 +43,12 @@ func testUpload(t *testing.T, root context.Context, srv *server, shots bool) {
 	tb.do(chromedp.Click(chromedp.CSS(`#upload`)))
 	tb.waitFor("field errors", `document.querySelectorAll('.field-error:not(:empty)').length === 2`, 5*time.Second)
 
+	// The template has every column, in the order of the shipped example.
+	tmpl, _ := tb.download(`#template`)
+	if got, want := readCSVFile(t, tmpl), readCSVFile(t, filepath.Join("..", "..", "examples", "users-template.csv")); !slices.Equal(got[0], want[0]) {
+		t.Errorf("template header = %v\nwant %v", got[0], want[0])
+	}
+
 	tb.selectOption(`select[name=orgId]`, srv.tenantA.ID)
 	tb.do(chromedp.SetUploadFiles(chromedp.CSS(`#file-input`), []string{sample}))
 	tb.waitFor("file chosen", `document.getElementById('chosen-file').textContent.includes('users-sample.csv')`, 5*time.Second)

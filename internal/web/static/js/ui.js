@@ -132,16 +132,6 @@ export function table({ caption, columns, rows, empty, stack, hideCaption }) {
       h('caption', { id: capID, class: hideCaption ? 'visually-hidden' : null }, caption), h('thead', null, head), body));
 }
 
-// download saves a Blob under a name without leaving the page.
-export function saveBlob(blob, name) {
-  const url = URL.createObjectURL(blob);
-  const a = h('a', { href: url, download: name, hidden: true });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
-}
-
 export function focusHeading(root) {
   const h1 = root.querySelector('h1');
   if (h1) { h1.tabIndex = -1; h1.focus(); }

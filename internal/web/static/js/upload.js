@@ -84,7 +84,7 @@ async function formPage(main, session, app) {
     h('h2', null, 'File'),
     fileField,
     h('p', null, h('a', { href: api.apiURL('uploads/template.csv'), download: 'users-template.csv', id: 'template' }, 'Download the template CSV'),
-      ' — the columns and an example row.'),
+      ' — every column the file may have, in order.'),
     columnHelp(),
     h('div', { class: 'actions' }, checkBtn, uploadBtn,
       h('span', { class: 'muted small' }, '“Check first” validates every row without creating anyone.')));
