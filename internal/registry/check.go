@@ -1,12 +1,19 @@
 package registry
 
-// CheckName and CheckUsername expose the registry's own field rules (the
-// empty string means valid) so bulk validators such as the CSV upload's dry
-// run report exactly what CreateUserTx would, with the same messages.
-// Added by the upload engineer; purely additive.
+// The registry's field rules, exported so bulk validators such as the CSV
+// upload's dry run report exactly what CreateUserTx would, with the same
+// messages. Each returns "" when the value is valid.
 
 // CheckName validates a first or last name.
 func CheckName(s string) string { return checkName(s) }
 
 // CheckUsername validates a chosen username.
 func CheckUsername(s string) string { return checkUsername(s) }
+
+// CheckPassword validates a password's length (in bytes, as argon2 sees it).
+func CheckPassword(pw string) string {
+	if len(pw) < 8 || len(pw) > 128 {
+		return "must be 8 to 128 characters"
+	}
+	return ""
+}

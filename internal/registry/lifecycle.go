@@ -70,8 +70,8 @@ func (s *Service) UpdateUser(ctx context.Context, p *roster.Principal, id string
 			rec.Framework = *patch.Framework
 		}
 		if patch.Password != nil {
-			if n := len(*patch.Password); n < 8 || n > 128 {
-				errs = append(errs, roster.FieldError{Field: FieldPassword, Message: "must be 8 to 128 characters"})
+			if msg := CheckPassword(*patch.Password); msg != "" {
+				errs = append(errs, roster.FieldError{Field: FieldPassword, Message: msg})
 			} else {
 				rec.PasswordHash = s.HashPassword(*patch.Password)
 			}

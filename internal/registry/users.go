@@ -80,8 +80,8 @@ func (s *Service) validate(in *NewUser) (normalised, []roster.FieldError) {
 	if in.Password == "" && u.PasswordHash == "" {
 		// Users may be created without a password (SSO users); they then
 		// cannot log in with one.
-	} else if in.Password != "" && (len(in.Password) < 8 || len(in.Password) > 128) {
-		errs = append(errs, roster.FieldError{Field: FieldPassword, Message: "must be 8 to 128 characters"})
+	} else if msg := CheckPassword(in.Password); in.Password != "" && msg != "" {
+		errs = append(errs, roster.FieldError{Field: FieldPassword, Message: msg})
 	}
 	for _, r := range in.Roles {
 		if !roster.IsRole(r) {

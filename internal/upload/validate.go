@@ -149,11 +149,8 @@ func validateRow(r Row, today time.Time) Record {
 	}
 	if pw := get(ColPassword); pw == "" {
 		errs.add(ColPassword, "is required")
-	} else if !tooLong[ColPassword] && len(pw) < 8 {
-		// Same bounds and words as the registry, which counts bytes.
-		errs.add(ColPassword, "must be 8 to 128 characters")
-	} else if !tooLong[ColPassword] && len(pw) > 128 {
-		errs.add(ColPassword, "must be 8 to 128 characters")
+	} else if msg := registry.CheckPassword(pw); !tooLong[ColPassword] && msg != "" {
+		errs.add(ColPassword, msg)
 	} else {
 		rec.User.Password = pw
 	}
