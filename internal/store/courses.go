@@ -36,22 +36,9 @@ func GetCourse(ctx context.Context, q Queryer, id string) (*roster.Course, error
 // quoted id with LIKE is exact because ids are UUIDs (no wildcards, fixed
 // length) and keeps the list column portable across engines.
 func ListCoursesForStaff(ctx context.Context, q Queryer, userID string) ([]roster.Course, error) {
-	rows, err := q.Query(ctx, `SELECT `+courseColumns+` FROM course WHERE created_by = $1
+	return queryAll(ctx, q, scanCourse, `SELECT `+courseColumns+` FROM course WHERE created_by = $1
 		OR id IN (SELECT course_id FROM course_batch WHERE mentors LIKE $2)
 		ORDER BY created_date DESC, id`, userID, `%"`+userID+`"%`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []roster.Course
-	for rows.Next() {
-		c, err := scanCourse(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *c)
-	}
-	return out, rows.Err()
 }
 
 const batchColumns = `id, course_id, name, created_by, mentors, start_date, end_date, enrolment_end_date, created_date`
@@ -96,20 +83,7 @@ func GetBatch(ctx context.Context, q Queryer, id string) (*roster.Batch, error) 
 // ListBatches returns a course's batches ordered by id, which is also the
 // order a whole-course report walks them in.
 func ListBatches(ctx context.Context, q Queryer, courseID string) ([]roster.Batch, error) {
-	rows, err := q.Query(ctx, `SELECT `+batchColumns+` FROM course_batch WHERE course_id = $1 ORDER BY id`, courseID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []roster.Batch
-	for rows.Next() {
-		b, err := scanBatch(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *b)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, q, scanBatch, `SELECT `+batchColumns+` FROM course_batch WHERE course_id = $1 ORDER BY id`, courseID)
 }
 
 // BatchCount is the number of active enrolments of a batch and how many of
@@ -173,33 +147,25 @@ func DeactivateEnrolment(ctx context.Context, q Queryer, batchID, userID string,
 
 const enrolmentColumns = `user_id, course_id, batch_id, enrolled_date, active`
 
-func scanEnrolments(rows Rows, err error) ([]roster.Enrolment, error) {
-	if err != nil {
+func scanEnrolment(row Row) (*roster.Enrolment, error) {
+	var e roster.Enrolment
+	if err := row.Scan(&e.UserID, &e.CourseID, &e.BatchID, &e.EnrolledDate, &e.Active); err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []roster.Enrolment
-	for rows.Next() {
-		var e roster.Enrolment
-		if err := rows.Scan(&e.UserID, &e.CourseID, &e.BatchID, &e.EnrolledDate, &e.Active); err != nil {
-			return nil, err
-		}
-		e.EnrolledDate = e.EnrolledDate.UTC()
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	e.EnrolledDate = e.EnrolledDate.UTC()
+	return &e, nil
 }
 
 // ListParticipants pages through a batch's active enrolments by user id.
 func ListParticipants(ctx context.Context, q Queryer, batchID, afterUserID string, limit int) ([]roster.Enrolment, error) {
-	return scanEnrolments(q.Query(ctx, `SELECT `+enrolmentColumns+` FROM enrolment
-WHERE batch_id = $1 AND active AND user_id > $2 ORDER BY user_id LIMIT $3`, batchID, afterUserID, limit))
+	return queryAll(ctx, q, scanEnrolment, `SELECT `+enrolmentColumns+` FROM enrolment
+WHERE batch_id = $1 AND active AND user_id > $2 ORDER BY user_id LIMIT $3`, batchID, afterUserID, limit)
 }
 
 // ListUserEnrolments returns a user's active enrolments, newest first.
 func ListUserEnrolments(ctx context.Context, q Queryer, userID string) ([]roster.Enrolment, error) {
-	return scanEnrolments(q.Query(ctx, `SELECT `+enrolmentColumns+` FROM enrolment
-WHERE user_id = $1 AND active ORDER BY enrolled_date DESC, batch_id`, userID))
+	return queryAll(ctx, q, scanEnrolment, `SELECT `+enrolmentColumns+` FROM enrolment
+WHERE user_id = $1 AND active ORDER BY enrolled_date DESC, batch_id`, userID)
 }
 
 // InsertConsent appends an entry to the consent ledger.
@@ -211,20 +177,15 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.ID, c.UserID, c.ConsumerID, c.ObjectID, 
 
 // ConsentHistory returns every ledger entry of a user for an object, oldest first.
 func ConsentHistory(ctx context.Context, q Queryer, userID, objectID, consumerID string) ([]roster.Consent, error) {
-	rows, err := q.Query(ctx, `SELECT id, user_id, consumer_id, object_id, object_type, status, at FROM consent
+	return queryAll(ctx, q, scanConsent, `SELECT id, user_id, consumer_id, object_id, object_type, status, at FROM consent
 WHERE user_id = $1 AND object_id = $2 AND consumer_id = $3 ORDER BY at, id`, userID, objectID, consumerID)
-	if err != nil {
+}
+
+func scanConsent(row Row) (*roster.Consent, error) {
+	var c roster.Consent
+	if err := row.Scan(&c.ID, &c.UserID, &c.ConsumerID, &c.ObjectID, &c.ObjectType, &c.Status, &c.At); err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []roster.Consent
-	for rows.Next() {
-		var c roster.Consent
-		if err := rows.Scan(&c.ID, &c.UserID, &c.ConsumerID, &c.ObjectID, &c.ObjectType, &c.Status, &c.At); err != nil {
-			return nil, err
-		}
-		c.At = c.At.UTC()
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	c.At = c.At.UTC()
+	return &c, nil
 }

@@ -50,21 +50,8 @@ func FindOrgByExternalID(ctx context.Context, q Queryer, provider, externalID st
 
 // ListOrgs lists the organisations of a tenant (the tenant itself first).
 func ListOrgs(ctx context.Context, q Queryer, rootOrgID string) ([]roster.Organisation, error) {
-	rows, err := q.Query(ctx, `SELECT `+orgColumns+` FROM organisation WHERE root_org_id = $1
+	return queryAll(ctx, q, scanOrg, `SELECT `+orgColumns+` FROM organisation WHERE root_org_id = $1
 		ORDER BY is_tenant DESC, name, id`, rootOrgID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []roster.Organisation
-	for rows.Next() {
-		o, err := scanOrg(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *o)
-	}
-	return out, rows.Err()
 }
 
 // InsertLocation writes a location.
@@ -91,19 +78,6 @@ func GetLocation(ctx context.Context, q Queryer, id string) (*roster.Location, e
 
 // ListLocations lists locations, optionally of one type and/or parent.
 func ListLocations(ctx context.Context, q Queryer, typ, parentID string) ([]roster.Location, error) {
-	rows, err := q.Query(ctx, `SELECT id, code, name, type, parent_id FROM location
+	return queryAll(ctx, q, scanLocation, `SELECT id, code, name, type, parent_id FROM location
 		WHERE ($1 = '' OR type = $1) AND ($2 = '' OR parent_id = $2) ORDER BY type, name`, typ, parentID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []roster.Location
-	for rows.Next() {
-		l, err := scanLocation(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *l)
-	}
-	return out, rows.Err()
 }

@@ -99,21 +99,8 @@ func ReportPassword(ctx context.Context, q Queryer, id string) ([]byte, error) {
 
 // ListReportRequests returns a requester's requests, latest first.
 func ListReportRequests(ctx context.Context, q Queryer, requestedBy string, limit int) ([]roster.ReportRequest, error) {
-	rows, err := q.Query(ctx, `SELECT `+reportColumns+` FROM report_request
+	return queryAll(ctx, q, scanReport, `SELECT `+reportColumns+` FROM report_request
 WHERE requested_by = $1 ORDER BY requested_at DESC, id DESC LIMIT $2`, requestedBy, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []roster.ReportRequest
-	for rows.Next() {
-		r, err := scanReport(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *r)
-	}
-	return out, rows.Err()
 }
 
 // StartReport moves a pending request to PROCESSING and reports whether it
@@ -158,21 +145,8 @@ WHERE status IN ('SUBMITTED', 'PROCESSING') AND requested_at < $1`, before, mess
 
 // ExpiredReports returns successful requests whose file is past its expiry.
 func ExpiredReports(ctx context.Context, q Queryer, now time.Time, limit int) ([]roster.ReportRequest, error) {
-	rows, err := q.Query(ctx, `SELECT `+reportColumns+` FROM report_request
+	return queryAll(ctx, q, scanReport, `SELECT `+reportColumns+` FROM report_request
 WHERE status = 'SUCCESS' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, now, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []roster.ReportRequest
-	for rows.Next() {
-		r, err := scanReport(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *r)
-	}
-	return out, rows.Err()
 }
 
 // ExpireReport marks a request EXPIRED once its file is gone.
@@ -196,21 +170,7 @@ type ReportDownload struct {
 
 // ListReportDownloads returns a report's downloads, oldest first.
 func ListReportDownloads(ctx context.Context, q Queryer, reportID string) ([]ReportDownload, error) {
-	rows, err := q.Query(ctx, `SELECT user_id, at FROM report_download WHERE report_id = $1 ORDER BY at, id`, reportID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []ReportDownload
-	for rows.Next() {
-		var d ReportDownload
-		if err := rows.Scan(&d.UserID, &d.At); err != nil {
-			return nil, err
-		}
-		d.At = d.At.UTC()
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, q, scanReportDownload, `SELECT user_id, at FROM report_download WHERE report_id = $1 ORDER BY at, id`, reportID)
 }
 
 // ReportUser is what the report reads about one enrolled user. Contact
@@ -234,6 +194,16 @@ type ReportUser struct {
 // user's latest consent for the course as of snapshot. Enrolments made after
 // snapshot are left out so a long report describes one moment.
 // buf is reused to keep memory flat across pages.
+
+func scanReportDownload(row Row) (*ReportDownload, error) {
+	var d ReportDownload
+	if err := row.Scan(&d.UserID, &d.At); err != nil {
+		return nil, err
+	}
+	d.At = d.At.UTC()
+	return &d, nil
+}
+
 func ReportPage(ctx context.Context, q Queryer, courseID, consumerID, batchID string, snapshot time.Time,
 	afterUserID string, limit int, buf []ReportUser) ([]ReportUser, error) {
 	// The page is cut from the enrolment primary key first, so the joins
@@ -291,21 +261,16 @@ func ExternalIDsFor(ctx context.Context, q Queryer, userIDs []string) ([]Externa
 	if len(userIDs) == 0 {
 		return nil, nil
 	}
-	rows, err := q.Query(ctx, `SELECT user_id, provider, id_type, external_id_enc FROM usr_external_identity
+	return queryAll(ctx, q, scanExternalIDRow, `SELECT user_id, provider, id_type, external_id_enc FROM usr_external_identity
 WHERE user_id IN (`+Placeholders(len(userIDs))+`) ORDER BY user_id, provider, id_type`, anys(userIDs)...)
-	if err != nil {
+}
+
+func scanExternalIDRow(row Row) (*ExternalIDRow, error) {
+	var r ExternalIDRow
+	if err := row.Scan(&r.UserID, &r.Provider, &r.IDType, &r.Enc); err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []ExternalIDRow
-	for rows.Next() {
-		var r ExternalIDRow
-		if err := rows.Scan(&r.UserID, &r.Provider, &r.IDType, &r.Enc); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return &r, nil
 }
 
 func anys(ss []string) []any {
@@ -330,27 +295,23 @@ func SchoolLocationsFor(ctx context.Context, q Queryer, userIDs []string) ([]Sch
 	if len(userIDs) == 0 {
 		return nil, nil
 	}
-	rows, err := q.Query(ctx, `SELECT uo.user_id, o.location_ids FROM user_organisation uo
+	return queryAll(ctx, q, scanSchoolLocation, `SELECT uo.user_id, o.location_ids FROM user_organisation uo
 JOIN organisation o ON o.id = uo.organisation_id
 WHERE uo.user_id IN (`+Placeholders(len(userIDs))+`) AND NOT o.is_tenant AND NOT uo.is_deleted AND o.location_ids <> '[]'
 ORDER BY uo.user_id, uo.org_join_date, o.id`, anys(userIDs)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []SchoolLocation
-	for rows.Next() {
-		var r SchoolLocation
-		if err := rows.Scan(&r.UserID, &r.LocationIDs); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
 }
 
 // LocationByTypeCode finds a location by the (type, code) pair users'
 // profileLocation refers to; ErrNoRows when there is none.
+
+func scanSchoolLocation(row Row) (*SchoolLocation, error) {
+	var r SchoolLocation
+	if err := row.Scan(&r.UserID, &r.LocationIDs); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
 func LocationByTypeCode(ctx context.Context, q Queryer, typ, code string) (*roster.Location, error) {
 	return scanLocation(q.QueryRow(ctx, `SELECT id, code, name, type, parent_id FROM location WHERE type = $1 AND code = $2`, typ, code))
 }

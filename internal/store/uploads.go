@@ -116,20 +116,7 @@ func ListUploads(ctx context.Context, q Queryer, orgID, before string, limit int
 		args = append(args, before)
 	}
 	sql += ` ORDER BY id DESC LIMIT ` + strconv.Itoa(limit)
-	rows, err := q.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Upload
-	for rows.Next() {
-		u, err := scanUpload(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *u)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, q, scanUpload, sql, args...)
 }
 
 // LockUpload touches the upload row inside tx. On PostgreSQL the row lock
@@ -236,13 +223,13 @@ func ListUploadRows(ctx context.Context, q Queryer, uploadID, status string, aft
 		args = append(args, status)
 	}
 	sql += ` ORDER BY row_number LIMIT ` + strconv.Itoa(limit)
-	rows, err := q.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []UploadRow
-	for rows.Next() {
+	return queryAll(ctx, q, uploadRowScanner(withOriginal), sql, args...)
+}
+
+// uploadRowScanner scans upload_row rows, with the sealed original values
+// when the query selected them.
+func uploadRowScanner(withOriginal bool) func(Row) (*UploadRow, error) {
+	return func(row Row) (*UploadRow, error) {
 		var r UploadRow
 		var userID *string
 		var errs string
@@ -250,7 +237,7 @@ func ListUploadRows(ctx context.Context, q Queryer, uploadID, status string, aft
 		if withOriginal {
 			dest = append(dest, &r.OriginalEnc)
 		}
-		if err := rows.Scan(dest...); err != nil {
+		if err := row.Scan(dest...); err != nil {
 			return nil, err
 		}
 		if userID != nil {
@@ -260,7 +247,6 @@ func ListUploadRows(ctx context.Context, q Queryer, uploadID, status string, aft
 			return nil, err
 		}
 		r.CreatedAt = r.CreatedAt.UTC()
-		out = append(out, r)
+		return &r, nil
 	}
-	return out, rows.Err()
 }

@@ -167,26 +167,22 @@ func InsertExternalIdentity(ctx context.Context, q Queryer, r ExternalIdentityRe
 
 // ExternalIdentities lists a user's identities.
 func ExternalIdentities(ctx context.Context, q Queryer, userID string) ([]ExternalIdentityRecord, error) {
-	rows, err := q.Query(ctx, `SELECT provider, id_type, external_id_hash, external_id_enc, user_id, created_by, created_on
+	return queryAll(ctx, q, scanExternalIdentity, `SELECT provider, id_type, external_id_hash, external_id_enc, user_id, created_by, created_on
 		FROM usr_external_identity WHERE user_id = $1 ORDER BY provider, id_type`, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []ExternalIdentityRecord
-	for rows.Next() {
-		var r ExternalIdentityRecord
-		var createdBy sql.NullString
-		if err := rows.Scan(&r.Provider, &r.IDType, &r.Hash, &r.Enc, &r.UserID, &createdBy, &r.CreatedOn); err != nil {
-			return nil, err
-		}
-		r.CreatedBy, r.CreatedOn = createdBy.String, r.CreatedOn.UTC()
-		out = append(out, r)
-	}
-	return out, rows.Err()
 }
 
 // DeleteExternalIdentities removes every identity of userID.
+
+func scanExternalIdentity(row Row) (*ExternalIdentityRecord, error) {
+	var r ExternalIdentityRecord
+	var createdBy sql.NullString
+	if err := row.Scan(&r.Provider, &r.IDType, &r.Hash, &r.Enc, &r.UserID, &createdBy, &r.CreatedOn); err != nil {
+		return nil, err
+	}
+	r.CreatedBy, r.CreatedOn = createdBy.String, r.CreatedOn.UTC()
+	return &r, nil
+}
+
 func DeleteExternalIdentities(ctx context.Context, q Queryer, userID string) error {
 	_, err := q.Exec(ctx, `DELETE FROM usr_external_identity WHERE user_id = $1`, userID)
 	return err
@@ -211,34 +207,30 @@ func UpsertMembership(ctx context.Context, q Queryer, m roster.Membership) error
 
 // Memberships lists a user's organisation memberships, including left ones.
 func Memberships(ctx context.Context, q Queryer, userID string) ([]roster.Membership, error) {
-	rows, err := q.Query(ctx, `SELECT user_id, organisation_id, association_type, roles, is_approved,
+	return queryAll(ctx, q, scanMembership, `SELECT user_id, organisation_id, association_type, roles, is_approved,
 			is_rejected, is_deleted, approval_date, org_join_date, org_left_date, updated_by, updated_date
 		FROM user_organisation WHERE user_id = $1 ORDER BY org_join_date, organisation_id`, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []roster.Membership
-	for rows.Next() {
-		var m roster.Membership
-		var roles string
-		var updatedBy sql.NullString
-		if err := rows.Scan(&m.UserID, &m.OrganisationID, &m.AssociationType, &roles, &m.IsApproved,
-			&m.IsRejected, &m.IsDeleted, &m.ApprovalDate, &m.OrgJoinDate, &m.OrgLeftDate, &updatedBy, &m.UpdatedDate); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal([]byte(roles), &m.Roles); err != nil {
-			return nil, err
-		}
-		m.UpdatedBy = updatedBy.String
-		m.OrgJoinDate = m.OrgJoinDate.UTC()
-		m.ApprovalDate, m.OrgLeftDate, m.UpdatedDate = UTCPtr(m.ApprovalDate), UTCPtr(m.OrgLeftDate), UTCPtr(m.UpdatedDate)
-		out = append(out, m)
-	}
-	return out, rows.Err()
 }
 
 // Audit appends an audit_log entry. detail must not contain PII.
+
+func scanMembership(row Row) (*roster.Membership, error) {
+	var m roster.Membership
+	var roles string
+	var updatedBy sql.NullString
+	if err := row.Scan(&m.UserID, &m.OrganisationID, &m.AssociationType, &roles, &m.IsApproved,
+		&m.IsRejected, &m.IsDeleted, &m.ApprovalDate, &m.OrgJoinDate, &m.OrgLeftDate, &updatedBy, &m.UpdatedDate); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(roles), &m.Roles); err != nil {
+		return nil, err
+	}
+	m.UpdatedBy = updatedBy.String
+	m.OrgJoinDate = m.OrgJoinDate.UTC()
+	m.ApprovalDate, m.OrgLeftDate, m.UpdatedDate = UTCPtr(m.ApprovalDate), UTCPtr(m.OrgLeftDate), UTCPtr(m.UpdatedDate)
+	return &m, nil
+}
+
 func Audit(ctx context.Context, q Queryer, actorID, action, objectType, objectID, outcome, detail string) error {
 	_, err := q.Exec(ctx, `INSERT INTO audit_log (id, at, actor_id, action, object_type, object_id, outcome, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
