@@ -8,30 +8,13 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/roster-dev/roster/internal/storetest"
+	"github.com/roster-dev/roster/internal/testkit"
 )
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // rosterCmd runs a command in-process and returns its stdout.
 func rosterCmd(t *testing.T, stdin string, args ...string) string {
@@ -79,7 +62,7 @@ func serveFromScratch(t *testing.T) {
 		t.Fatalf("user create printed %q", out)
 	}
 
-	logs := &lockedBuffer{}
+	logs := &testkit.LockedBuffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0"}, strings.NewReader(""), &bytes.Buffer{}, logs)

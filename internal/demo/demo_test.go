@@ -13,13 +13,13 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/course"
-	"github.com/roster-dev/roster/internal/course/coursetest"
 	"github.com/roster-dev/roster/internal/demo"
 	"github.com/roster-dev/roster/internal/jobs"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/report"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/storetest"
+	"github.com/roster-dev/roster/internal/testkit"
 	"github.com/roster-dev/roster/internal/zipcrypt"
 )
 
@@ -28,9 +28,9 @@ import (
 func TestLoadThenReport(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		ctx := context.Background()
-		keys := coursetest.Keyring(t)
+		keys := testkit.Keyring(t)
 		reg := registry.New(db, keys)
-		reg.HashPassword = coursetest.CheapHash
+		reg.HashPassword = testkit.CheapHash
 		courses := course.New(db)
 		res, err := demo.Load(ctx, reg, courses, demo.Options{Learners: 40})
 		if err != nil {

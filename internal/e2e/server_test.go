@@ -12,9 +12,9 @@ import (
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/app"
 	"github.com/roster-dev/roster/internal/course"
-	"github.com/roster-dev/roster/internal/password"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/storetest"
+	"github.com/roster-dev/roster/internal/testkit"
 )
 
 // server is the whole service running in-process, with a small world of
@@ -84,9 +84,7 @@ func startServer(t *testing.T, engine string, configure ...func(c *app.Config, b
 	// Seeded users and uploaded rows use cheap argon2 parameters: the
 	// browser tests are about the console, and the real cost is measured by
 	// the benchmarks.
-	a.Registry.HashPassword = func(pw string) string {
-		return password.HashWith(pw, password.Params{Memory: 64, Time: 1, Threads: 1})
-	}
+	a.Registry.HashPassword = testkit.CheapHash
 	if err := a.Migrate(ctx); err != nil {
 		cancel()
 		ln.Close()

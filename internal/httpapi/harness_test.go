@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,31 +20,13 @@ import (
 	"github.com/roster-dev/roster/internal/course"
 	"github.com/roster-dev/roster/internal/httpapi"
 	"github.com/roster-dev/roster/internal/jobs"
-	"github.com/roster-dev/roster/internal/password"
 	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/report"
 	"github.com/roster-dev/roster/internal/store"
+	"github.com/roster-dev/roster/internal/testkit"
 	"github.com/roster-dev/roster/internal/upload"
 )
-
-// lockedBuffer collects log output written by concurrent handlers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // env is a running API over a fresh database with two state tenants, a
 // school in state A and an org admin for each state.
@@ -56,7 +37,7 @@ type env struct {
 	auth           *auth.Authenticator
 	api            *httpapi.Server
 	srv            *httptest.Server
-	logs           *lockedBuffer
+	logs           *testkit.LockedBuffer
 	stateA, stateB *roster.Organisation
 	schoolA        *roster.Organisation
 }
@@ -138,9 +119,7 @@ func newEnv(t *testing.T, db store.Engine, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	reg := registry.New(db, keys)
-	reg.HashPassword = func(pw string) string {
-		return password.HashWith(pw, password.Params{Memory: 64, Time: 1, Threads: 1})
-	}
+	reg.HashPassword = testkit.CheapHash
 	if _, err := reg.Bootstrap(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +128,7 @@ func newEnv(t *testing.T, db store.Engine, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	a := &auth.Authenticator{Tokens: tokens, Registry: reg}
-	logs := &lockedBuffer{}
+	logs := &testkit.LockedBuffer{}
 	cfg := httpapi.Config{
 		Registry: reg,
 		Courses:  course.New(db),

@@ -10,6 +10,7 @@ import (
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/storetest"
+	"github.com/roster-dev/roster/internal/testkit"
 )
 
 // Create and lookup throughput through the whole service (validation,
@@ -22,8 +23,8 @@ func BenchmarkRegistry(b *testing.B) {
 			continue
 		}
 		db := storetest.Open(b, engine)
-		reg := registry.New(db, testKeyring(b))
-		reg.HashPassword = cheapHash
+		reg := registry.New(db, testkit.Keyring(b))
+		reg.HashPassword = testkit.CheapHash
 		ctx := context.Background()
 		if _, err := reg.Bootstrap(ctx); err != nil {
 			b.Fatal(err)

@@ -9,11 +9,11 @@ import (
 	"testing"
 
 	"github.com/roster-dev/roster"
-	"github.com/roster-dev/roster/internal/password"
 	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/storetest"
+	"github.com/roster-dev/roster/internal/testkit"
 )
 
 type fixture struct {
@@ -25,29 +25,12 @@ type fixture struct {
 	ctx            context.Context
 }
 
-func testKeyring(t testing.TB, keys ...pii.Key) *pii.Keyring {
-	t.Helper()
-	if len(keys) == 0 {
-		keys = []pii.Key{{ID: "k1", Key: make([]byte, 32)}}
-		keys[0].Key[0] = 1
-	}
-	k, err := pii.NewKeyring([]byte(strings.Repeat("i", 32)), keys...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func cheapHash(pw string) string {
-	return password.HashWith(pw, password.Params{Memory: 64, Time: 1, Threads: 1})
-}
-
 // newFixture makes two state tenants, a school in state A and an org admin
 // for each state.
 func newFixture(t *testing.T, db store.Engine) *fixture {
 	t.Helper()
-	f := &fixture{db: db, ctx: context.Background(), reg: registry.New(db, testKeyring(t))}
-	f.reg.HashPassword = cheapHash
+	f := &fixture{db: db, ctx: context.Background(), reg: registry.New(db, testkit.Keyring(t))}
+	f.reg.HashPassword = testkit.CheapHash
 	if _, err := f.reg.Bootstrap(f.ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -332,12 +315,11 @@ func TestKeyRotationKeepsOldDataReadable(t *testing.T) {
 		f := newFixture(t, db)
 		old := f.mustCreate(t, f.adminA, f.stateA.ID, "before@rotation.org", "9876500001")
 
-		k1 := pii.Key{ID: "k1", Key: make([]byte, 32)}
-		k1.Key[0] = 1
+		k1 := testkit.DefaultKey
 		k2 := pii.Key{ID: "k2", Key: make([]byte, 32)}
 		k2.Key[0] = 2
-		rotated := registry.New(db, testKeyring(t, k2, k1))
-		rotated.HashPassword = cheapHash
+		rotated := registry.New(db, testkit.Keyring(t, k2, k1))
+		rotated.HashPassword = testkit.CheapHash
 
 		got, err := rotated.GetUser(f.ctx, f.adminA, old.ID)
 		if err != nil || got.Email != "before@rotation.org" || got.Phone != "+919876500001" {
@@ -357,7 +339,7 @@ func TestKeyRotationKeepsOldDataReadable(t *testing.T) {
 		}
 		// Without the retired key the old row cannot be read: the test
 		// above proves the ring, not luck.
-		only2 := registry.New(db, testKeyring(t, k2))
+		only2 := registry.New(db, testkit.Keyring(t, k2))
 		if _, err := only2.GetUser(f.ctx, f.adminA, old.ID); err == nil {
 			t.Fatal("old row readable without its key")
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/password"
 	"github.com/roster-dev/roster/internal/storetest"
+	"github.com/roster-dev/roster/internal/testkit"
 )
 
 const benchRows = 1000
@@ -39,7 +40,7 @@ func BenchmarkUpload(b *testing.B) {
 		hash func(string) string
 	}{
 		{"argon2id-default", password.Hash},
-		{"argon2id-cheap", cheapHash},
+		{"argon2id-cheap", testkit.CheapHash},
 	}
 	for _, engine := range storetest.Engines() {
 		if engine == "postgres" && os.Getenv(storetest.EnvPostgresURL) == "" {

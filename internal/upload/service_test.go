@@ -16,11 +16,10 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/jobs"
-	"github.com/roster-dev/roster/internal/password"
-	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/storetest"
+	"github.com/roster-dev/roster/internal/testkit"
 )
 
 type fixture struct {
@@ -34,27 +33,13 @@ type fixture struct {
 	adminA, adminB *roster.Principal
 }
 
-func cheapHash(pw string) string {
-	return password.HashWith(pw, password.Params{Memory: 64, Time: 1, Threads: 1})
-}
-
-func testKeys(t testing.TB) *pii.Keyring {
-	key := make([]byte, 32)
-	key[0] = 7
-	k, err := pii.NewKeyring([]byte(strings.Repeat("x", 32)), pii.Key{ID: "k1", Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
 // newFixture makes two tenants, a school in tenant A, an admin per tenant
 // and an upload service whose queue only inserts (tests call Process, or
 // startWorkers for the River path).
 func newFixture(t testing.TB, db store.Engine) *fixture {
 	t.Helper()
-	f := &fixture{ctx: context.Background(), db: db, reg: registry.New(db, testKeys(t))}
-	f.reg.HashPassword = cheapHash
+	f := &fixture{ctx: context.Background(), db: db, reg: registry.New(db, testkit.Keyring(t))}
+	f.reg.HashPassword = testkit.CheapHash
 	if err := jobs.Migrate(f.ctx, db); err != nil {
 		t.Fatal(err)
 	}
@@ -650,7 +635,7 @@ func TestWorkerFailures(t *testing.T) {
 
 		// A file sealed under a key the service no longer has.
 		up := submit()
-		if _, err := db.Exec(f.ctx, `UPDATE upload SET file_enc = $2 WHERE id = $1`, up.ID, testKeys(t).Seal("x", "elsewhere")); err != nil {
+		if _, err := db.Exec(f.ctx, `UPDATE upload SET file_enc = $2 WHERE id = $1`, up.ID, testkit.Keyring(t).Seal("x", "elsewhere")); err != nil {
 			t.Fatal(err)
 		}
 		if err := f.svc.Process(f.ctx, up.ID); err != nil {

@@ -5,16 +5,15 @@ package coursetest
 import (
 	"context"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/course"
-	"github.com/roster-dev/roster/internal/password"
 	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/store"
+	"github.com/roster-dev/roster/internal/testkit"
 )
 
 // World is a custodian, two state tenants (each with an org admin), a small
@@ -35,30 +34,13 @@ type World struct {
 	Locations map[string]*roster.Location
 }
 
-// Keyring returns a fixed test key ring.
-func Keyring(t testing.TB) *pii.Keyring {
-	t.Helper()
-	key := make([]byte, 32)
-	key[0] = 7
-	k, err := pii.NewKeyring([]byte(strings.Repeat("x", 32)), pii.Key{ID: "k1", Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-// CheapHash hashes passwords with minimal argon2 costs so fixtures are fast.
-func CheapHash(pw string) string {
-	return password.HashWith(pw, password.Params{Memory: 64, Time: 1, Threads: 1})
-}
-
 // NewWorld builds the world in db (already migrated).
 func NewWorld(t testing.TB, db store.Engine) *World {
 	t.Helper()
 	ctx := context.Background()
-	w := &World{DB: db, Keys: Keyring(t)}
+	w := &World{DB: db, Keys: testkit.Keyring(t)}
 	w.Reg = registry.New(db, w.Keys)
-	w.Reg.HashPassword = CheapHash
+	w.Reg.HashPassword = testkit.CheapHash
 	w.Courses = course.New(db)
 	var err error
 	if w.Custodian, err = w.Reg.Bootstrap(ctx); err != nil {
