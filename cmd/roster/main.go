@@ -180,20 +180,14 @@ func newMigrateCmd(g *globals) *cobra.Command {
 		Short: "Apply database migrations and exit",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := g.open(cmd)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			if err := a.Migrate(cmd.Context()); err != nil {
-				return err
-			}
-			org, err := a.Registry.Bootstrap(cmd.Context())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "database is up to date (%s); custodian organisation %s\n", a.DB.Name(), org.ID)
-			return nil
+			return withMigrated(g, cmd, func(a *app.App) error {
+				org, err := a.Registry.Bootstrap(cmd.Context()) // exists now; read it for the message
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "database is up to date (%s); custodian organisation %s\n", a.DB.Name(), org.ID)
+				return nil
+			})
 		},
 	}
 }
