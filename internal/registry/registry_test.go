@@ -29,25 +29,9 @@ type fixture struct {
 // for each state.
 func newFixture(t *testing.T, db store.Engine) *fixture {
 	t.Helper()
-	f := &fixture{db: db, ctx: context.Background(), reg: registry.New(db, testkit.Keyring(t))}
-	f.reg.HashPassword = testkit.CheapHash
-	if _, err := f.reg.Bootstrap(f.ctx); err != nil {
-		t.Fatal(err)
-	}
-	sys := roster.SystemPrincipal
-	var err error
-	if f.stateA, err = f.reg.CreateOrg(f.ctx, sys, roster.Organisation{Name: "Tamil Nadu", Channel: "TN", IsTenant: true}); err != nil {
-		t.Fatal(err)
-	}
-	if f.stateB, err = f.reg.CreateOrg(f.ctx, sys, roster.Organisation{Name: "Andhra Pradesh", Channel: "AP", IsTenant: true}); err != nil {
-		t.Fatal(err)
-	}
-	if f.schoolA, err = f.reg.CreateOrg(f.ctx, sys, roster.Organisation{Name: "GHS Adyar", RootOrgID: f.stateA.ID, ExternalID: "SCH-1"}); err != nil {
-		t.Fatal(err)
-	}
-	f.adminA = f.principal(t, f.mustCreate(t, sys, f.stateA.ID, "admina@tn.gov.in", "", roster.RoleOrgAdmin).ID)
-	f.adminB = f.principal(t, f.mustCreate(t, sys, f.stateB.ID, "adminb@ap.gov.in", "", roster.RoleOrgAdmin).ID)
-	return f
+	tt := testkit.NewTenants(t, db)
+	return &fixture{db: db, ctx: context.Background(), reg: tt.Reg, stateA: tt.StateA, stateB: tt.StateB,
+		schoolA: tt.SchoolA, adminA: tt.AdminA, adminB: tt.AdminB}
 }
 
 func (f *fixture) mustCreate(t *testing.T, p *roster.Principal, orgID, email, phone string, roles ...string) *registry.UserView {

@@ -38,49 +38,19 @@ type fixture struct {
 // startWorkers for the River path).
 func newFixture(t testing.TB, db store.Engine) *fixture {
 	t.Helper()
-	f := &fixture{ctx: context.Background(), db: db, reg: registry.New(db, testkit.Keyring(t))}
-	f.reg.HashPassword = testkit.CheapHash
+	tt := testkit.NewTenants(t, db)
+	f := &fixture{ctx: context.Background(), db: db, reg: tt.Reg, stateA: tt.StateA, stateB: tt.StateB,
+		schoolA: tt.SchoolA, adminA: tt.AdminA, adminB: tt.AdminB}
 	if err := jobs.Migrate(f.ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.reg.Bootstrap(f.ctx); err != nil {
-		t.Fatal(err)
-	}
-	sys := roster.SystemPrincipal
-	var err error
-	if f.stateA, err = f.reg.CreateOrg(f.ctx, sys, roster.Organisation{Name: "Tamil Nadu", Channel: "TN", IsTenant: true}); err != nil {
-		t.Fatal(err)
-	}
-	if f.stateB, err = f.reg.CreateOrg(f.ctx, sys, roster.Organisation{Name: "Andhra Pradesh", Channel: "AP", IsTenant: true}); err != nil {
-		t.Fatal(err)
-	}
-	if f.schoolA, err = f.reg.CreateOrg(f.ctx, sys, roster.Organisation{Name: "GHS Adyar", RootOrgID: f.stateA.ID, ExternalID: "SCH-1"}); err != nil {
-		t.Fatal(err)
-	}
-	f.adminA = f.admin(t, f.stateA.ID, "admina@tn.gov.in")
-	f.adminB = f.admin(t, f.stateB.ID, "adminb@ap.gov.in")
 	f.svc = New(f.reg)
+	var err error
 	if f.queue, err = jobs.New(db, nil, jobs.Config{}); err != nil {
 		t.Fatal(err)
 	}
 	f.svc.SetQueue(f.queue)
 	return f
-}
-
-func (f *fixture) admin(t testing.TB, orgID, email string) *roster.Principal {
-	t.Helper()
-	v, err := f.reg.CreateUser(f.ctx, roster.SystemPrincipal, registry.NewUser{
-		User: roster.User{FirstName: "Admin", Email: email}, OrgID: orgID,
-		Roles: []string{roster.RoleOrgAdmin}, Password: "admin-pass-1",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := f.reg.Principal(f.ctx, v.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // startWorkers replaces the insert-only queue with one that runs uploads.
