@@ -436,3 +436,36 @@ func TestMembershipsAndRoles(t *testing.T) {
 		}
 	})
 }
+
+// A generated username that is already taken is retried with a new suffix;
+// after the last attempt the clash is reported, not hidden.
+func TestGeneratedUsernameRetriesOnCollision(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		f := newFixture(t, db)
+		var calls int
+		suffixes := []string{"aaaa", "aaaa", "bbbb"}
+		defer registry.SetUsernameSuffix(func() string {
+			s := suffixes[min(calls, len(suffixes)-1)]
+			calls++
+			return s
+		})()
+		create := func(email string) (*registry.UserView, error) {
+			return f.reg.CreateUser(f.ctx, f.adminA, registry.NewUser{User: roster.User{FirstName: "Anitha", LastName: "R", Email: email}, OrgID: f.stateA.ID})
+		}
+		first, err := create("one@x.org")
+		if err != nil || first.Username != "anithar_aaaa" {
+			t.Fatalf("first: %v %q", err, first.Username)
+		}
+		second, err := create("two@x.org")
+		if err != nil || second.Username != "anithar_bbbb" || calls != 3 {
+			t.Fatalf("second: %v %q after %d suffixes, want anithar_bbbb after 3", err, second.Username, calls)
+		}
+		// Every suffix taken: the create fails with the field named.
+		suffixes = []string{"aaaa"}
+		_, err = create("three@x.org")
+		var re *roster.Error
+		if !errors.As(err, &re) || re.Code != roster.ECONFLICT || re.Fields[0].Field != "userName" {
+			t.Fatalf("exhausted retries: %v", err)
+		}
+	})
+}

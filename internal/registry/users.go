@@ -161,6 +161,10 @@ func usernameBase(first, last string) string {
 
 const usernameAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 
+// usernameSuffix makes the random part of a generated username; tests
+// replace it to force collisions.
+var usernameSuffix = func() string { return roster.RandomString(4, usernameAlphabet) }
+
 func (s *Service) lookupValue(typ, normalised string) string {
 	return s.keys.BlindIndex(typ, normalised)
 }
@@ -281,11 +285,15 @@ func (s *Service) CreateUserTx(ctx context.Context, tx store.Tx, actorID string,
 	generated := n.username == ""
 	for attempt := 0; ; attempt++ {
 		if generated {
-			n.username = usernameBase(in.User.FirstName, in.User.LastName) + "_" + roster.RandomString(4, usernameAlphabet)
+			n.username = usernameBase(in.User.FirstName, in.User.LastName) + "_" + usernameSuffix()
 		}
 		u, err := s.insertUser(ctx, tx, actorID, in, n, org)
-		if errors.Is(err, errRetryUsername) && attempt < 5 {
-			continue
+		if errors.Is(err, errRetryUsername) {
+			if attempt < 5 {
+				continue
+			}
+			return nil, &roster.Error{Code: roster.ECONFLICT, Message: "user already exists", Fields: []roster.FieldError{
+				{Field: FieldUserName, Message: "could not generate a free username; please choose one"}}}
 		}
 		return u, err
 	}
