@@ -127,9 +127,13 @@ func (a *App) Ready(ctx context.Context) error {
 	if !a.ready.Load() {
 		return errors.New("starting or shutting down")
 	}
-	var one int
-	if err := a.DB.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+	pending, err := a.DB.Pending(ctx)
+	if err != nil {
 		return errors.New("database unreachable")
+	} else if pending {
+		// Someone rolled the schema back or this binary is newer than the
+		// database: serving would hit missing tables.
+		return errors.New("database schema is behind this binary; run roster migrate")
 	}
 	return nil
 }

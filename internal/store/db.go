@@ -50,6 +50,9 @@ type Engine interface {
 	// Pool is the native pool (*sql.DB or *pgxpool.Pool) for the job queue.
 	Pool() any
 	Migrate(ctx context.Context) error
+	// Pending reports whether this binary has migrations the database has
+	// not applied yet (readiness: never serve on an older schema).
+	Pending(ctx context.Context) (bool, error)
 	Close() error
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/roster-dev/roster/internal/dbopen"
 	"github.com/roster-dev/roster/internal/store"
 )
 
@@ -26,4 +27,28 @@ func TestEnginesAgree(t *testing.T) {
 			t.Fatalf("want ErrNoRows, got %v", err)
 		}
 	})
+}
+
+// A fresh database has pending migrations until Migrate runs; /readyz
+// relies on this to refuse traffic on a stale schema.
+func TestPendingMigrations(t *testing.T) {
+	for _, engine := range Engines() {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			db, err := dbopen.Open(ctx, URL(t, engine))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if pending, err := db.Pending(ctx); err != nil || !pending {
+				t.Fatalf("fresh database: pending=%v err=%v, want pending", pending, err)
+			}
+			if err := db.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if pending, err := db.Pending(ctx); err != nil || pending {
+				t.Fatalf("migrated database: pending=%v err=%v", pending, err)
+			}
+		})
+	}
 }

@@ -61,6 +61,23 @@ func (d *DB) Begin(ctx context.Context) (store.Tx, error) {
 // (goose's default for Postgres) keeps replicas that start together from
 // migrating at the same time.
 func (d *DB) Migrate(ctx context.Context) error {
+	return d.withProvider(func(p *goose.Provider) error {
+		_, err := p.Up(ctx)
+		return err
+	})
+}
+
+// Pending reports whether embedded migrations are not applied yet.
+func (d *DB) Pending(ctx context.Context) (pending bool, err error) {
+	err = d.withProvider(func(p *goose.Provider) error {
+		pending, err = p.HasPending(ctx)
+		return err
+	})
+	return pending, err
+}
+
+// withProvider gives goose a database/sql view of the pool for one call.
+func (d *DB) withProvider(fn func(*goose.Provider) error) error {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return err
@@ -71,8 +88,7 @@ func (d *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	_, err = provider.Up(ctx)
-	return err
+	return fn(provider)
 }
 
 // Tx is an open PostgreSQL transaction.

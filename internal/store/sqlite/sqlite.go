@@ -80,6 +80,15 @@ func (d *DB) Migrate(ctx context.Context) error {
 	return err
 }
 
+// Pending reports whether embedded migrations are not applied yet.
+func (d *DB) Pending(ctx context.Context) (bool, error) {
+	provider, err := goose.NewProvider(goose.DialectSQLite3, d.db, mustSub(migrations, "migrations"))
+	if err != nil {
+		return false, err
+	}
+	return provider.HasPending(ctx)
+}
+
 // Tx is an open SQLite transaction.
 type Tx struct {
 	tx *sql.Tx
