@@ -75,8 +75,13 @@ func TestCreateReadPIIVisibility(t *testing.T) {
 		if created.MaskedEmail != "te*****@yopmail.com" || created.MaskedPhone != "98******09" {
 			t.Fatalf("masks: %q %q", created.MaskedEmail, created.MaskedPhone)
 		}
-		if created.RootOrgID != f.stateA.ID || created.Channel != "TN" {
-			t.Fatalf("root org/channel: %q %q", created.RootOrgID, created.Channel)
+		if created.RootOrgID != f.stateA.ID || created.Channel != "TN" || created.FlagsValue != roster.FlagTenantVerified {
+			t.Fatalf("root org/channel/flags: %q %q %d", created.RootOrgID, created.Channel, created.FlagsValue)
+		}
+		// A user under the custodian is self-signed-up: no tenant flag.
+		ssu, err := f.reg.CreateUser(f.ctx, roster.SystemPrincipal, registry.NewUser{User: roster.User{FirstName: "Self", Email: "self@x.org"}})
+		if err != nil || ssu.FlagsValue != 0 || ssu.Channel != "custodian" {
+			t.Fatalf("self-signed-up user: %v flags=%d channel=%q", err, ssu.FlagsValue, ssu.Channel)
 		}
 		if !strings.HasPrefix(created.Username, "anithar_") || len(created.Username) != len("anithar_")+4 {
 			t.Fatalf("generated username %q", created.Username)

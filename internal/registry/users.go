@@ -307,10 +307,17 @@ func (s *Service) insertUser(ctx context.Context, tx store.Tx, actorID string, i
 	u.Username = n.username
 	u.Email, u.Phone = "", ""
 	u.RootOrgID = org.RootOrgID
+	root, err := store.GetOrg(ctx, tx, org.RootOrgID)
+	if err != nil {
+		return nil, err
+	}
 	if u.Channel == "" {
-		if root, err := store.GetOrg(ctx, tx, org.RootOrgID); err == nil {
-			u.Channel = root.Channel
-		}
+		u.Channel = root.Channel
+	}
+	if !root.IsCustodian {
+		// Seed 001: flagsValue 4 marks users a tenant created (upload, admin,
+		// tenant login); everyone under the custodian is self-signed-up.
+		u.FlagsValue |= roster.FlagTenantVerified
 	}
 	if n.phone != "" && u.CountryCode == "" {
 		u.CountryCode = "+91"
@@ -328,7 +335,7 @@ func (s *Service) insertUser(ctx context.Context, tx store.Tx, actorID string, i
 	u.RecoveryEmail, u.RecoveryPhone, u.PrevUsedEmail, u.PrevUsedPhone = "", "", "", ""
 
 	var out *roster.User
-	err := store.Savepoint(ctx, tx, "create_user", func() error {
+	err = store.Savepoint(ctx, tx, "create_user", func() error {
 		if err := store.InsertUser(ctx, tx, rec); err != nil {
 			return err
 		}
