@@ -77,13 +77,15 @@ func (a *App) Close() error { return a.DB.Close() }
 // Migrate applies Roster's and River's migrations. Both are idempotent and
 // safe to run from replicas starting together.
 func (a *App) Migrate(ctx context.Context) error {
-	if err := a.DB.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	if err := jobs.Migrate(ctx, a.DB); err != nil {
-		return fmt.Errorf("migrate job queue: %w", err)
-	}
-	return nil
+	return a.DB.MigrationLock(ctx, func() error {
+		if err := a.DB.Migrate(ctx); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if err := jobs.Migrate(ctx, a.DB); err != nil {
+			return fmt.Errorf("migrate job queue: %w", err)
+		}
+		return nil
+	})
 }
 
 // Authenticator builds token verification from the configuration.

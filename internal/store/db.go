@@ -50,6 +50,10 @@ type Engine interface {
 	// Pool is the native pool (*sql.DB or *pgxpool.Pool) for the job queue.
 	Pool() any
 	Migrate(ctx context.Context) error
+	// MigrationLock runs fn while holding a lock that every process using
+	// this database shares, so replicas starting together migrate one at a
+	// time (goose and River would otherwise race on CREATE TABLE).
+	MigrationLock(ctx context.Context, fn func() error) error
 	// Pending reports whether this binary has migrations the database has
 	// not applied yet (readiness: never serve on an older schema).
 	Pending(ctx context.Context) (bool, error)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/roster-dev/roster/internal/dbopen"
+	"github.com/roster-dev/roster/internal/jobs"
 	"github.com/roster-dev/roster/internal/store"
 )
 
@@ -48,6 +49,40 @@ func TestPendingMigrations(t *testing.T) {
 			}
 			if pending, err := db.Pending(ctx); err != nil || pending {
 				t.Fatalf("migrated database: pending=%v err=%v", pending, err)
+			}
+		})
+	}
+}
+
+// Replicas starting together each run the migrations: under MigrationLock
+// every one succeeds (without it goose and River race on CREATE TABLE).
+func TestConcurrentMigrate(t *testing.T) {
+	for _, engine := range Engines() {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			url := URL(t, engine)
+			const replicas = 4
+			errs := make(chan error, replicas)
+			for range replicas {
+				go func() {
+					db, err := dbopen.Open(ctx, url)
+					if err != nil {
+						errs <- err
+						return
+					}
+					defer db.Close()
+					errs <- db.MigrationLock(ctx, func() error {
+						if err := db.Migrate(ctx); err != nil {
+							return err
+						}
+						return jobs.Migrate(ctx, db)
+					})
+				}()
+			}
+			for range replicas {
+				if err := <-errs; err != nil {
+					t.Fatalf("a replica's migration failed: %v", err)
+				}
 			}
 		})
 	}

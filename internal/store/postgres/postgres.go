@@ -67,6 +67,25 @@ func (d *DB) Migrate(ctx context.Context) error {
 	})
 }
 
+// migrationLockKey is an arbitrary constant naming Roster's advisory lock.
+const migrationLockKey = 0x526f73746572 // "Roster"
+
+// MigrationLock holds a session advisory lock on one pooled connection for
+// the duration of fn; other replicas wait in pg_advisory_lock. The lock is
+// per database, so tests in separate schemas of one server take turns too.
+func (d *DB) MigrationLock(ctx context.Context, fn func() error) error {
+	conn, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return mapErr(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(migrationLockKey)); err != nil {
+		return fmt.Errorf("postgres: migration lock: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(migrationLockKey))
+	return fn()
+}
+
 // Pending reports whether embedded migrations are not applied yet.
 func (d *DB) Pending(ctx context.Context) (pending bool, err error) {
 	err = d.withProvider(func(p *goose.Provider) error {

@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
@@ -26,7 +28,8 @@ var migrations embed.FS
 
 // DB is an open SQLite database.
 type DB struct {
-	db *sql.DB
+	db   *sql.DB
+	path string
 	queryer
 }
 
@@ -54,7 +57,7 @@ func Open(path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return &DB{db: db, queryer: queryer{db}}, nil
+	return &DB{db: db, path: path, queryer: queryer{db}}, nil
 }
 
 func (d *DB) Name() string { return "sqlite" }
@@ -78,6 +81,32 @@ func (d *DB) Migrate(ctx context.Context) error {
 	}
 	_, err = provider.Up(ctx)
 	return err
+}
+
+// MigrationLock holds an exclusive flock on a file next to the database for
+// the duration of fn: SQLite has no advisory locks, and processes sharing
+// the file share the directory.
+func (d *DB) MigrationLock(ctx context.Context, fn func() error) error {
+	f, err := os.OpenFile(d.path+".migrate-lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("sqlite: migration lock: %w", err)
+	}
+	defer f.Close()
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		} else if !errors.Is(err, syscall.EWOULDBLOCK) {
+			return fmt.Errorf("sqlite: migration lock: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return fn()
 }
 
 // Pending reports whether embedded migrations are not applied yet.
