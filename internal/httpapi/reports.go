@@ -70,17 +70,12 @@ func (s *Server) reportRoutes() {
 			CourseID string `query:"courseId" maxLength:"80" doc:"Only this course's requests"`
 			Limit    int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
 		}) (*reportListOutput, error) {
-			list, err := rs.List(ctx, caller(ctx), in.Limit)
+			list, err := rs.List(ctx, caller(ctx), in.CourseID, in.Limit)
 			if err != nil {
 				return nil, err
 			}
 			out := &reportListOutput{}
-			out.Body.Reports = []report.Request{}
-			for _, r := range list {
-				if in.CourseID == "" || r.CourseID == in.CourseID {
-					out.Body.Reports = append(out.Body.Reports, r)
-				}
-			}
+			out.Body.Reports = nonNil(list)
 			return out, nil
 		})
 

@@ -41,15 +41,19 @@ type exporter struct {
 	loc      *time.Location
 	snapshot time.Time
 	pageSize int
+	// custodianName is the Org Name of users who are not state-validated:
+	// the seed names the custodian for them, wherever the user sits.
+	custodianName string
 
 	locations map[string]*roster.Location // "c/type/code" or "i/id"; nil = not found
 	orgs      map[string]*roster.Organisation
 	stats     Stats
 }
 
-func newExporter(db store.Queryer, keys *pii.Keyring, c *roster.Course, p Policy, loc *time.Location, snapshot time.Time, pageSize int) *exporter {
+func newExporter(db store.Queryer, keys *pii.Keyring, c *roster.Course, p Policy, loc *time.Location, snapshot time.Time,
+	pageSize int, custodianName string) *exporter {
 	return &exporter{db: db, keys: keys, course: c, policy: p, loc: loc, snapshot: snapshot, pageSize: pageSize,
-		locations: map[string]*roster.Location{}, orgs: map[string]*roster.Organisation{}}
+		custodianName: custodianName, locations: map[string]*roster.Location{}, orgs: map[string]*roster.Organisation{}}
 }
 
 // writeBatch streams one batch's rows, one keyset page at a time.
@@ -100,6 +104,9 @@ func (e *exporter) resolvePage(ctx context.Context, b *roster.Batch, page []stor
 		r := Row{CourseID: e.course.ID, CourseName: e.course.Name, BatchID: b.ID, BatchName: b.Name, UserID: u.UserID,
 			OrgName: u.RootOrgName, Validated: u.FlagsValue&roster.FlagTenantVerified != 0,
 			Consented: u.ConsentStatus == roster.ConsentActive}
+		if !r.Validated && e.custodianName != "" {
+			r.OrgName = e.custodianName
+		}
 		if r.Consented && u.ConsentAt != nil {
 			r.ConsentAt = *u.ConsentAt
 		}

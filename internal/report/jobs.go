@@ -144,9 +144,15 @@ func (s *Service) generate(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	custodian, err := store.Custodian(ctx, s.db)
+	if errors.Is(err, store.ErrNoRows) {
+		return permanent("the custodian organisation is missing; start the server once to create it")
+	} else if err != nil {
+		return err
+	}
 	final := filepath.Join(s.cfg.Dir, id+".zip")
 	size, stats, err := s.writeArchive(ctx, final, password, fileBase(c.ID, req.BatchID, req.RequestedAt)+".csv",
-		newExporter(s.db, s.keys, c, policy, s.cfg.TimeZone, snapshot, s.cfg.PageSize), batches)
+		newExporter(s.db, s.keys, c, policy, s.cfg.TimeZone, snapshot, s.cfg.PageSize, custodian.Name), batches)
 	if err != nil {
 		return err
 	}

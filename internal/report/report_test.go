@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -144,6 +146,26 @@ func newFixture(t *testing.T, db store.Engine, cfg Config) *fixture {
 	}
 	// The only learner of batch 2.
 	learner("gita", registry.NewUser{User: roster.User{FirstName: "Gita", Email: "gita@example.org"}}, f.b2, roster.ConsentActive)
+	// A user of the state tenant who is not state-validated (no flag 4, as
+	// users imported before tenants marked theirs): Org Name is the
+	// custodian's, not the state's, and the location is what she declared.
+	learner("indra", registry.NewUser{User: roster.User{FirstName: "Indra", Email: "indra@example.org",
+		ProfileLocation: []roster.LocationRef{{Code: "33", Type: "state"}, {Code: "3301", Type: "district"}}},
+		OrgID: f.State.ID}, f.b1, roster.ConsentActive)
+	if _, err := db.Exec(ctx, `UPDATE users SET flags_value = 0 WHERE id = $1`, f.u["indra"]); err != nil {
+		t.Fatal(err)
+	}
+	// SSO teacher of the Melur school (Madurai) who also declared Kerala /
+	// Ernakulam: the school's location wins over the declared one.
+	learner("jaya", registry.NewUser{User: roster.User{FirstName: "Jaya", Email: "jaya@example.org",
+		ProfileLocation: []roster.LocationRef{{Code: "32", Type: "state"}, {Code: "3201", Type: "district"}}},
+		OrgID: f.school.ID, AssociationType: roster.AssociationSSO,
+		ExternalIDs: []roster.ExternalIdentity{{Provider: "TN", IDType: "TN", ExternalID: "TCH-77"}}}, f.b1, roster.ConsentActive)
+	// SSO user without a school who declared Kerala / Chennai: the tenant's
+	// location gives the state, the declared district fills the district.
+	learner("kavi", registry.NewUser{User: roster.User{FirstName: "Kavi", Email: "kavi@example.org",
+		ProfileLocation: []roster.LocationRef{{Code: "32", Type: "state"}, {Code: "3301", Type: "district"}}},
+		OrgID: f.State.ID, AssociationType: roster.AssociationSSO}, f.b1)
 	return f
 }
 
@@ -162,6 +184,9 @@ func (f *fixture) expected(seedPolicy bool) [][]string {
 			row(f.b1, "chitra", "", "Tamil Nadu", "Madurai", "Tamil Nadu", "", "", "", "No", ""),
 			row(f.b1, "devi", "Devi K", "Tamil Nadu", "", "Tamil Nadu", "'=1+2", "'+447911123456", "devi@example.org", "Yes", f.date("devi")),
 			row(f.b1, "ezhil", "எழில்", "", "", "Custodian", "", "", "ezhil@example.org", "Yes", f.date("ezhil")),
+			row(f.b1, "indra", "Indra", "Tamil Nadu", "Chennai", "Custodian", "", "", "indra@example.org", "Yes", f.date("indra")),
+			row(f.b1, "jaya", "Jaya", "Tamil Nadu", "Madurai", "Tamil Nadu", "TCH-77", "", "jaya@example.org", "Yes", f.date("jaya")),
+			row(f.b1, "kavi", "", "Tamil Nadu", "Chennai", "Tamil Nadu", "", "", "", "No", ""),
 		}
 	}
 	return [][]string{
@@ -170,6 +195,9 @@ func (f *fixture) expected(seedPolicy bool) [][]string {
 		row(f.b1, "chitra", "", "Tamil Nadu", "Madurai", "Tamil Nadu", "", "", "", "No", ""),
 		row(f.b1, "devi", "Devi K", "Tamil Nadu", "", "Tamil Nadu", "'=1+2", "", "", "Yes", f.date("devi")),
 		row(f.b1, "ezhil", "", "", "", "Custodian", "", "", "", "Yes", f.date("ezhil")),
+		row(f.b1, "indra", "", "Tamil Nadu", "Chennai", "Custodian", "", "", "", "Yes", f.date("indra")),
+		row(f.b1, "jaya", "Jaya", "Tamil Nadu", "Madurai", "Tamil Nadu", "TCH-77", "", "", "Yes", f.date("jaya")),
+		row(f.b1, "kavi", "", "Tamil Nadu", "Chennai", "Tamil Nadu", "", "", "", "No", ""),
 	}
 }
 
@@ -264,8 +292,8 @@ func TestReportColumns(t *testing.T) {
 		f := newFixture(t, db, Config{})
 		r := f.runNow(t, f.b1.ID)
 		compareRows(t, parseCSV(t, readArchive(t, r.FilePath, testPassword)), f.expected(false))
-		if r.TotalRows != 5 || r.ConsentedRows != 3 {
-			t.Errorf("counts = %d/%d, want 5 rows, 3 consented", r.TotalRows, r.ConsentedRows)
+		if r.TotalRows != 8 || r.ConsentedRows != 5 {
+			t.Errorf("counts = %d/%d, want 8 rows, 5 consented", r.TotalRows, r.ConsentedRows)
 		}
 		if info, err := os.Stat(r.FilePath); err != nil || info.Size() != r.FileSize || info.Mode().Perm() != 0o600 {
 			t.Errorf("file = %v %v, recorded size %d", info, err, r.FileSize)
@@ -365,7 +393,7 @@ func TestRequestAuthorization(t *testing.T) {
 
 		// Downloads: only the creator, with a link issued to them, in time.
 		r := f.runNow(t, f.b1.ID)
-		list, err := f.svc.List(ctx, f.creator, 0)
+		list, err := f.svc.List(ctx, f.creator, "", 0)
 		if err != nil || len(list) != 1 || list[0].Download == nil || list[0].CourseName != f.course.Name || list[0].BatchName != "Batch 1" {
 			t.Fatalf("list = %+v, %v", list, err)
 		}
@@ -373,7 +401,7 @@ func TestRequestAuthorization(t *testing.T) {
 		if !strings.HasPrefix(link.URL, "/api/v1/reports/download?token=") || link.ExpiresAt.After(time.Now().Add(31*time.Minute)) {
 			t.Fatalf("link = %+v", link)
 		}
-		if mine, _ := f.svc.List(ctx, f.mentor, 0); len(mine) != 0 {
+		if mine, _ := f.svc.List(ctx, f.mentor, "", 0); len(mine) != 0 {
 			t.Fatalf("mentor sees %d requests", len(mine))
 		}
 		rc, file, err := f.svc.Open(ctx, f.creator, link.Token)
@@ -399,12 +427,30 @@ func TestRequestAuthorization(t *testing.T) {
 		}
 		_, _, err = f.svc.Open(ctx, f.creator, "garbage")
 		wantCode(t, err, roster.EINVALID)
+		_, _, err = f.svc.Open(ctx, nil, link.Token)
+		wantCode(t, err, roster.EUNAUTHORIZED)
+		_, err = f.svc.Get(ctx, f.creator, "no-such-report")
+		wantCode(t, err, roster.ENOTFOUND)
+
+		// Every refusal that reaches the service is audited as denied,
+		// with who tried and which report, and never the token itself.
+		staff := []string{f.mentor.UserID, f.otherCreator.UserID, f.Admin.UserID}
+		wantAudits(t, db, "report.link", staff, r.ID, r.ID, r.ID)
+		wantAudits(t, db, "report.get", append(staff, f.creator.UserID), r.ID, r.ID, r.ID, "no-such-report")
+		wantAudits(t, db, "report.download", append(staff, f.creator.UserID, ""), r.ID, r.ID, r.ID, "", "")
+		if n := countAudits(t, db, "report.download", "ok"); n != 1 {
+			t.Errorf("audited downloads = %d, want 1", n)
+		}
 
 		// Links expire after 30 minutes and can be renewed while the file is kept.
 		later := time.Now().Add(31 * time.Minute)
 		f.svc.Now = func() time.Time { return later }
 		_, _, err = f.svc.Open(ctx, f.creator, link.Token)
 		wantCode(t, err, roster.EFORBIDDEN)
+		if got := deniedAudits(t, db, "report.download"); len(got) != 6 ||
+			got[5] != (auditRow{f.creator.UserID, r.ID, "expired link"}) {
+			t.Errorf("expired link audit = %+v", got)
+		}
 		fresh, err := f.svc.DownloadLink(ctx, f.creator, r.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -435,6 +481,63 @@ func TestRequestAuthorization(t *testing.T) {
 		_, err = f.svc.DownloadLink(ctx, f.creator, r.ID)
 		wantCode(t, err, roster.ECONFLICT)
 	})
+}
+
+type auditRow struct{ Actor, Object, Detail string }
+
+// deniedAudits returns the denied audit rows of an action, oldest first.
+func deniedAudits(t *testing.T, db store.Engine, action string) []auditRow {
+	t.Helper()
+	rows, err := db.Query(context.Background(), `SELECT actor_id, object_id, detail FROM audit_log
+WHERE action = $1 AND outcome = 'denied' ORDER BY at, id`, action)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []auditRow
+	for rows.Next() {
+		var a auditRow
+		var actor, object, detail sql.NullString
+		if err := rows.Scan(&actor, &object, &detail); err != nil {
+			t.Fatal(err)
+		}
+		a.Actor, a.Object, a.Detail = actor.String, object.String, detail.String
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func countAudits(t *testing.T, db store.Engine, action, outcome string) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(context.Background(), `SELECT COUNT(*) FROM audit_log WHERE action = $1 AND outcome = $2`,
+		action, outcome).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// wantAudits checks the denied audits of action: one per actor (in any
+// order) naming the given objects (in order), each with a reason.
+func wantAudits(t *testing.T, db store.Engine, action string, actors []string, objects ...string) {
+	t.Helper()
+	got := deniedAudits(t, db, action)
+	var gotActors, gotObjects []string
+	for _, a := range got {
+		gotActors, gotObjects = append(gotActors, a.Actor), append(gotObjects, a.Object)
+		if a.Detail == "" {
+			t.Errorf("%s: denied audit without a reason: %+v", action, a)
+		}
+	}
+	want := slices.Clone(actors)
+	slices.Sort(want)
+	slices.Sort(gotActors)
+	if !slices.Equal(gotActors, want) || !slices.Equal(gotObjects, objects) {
+		t.Errorf("%s denied audits = %+v\nwant actors %v, objects %v", action, got, actors, objects)
+	}
 }
 
 func TestRequestDedup(t *testing.T) {
@@ -537,7 +640,7 @@ func TestJobRetriesThenSucceeds(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := waitFinished(t, db, req.ID)
-		if r.Status != roster.ReportSuccess || r.Failure != "" || r.TotalRows != 5 {
+		if r.Status != roster.ReportSuccess || r.Failure != "" || r.TotalRows != int64(len(f.expected(false))) {
 			t.Fatalf("request = %+v", r)
 		}
 		if n := attempts.Load(); n != 2 {
@@ -655,7 +758,8 @@ func TestArchiveOpensWith7Zip(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatal("7-Zip's CSV differs from the one zipcrypt reads")
 	}
-	compareRows(t, parseCSV(t, got)[:5], f.expected(false))
+	rows := f.expected(false)
+	compareRows(t, parseCSV(t, got)[:len(rows)], rows)
 
 	bad := exec.Command(bin, "x", "-y", "-pWrong1234", "-o"+t.TempDir(), r.FilePath)
 	if msg, err := bad.CombinedOutput(); err == nil {

@@ -78,6 +78,10 @@ type Service struct {
 
 	// beforeGenerate lets tests inject failures into a job attempt.
 	beforeGenerate func(ctx context.Context, req *roster.ReportRequest) error
+	// afterPendingCheck lets tests hold concurrent requests between the
+	// pending-request lookup and the insert, to force the race on the
+	// report_request_pending index.
+	afterPendingCheck func()
 }
 
 // New returns the service. Call Register before building the job queue
@@ -101,6 +105,9 @@ func New(db store.Engine, keys *pii.Keyring, cfg Config) (*Service, error) {
 
 // Dir is where report files are written.
 func (s *Service) Dir() string { return s.cfg.Dir }
+
+// Config returns the settings in effect, defaults filled in.
+func (s *Service) Config() Config { return s.cfg }
 
 // UseQueue sets the queue requests are enqueued on.
 func (s *Service) UseQueue(q *jobs.Queue) { s.queue = q }
@@ -213,6 +220,7 @@ func (s *Service) getCourse(ctx context.Context, id string) (*roster.Course, err
 // course and batch, that request is returned (Existing set) instead.
 func (s *Service) Request(ctx context.Context, p *roster.Principal, courseID, batchID, password string) (*Request, error) {
 	if p == nil {
+		s.auditDenied(ctx, nil, "report.request", "course", strings.TrimSpace(courseID), "not signed in")
 		return nil, unauthenticated()
 	}
 	c, err := s.getCourse(ctx, courseID)
@@ -250,6 +258,9 @@ func (s *Service) Request(ctx context.Context, p *roster.Principal, courseID, ba
 		} else if !errors.Is(err, store.ErrNoRows) {
 			return err
 		}
+		if s.afterPendingCheck != nil {
+			s.afterPendingCheck()
+		}
 		sealed := s.keys.Seal(password, passwordContext(req.ID))
 		if err := store.InsertReportRequest(ctx, tx, &req, sealed); errors.Is(err, store.ErrUnique) {
 			return errPending // a concurrent request won; PostgreSQL needs a new transaction to read it
@@ -280,19 +291,21 @@ func (s *Service) Request(ctx context.Context, p *roster.Principal, courseID, ba
 // MaxList bounds List.
 const MaxList = 200
 
-// List returns the caller's report requests, latest first, each with a
-// fresh download link when its file is ready.
-func (s *Service) List(ctx context.Context, p *roster.Principal, limit int) ([]Request, error) {
+// List returns the caller's report requests, latest first, only those of
+// courseID when it is not empty, each with a fresh download link when its
+// file is ready.
+func (s *Service) List(ctx context.Context, p *roster.Principal, courseID string, limit int) ([]Request, error) {
 	if p == nil {
 		return nil, unauthenticated()
 	}
 	if limit <= 0 || limit > MaxList {
 		limit = 50
 	}
-	reqs, err := store.ListReportRequests(ctx, s.db, p.UserID, limit)
+	reqs, err := store.ListReportRequests(ctx, s.db, p.UserID, strings.TrimSpace(courseID), limit)
 	if err != nil {
 		return nil, err
 	}
+	now := s.Now()
 	courses := map[string]*roster.Course{}
 	batches := map[string]string{}
 	out := make([]Request, 0, len(reqs))
@@ -304,6 +317,7 @@ func (s *Service) List(ctx context.Context, p *roster.Principal, limit int) ([]R
 			}
 			courses[r.CourseID] = c
 		}
+		r = current(r, now)
 		v := Request{ReportRequest: r, CourseName: c.Name}
 		if r.BatchID != "" {
 			name, ok := batches[r.BatchID]
@@ -317,11 +331,21 @@ func (s *Service) List(ctx context.Context, p *roster.Principal, limit int) ([]R
 			v.BatchName = name
 		}
 		if r.Status == roster.ReportSuccess && p.UserID == c.CreatedBy {
-			v.Download = s.link(&r, p.UserID)
+			v.Download = s.link(&r, p.UserID, now)
 		}
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// current is r as its requester should see it at now. The retention sweep
+// runs hourly, so a successful report whose file is past its expiry is
+// shown (and refused) as EXPIRED even while the file is still on disk.
+func current(r roster.ReportRequest, now time.Time) roster.ReportRequest {
+	if r.Status == roster.ReportSuccess && r.ExpiresAt != nil && !r.ExpiresAt.After(now) {
+		r.Status = roster.ReportExpired
+	}
+	return r
 }
 
 // Get returns one of the caller's requests.
@@ -330,26 +354,30 @@ func (s *Service) Get(ctx context.Context, p *roster.Principal, reportID string)
 	if err != nil {
 		return nil, err
 	}
-	v := &Request{ReportRequest: *r, CourseName: c.Name}
+	now := s.Now()
+	v := &Request{ReportRequest: current(*r, now), CourseName: c.Name}
 	if r.BatchID != "" {
 		if b, err := store.GetBatch(ctx, s.db, r.BatchID); err == nil {
 			v.BatchName = b.Name
 		}
 	}
-	if r.Status == roster.ReportSuccess {
-		v.Download = s.link(r, p.UserID)
+	if v.Status == roster.ReportSuccess {
+		v.Download = s.link(&v.ReportRequest, p.UserID, now)
 	}
 	return v, nil
 }
 
 // ownReport loads a report the caller requested and whose course they
-// still create; anything else is refused (and audited).
+// still create, as it stands now; anything else is refused (and audited).
 func (s *Service) ownReport(ctx context.Context, p *roster.Principal, reportID, action string) (*roster.ReportRequest, *roster.Course, error) {
+	reportID = strings.TrimSpace(reportID)
 	if p == nil {
+		s.auditDenied(ctx, nil, action, "report", reportID, "not signed in")
 		return nil, nil, unauthenticated()
 	}
-	r, err := store.GetReportRequest(ctx, s.db, strings.TrimSpace(reportID))
+	r, err := store.GetReportRequest(ctx, s.db, reportID)
 	if errors.Is(err, store.ErrNoRows) {
+		s.auditDenied(ctx, p, action, "report", reportID, "no such report")
 		return nil, nil, roster.Errorf(roster.ENOTFOUND, "report not found")
 	} else if err != nil {
 		return nil, nil, err
@@ -368,8 +396,8 @@ func (s *Service) ownReport(ctx context.Context, p *roster.Principal, reportID, 
 	return r, c, nil
 }
 
-func (s *Service) link(r *roster.ReportRequest, userID string) *Link {
-	exp := s.Now().Add(s.cfg.LinkTTL)
+func (s *Service) link(r *roster.ReportRequest, userID string, now time.Time) *Link {
+	exp := now.Add(s.cfg.LinkTTL)
 	if r.ExpiresAt != nil && r.ExpiresAt.Before(exp) {
 		exp = *r.ExpiresAt
 	}
@@ -377,10 +405,13 @@ func (s *Service) link(r *roster.ReportRequest, userID string) *Link {
 	return &Link{URL: s.cfg.LinkPrefix + tok, Token: tok, ExpiresAt: exp.Truncate(time.Second)}
 }
 
+// MsgExpired is what a requester reads when the report file is gone.
+const MsgExpired = "the report file was deleted after the retention period; request the report again"
+
 func notReady(r *roster.ReportRequest) error {
 	switch r.Status {
 	case roster.ReportExpired:
-		return roster.Errorf(roster.ECONFLICT, "the report file was deleted after the retention period; request the report again")
+		return roster.Errorf(roster.ECONFLICT, MsgExpired)
 	case roster.ReportFailed:
 		return roster.Errorf(roster.ECONFLICT, "the report failed: %s", r.Failure)
 	}
@@ -394,35 +425,46 @@ func (s *Service) DownloadLink(ctx context.Context, p *roster.Principal, reportI
 	if err != nil {
 		return nil, err
 	}
-	if r.Status != roster.ReportSuccess {
-		return nil, notReady(r)
+	now := s.Now()
+	if cur := current(*r, now); cur.Status != roster.ReportSuccess {
+		return nil, notReady(&cur)
 	}
-	return s.link(r, p.UserID), nil
+	return s.link(r, p.UserID, now), nil
 }
 
 // Open verifies a download token for the caller and opens the file. The
 // token must be signed for this caller and unexpired, the caller must
-// still be the course creator, and every download is recorded.
+// still be the course creator, and every download, and every refusal, is
+// recorded.
 func (s *Service) Open(ctx context.Context, p *roster.Principal, token string) (io.ReadCloser, *File, error) {
+	const action = "report.download"
+	now := s.Now()
 	if p == nil {
+		// The report id is only trusted once the signature is checked,
+		// which needs the user; record the attempt without it.
+		s.auditDenied(ctx, nil, action, "report", "", "not signed in")
 		return nil, nil, unauthenticated()
 	}
-	reportID, problem := s.verify(strings.TrimSpace(token), p.UserID, s.Now())
+	reportID, problem := s.verify(strings.TrimSpace(token), p.UserID, now)
 	switch problem {
 	case tokenMalformed:
+		s.auditDenied(ctx, p, action, "report", "", "malformed link")
 		return nil, nil, roster.Invalid(roster.FieldError{Field: "token", Message: "is not a valid download link"})
 	case tokenBadSignature:
-		s.auditDenied(ctx, p, "report.download", "report", reportID, "bad or foreign link")
+		// reportID comes from an unverified token; it is recorded as
+		// claimed, to trace probing, never trusted.
+		s.auditDenied(ctx, p, action, "report", reportID, "bad or foreign link")
 		return nil, nil, roster.Errorf(roster.EFORBIDDEN, "this download link was not issued to you")
 	case tokenExpired:
+		s.auditDenied(ctx, p, action, "report", reportID, "expired link")
 		return nil, nil, roster.Errorf(roster.EFORBIDDEN, "this download link has expired; ask for a new link")
 	}
-	r, c, err := s.ownReport(ctx, p, reportID, "report.download")
+	r, c, err := s.ownReport(ctx, p, reportID, action)
 	if err != nil {
 		return nil, nil, err
 	}
-	if r.Status != roster.ReportSuccess {
-		return nil, nil, notReady(r)
+	if cur := current(*r, now); cur.Status != roster.ReportSuccess {
+		return nil, nil, notReady(&cur)
 	}
 	f, err := os.Open(r.FilePath)
 	if errors.Is(err, os.ErrNotExist) {
@@ -435,12 +477,11 @@ func (s *Service) Open(ctx context.Context, p *roster.Principal, token string) (
 		f.Close()
 		return nil, nil, err
 	}
-	now := s.Now()
 	err = store.InTx(ctx, s.db, func(tx store.Tx) error {
 		if err := store.InsertReportDownload(ctx, tx, r.ID, p.UserID, now); err != nil {
 			return err
 		}
-		return store.Audit(ctx, tx, p.UserID, "report.download", "report", r.ID, "ok", "")
+		return store.Audit(ctx, tx, p.UserID, action, "report", r.ID, "ok", "")
 	})
 	if err != nil {
 		f.Close()

@@ -341,7 +341,7 @@ func TestReportRequestLifecycle(t *testing.T) {
 			t.Fatalf("failed = %+v", got)
 		}
 
-		list, err := store.ListReportRequests(ctx, db, f.creator, 10)
+		list, err := store.ListReportRequests(ctx, db, f.creator, "", 10)
 		if err != nil || len(list) != 3 || list[0].ID != dup.ID {
 			t.Fatalf("list = %+v, %v", list, err)
 		}
@@ -387,6 +387,47 @@ func TestReportPolicy(t *testing.T) {
 		got, err := store.GetReportPolicy(ctx, db, f.tenant.ID)
 		if err != nil || fmt.Sprint(got.SSUFields) != "[email]" || fmt.Sprint(got.SSOFields) != "[userName externalId]" {
 			t.Fatalf("policy = %+v, %v", got, err)
+		}
+	})
+}
+
+// The course filter applies before the limit: a course's older requests
+// are found even when more recent requests of another course fill a page.
+func TestListReportRequestsByCourse(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		ctx := context.Background()
+		f := newCourseFixture(t, db, 1)
+		other := &roster.Course{ID: "do_other", Name: "Decimals", Channel: "TN", RootOrgID: f.tenant.ID, CreatedBy: f.creator,
+			CreatedDate: roster.Now()}
+		if err := store.InsertCourse(ctx, db, other); err != nil {
+			t.Fatal(err)
+		}
+		base := roster.Now().Add(-time.Hour)
+		insert := func(courseID string, at time.Time) *roster.ReportRequest {
+			t.Helper()
+			// FAILED requests do not hit the one-pending-request index.
+			r := &roster.ReportRequest{ID: roster.NewID(), CourseID: courseID, RequestedBy: f.creator,
+				Status: roster.ReportFailed, RequestedAt: at}
+			if err := store.InsertReportRequest(ctx, db, r, nil); err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		mine := insert(f.course.ID, base)
+		const limit = 5
+		for i := range limit + 3 {
+			insert(other.ID, base.Add(time.Duration(i+1)*time.Second))
+		}
+		got, err := store.ListReportRequests(ctx, db, f.creator, f.course.ID, limit)
+		if err != nil || len(got) != 1 || got[0].ID != mine.ID {
+			t.Fatalf("course filter = %+v, %v; want only %s", got, err, mine.ID)
+		}
+		got, err = store.ListReportRequests(ctx, db, f.creator, other.ID, limit)
+		if err != nil || len(got) != limit || got[0].CourseID != other.ID || !got[0].RequestedAt.After(got[1].RequestedAt) {
+			t.Fatalf("other course = %d rows, %v", len(got), err)
+		}
+		if got, _ := store.ListReportRequests(ctx, db, f.creator, "", 100); len(got) != limit+4 {
+			t.Fatalf("unfiltered = %d rows, want %d", len(got), limit+4)
 		}
 	})
 }

@@ -97,10 +97,17 @@ func ReportPassword(ctx context.Context, q Queryer, id string) ([]byte, error) {
 	return enc, err
 }
 
-// ListReportRequests returns a requester's requests, latest first.
-func ListReportRequests(ctx context.Context, q Queryer, requestedBy string, limit int) ([]roster.ReportRequest, error) {
-	return queryAll(ctx, q, scanReport, `SELECT `+reportColumns+` FROM report_request
+// ListReportRequests returns a requester's requests, latest first, only
+// those of courseID unless it is empty. The course is filtered here, before
+// the limit, so older requests of one course are not crowded out by newer
+// ones of another.
+func ListReportRequests(ctx context.Context, q Queryer, requestedBy, courseID string, limit int) ([]roster.ReportRequest, error) {
+	if courseID == "" {
+		return queryAll(ctx, q, scanReport, `SELECT `+reportColumns+` FROM report_request
 WHERE requested_by = $1 ORDER BY requested_at DESC, id DESC LIMIT $2`, requestedBy, limit)
+	}
+	return queryAll(ctx, q, scanReport, `SELECT `+reportColumns+` FROM report_request
+WHERE requested_by = $1 AND course_id = $2 ORDER BY requested_at DESC, id DESC LIMIT $3`, requestedBy, courseID, limit)
 }
 
 // StartReport moves a pending request to PROCESSING and reports whether it
