@@ -72,6 +72,13 @@ func (p *Principal) IsOrgAdminOf(rootOrgID string) bool {
 	return p != nil && (p.System || p.HasRoleInTenant(rootOrgID, RoleOrgAdmin))
 }
 
+// IsTenantAdmin reports whether p holds ORG_ADMIN on the tenant itself (not
+// only on one of its schools): needed to grant ORG_ADMIN or to act on
+// another admin, so a school's admin cannot take over the state.
+func (p *Principal) IsTenantAdmin(rootOrgID string) bool {
+	return p != nil && (p.System || p.HasRole(rootOrgID, RoleOrgAdmin))
+}
+
 func contains(list []string, v string) bool {
 	for _, s := range list {
 		if s == v {

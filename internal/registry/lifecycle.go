@@ -41,6 +41,9 @@ func (s *Service) UpdateUser(ctx context.Context, p *roster.Principal, id string
 		if rec.DeletedDate != nil {
 			return roster.Errorf(roster.ECONFLICT, "a deleted user cannot be changed")
 		}
+		if err := s.guardAdmin(ctx, tx, p, rec); err != nil {
+			return err
+		}
 		var errs []roster.FieldError
 		if patch.FirstName != nil {
 			rec.FirstName = *patch.FirstName
@@ -55,7 +58,13 @@ func (s *Service) UpdateUser(ctx context.Context, p *roster.Principal, id string
 			}
 		}
 		if patch.DOB != nil {
-			rec.DOB = *patch.DOB
+			if *patch.DOB == "" {
+				rec.DOB = ""
+			} else if dob, msg := NormaliseDOB(*patch.DOB); msg != "" {
+				errs = append(errs, roster.FieldError{Field: FieldDOB, Message: msg})
+			} else {
+				rec.DOB = dob
+			}
 		}
 		if patch.Gender != nil {
 			rec.Gender = *patch.Gender
@@ -220,6 +229,9 @@ func (s *Service) setStatus(ctx context.Context, p *roster.Principal, id, action
 		}
 		if rec.DeletedDate != nil {
 			return roster.Errorf(roster.ECONFLICT, "the user has been deleted")
+		}
+		if err := s.guardAdmin(ctx, tx, p, rec); err != nil {
+			return err
 		}
 		if err := change(rec); err != nil {
 			return err

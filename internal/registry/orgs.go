@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/roster-dev/roster"
@@ -116,6 +117,12 @@ func (s *Service) AddMembership(ctx context.Context, p *roster.Principal, userID
 		if err != nil {
 			return err
 		}
+		if slices.Contains(roles, roster.RoleOrgAdmin) && !p.IsTenantAdmin(org.RootOrgID) {
+			return roster.Errorf(roster.EFORBIDDEN, "only an admin of the whole tenant may grant ORG_ADMIN")
+		}
+		if err := s.guardAdmin(ctx, tx, p, user); err != nil {
+			return err
+		}
 		now := roster.Now()
 		out = roster.Membership{UserID: user.ID, OrganisationID: org.ID, AssociationType: assoc, Roles: roles,
 			IsApproved: true, ApprovalDate: &now, OrgJoinDate: now, UpdatedBy: p.UserID, UpdatedDate: &now}
@@ -139,7 +146,11 @@ func (s *Service) AddMembership(ctx context.Context, p *roster.Principal, userID
 // RemoveMembership marks the membership left (kept for history).
 func (s *Service) RemoveMembership(ctx context.Context, p *roster.Principal, userID, orgID string) error {
 	return store.InTx(ctx, s.db, func(tx store.Tx) error {
-		if _, _, err := s.memberCheck(ctx, tx, p, userID, orgID); err != nil {
+		_, user, err := s.memberCheck(ctx, tx, p, userID, orgID)
+		if err != nil {
+			return err
+		}
+		if err := s.guardAdmin(ctx, tx, p, user); err != nil {
 			return err
 		}
 		ms, err := store.Memberships(ctx, tx, userID)
@@ -169,11 +180,16 @@ func (s *Service) memberCheck(ctx context.Context, q store.Queryer, p *roster.Pr
 	if err != nil {
 		return nil, nil, storeErr(err, "user")
 	}
-	if !p.IsOrgAdminOf(org.RootOrgID) || !p.IsOrgAdminOf(user.RootOrgID) {
-		return nil, nil, forbidden()
+	if !p.IsOrgAdminOf(user.RootOrgID) {
+		return nil, nil, notFound("user") // other tenants learn nothing
 	}
 	if user.RootOrgID != org.RootOrgID {
 		return nil, nil, roster.Invalid(roster.FieldError{Field: "organisationId", Message: "belongs to another tenant than the user"})
+	}
+	// An organisation's memberships are managed by its own admins or the
+	// tenant's; a school admin cannot change another school or the state.
+	if !p.IsTenantAdmin(org.RootOrgID) && !p.HasRole(org.ID, roster.RoleOrgAdmin) {
+		return nil, nil, forbidden()
 	}
 	if user.DeletedDate != nil {
 		return nil, nil, roster.Errorf(roster.ECONFLICT, "the user has been deleted")
@@ -231,4 +247,23 @@ func (s *Service) GetLocation(ctx context.Context, id string) (*roster.Location,
 // ListLocations lists locations of a type and/or under a parent.
 func (s *Service) ListLocations(ctx context.Context, typ, parentID string) ([]roster.Location, error) {
 	return store.ListLocations(ctx, s.db, typ, parentID)
+}
+
+// guardAdmin refuses changes to a user who administers any organisation
+// unless p administers the whole tenant (or is that user): otherwise a
+// school admin could block the state admin or reset their password.
+func (s *Service) guardAdmin(ctx context.Context, q store.Queryer, p *roster.Principal, user *store.UserRecord) error {
+	if p.UserID == user.ID || p.IsTenantAdmin(user.RootOrgID) {
+		return nil
+	}
+	ms, err := store.Memberships(ctx, q, user.ID)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if !m.IsDeleted && slices.Contains(m.Roles, roster.RoleOrgAdmin) {
+			return roster.Errorf(roster.EFORBIDDEN, "only an admin of the whole tenant may change another admin")
+		}
+	}
+	return nil
 }

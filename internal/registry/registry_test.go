@@ -406,10 +406,10 @@ func TestMembershipsAndRoles(t *testing.T) {
 		if !p.HasRole(f.schoolA.ID, roster.RoleCourseMentor) || p.HasRole(f.schoolA.ID, roster.RoleOrgAdmin) {
 			t.Fatalf("grants: %+v", p.Grants)
 		}
-		if _, err := f.reg.AddMembership(f.ctx, f.adminB, u.ID, f.schoolA.ID, []string{roster.RoleOrgAdmin}, 0); code(err) != roster.EFORBIDDEN {
+		if _, err := f.reg.AddMembership(f.ctx, f.adminB, u.ID, f.schoolA.ID, []string{roster.RoleOrgAdmin}, 0); code(err) != roster.ENOTFOUND {
 			t.Fatalf("cross-tenant role grant: %v", err)
 		}
-		if _, err := f.reg.AddMembership(f.ctx, f.adminA, u.ID, f.stateB.ID, nil, 0); code(err) != roster.EFORBIDDEN {
+		if _, err := f.reg.AddMembership(f.ctx, f.adminA, u.ID, f.stateB.ID, nil, 0); code(err) != roster.EINVALID {
 			t.Fatalf("membership in another tenant: %v", err)
 		}
 		if err := f.reg.RemoveMembership(f.ctx, f.adminA, u.ID, f.schoolA.ID); err != nil {
@@ -471,6 +471,70 @@ func TestGeneratedUsernameRetriesOnCollision(t *testing.T) {
 		var re *roster.Error
 		if !errors.As(err, &re) || re.Code != roster.ECONFLICT || re.Fields[0].Field != "userName" {
 			t.Fatalf("exhausted retries: %v", err)
+		}
+	})
+}
+
+// A school's ORG_ADMIN manages its school, not the state: it cannot grant
+// itself ORG_ADMIN on the tenant, reset the state admin's password, or
+// block the state admin. The state admin can do all of it.
+func TestSchoolAdminCannotTakeOverTenant(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		f := newFixture(t, db)
+		schoolAdmin := f.principal(t, f.mustCreate(t, f.adminA, f.schoolA.ID, "head@ghs.tn.gov.in", "", roster.RoleOrgAdmin).ID)
+		teacher := f.mustCreate(t, f.adminA, f.schoolA.ID, "teacher@ghs.tn.gov.in", "")
+
+		if _, err := f.reg.AddMembership(f.ctx, schoolAdmin, schoolAdmin.UserID, f.stateA.ID, []string{roster.RoleOrgAdmin}, 0); code(err) != roster.EFORBIDDEN {
+			t.Fatalf("school admin made itself state admin: %v", err)
+		}
+		if _, err := f.reg.AddMembership(f.ctx, schoolAdmin, teacher.ID, f.schoolA.ID, []string{roster.RoleOrgAdmin}, 0); code(err) != roster.EFORBIDDEN {
+			t.Fatalf("school admin granted ORG_ADMIN: %v", err)
+		}
+		pw := "hijacked-pass-1"
+		if _, err := f.reg.UpdateUser(f.ctx, schoolAdmin, f.adminA.UserID, registry.UserPatch{Password: &pw}); code(err) != roster.EFORBIDDEN {
+			t.Fatalf("school admin reset the state admin's password: %v", err)
+		}
+		if err := f.reg.BlockUser(f.ctx, schoolAdmin, f.adminA.UserID); code(err) != roster.EFORBIDDEN {
+			t.Fatalf("school admin blocked the state admin: %v", err)
+		}
+		// Within its school it still works.
+		if _, err := f.reg.AddMembership(f.ctx, schoolAdmin, teacher.ID, f.schoolA.ID, []string{roster.RoleCourseMentor}, 0); err != nil {
+			t.Fatalf("school admin giving a school role: %v", err)
+		}
+		if err := f.reg.BlockUser(f.ctx, schoolAdmin, teacher.ID); err != nil {
+			t.Fatalf("school admin blocking a teacher: %v", err)
+		}
+		// The state admin may act on the school admin.
+		if err := f.reg.BlockUser(f.ctx, f.adminA, schoolAdmin.UserID); err != nil {
+			t.Fatalf("state admin blocking a school admin: %v", err)
+		}
+		// Another tenant's admin learns nothing about membership targets.
+		if err := f.reg.RemoveMembership(f.ctx, f.adminB, teacher.ID, f.schoolA.ID); code(err) != roster.ENOTFOUND {
+			t.Fatalf("cross-tenant remove: %v", err)
+		}
+		if err := f.reg.DeleteUser(f.ctx, f.adminB, teacher.ID); code(err) != roster.ENOTFOUND {
+			t.Fatalf("cross-tenant delete: %v", err)
+		}
+		if got, _ := f.reg.GetUser(f.ctx, f.adminA, teacher.ID); got.DeletedDate != nil || len(got.Memberships) == 0 || got.Memberships[0].IsDeleted {
+			t.Fatal("cross-tenant calls changed the user")
+		}
+	})
+}
+
+func TestUpdateValidatesDOB(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		f := newFixture(t, db)
+		u := f.mustCreate(t, f.adminA, f.stateA.ID, "dob@x.org", "")
+		year := "1987"
+		got, err := f.reg.UpdateUser(f.ctx, f.adminA, u.ID, registry.UserPatch{DOB: &year})
+		if err != nil || got.DOB != "1987-12-31" {
+			t.Fatalf("year-only DOB on update: %v %q", err, got.DOB)
+		}
+		bad := "not a date"
+		_, err = f.reg.UpdateUser(f.ctx, f.adminA, u.ID, registry.UserPatch{DOB: &bad})
+		var re *roster.Error
+		if !errors.As(err, &re) || re.Code != roster.EINVALID || re.Fields[0].Field != "dob" {
+			t.Fatalf("bad DOB on update: %v", err)
 		}
 	})
 }
