@@ -79,6 +79,12 @@ func (p *Principal) IsTenantAdmin(rootOrgID string) bool {
 	return p != nil && (p.System || p.HasRole(rootOrgID, RoleOrgAdmin))
 }
 
+// IsAdminOfOrg reports whether p may manage the members of organisation
+// orgID of tenant rootOrgID: its own ORG_ADMIN or the tenant's.
+func (p *Principal) IsAdminOfOrg(orgID, rootOrgID string) bool {
+	return p.IsTenantAdmin(rootOrgID) || p.HasRole(orgID, RoleOrgAdmin)
+}
+
 func contains(list []string, v string) bool {
 	for _, s := range list {
 		if s == v {

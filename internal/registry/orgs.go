@@ -52,7 +52,7 @@ func (s *Service) CreateOrg(ctx context.Context, p *roster.Principal, o roster.O
 		} else if err != nil {
 			return nil, err
 		}
-		if !p.IsOrgAdminOf(root.ID) {
+		if !p.IsTenantAdmin(root.ID) {
 			return nil, forbidden()
 		}
 		if o.Provider == "" {
@@ -188,7 +188,7 @@ func (s *Service) memberCheck(ctx context.Context, q store.Queryer, p *roster.Pr
 	}
 	// An organisation's memberships are managed by its own admins or the
 	// tenant's; a school admin cannot change another school or the state.
-	if !p.IsTenantAdmin(org.RootOrgID) && !p.HasRole(org.ID, roster.RoleOrgAdmin) {
+	if !p.IsAdminOfOrg(org.ID, org.RootOrgID) {
 		return nil, nil, forbidden()
 	}
 	if user.DeletedDate != nil {

@@ -538,3 +538,29 @@ func TestUpdateValidatesDOB(t *testing.T) {
 		}
 	})
 }
+
+// A school admin creates and lists users of its own school only.
+func TestSchoolAdminScopedToSchool(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		f := newFixture(t, db)
+		schoolAdmin := f.principal(t, f.mustCreate(t, f.adminA, f.schoolA.ID, "head2@ghs.tn.gov.in", "", roster.RoleOrgAdmin).ID)
+		other, err := f.reg.CreateOrg(f.ctx, f.adminA, roster.Organisation{Name: "GHS Madurai", RootOrgID: f.stateA.ID, ExternalID: "SCH-2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.reg.CreateUser(f.ctx, schoolAdmin, registry.NewUser{User: roster.User{FirstName: "Own", Email: "own@x.org"}, OrgID: f.schoolA.ID}); err != nil {
+			t.Fatalf("own school: %v", err)
+		}
+		for _, orgID := range []string{other.ID, f.stateA.ID} {
+			if _, err := f.reg.CreateUser(f.ctx, schoolAdmin, registry.NewUser{User: roster.User{FirstName: "X", Email: "x" + orgID[:4] + "@x.org"}, OrgID: orgID}); code(err) != roster.EFORBIDDEN {
+				t.Fatalf("create in %s: %v", orgID, err)
+			}
+			if _, err := f.reg.ListUsers(f.ctx, schoolAdmin, orgID, "", 10); code(err) != roster.EFORBIDDEN {
+				t.Fatalf("list %s: %v", orgID, err)
+			}
+		}
+		if _, err := f.reg.CreateOrg(f.ctx, schoolAdmin, roster.Organisation{Name: "Rogue school", RootOrgID: f.stateA.ID}); code(err) != roster.EFORBIDDEN {
+			t.Fatalf("school admin created an organisation: %v", err)
+		}
+	})
+}

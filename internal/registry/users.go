@@ -226,7 +226,7 @@ func (s *Service) CreateUser(ctx context.Context, p *roster.Principal, in NewUse
 	if err != nil {
 		return nil, err
 	}
-	if !p.IsOrgAdminOf(org.RootOrgID) {
+	if !p.IsAdminOfOrg(org.ID, org.RootOrgID) {
 		return nil, forbidden()
 	}
 	if in.Password != "" && in.User.PasswordHash == "" {
@@ -522,7 +522,7 @@ func (s *Service) ListUsers(ctx context.Context, p *roster.Principal, orgID, aft
 	if err != nil {
 		return nil, storeErr(err, "organisation")
 	}
-	if !p.IsOrgAdminOf(org.RootOrgID) {
+	if !p.IsAdminOfOrg(org.ID, org.RootOrgID) {
 		return nil, forbidden()
 	}
 	if limit <= 0 || limit > 500 {
