@@ -55,19 +55,42 @@ func (s *Server) apiError(ctx context.Context, err error) error {
 		s.log.ErrorContext(ctx, "request failed", "err", err)
 		return huma.Error500InternalServerError("internal error")
 	}
-	details := make([]error, len(re.Fields))
-	for i, f := range re.Fields {
+	// Built here rather than through huma.NewError, which drops every
+	// value: FieldError.Value is set by the services only for values that
+	// are not personal data (an unknown role name), and pointing at it
+	// helps the caller.
+	out := &huma.ErrorModel{Status: status, Title: http.StatusText(status), Detail: re.Message}
+	for _, f := range re.Fields {
 		d := &huma.ErrorDetail{Location: "body." + f.Field, Message: f.Message}
 		if f.Value != "" {
 			d.Value = f.Value
 		}
-		details[i] = d
+		out.Errors = append(out.Errors, d)
 	}
-	out := huma.NewError(status, re.Message, details...)
-	if m, ok := out.(*huma.ErrorModel); ok && status == http.StatusUnauthorized {
-		return unauthorizedError{m}
+	if status == http.StatusUnauthorized {
+		return unauthorizedError{out}
 	}
 	return out
+}
+
+func init() {
+	// huma's own errors (schema validation, unparsable parameters) carry
+	// the offending value, and for a missing property the whole request
+	// object, password and contact details included. Clients log problem
+	// bodies, so only the location and message go back, for every
+	// location (body, query, path, header).
+	newError := huma.NewError
+	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
+		out := newError(status, msg, errs...)
+		if m, ok := out.(*huma.ErrorModel); ok {
+			for _, d := range m.Errors {
+				if d != nil {
+					d.Value = nil
+				}
+			}
+		}
+		return out
+	}
 }
 
 // unauthorizedError adds the WWW-Authenticate challenge RFC 9110 requires

@@ -8,25 +8,30 @@ import (
 	"github.com/roster-dev/roster/internal/registry"
 )
 
-// externalIDBody is one external identity in a create request.
+// externalIDBody is one external identity in a create request. Like the
+// user body it carries no schema constraints: the registry checks presence
+// and length (100 characters each) along with every other field.
 type externalIDBody struct {
-	Provider   string `json:"provider" maxLength:"100"`
-	IDType     string `json:"idType" maxLength:"100"`
-	ExternalID string `json:"externalId" maxLength:"100"`
+	Provider   string `json:"provider,omitempty" doc:"Required"`
+	IDType     string `json:"idType,omitempty" doc:"Required"`
+	ExternalID string `json:"externalId,omitempty" doc:"Required; up to 100 characters"`
 }
 
 // createUserBody is what a client may set on a new user. Server-owned
-// fields (id, status, masks, dates, rootOrgId) are not accepted. Lengths
-// and formats are checked by the registry so that every problem is
-// reported in one answer.
+// fields (id, status, masks, dates, rootOrgId) are not accepted. Presence,
+// lengths and formats are checked by the registry, not by the schema: huma
+// stops at the first schema violation, and the registry reports every
+// problem in one answer.
 type createUserBody struct {
-	FirstName        string               `json:"firstName"`
+	FirstName        string               `json:"firstName,omitempty" doc:"Required; up to 100 letters, spaces, dots, apostrophes and hyphens"`
 	LastName         string               `json:"lastName,omitempty"`
-	Email            string               `json:"email,omitempty"`
+	Email            string               `json:"email,omitempty" doc:"Email or phone is required"`
 	Phone            string               `json:"phone,omitempty" doc:"10-digit Indian mobile or E.164 (+<country><number>)"`
+	RecoveryEmail    string               `json:"recoveryEmail,omitempty" doc:"Stored encrypted, shown only to those who see the user's contact details"`
+	RecoveryPhone    string               `json:"recoveryPhone,omitempty" doc:"Stored encrypted, shown only to those who see the user's contact details"`
 	EmailVerified    bool                 `json:"emailVerified,omitempty"`
 	PhoneVerified    bool                 `json:"phoneVerified,omitempty"`
-	UserName         string               `json:"userName,omitempty" doc:"Generated from the name when empty"`
+	UserName         string               `json:"userName,omitempty" doc:"3 to 64 characters; generated from the name when empty"`
 	Password         string               `json:"password,omitempty" format:"password" doc:"8 to 128 characters; omit for SSO-only users"`
 	CountryCode      string               `json:"countryCode,omitempty"`
 	DOB              string               `json:"dob,omitempty" doc:"YYYY-MM-DD"`
@@ -49,6 +54,7 @@ func (b *createUserBody) newUser() registry.NewUser {
 	in := registry.NewUser{
 		User: roster.User{
 			FirstName: b.FirstName, LastName: b.LastName, Email: b.Email, Phone: b.Phone,
+			RecoveryEmail: b.RecoveryEmail, RecoveryPhone: b.RecoveryPhone,
 			EmailVerified: b.EmailVerified, PhoneVerified: b.PhoneVerified, Username: b.UserName,
 			CountryCode: b.CountryCode, DOB: b.DOB, Gender: b.Gender, Language: b.Language,
 			Position: b.Position, ProfileSummary: b.ProfileSummary, Location: b.Location,
