@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -765,4 +766,314 @@ func TestArchiveOpensWith7Zip(t *testing.T) {
 	if msg, err := bad.CombinedOutput(); err == nil {
 		t.Fatalf("7-Zip opened the archive with a wrong password:\n%s", msg)
 	}
+	// Without -p 7-Zip asks on standard input; at end of input it must
+	// give up, and write no plain CSV.
+	dir := t.TempDir()
+	none := exec.Command(bin, "x", "-y", "-o"+dir, r.FilePath)
+	if none.Stdin, err = os.Open(os.DevNull); err != nil {
+		t.Fatal(err)
+	}
+	defer none.Stdin.(*os.File).Close()
+	msg, err := none.CombinedOutput()
+	if err == nil {
+		t.Fatalf("7-Zip opened the archive without a password:\n%s", msg)
+	}
+	if !bytes.Contains(bytes.ToLower(msg), []byte("password")) {
+		t.Fatalf("7-Zip failed for another reason than the missing password:\n%s", msg)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*.csv")); len(files) == 1 {
+		if data, _ := os.ReadFile(files[0]); bytes.Contains(data, []byte("asha@example.org")) {
+			t.Fatal("7-Zip wrote the plain CSV without a password")
+		}
+	}
+}
+
+// Retention (7 days) and link lifetime (30 minutes) are the defaults, and a
+// file past its expiry is refused even before the sweep deletes it.
+func TestRetentionDefaultsAndExpiryBetweenSweeps(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		ctx := context.Background()
+		f := newFixture(t, db, Config{})
+		if c := f.svc.Config(); c.Retention != 7*24*time.Hour || c.LinkTTL != 30*time.Minute {
+			t.Fatalf("defaults: retention %v, link TTL %v", c.Retention, c.LinkTTL)
+		}
+		r := f.runNow(t, f.b1.ID)
+		if r.FinishedAt == nil || r.ExpiresAt == nil || !r.ExpiresAt.Equal(r.FinishedAt.Add(7*24*time.Hour)) {
+			t.Fatalf("finished %v, expires %v; want 7 days later", r.FinishedAt, r.ExpiresAt)
+		}
+		at := func(t0 time.Time) { f.svc.Now = func() time.Time { return t0 } }
+		issued := r.FinishedAt.Add(time.Hour)
+		at(issued)
+		link, err := f.svc.DownloadLink(ctx, f.creator, r.ID)
+		if err != nil || !link.ExpiresAt.Equal(issued.Add(30*time.Minute).Truncate(time.Second)) {
+			t.Fatalf("link = %+v, %v; want it to expire 30 minutes after %v", link, err, issued)
+		}
+		// Six days on, the sweep leaves the file alone.
+		at(r.FinishedAt.Add(6 * 24 * time.Hour))
+		if n, err := f.svc.Expire(ctx); err != nil || n != 0 {
+			t.Fatalf("expire after 6 days = %d, %v", n, err)
+		}
+		if _, err := os.Stat(r.FilePath); err != nil {
+			t.Fatalf("file deleted early: %v", err)
+		}
+		// A link asked for near the end never outlives the file.
+		at(r.ExpiresAt.Add(-10 * time.Minute))
+		if link, err = f.svc.DownloadLink(ctx, f.creator, r.ID); err != nil || !link.ExpiresAt.Equal(r.ExpiresAt.Truncate(time.Second)) {
+			t.Fatalf("late link = %+v, %v; want it to end with the file at %v", link, err, r.ExpiresAt)
+		}
+
+		// At ExpiresAt, before any sweep, the file is still on disk but gone
+		// for the requester.
+		at(*r.ExpiresAt)
+		if _, err := os.Stat(r.FilePath); err != nil {
+			t.Fatal(err)
+		}
+		list, err := f.svc.List(ctx, f.creator, "", 0)
+		if err != nil || len(list) != 1 || list[0].Status != roster.ReportExpired || list[0].Download != nil {
+			t.Fatalf("list at expiry = %+v, %v", list, err)
+		}
+		got, err := f.svc.Get(ctx, f.creator, r.ID)
+		if err != nil || got.Status != roster.ReportExpired || got.Download != nil {
+			t.Fatalf("get at expiry = %+v, %v", got, err)
+		}
+		_, err = f.svc.DownloadLink(ctx, f.creator, r.ID)
+		wantCode(t, err, roster.ECONFLICT)
+		if !strings.Contains(err.Error(), "deleted after the retention period") || !strings.Contains(err.Error(), "request the report again") {
+			t.Fatalf("message = %q", err)
+		}
+		// Links never outlive the file, but Open must not rely on that.
+		long := f.svc.token(r.ID, f.creator.UserID, r.ExpiresAt.Add(time.Hour))
+		_, _, err = f.svc.Open(ctx, f.creator, long)
+		wantCode(t, err, roster.ECONFLICT)
+		if !strings.Contains(err.Error(), "deleted after the retention period") {
+			t.Fatalf("open message = %q", err)
+		}
+		if dl, _ := store.ListReportDownloads(ctx, db, r.ID); len(dl) != 0 {
+			t.Fatalf("downloads recorded: %+v", dl)
+		}
+		if n, err := f.svc.Expire(ctx); err != nil || n != 1 {
+			t.Fatalf("expire at expiry = %d, %v", n, err)
+		}
+		if _, err := os.Stat(r.FilePath); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("file kept after the sweep: %v", err)
+		}
+	})
+}
+
+func TestRetentionAndLinkTTLConfigurable(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	f := newFixture(t, db, Config{Retention: 2 * time.Hour, LinkTTL: 5 * time.Minute})
+	r := f.runNow(t, f.b1.ID)
+	if !r.ExpiresAt.Equal(r.FinishedAt.Add(2 * time.Hour)) {
+		t.Fatalf("finished %v, expires %v; want 2 hours later", r.FinishedAt, r.ExpiresAt)
+	}
+	now := r.FinishedAt.Add(time.Minute)
+	f.svc.Now = func() time.Time { return now }
+	link, err := f.svc.DownloadLink(context.Background(), f.creator, r.ID)
+	if err != nil || !link.ExpiresAt.Equal(now.Add(5*time.Minute).Truncate(time.Second)) {
+		t.Fatalf("link = %+v, %v; want 5 minutes", link, err)
+	}
+	f.svc.Now = func() time.Time { return r.FinishedAt.Add(2*time.Hour + time.Second) }
+	if n, err := f.svc.Expire(context.Background()); err != nil || n != 1 {
+		t.Fatalf("expire = %d, %v", n, err)
+	}
+}
+
+// Requests pending for a day lost their job: the sweep fails them and
+// wipes their sealed passwords, and leaves recent ones alone. Temporary
+// files of crashed attempts go too.
+func TestExpireFailsStaleRequests(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		ctx := context.Background()
+		f := newFixture(t, db, Config{})
+		stale, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.StartReport(ctx, db, stale.ID, stale.RequestedAt); err != nil {
+			t.Fatal(err)
+		}
+		start := stale.RequestedAt
+		f.svc.Now = func() time.Time { return start.Add(time.Hour) }
+		fresh, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b2.ID, testPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		oldTmp := filepath.Join(f.svc.Dir(), ".report-old.tmp")
+		newTmp := filepath.Join(f.svc.Dir(), ".report-new.tmp")
+		for _, p := range []string{oldTmp, newTmp} {
+			if err := os.WriteFile(p, []byte("partial"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Chtimes(oldTmp, start, start); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(newTmp, start.Add(time.Hour), start.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+
+		// Just under a day: nothing is touched.
+		f.svc.Now = func() time.Time { return start.Add(24*time.Hour - time.Second) }
+		if _, err := f.svc.Expire(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if r, _ := store.GetReportRequest(ctx, db, stale.ID); r.Status != roster.ReportProcessing {
+			t.Fatalf("before a day: %+v", r)
+		}
+		if enc, _ := store.ReportPassword(ctx, db, stale.ID); enc == nil {
+			t.Fatal("password wiped before a day")
+		}
+
+		sweep := start.Add(24*time.Hour + time.Minute)
+		f.svc.Now = func() time.Time { return sweep }
+		if _, err := f.svc.Expire(ctx); err != nil {
+			t.Fatal(err)
+		}
+		r, err := store.GetReportRequest(ctx, db, stale.ID)
+		if err != nil || r.Status != roster.ReportFailed || !strings.Contains(r.Failure, "job was lost") ||
+			r.FinishedAt == nil || !r.FinishedAt.Equal(sweep) {
+			t.Fatalf("stale request = %+v, %v", r, err)
+		}
+		if enc, err := store.ReportPassword(ctx, db, stale.ID); err != nil || enc != nil {
+			t.Fatalf("stale password = %x, %v; want wiped", enc, err)
+		}
+		if r, _ := store.GetReportRequest(ctx, db, fresh.ID); r.Status != roster.ReportSubmitted {
+			t.Fatalf("recent request = %+v", r)
+		}
+		if enc, _ := store.ReportPassword(ctx, db, fresh.ID); enc == nil {
+			t.Fatal("recent request's password wiped")
+		}
+		if _, err := os.Stat(oldTmp); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("day-old temporary file kept: %v", err)
+		}
+		if _, err := os.Stat(newTmp); err != nil {
+			t.Errorf("recent temporary file removed: %v", err)
+		}
+		// The failed request no longer blocks a new one.
+		next, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+		if err != nil || next.Existing {
+			t.Fatalf("after the sweep: %+v, %v", next, err)
+		}
+	})
+}
+
+// Identical requests arriving together make one request and one job: the
+// losers of the race on the pending-request index get the winner's.
+func TestConcurrentDuplicateRequests(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		ctx := context.Background()
+		f := newFixture(t, db, Config{})
+		const n = 8
+		if db.Name() == "postgres" {
+			// SQLite serialises writers at BEGIN, so only PostgreSQL can
+			// race. Hold the first arrivals after their pending check until
+			// enough have passed it, so several insert at once and all but
+			// one hit the unique index. The pool may hold fewer than n
+			// connections, so wait for a few, with a timeout as backstop.
+			f.svc.afterPendingCheck = barrier(3, 5*time.Second)
+		}
+		var wg sync.WaitGroup
+		results := make([]*Request, n)
+		errs := make([]error, n)
+		start := make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				results[i], errs[i] = f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+			})
+		}
+		close(start)
+		wg.Wait()
+		var created int
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatalf("request %d: %v", i, errs[i])
+			}
+			if results[i].ID != results[0].ID {
+				t.Fatalf("request %d got %s, request 0 got %s", i, results[i].ID, results[0].ID)
+			}
+			if !results[i].Existing {
+				created++
+			}
+		}
+		if created != 1 {
+			t.Fatalf("%d requests say they created the report, want 1", created)
+		}
+		var rows, jobs, audits int
+		if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM report_request`).Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = $1`, GenerateArgs{}.Kind()).Scan(&jobs); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'report.request' AND outcome = 'ok'`).Scan(&audits); err != nil {
+			t.Fatal(err)
+		}
+		if rows != 1 || jobs != 1 || audits != 1 {
+			t.Fatalf("rows %d, jobs %d, audits %d; want one each", rows, jobs, audits)
+		}
+	})
+}
+
+// barrier returns a func that blocks its first k callers until all k have
+// arrived (or timeout passes); later callers pass straight through.
+func barrier(k int, timeout time.Duration) func() {
+	var mu sync.Mutex
+	arrived := 0
+	all := make(chan struct{})
+	return func() {
+		mu.Lock()
+		arrived++
+		switch {
+		case arrived == k:
+			close(all)
+		case arrived > k:
+			mu.Unlock()
+			return
+		}
+		mu.Unlock()
+		select {
+		case <-all:
+		case <-time.After(timeout):
+		}
+	}
+}
+
+// Consent is read when the report is generated, not when it is requested.
+func TestConsentStateAtGeneration(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		ctx := context.Background()
+		f := newFixture(t, db, Config{})
+		req, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		decide := func(name, status string) {
+			t.Helper()
+			c, err := f.Courses.RecordConsent(ctx, f.Principal(t, f.u[name]),
+				course.ConsentInput{UserID: f.u[name], CourseID: f.course.ID, Status: status})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.consent[name] = c
+		}
+		decide("asha", roster.ConsentRevoked)
+		decide("bala", roster.ConsentActive)
+		if err := f.svc.generate(ctx, req.ID); err != nil {
+			t.Fatal(err)
+		}
+		r, err := store.GetReportRequest(ctx, db, req.ID)
+		if err != nil || r.Status != roster.ReportSuccess {
+			t.Fatalf("request = %+v, %v", r, err)
+		}
+		want := f.expected(false)
+		asha, bala := want[0], want[1]
+		asha[5], asha[9], asha[10], asha[11], asha[12], asha[13] = "", "", "", "", "No", ""
+		bala[5], bala[10], bala[11], bala[12], bala[13] = "Bala", "9876500001", "bala@example.org", "Yes", f.date("bala")
+		compareRows(t, parseCSV(t, readArchive(t, r.FilePath, testPassword)), want)
+		if r.ConsentedRows != 5 {
+			t.Errorf("consented = %d, want 5", r.ConsentedRows)
+		}
+	})
 }
