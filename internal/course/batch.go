@@ -103,14 +103,38 @@ func (s *Service) CreateBatch(ctx context.Context, p *roster.Principal, in NewBa
 	return b, nil
 }
 
+// BatchView is a batch as GetBatch shows it: its status to everyone, its
+// counts only to those who may see the course's batch list.
+type BatchView struct {
+	roster.Batch
+	Status    string `json:"status"`
+	Enrolled  *int64 `json:"enrolled,omitempty"`
+	Consented *int64 `json:"consented,omitempty"`
+}
+
 // GetBatch returns a batch and its status to any signed-in user, so learners
-// can see what they may enrol in.
-func (s *Service) GetBatch(ctx context.Context, p *roster.Principal, id string) (*roster.Batch, error) {
+// can see what they may enrol in; the course creator, its mentors and
+// admins of its tenant also get the batch's enrolment and consent counts.
+func (s *Service) GetBatch(ctx context.Context, p *roster.Principal, id string) (*BatchView, error) {
 	if p == nil {
 		return nil, unauthenticated()
 	}
-	b, _, err := s.batch(ctx, s.db, id)
-	return b, err
+	b, c, err := s.batch(ctx, s.db, id)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	v := &BatchView{Batch: *b, Status: b.Status(now)}
+	if ok, err := s.canManage(ctx, p, c, nil); err != nil {
+		return nil, err
+	} else if ok {
+		n, err := store.CountBatchEnrolments(ctx, s.db, c.ID, b.ID, c.RootOrgID, now)
+		if err != nil {
+			return nil, err
+		}
+		v.Enrolled, v.Consented = &n.Enrolled, &n.Consented
+	}
+	return v, nil
 }
 
 // ListBatches returns a course's batches with status and counts to the

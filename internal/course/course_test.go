@@ -297,3 +297,50 @@ func TestConsentLedger(t *testing.T) {
 		}
 	})
 }
+
+func TestGetBatchStatusAndCounts(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		for i, status := range []string{roster.ConsentActive, "", roster.ConsentRevoked} {
+			id := f.User(t, registry.NewUser{OrgID: f.State.ID})
+			p := f.Principal(t, id)
+			if _, err := f.Courses.Enrol(ctx, p, f.batch1.ID, id); err != nil {
+				t.Fatalf("enrol %d: %v", i, err)
+			}
+			if status == "" {
+				continue
+			}
+			if _, err := f.Courses.RecordConsent(ctx, p, course.ConsentInput{UserID: id, CourseID: f.course.ID, Status: status}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for name, p := range map[string]*roster.Principal{"creator": f.creator, "mentor": f.mentor, "admin": f.Admin} {
+			v, err := f.Courses.GetBatch(ctx, p, f.batch1.ID)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if v.ID != f.batch1.ID || v.Status != roster.BatchInProgress || v.Enrolled == nil || *v.Enrolled != 3 ||
+				v.Consented == nil || *v.Consented != 1 {
+				t.Errorf("%s sees %+v (enrolled %v, consented %v)", name, v, v.Enrolled, v.Consented)
+			}
+		}
+		// Learners and outsiders see the status, not the counts.
+		for name, p := range map[string]*roster.Principal{"learner": f.learner, "other tenant's creator": f.otherCreator} {
+			v, err := f.Courses.GetBatch(ctx, p, f.batch2.ID)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if v.Status != roster.BatchUpcoming || v.Enrolled != nil || v.Consented != nil {
+				t.Errorf("%s sees %+v", name, v)
+			}
+		}
+		if v, err := f.Courses.GetBatch(ctx, f.creator, f.batch2.ID); err != nil || *v.Enrolled != 0 || *v.Consented != 0 {
+			t.Errorf("empty batch = %+v, %v", v, err)
+		}
+		_, err := f.Courses.GetBatch(ctx, nil, f.batch1.ID)
+		wantCode(t, err, roster.EUNAUTHORIZED)
+		_, err = f.Courses.GetBatch(ctx, f.creator, "missing")
+		wantCode(t, err, roster.ENOTFOUND)
+	})
+}

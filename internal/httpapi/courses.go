@@ -17,6 +17,10 @@ type batchOutput struct {
 	Body *roster.Batch
 }
 
+type batchViewOutput struct {
+	Body *course.BatchView
+}
+
 type enrolmentOutput struct {
 	Body *roster.Enrolment
 }
@@ -188,12 +192,14 @@ func (s *Server) courseRoutes() {
 
 	getBatch := op("getBatch", http.MethodGet, "/batches/{batchId}", "Read a batch", "courses")
 	getBatch.Errors = append(getBatch.Errors, http.StatusNotFound)
-	register(s, getBatch, func(ctx context.Context, in *batchIDInput) (*batchOutput, error) {
+	getBatch.Description = "Everyone signed in sees the batch and its status; the course creator, its mentors and " +
+		"tenant administrators also get its enrolment and consent counts."
+	register(s, getBatch, func(ctx context.Context, in *batchIDInput) (*batchViewOutput, error) {
 		b, err := cs.GetBatch(ctx, caller(ctx), in.BatchID)
 		if err != nil {
 			return nil, err
 		}
-		return &batchOutput{Body: b}, nil
+		return &batchViewOutput{Body: b}, nil
 	})
 
 	participants := op("listParticipants", http.MethodGet, "/batches/{batchId}/participants", "A batch's active enrolments", "courses")

@@ -54,6 +54,17 @@ func TestCourseLifecycle(t *testing.T) {
 		if len(batches.Batches) != 1 || batches.Batches[0].Enrolled != 1 || batches.Batches[0].Consented != 1 {
 			t.Fatalf("batches = %+v", batches.Batches)
 		}
+		// One batch read: status for everyone, counts for the course's staff.
+		var one map[string]any
+		e.do(http.MethodGet, "/api/v1/batches/"+b.ID, creator, nil, &one).expect(t, http.StatusOK)
+		if one["id"] != b.ID || one["status"] != roster.BatchInProgress || one["enrolled"] != 1.0 || one["consented"] != 1.0 {
+			t.Errorf("batch as creator = %v", one)
+		}
+		one = nil
+		e.do(http.MethodGet, "/api/v1/batches/"+b.ID, learner, nil, &one).expect(t, http.StatusOK)
+		if _, counted := one["enrolled"]; one["status"] != roster.BatchInProgress || counted {
+			t.Errorf("batch as learner = %v", one)
+		}
 		e.do(http.MethodPost, "/api/v1/courses/"+c.ID+"/consent", learner, map[string]any{"status": "REVOKED"}, nil).expect(t, http.StatusCreated)
 		e.do(http.MethodGet, "/api/v1/courses/"+c.ID+"/batches", creator, nil, &batches).expect(t, http.StatusOK)
 		if batches.Batches[0].Consented != 0 {

@@ -105,11 +105,21 @@ LEFT JOIN consent c ON c.id = (
 // CountEnrolments returns per-batch counts for a course, keyed by batch id.
 // Batches without active enrolments are absent.
 func CountEnrolments(ctx context.Context, q Queryer, courseID, consumerID string, at time.Time) (map[string]BatchCount, error) {
+	return countEnrolments(ctx, q, "", courseID, consumerID, at)
+}
+
+// CountBatchEnrolments returns the counts of one batch of a course.
+func CountBatchEnrolments(ctx context.Context, q Queryer, courseID, batchID, consumerID string, at time.Time) (BatchCount, error) {
+	m, err := countEnrolments(ctx, q, " AND e.batch_id = $4", courseID, consumerID, at, batchID)
+	return m[batchID], err
+}
+
+func countEnrolments(ctx context.Context, q Queryer, filter, courseID, consumerID string, at time.Time, args ...any) (map[string]BatchCount, error) {
 	rows, err := q.Query(ctx, `
 SELECT e.batch_id, COUNT(*), COALESCE(SUM(CASE WHEN c.status = 'ACTIVE' THEN 1 ELSE 0 END), 0)
 FROM enrolment e`+latestConsentJoin+`
-WHERE e.course_id = $1 AND e.active
-GROUP BY e.batch_id`, courseID, consumerID, at)
+WHERE e.course_id = $1 AND e.active`+filter+`
+GROUP BY e.batch_id`, append([]any{courseID, consumerID, at}, args...)...)
 	if err != nil {
 		return nil, err
 	}
