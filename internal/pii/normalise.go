@@ -3,6 +3,7 @@ package pii
 import (
 	"errors"
 	"net/mail"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -89,4 +90,14 @@ func MaskPhone(e164 string) string {
 		return strings.Repeat("*", len(national))
 	}
 	return national[:2] + strings.Repeat("*", len(national)-4) + national[len(national)-2:]
+}
+
+// CountryCode returns "+<calling code>" of an E.164 number ("+91" for
+// "+919812345609"), or "" when it cannot be parsed.
+func CountryCode(e164 string) string {
+	num, err := phonenumbers.Parse(e164, DefaultRegion)
+	if err != nil {
+		return ""
+	}
+	return "+" + strconv.Itoa(int(num.GetCountryCode()))
 }

@@ -21,6 +21,8 @@ type UserPatch struct {
 	ProfileLocation  *[]roster.LocationRef `json:"profileLocation,omitempty"`
 	ProfileUserTypes *[]roster.UserType    `json:"profileUserTypes,omitempty"`
 	Framework        *map[string][]string  `json:"framework,omitempty"`
+	RecoveryEmail    *string               `json:"recoveryEmail,omitempty"`
+	RecoveryPhone    *string               `json:"recoveryPhone,omitempty"`
 }
 
 // UpdateUser applies patch; the user themselves or an admin of their tenant
@@ -85,13 +87,31 @@ func (s *Service) UpdateUser(ctx context.Context, p *roster.Principal, id string
 				rec.PasswordHash = s.HashPassword(*patch.Password)
 			}
 		}
+		if patch.RecoveryEmail != nil {
+			if v, msg := normaliseOptional(*patch.RecoveryEmail, pii.NormaliseEmail); msg != "" {
+				errs = append(errs, roster.FieldError{Field: FieldRecoveryEmail, Message: msg})
+			} else {
+				rec.RecoveryEmailEnc = s.keys.Seal(v, PIIContext(rec.ID, "recovery_email"))
+			}
+		}
+		if patch.RecoveryPhone != nil {
+			if v, msg := normaliseOptional(*patch.RecoveryPhone, phoneIN); msg != "" {
+				errs = append(errs, roster.FieldError{Field: FieldRecoveryPhone, Message: msg})
+			} else {
+				rec.RecoveryPhoneEnc = s.keys.Seal(v, PIIContext(rec.ID, "recovery_phone"))
+			}
+		}
 		if patch.Email != nil {
-			if fe := s.changeContact(ctx, tx, rec, roster.LookupEmail, *patch.Email); fe != nil {
+			if fe, err := s.changeContact(ctx, tx, rec, roster.LookupEmail, *patch.Email); err != nil {
+				return err
+			} else if fe != nil {
 				errs = append(errs, *fe)
 			}
 		}
 		if patch.Phone != nil {
-			if fe := s.changeContact(ctx, tx, rec, roster.LookupPhone, *patch.Phone); fe != nil {
+			if fe, err := s.changeContact(ctx, tx, rec, roster.LookupPhone, *patch.Phone); err != nil {
+				return err
+			} else if fe != nil {
 				errs = append(errs, *fe)
 			}
 		}
@@ -121,8 +141,9 @@ func orDefault(s, def string) string {
 }
 
 // changeContact replaces the email or phone of rec, keeping the old value
-// sealed as prevUsed* and moving the lookup row.
-func (s *Service) changeContact(ctx context.Context, tx store.Tx, rec *store.UserRecord, kind, raw string) *roster.FieldError {
+// sealed as prevUsed* and moving the lookup row. A value the caller got
+// wrong comes back as a field error; a database failure as an error.
+func (s *Service) changeContact(ctx context.Context, tx store.Tx, rec *store.UserRecord, kind, raw string) (*roster.FieldError, error) {
 	field := FieldEmail
 	oldEnc, prevEnc, masked := &rec.EmailEnc, &rec.PrevUsedEmailEnc, &rec.MaskedEmail
 	normalise := pii.NormaliseEmail
@@ -130,33 +151,31 @@ func (s *Service) changeContact(ctx context.Context, tx store.Tx, rec *store.Use
 	if kind == roster.LookupPhone {
 		field = FieldPhone
 		oldEnc, prevEnc, masked = &rec.PhoneEnc, &rec.PrevUsedPhoneEnc, &rec.MaskedPhone
-		normalise = func(v string) (string, error) { return pii.NormalisePhone(v, "") }
+		normalise = phoneIN
 		mask = pii.MaskPhone
 	}
-	var value string
-	if raw != "" {
-		v, err := normalise(raw)
-		if err != nil {
-			return &roster.FieldError{Field: field, Message: err.Error()}
-		}
-		value = v
+	value, msg := normaliseOptional(raw, normalise)
+	if msg != "" {
+		return &roster.FieldError{Field: field, Message: msg}, nil
 	}
 	old, err := s.keys.Open(*oldEnc, PIIContext(rec.ID, field))
 	if err != nil {
-		return &roster.FieldError{Field: field, Message: "current value cannot be read"}
+		return nil, err
 	}
 	if old == value {
-		return nil
+		return nil, nil
 	}
 	if value != "" {
 		ok, err := store.InsertLookup(ctx, tx, kind, s.lookupValue(kind, value), rec.ID)
-		if err != nil || !ok {
-			return &roster.FieldError{Field: field, Message: field + " already in use"}
+		if err != nil {
+			return nil, err
+		} else if !ok {
+			return &roster.FieldError{Field: field, Message: field + " already in use"}, nil
 		}
 	}
 	if old != "" {
 		if err := store.DeleteLookup(ctx, tx, kind, s.lookupValue(kind, old), rec.ID); err != nil {
-			return &roster.FieldError{Field: field, Message: "could not be changed"}
+			return nil, err
 		}
 		*prevEnc = s.keys.Seal(old, PIIContext(rec.ID, "prev_used_"+field))
 	}
@@ -165,7 +184,10 @@ func (s *Service) changeContact(ctx context.Context, tx store.Tx, rec *store.Use
 	if value != "" {
 		*masked = mask(value)
 	}
-	return nil
+	if kind == roster.LookupPhone {
+		rec.CountryCode = pii.CountryCode(value)
+	}
+	return nil, nil
 }
 
 // BlockUser does what the seed's block does: status 0 (inactive) and
@@ -272,4 +294,18 @@ func (s *Service) leaveAll(ctx context.Context, tx store.Tx, userID, actorID str
 		}
 	}
 	return nil
+}
+
+func phoneIN(v string) (string, error) { return pii.NormalisePhone(v, "") }
+
+// normaliseOptional normalises v, keeping "" (which clears the field).
+func normaliseOptional(v string, normalise func(string) (string, error)) (string, string) {
+	if v == "" {
+		return "", ""
+	}
+	out, err := normalise(v)
+	if err != nil {
+		return "", err.Error()
+	}
+	return out, ""
 }

@@ -564,3 +564,143 @@ func TestSchoolAdminScopedToSchool(t *testing.T) {
 		}
 	})
 }
+
+func TestRecoveryContactsCountryCodeAndManagedUsers(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		f := newFixture(t, db)
+		u, err := f.reg.CreateUser(f.ctx, f.adminA, registry.NewUser{User: roster.User{FirstName: "Rec", Email: "rec@x.org",
+			Phone: "+14155552671", CountryCode: "zzz", RecoveryEmail: " Backup@X.org ", RecoveryPhone: "9812345609"}, OrgID: f.stateA.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.RecoveryEmail != "backup@x.org" || u.RecoveryPhone != "+919812345609" || u.CountryCode != "+1" {
+			t.Fatalf("recovery/country: %q %q %q", u.RecoveryEmail, u.RecoveryPhone, u.CountryCode)
+		}
+		var enc []byte
+		_ = db.QueryRow(f.ctx, `SELECT recovery_email_enc FROM users WHERE id = $1`, u.ID).Scan(&enc)
+		if len(enc) == 0 || strings.Contains(string(enc), "backup") {
+			t.Fatal("recovery email not sealed")
+		}
+		peer := f.principal(t, f.mustCreate(t, roster.SystemPrincipal, f.stateA.ID, "peer2@x.org", "").ID)
+		if v, _ := f.reg.GetUser(f.ctx, peer, u.ID); v.RecoveryEmail != "" || v.RecoveryPhone != "" {
+			t.Fatal("peer sees recovery contacts")
+		}
+		empty, phone := "", "9876500009"
+		up, err := f.reg.UpdateUser(f.ctx, f.adminA, u.ID, registry.UserPatch{RecoveryEmail: &empty, Phone: &phone})
+		if err != nil || up.RecoveryEmail != "" || up.CountryCode != "+91" || up.PrevUsedPhone != "+14155552671" {
+			t.Fatalf("update: %v %+v", err, up.User)
+		}
+		bad := "nope"
+		if _, err := f.reg.UpdateUser(f.ctx, f.adminA, u.ID, registry.UserPatch{RecoveryPhone: &bad}); code(err) != roster.EINVALID {
+			t.Fatalf("bad recovery phone: %v", err)
+		}
+
+		// Field checks that need no database: association type bits.
+		_, err = f.reg.CreateUser(f.ctx, f.adminA, registry.NewUser{User: roster.User{FirstName: "A", Email: "a99@x.org"}, OrgID: f.stateA.ID, AssociationType: 99})
+		if re, ok := err.(*roster.Error); !ok || re.Fields[0].Field != "associationType" {
+			t.Fatalf("association type 99: %v", err)
+		}
+		// A managed user needs a parent in the same tenant, and then needs
+		// no email or phone of their own (seed: managedBy).
+		for _, parent := range []string{"no-such-user", f.adminB.UserID} {
+			_, err = f.reg.CreateUser(f.ctx, f.adminA, registry.NewUser{User: roster.User{FirstName: "Kid", ManagedBy: parent}, OrgID: f.stateA.ID})
+			if re, ok := err.(*roster.Error); !ok || re.Fields[0].Field != "managedBy" {
+				t.Fatalf("managedBy %s: %v", parent, err)
+			}
+		}
+		kid, err := f.reg.CreateUser(f.ctx, f.adminA, registry.NewUser{User: roster.User{FirstName: "Kid", ManagedBy: u.ID}, OrgID: f.stateA.ID})
+		if err != nil || kid.ManagedBy != u.ID || kid.Email != "" {
+			t.Fatalf("managed user: %v", err)
+		}
+	})
+}
+
+func TestUpdateToTakenContactIsConflict(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		f := newFixture(t, db)
+		a := f.mustCreate(t, f.adminA, f.stateA.ID, "a@taken.org", "9876500011")
+		b := f.mustCreate(t, f.adminA, f.stateA.ID, "b@taken.org", "9876500012")
+		for _, patch := range []registry.UserPatch{{Email: &a.Email}, {Phone: &a.Phone}} {
+			_, err := f.reg.UpdateUser(f.ctx, f.adminA, b.ID, patch)
+			var re *roster.Error
+			if !errors.As(err, &re) || re.Code != roster.ECONFLICT {
+				t.Fatalf("update to a taken value: %v", err)
+			}
+		}
+		if got, _ := f.reg.GetUser(f.ctx, f.adminA, b.ID); got.Email != "b@taken.org" || got.Phone != "+919876500012" {
+			t.Fatal("failed update changed the user")
+		}
+	})
+}
+
+// Every unique attribute, not only email, is decided by the database when
+// creates race.
+func TestConcurrentCreatesEveryUniqueField(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		f := newFixture(t, db)
+		for name, user := range map[string]func(i int) registry.NewUser{
+			"phone": func(i int) registry.NewUser {
+				return registry.NewUser{User: roster.User{FirstName: "P", Phone: "9876511111", Email: fmt.Sprintf("p%d@x.org", i)}, OrgID: f.stateA.ID}
+			},
+			"userName": func(i int) registry.NewUser {
+				return registry.NewUser{User: roster.User{FirstName: "U", Username: "same.name", Email: fmt.Sprintf("u%d@x.org", i)}, OrgID: f.stateA.ID}
+			},
+			"externalId": func(i int) registry.NewUser {
+				return registry.NewUser{User: roster.User{FirstName: "E", Email: fmt.Sprintf("e%d@x.org", i)}, OrgID: f.stateA.ID,
+					ExternalIDs: []roster.ExternalIdentity{{Provider: "TN", IDType: "tid", ExternalID: "RACE-1"}}}
+			},
+		} {
+			var wg sync.WaitGroup
+			errs := make([]error, 6)
+			for i := range errs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, errs[i] = f.reg.CreateUser(f.ctx, f.adminA, user(i))
+				}()
+			}
+			wg.Wait()
+			wins := 0
+			for _, err := range errs {
+				if err == nil {
+					wins++
+				} else if code(err) != roster.ECONFLICT {
+					t.Fatalf("%s: unexpected %v", name, err)
+				}
+			}
+			if wins != 1 {
+				t.Fatalf("%s: %d winners, want 1", name, wins)
+			}
+		}
+	})
+}
+
+// The custodian is created once even when replicas bootstrap together, and
+// users created without an organisation land under it.
+func TestCustodianBootstrapOnce(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		f := newFixture(t, db)
+		var wg sync.WaitGroup
+		ids := make([]string, 4)
+		for i := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				reg := registry.New(db, testkit.Keyring(t))
+				if org, err := reg.Bootstrap(f.ctx); err == nil {
+					ids[i] = org.ID
+				}
+			}()
+		}
+		wg.Wait()
+		var n int
+		_ = db.QueryRow(f.ctx, `SELECT count(*) FROM organisation WHERE is_custodian`).Scan(&n)
+		if n != 1 || ids[0] == "" || ids[0] != ids[1] || ids[1] != ids[2] || ids[2] != ids[3] {
+			t.Fatalf("custodians = %d, ids %v", n, ids)
+		}
+		u, err := f.reg.CreateUser(f.ctx, roster.SystemPrincipal, registry.NewUser{User: roster.User{FirstName: "Self", Email: "ssu@x.org"}})
+		if err != nil || u.RootOrgID != ids[0] {
+			t.Fatalf("no-org user root = %q, want custodian %q (%v)", u.RootOrgID, ids[0], err)
+		}
+	})
+}

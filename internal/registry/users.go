@@ -27,6 +27,11 @@ const (
 	FieldOrgID      = "orgId"
 	FieldRoles      = "roles"
 	FieldDOB        = "dob"
+
+	FieldRecoveryEmail   = "recoveryEmail"
+	FieldRecoveryPhone   = "recoveryPhone"
+	FieldAssociationType = "associationType"
+	FieldManagedBy       = "managedBy"
 )
 
 // MaxNameLength bounds names so a pasted paragraph is rejected rather than
@@ -36,8 +41,9 @@ const MaxNameLength = 100
 // normalised is a NewUser after validation: canonical contact values and
 // their blind indexes.
 type normalised struct {
-	email, phone, username string
-	extIDs                 []roster.ExternalIdentity
+	email, phone, username       string
+	recoveryEmail, recoveryPhone string
+	extIDs                       []roster.ExternalIdentity
 }
 
 // validate checks a new user's fields and returns every problem at once.
@@ -67,6 +73,23 @@ func (s *Service) validate(in *NewUser) (normalised, []roster.FieldError) {
 			errs = append(errs, roster.FieldError{Field: FieldPhone, Message: err.Error()})
 		}
 		n.phone = p
+	}
+	if u.RecoveryEmail != "" {
+		e, err := pii.NormaliseEmail(u.RecoveryEmail)
+		if err != nil {
+			errs = append(errs, roster.FieldError{Field: FieldRecoveryEmail, Message: err.Error()})
+		}
+		n.recoveryEmail = e
+	}
+	if u.RecoveryPhone != "" {
+		p, err := pii.NormalisePhone(u.RecoveryPhone, "")
+		if err != nil {
+			errs = append(errs, roster.FieldError{Field: FieldRecoveryPhone, Message: err.Error()})
+		}
+		n.recoveryPhone = p
+	}
+	if in.AssociationType&^(roster.AssociationSSO|roster.AssociationSelfDeclared|roster.AssociationSystemUpload) != 0 {
+		errs = append(errs, roster.FieldError{Field: FieldAssociationType, Message: "must combine 1 (SSO), 2 (self-declared) and 4 (system upload)"})
 	}
 	if u.Email == "" && u.Phone == "" && u.ManagedBy == "" {
 		errs = append(errs, roster.FieldError{Field: FieldEmail, Message: "email or phone is required"})
@@ -319,8 +342,17 @@ func (s *Service) insertUser(ctx context.Context, tx store.Tx, actorID string, i
 		// tenant login); everyone under the custodian is self-signed-up.
 		u.FlagsValue |= roster.FlagTenantVerified
 	}
-	if n.phone != "" && u.CountryCode == "" {
-		u.CountryCode = "+91"
+	if n.phone != "" {
+		u.CountryCode = pii.CountryCode(n.phone) // from the number itself, never trusted from input
+	}
+	if u.ManagedBy != "" {
+		// A managed (child) user's parent must be a user of the same tenant.
+		parent, err := store.GetUser(ctx, tx, u.ManagedBy)
+		if errors.Is(err, store.ErrNoRows) || (err == nil && parent.RootOrgID != org.RootOrgID) {
+			return nil, roster.Invalid(roster.FieldError{Field: FieldManagedBy, Message: "is not a user of this tenant"})
+		} else if err != nil {
+			return nil, err
+		}
 	}
 	u.Status, u.IsDeleted, u.DeletedDate = roster.StatusActive, false, nil
 	u.CreatedBy, u.CreatedDate, u.UpdatedDate = actorID, now, nil
@@ -330,8 +362,8 @@ func (s *Service) insertUser(ctx context.Context, tx store.Tx, actorID string, i
 	if n.phone != "" {
 		rec.PhoneEnc, u.MaskedPhone = s.keys.Seal(n.phone, PIIContext(u.ID, "phone")), pii.MaskPhone(n.phone)
 	}
-	rec.RecoveryEmailEnc = s.keys.Seal(in.User.RecoveryEmail, PIIContext(u.ID, "recovery_email"))
-	rec.RecoveryPhoneEnc = s.keys.Seal(in.User.RecoveryPhone, PIIContext(u.ID, "recovery_phone"))
+	rec.RecoveryEmailEnc = s.keys.Seal(n.recoveryEmail, PIIContext(u.ID, "recovery_email"))
+	rec.RecoveryPhoneEnc = s.keys.Seal(n.recoveryPhone, PIIContext(u.ID, "recovery_phone"))
 	u.RecoveryEmail, u.RecoveryPhone, u.PrevUsedEmail, u.PrevUsedPhone = "", "", "", ""
 
 	var out *roster.User
@@ -383,7 +415,7 @@ func (s *Service) insertUser(ctx context.Context, tx store.Tx, actorID string, i
 	if err != nil {
 		return nil, err
 	}
-	out.Email, out.Phone = n.email, n.phone
+	out.Email, out.Phone, out.RecoveryEmail, out.RecoveryPhone = n.email, n.phone, n.recoveryEmail, n.recoveryPhone
 	return out, nil
 }
 
