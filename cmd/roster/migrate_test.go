@@ -19,11 +19,15 @@ func TestMigrateTwice(t *testing.T) {
 			clearEnv(t)
 			dir := t.TempDir()
 			t.Chdir(dir)
-			url := filepath.Join(dir, "data", "roster.db")
-			args := []string{"migrate", "--data-dir", filepath.Join(dir, "data")}
+			data := filepath.Join(dir, "data")
+			url := filepath.Join(data, "roster.db")
+			args := []string{"migrate", "--data-dir", data}
 			if engine == "postgres" {
 				url = storetest.URL(t, engine)
 				args = append(args, "--database-url", url)
+			}
+			if err := os.MkdirAll(data, 0o700); err != nil {
+				t.Fatal(err)
 			}
 			pending := func() bool {
 				t.Helper()
@@ -40,9 +44,6 @@ func TestMigrateTwice(t *testing.T) {
 					t.Fatal(err)
 				}
 				return p
-			}
-			if err := os.MkdirAll(filepath.Dir(url), 0o700); engine == "sqlite" && err != nil {
-				t.Fatal(err)
 			}
 			if !pending() {
 				t.Fatal("an empty database reports no pending migrations")
