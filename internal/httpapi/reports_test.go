@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -120,5 +121,119 @@ func TestReportRequestAndDownload(t *testing.T) {
 				t.Errorf("logs contain %q", secret)
 			}
 		}
+	})
+}
+
+// The course filter of GET /reports applies before the page limit.
+func TestReportListCourseFilter(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		e := newEnv(t, db, withJobs)
+		creatorUser := e.createUser(e.stateA.ID, "creator", "creator@example.org", roster.RoleContentCreator)
+		creator := e.login("creator")
+		var c1, c2 roster.Course
+		e.do(http.MethodPost, "/api/v1/courses", creator, map[string]any{"name": "Fractions"}, &c1).expect(t, http.StatusCreated)
+		e.do(http.MethodPost, "/api/v1/courses", creator, map[string]any{"name": "Decimals"}, &c2).expect(t, http.StatusCreated)
+		ctx := context.Background()
+		at := roster.Now().Add(-time.Hour)
+		insert := func(courseID string) string {
+			// FAILED requests: not pending, so any number may exist.
+			r := &roster.ReportRequest{ID: roster.NewID(), CourseID: courseID, RequestedBy: creatorUser.ID,
+				Status: roster.ReportFailed, Failure: "test", RequestedAt: at}
+			if err := store.InsertReportRequest(ctx, db, r, nil); err != nil {
+				t.Fatal(err)
+			}
+			at = at.Add(time.Second)
+			return r.ID
+		}
+		old := insert(c1.ID)
+		for range 55 {
+			insert(c2.ID)
+		}
+		var list struct{ Reports []report.Request }
+		e.do(http.MethodGet, "/api/v1/reports?courseId="+c1.ID, creator, nil, &list).expect(t, http.StatusOK)
+		if len(list.Reports) != 1 || list.Reports[0].ID != old || list.Reports[0].CourseName != "Fractions" {
+			t.Fatalf("course 1's requests = %+v", list.Reports)
+		}
+		e.do(http.MethodGet, "/api/v1/reports", creator, nil, &list).expect(t, http.StatusOK)
+		if len(list.Reports) != 50 || list.Reports[0].CourseID != c2.ID || list.Reports[49].CourseID != c2.ID {
+			t.Fatalf("unfiltered page = %d requests", len(list.Reports))
+		}
+		e.do(http.MethodGet, "/api/v1/reports?courseId="+c2.ID+"&limit=200", creator, nil, &list).expect(t, http.StatusOK)
+		if len(list.Reports) != 55 {
+			t.Fatalf("course 2's requests = %d, want 55", len(list.Reports))
+		}
+	})
+}
+
+func TestReportPolicyEndpoints(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		e := newEnv(t, db, withJobs)
+		e.createUser(e.stateA.ID, "creator", "creator@example.org", roster.RoleContentCreator)
+		e.createUser(e.stateA.ID, "learner", "learner@example.org")
+		admin, adminB, creator, learner := e.login("adminA"), e.login("adminB"), e.login("creator"), e.login("learner")
+		path := "/api/v1/organisations/" + e.stateA.ID + "/report-policy"
+		all := report.Share{UserName: true, ExternalID: true, Phone: true, Email: true}
+
+		var v report.PolicyView
+		e.do(http.MethodGet, path, creator, nil, &v).expect(t, http.StatusOK)
+		if v.Preset != report.PresetDefault || v.RootOrgID != e.stateA.ID || v.SSU != all || v.SSO != all || v.UpdatedBy != "" {
+			t.Fatalf("policy before any change = %+v", v)
+		}
+
+		// Only the tenant's own admins change it.
+		seed := map[string]any{"preset": "seed"}
+		e.do(http.MethodPut, path, creator, seed, nil).expect(t, http.StatusForbidden)
+		e.do(http.MethodPut, path, adminB, seed, nil).expect(t, http.StatusForbidden)
+		e.do(http.MethodGet, path, learner, nil, nil).expect(t, http.StatusForbidden)
+		e.do(http.MethodGet, path, "", nil, nil).expect(t, http.StatusUnauthorized)
+
+		v = report.PolicyView{}
+		e.do(http.MethodPut, path, admin, seed, &v).expect(t, http.StatusOK)
+		if v.Preset != report.PresetSeed || v.SSU != (report.Share{}) || v.SSO != (report.Share{UserName: true, ExternalID: true}) ||
+			v.UpdatedBy == "" || v.UpdatedDate == nil {
+			t.Fatalf("after preset = %+v", v)
+		}
+		var got report.PolicyView
+		e.do(http.MethodGet, path, creator, nil, &got).expect(t, http.StatusOK)
+		if got.Preset != report.PresetSeed || got.SSO != v.SSO || got.UpdatedBy != v.UpdatedBy {
+			t.Fatalf("creator reads %+v, admin set %+v", got, v)
+		}
+
+		explicit := map[string]any{
+			"selfSignedUp":   map[string]bool{"email": true},
+			"stateValidated": map[string]bool{"userName": true, "phone": true},
+		}
+		v = report.PolicyView{}
+		e.do(http.MethodPut, path, admin, explicit, &v).expect(t, http.StatusOK)
+		if v.Preset != "custom" || v.SSU != (report.Share{Email: true}) || v.SSO != (report.Share{UserName: true, Phone: true}) {
+			t.Fatalf("after explicit fields = %+v", v)
+		}
+		got = report.PolicyView{}
+		e.do(http.MethodGet, path, creator, nil, &got).expect(t, http.StatusOK)
+		if got.Preset != "custom" || got.SSU != v.SSU || got.SSO != v.SSO {
+			t.Fatalf("creator reads %+v", got)
+		}
+
+		// A preset and explicit fields together, neither, or only half of
+		// the fields are refused and change nothing.
+		for name, body := range map[string]any{
+			"both":    map[string]any{"preset": "default", "selfSignedUp": map[string]bool{}, "stateValidated": map[string]bool{}},
+			"neither": map[string]any{},
+			"half":    map[string]any{"selfSignedUp": map[string]bool{"email": true}},
+			"unknown": map[string]any{"preset": "everything"},
+		} {
+			if res := e.do(http.MethodPut, path, admin, body, nil); res.StatusCode != http.StatusUnprocessableEntity {
+				t.Errorf("%s: status %d, want 422; %s", name, res.StatusCode, res.body)
+			}
+		}
+		got = report.PolicyView{}
+		e.do(http.MethodGet, path, admin, nil, &got).expect(t, http.StatusOK)
+		if got.Preset != "custom" || got.SSU != v.SSU || got.SSO != v.SSO {
+			t.Fatalf("refused changes altered the policy: %+v", got)
+		}
+
+		// Only tenants have a policy.
+		e.do(http.MethodGet, "/api/v1/organisations/"+e.schoolA.ID+"/report-policy", admin, nil, nil).expect(t, http.StatusNotFound)
+		e.do(http.MethodPut, "/api/v1/organisations/missing/report-policy", admin, seed, nil).expect(t, http.StatusNotFound)
 	})
 }

@@ -34,11 +34,13 @@ const (
 var PersonalFields = []string{FieldUserName, FieldExternalID, FieldPhone, FieldEmail}
 
 // Share says which personal fields a report may show for a consenting user.
+// A field left out of a request is not shared: the safe reading of "share
+// only email" is that nothing else is.
 type Share struct {
-	UserName   bool `json:"userName"`
-	ExternalID bool `json:"externalId"`
-	Phone      bool `json:"phone"`
-	Email      bool `json:"email"`
+	UserName   bool `json:"userName" required:"false"`
+	ExternalID bool `json:"externalId" required:"false"`
+	Phone      bool `json:"phone" required:"false"`
+	Email      bool `json:"email" required:"false"`
 }
 
 // ShareOf builds a Share from field names; unknown names are ignored (the
