@@ -219,7 +219,6 @@ func TestOIDC(t *testing.T) {
 		want   string
 	}{
 		{"external identity", map[string]any{"sub": "sub-1", "aud": "roster-web"}, "u-ext"},
-		{"username claim", map[string]any{"sub": "sub-2", "aud": "roster-web", "preferred_username": "bob"}, "u-bob"},
 		{"verified email", map[string]any{"sub": "sub-3", "aud": "api", "azp": "roster-web", "email": "carol@example.org", "email_verified": true}, "u-carol"},
 	}
 	for _, tc := range ok {
@@ -233,6 +232,7 @@ func TestOIDC(t *testing.T) {
 		name  string
 		token string
 	}{
+		{"username claim without MapUsername", idp.Token(map[string]any{"sub": "sub-2", "aud": "roster-web", "preferred_username": "bob"})},
 		{"unverified email", idp.Token(map[string]any{"sub": "sub-3", "aud": "roster-web", "email": "carol@example.org", "email_verified": false})},
 		{"unknown subject", idp.Token(map[string]any{"sub": "nobody", "aud": "roster-web"})},
 		{"other client", idp.Token(map[string]any{"sub": "sub-1", "aud": "someone-else"})},
@@ -243,6 +243,48 @@ func TestOIDC(t *testing.T) {
 	for _, tc := range bad {
 		if p, err := a.Authenticate(ctx, tc.token); roster.ErrorCode(err) != roster.EUNAUTHORIZED {
 			t.Errorf("%s: got %v, %v; want unauthorized", tc.name, p, err)
+		}
+	}
+}
+
+// Mapping by username is opt-in: at most IdPs a user picks their own
+// preferred_username, and calling oneself "admin" there must not make one
+// Roster's admin.
+func TestOIDCUsernameMappingOptIn(t *testing.T) {
+	idp := authtest.NewIdP(t)
+	reg := &fakeRegistry{blocked: map[string]bool{}, lookups: map[string]string{
+		"externalid|sub-1|state-sso|sso": "u-ext",
+		"username|admin||":               "u-admin",
+		"email|carol@example.org||":      "u-carol",
+	}}
+	ctx := context.Background()
+	for _, mapUsername := range []bool{false, true} {
+		o, err := NewOIDC(OIDCConfig{Issuer: idp.URL, ClientID: "roster-web", Provider: "state-sso", MapUsername: mapUsername}, reg.FindUserID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := &Authenticator{Tokens: testTokens(t), OIDC: o, Registry: reg, CacheTTL: -1}
+
+		p, err := a.Authenticate(ctx, idp.Token(map[string]any{"sub": "someone-else", "aud": "roster-web", "preferred_username": "admin"}))
+		if mapUsername && (err != nil || p.UserID != "u-admin") {
+			t.Errorf("MapUsername on: got %v, %v; want u-admin", p, err)
+		}
+		if !mapUsername && roster.ErrorCode(err) != roster.EUNAUTHORIZED {
+			t.Errorf("MapUsername off: a self-chosen username signed in as %v, %v", p, err)
+		}
+
+		// External identity and verified email map either way, and come
+		// before the username.
+		for _, tc := range []struct {
+			claims map[string]any
+			want   string
+		}{
+			{map[string]any{"sub": "sub-1", "aud": "roster-web", "preferred_username": "admin"}, "u-ext"},
+			{map[string]any{"sub": "sub-9", "aud": "roster-web", "email": "carol@example.org", "email_verified": "true"}, "u-carol"},
+		} {
+			if p, err := a.Authenticate(ctx, idp.Token(tc.claims)); err != nil || p.UserID != tc.want {
+				t.Errorf("MapUsername %v, %v: got %v, %v; want %s", mapUsername, tc.claims, p, err, tc.want)
+			}
 		}
 	}
 }

@@ -24,8 +24,12 @@ type OIDCConfig struct {
 	// "sso".
 	Provider string
 	IDType   string
-	// UsernameClaim is tried when no external identity matches; it defaults
-	// to "preferred_username". Verified email addresses are tried last.
+	// MapUsername, when set, also maps a token to the Roster user whose
+	// userName equals its UsernameClaim (default "preferred_username").
+	// Off by default: at most IdPs users pick that name themselves, so an
+	// IdP account called "admin" would become Roster's "admin". Turn it on
+	// only for an IdP whose usernames are assigned, and equal Roster's.
+	MapUsername   bool
 	UsernameClaim string
 	// HTTPClient fetches discovery and keys; nil means http.DefaultClient.
 	HTTPClient *http.Client
@@ -45,10 +49,10 @@ type FindUserFunc func(ctx context.Context, q Lookup) (userID string, err error)
 // OIDC verifies tokens from an external IdP and maps them to Roster users.
 //
 // Mapping, in order: (1) the external identity (Provider, IDType, sub) —
-// what SSO users uploaded by a state carry; (2) the user whose userName
-// equals the UsernameClaim; (3) the user whose email equals the token's
-// email when the IdP says email_verified. Roles are never read from the
-// token: they are the user's Roster memberships.
+// what SSO users uploaded by a state carry; (2) only with MapUsername, the
+// user whose userName equals the UsernameClaim; (3) the user whose email
+// equals the token's email when the IdP says email_verified. Roles are
+// never read from the token: they are the user's Roster memberships.
 type OIDC struct {
 	cfg  OIDCConfig
 	find FindUserFunc
@@ -134,7 +138,7 @@ func (o *OIDC) UserID(ctx context.Context, raw string) (string, error) {
 	queries := []Lookup{{
 		Type: roster.LookupExternalID, Value: tok.Subject, Provider: o.cfg.Provider, IDType: o.cfg.IDType,
 	}}
-	if name, _ := all[o.cfg.UsernameClaim].(string); name != "" {
+	if name, _ := all[o.cfg.UsernameClaim].(string); o.cfg.MapUsername && name != "" {
 		queries = append(queries, Lookup{Type: roster.LookupUsername, Value: name})
 	}
 	if c.Email != "" && (c.EmailVerified == true || c.EmailVerified == "true") {

@@ -112,8 +112,13 @@ func TestOIDCLoginFlow(t *testing.T) {
 		}
 	}
 
-	// The username claim maps too: the bearer mapping is the one used.
+	// Sign-in maps accounts the way bearer tokens are mapped: by username
+	// only when the operator turned that on.
 	idp.SignInAs(map[string]any{"sub": "sub-new", "preferred_username": "bob"})
+	if s, err := signIn(t, l, ""); loginCode(err) != LoginErrUnknownUser {
+		t.Errorf("username sign-in without MapUsername = %+v, %v", s, err)
+	}
+	l.auth.OIDC.cfg.MapUsername = true
 	if s, err := signIn(t, l, ""); err != nil || s.Principal.UserID != "u-bob" || s.Next != "/" {
 		t.Errorf("username sign-in = %+v, %v", s, err)
 	}
