@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/roster-dev/roster/internal/app"
+	"github.com/roster-dev/roster/internal/report"
 )
 
 // version is set at release builds with -ldflags "-X main.version=v1.2.3".
@@ -115,6 +116,11 @@ func newRootCmd() *cobra.Command {
 	f.StringVar(&g.cfg.DatabaseURL, "database-url", env("ROSTER_DATABASE_URL", ""), "postgres://… for PostgreSQL; default DATA_DIR/roster.db (ROSTER_DATABASE_URL)")
 	f.StringVar(&g.cfg.LogLevel, "log-level", env("ROSTER_LOG_LEVEL", "info"), "debug, info, warn or error (ROSTER_LOG_LEVEL)")
 	f.StringVar(&g.cfg.LogFormat, "log-format", env("ROSTER_LOG_FORMAT", "json"), "json or text (ROSTER_LOG_FORMAT)")
+	// Global, not serve-only: the report commands build and serve reports too.
+	f.DurationVar(&g.cfg.ReportRetention, "report-retention", envDuration("ROSTER_REPORT_RETENTION", report.DefaultRetention),
+		"how long report files are kept after they are built (ROSTER_REPORT_RETENTION)")
+	f.DurationVar(&g.cfg.ReportLinkTTL, "report-link-ttl", envDuration("ROSTER_REPORT_LINK_TTL", report.DefaultLinkTTL),
+		"lifetime of report download links (ROSTER_REPORT_LINK_TTL)")
 	// Keys come from the environment only: a flag would show in ps output.
 	g.cfg.PIIKey = os.Getenv("ROSTER_PII_KEY")
 	g.cfg.PIIIndexKey = os.Getenv("ROSTER_PII_INDEX_KEY")

@@ -58,7 +58,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	reports, err := report.New(db, keys, report.Config{Dir: cfg.ReportDir, Logger: log.With("component", "reports")})
+	reports, err := report.New(db, keys, report.Config{Dir: cfg.ReportDir, Retention: cfg.ReportRetention,
+		LinkTTL: cfg.ReportLinkTTL, Logger: log.With("component", "reports")})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("report directory: %w", err)

@@ -23,6 +23,10 @@ type Config struct {
 	DataDir     string // ROSTER_DATA_DIR, default "./data"
 	DatabaseURL string // ROSTER_DATABASE_URL, default DataDir/roster.db (SQLite)
 	ReportDir   string // ROSTER_REPORT_DIR, default DataDir/reports
+	// Report file retention and download link lifetime; zero means the
+	// report package's defaults (7 days, 30 minutes).
+	ReportRetention time.Duration // ROSTER_REPORT_RETENTION
+	ReportLinkTTL   time.Duration // ROSTER_REPORT_LINK_TTL
 
 	PIIKey      string // ROSTER_PII_KEY "id:base64[,id:base64...]"
 	PIIIndexKey string // ROSTER_PII_INDEX_KEY base64
@@ -97,6 +101,9 @@ func (c Config) Validate() error {
 	}
 	if u, err := url.Parse(c.OIDCRedirectURL); c.OIDCRedirectURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
 		errs = append(errs, errors.New("--oidc-redirect-url must be an absolute URL such as https://roster.example/api/v1/auth/oidc/callback"))
+	}
+	if c.ReportRetention < 0 || c.ReportLinkTTL < 0 {
+		errs = append(errs, errors.New("--report-retention and --report-link-ttl must not be negative"))
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)

@@ -18,11 +18,17 @@ import (
 	"github.com/roster-dev/roster/internal/store"
 )
 
+// Defaults of Config.LinkTTL and Config.Retention.
+const (
+	DefaultLinkTTL   = 30 * time.Minute
+	DefaultRetention = 7 * 24 * time.Hour
+)
+
 // Config tunes the service. Zero values get the defaults noted.
 type Config struct {
 	Dir        string        // report files; default ./data/reports
-	LinkTTL    time.Duration // lifetime of a download link; default 30 minutes
-	Retention  time.Duration // how long files are kept; default 7 days
+	LinkTTL    time.Duration // lifetime of a download link; default DefaultLinkTTL
+	Retention  time.Duration // how long files are kept after they are built; default DefaultRetention
 	SigningKey []byte        // download link key; default derived from the PII index key
 	LinkPrefix string        // download URL = LinkPrefix + token; default /api/v1/reports/download?token=
 	// PageSize is the rows per keyset page; default 500. Small enough that
@@ -44,10 +50,10 @@ func (c *Config) defaults() {
 		c.Dir = filepath.Join("data", "reports")
 	}
 	if c.LinkTTL <= 0 {
-		c.LinkTTL = 30 * time.Minute
+		c.LinkTTL = DefaultLinkTTL
 	}
 	if c.Retention <= 0 {
-		c.Retention = 7 * 24 * time.Hour
+		c.Retention = DefaultRetention
 	}
 	if c.LinkPrefix == "" {
 		c.LinkPrefix = "/api/v1/reports/download?token="
