@@ -411,13 +411,13 @@ func (s *Service) link(r *roster.ReportRequest, userID string, now time.Time) *L
 	return &Link{URL: s.cfg.LinkPrefix + tok, Token: tok, ExpiresAt: exp.Truncate(time.Second)}
 }
 
-// MsgExpired is what a requester reads when the report file is gone.
-const MsgExpired = "the report file was deleted after the retention period; request the report again"
+// msgExpired is what a requester reads when the report file is gone.
+const msgExpired = "the report file was deleted after the retention period; request the report again"
 
 func notReady(r *roster.ReportRequest) error {
 	switch r.Status {
 	case roster.ReportExpired:
-		return roster.Errorf(roster.ECONFLICT, MsgExpired)
+		return roster.Errorf(roster.ECONFLICT, msgExpired)
 	case roster.ReportFailed:
 		return roster.Errorf(roster.ECONFLICT, "the report failed: %s", r.Failure)
 	}
