@@ -106,6 +106,8 @@ func (a *App) Authenticator() (*auth.Authenticator, error) {
 			ClientID: a.Config.OIDCClientID,
 			Provider: a.Config.OIDCProvider,
 			IDType:   a.Config.OIDCIDType,
+
+			MapUsername: a.Config.OIDCMapUsername,
 		}, a.findUserID)
 		if err != nil {
 			return nil, err
@@ -219,6 +221,12 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 		a.ready.Store(false)
 		a.Log.Info("shutting down")
+		if a.Config.ShutdownDelay > 0 {
+			// Shutdown closes the listener at once; until then new
+			// requests are still served while /readyz tells the load
+			// balancer to stop sending them.
+			shutdownPause(a.Config.ShutdownDelay)
+		}
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.Config.ShutdownTimeout)
 	defer cancel()
@@ -236,6 +244,10 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 	a.Log.Info("stopped")
 	return err
 }
+
+// shutdownPause waits out Config.ShutdownDelay; tests replace it to hold
+// the server at that point.
+var shutdownPause = time.Sleep
 
 // NewQueue builds the job queue and points the services at it. With work
 // set it also runs every background job kind (upload processing, report

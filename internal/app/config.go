@@ -41,6 +41,9 @@ type Config struct {
 	OIDCRedirectURL  string // Roster's callback as registered at the IdP: https://host/api/v1/auth/oidc/callback
 	OIDCClientSecret string // ROSTER_OIDC_CLIENT_SECRET; empty for a public client
 	OIDCName         string // shown on the sign-in button
+	// OIDCMapUsername also maps IdP accounts by preferred_username; off
+	// because IdP users usually choose that name themselves.
+	OIDCMapUsername bool
 
 	// Upload limits; zero means the upload package's defaults (1000 rows,
 	// 10 MB).
@@ -56,6 +59,11 @@ type Config struct {
 
 	ShutdownTimeout time.Duration
 	Version         string
+
+	// ShutdownDelay is how long a stopping server keeps answering, with
+	// /readyz failing, before it closes its listener: the time a load
+	// balancer needs to notice. Zero closes at once.
+	ShutdownDelay time.Duration
 }
 
 // WithDefaults fills in what was left empty.

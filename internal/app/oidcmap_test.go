@@ -1,0 +1,52 @@
+package app
+
+import (
+	"context"
+	"testing"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/auth/authtest"
+	"github.com/roster-dev/roster/internal/registry"
+	"github.com/roster-dev/roster/internal/testkit"
+)
+
+// OIDCMapUsername reaches the token mapping: without it an IdP account
+// named "admin" is nobody in Roster, with it it is Roster's admin.
+func TestOIDCMapUsernameSetting(t *testing.T) {
+	ctx := context.Background()
+	idp := authtest.NewIdP(t)
+	a, err := Open(ctx, Config{DataDir: t.TempDir(), LogOutput: &testkit.LockedBuffer{},
+		OIDCIssuer: idp.URL, OIDCClientID: "roster"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	a.Registry.HashPassword = testkit.CheapHash
+	if err := a.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Registry.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := a.Registry.CreateUser(ctx, roster.SystemPrincipal, registry.NewUser{
+		User: roster.User{FirstName: "Admin", Username: "admin", Email: "admin@example.org"}, Password: "Adm1n-pass"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := idp.Token(map[string]any{"sub": "idp-user-1", "aud": "roster", "preferred_username": "admin"})
+
+	for _, mapUsername := range []bool{false, true} {
+		a.Config.OIDCMapUsername = mapUsername
+		au, err := a.Authenticator()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := au.Authenticate(ctx, token)
+		switch {
+		case mapUsername && (err != nil || p.UserID != admin.ID):
+			t.Errorf("OIDCMapUsername on: %v, %v; want the admin", p, err)
+		case !mapUsername && roster.ErrorCode(err) != roster.EUNAUTHORIZED:
+			t.Errorf("OIDCMapUsername off: an IdP account named admin signed in as %v, %v", p, err)
+		}
+	}
+}
