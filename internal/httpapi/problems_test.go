@@ -92,5 +92,35 @@ func TestRecoveryContacts(t *testing.T) {
 		if masked.RecoveryEmail != "" || masked.RecoveryPhone != "" || masked.PIIVisible || res.contains("kavya.backup") || res.contains("9811122233") {
 			t.Errorf("a PUBLIC peer sees recovery contacts: %s", res.body)
 		}
+
+		// PATCH changes them, normalised like the primary contacts.
+		var patched registry.UserView
+		e.do(http.MethodPatch, "/api/v1/users/"+created.ID, admin, map[string]any{
+			"recoveryEmail": " Kavya.New@Example.org ", "recoveryPhone": "+91 98111 22244",
+		}, &patched).expect(t, http.StatusOK)
+		var reread registry.UserView
+		e.do(http.MethodGet, "/api/v1/users/"+created.ID, admin, nil, &reread).expect(t, http.StatusOK)
+		if reread.RecoveryEmail != "kavya.new@example.org" || reread.RecoveryPhone != "+919811122244" {
+			t.Errorf("after PATCH admin sees recovery email %q phone %q", reread.RecoveryEmail, reread.RecoveryPhone)
+		}
+		res = e.do(http.MethodGet, "/api/v1/users/"+created.ID, e.login("peerA"), nil, nil).expect(t, http.StatusOK)
+		if res.contains("kavya.new") || res.contains("9811122244") || res.contains("recoveryEmail") || res.contains("recoveryPhone") {
+			t.Errorf("a PUBLIC peer sees patched recovery contacts: %s", res.body)
+		}
+
+		// Bad values are field errors, on create and on PATCH, not echoed.
+		res = e.do(http.MethodPost, "/api/v1/users", admin, map[string]any{
+			"firstName": "Ravi", "email": "ravi@example.org", "orgId": e.stateA.ID,
+			"recoveryEmail": "no-at-sign-1", "recoveryPhone": "12",
+		}, nil).expect(t, http.StatusUnprocessableEntity)
+		res2 := e.do(http.MethodPatch, "/api/v1/users/"+created.ID, admin, map[string]any{
+			"recoveryEmail": "no-at-sign-1", "recoveryPhone": "12",
+		}, nil).expect(t, http.StatusUnprocessableEntity)
+		for _, r := range []*response{res, res2} {
+			locs := r.problem(t).locations()
+			if !slices.Contains(locs, "body.recoveryEmail") || !slices.Contains(locs, "body.recoveryPhone") || r.contains("no-at-sign-1") {
+				t.Errorf("%s: problem %s", r.Request.Method, r.body)
+			}
+		}
 	})
 }
