@@ -82,7 +82,7 @@ func (s *Service) SetPolicy(ctx context.Context, p *roster.Principal, rootOrgID 
 	if err != nil {
 		return nil, err
 	}
-	if !p.IsOrgAdminOf(t.ID) {
+	if !p.IsTenantAdmin(t.ID) { // a tenant-wide setting: not for a school's admin
 		s.auditDenied(ctx, p, "report.policy", "organisation", t.ID, "")
 		return nil, roster.Errorf(roster.EFORBIDDEN, "only administrators of this tenant can change its report policy")
 	}

@@ -310,6 +310,10 @@ func TestReportColumns(t *testing.T) {
 		if _, err := f.svc.SetPolicyPreset(ctx, f.OtherAdm, f.State.ID, PresetSeed); roster.ErrorCode(err) != roster.EFORBIDDEN {
 			t.Fatalf("other tenant's admin setting the policy: %v", err)
 		}
+		schoolAdmin := f.Principal(t, f.User(t, registry.NewUser{OrgID: f.school.ID, Roles: []string{roster.RoleOrgAdmin}}))
+		if _, err := f.svc.SetPolicyPreset(ctx, schoolAdmin, f.State.ID, PresetSeed); roster.ErrorCode(err) != roster.EFORBIDDEN {
+			t.Fatalf("a school's admin setting the tenant's policy: %v", err)
+		}
 		v, err := f.svc.SetPolicyPreset(ctx, f.Admin, f.State.ID, PresetSeed)
 		if err != nil || v.Preset != PresetSeed {
 			t.Fatalf("set policy = %+v, %v", v, err)
