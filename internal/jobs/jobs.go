@@ -34,6 +34,31 @@ const (
 	QueueMaintenance = "maintenance"
 )
 
+// DefaultRescueAfter is how long one attempt of a job may run. Past it the
+// attempt's context is cancelled, and a job still marked running (its
+// worker was killed, or a shutdown outlived its grace period) is run again
+// by whichever process leads the queue. River's own default is an hour, and
+// with the infinite job timeout Roster used before it never rescued at all,
+// leaving a killed upload IN_PROGRESS forever.
+//
+// Five minutes is far above any attempt's run time (1000 upload rows take
+// about 15 s, a 1M-row report about 25 s on 2 cores), and a job run twice,
+// or rescued while it still runs, is harmless for both kinds:
+//   - uploads skip rows that already have an outcome and lock the upload
+//     per chunk, so two runs never create a user or record a row twice;
+//   - reports (internal/report/jobs.go) write to a private temporary file
+//     and rename it into place, and only a request still SUBMITTED or
+//     PROCESSING is started or finished (store.StartReport, FinishReport),
+//     so a second run either stops at once or finishes a request that is
+//     already SUCCESS without changing its record; its archive, complete
+//     and under the same password, at most replaces the first one's file.
+//
+// River's rescuer itself runs only every 30 s (not configurable), so a dead
+// worker's job resumes between RescueAfter and RescueAfter + 30 s after its
+// attempt started, plus up to 20 s of leader failover when the dead process
+// led the queue.
+const DefaultRescueAfter = 5 * time.Minute
+
 // Config tunes the workers. Zero values get sensible defaults.
 type Config struct {
 	UploadWorkers int
@@ -41,8 +66,8 @@ type Config struct {
 	// PollInterval is how often idle workers look for jobs; SQLite has no
 	// LISTEN/NOTIFY across processes, so it bounds pickup latency there.
 	PollInterval time.Duration
-	// RescueAfter is how long a job may run before another replica assumes
-	// its worker died and retries it.
+	// RescueAfter is how long a job attempt may run before it is cancelled
+	// and, if its worker died, run again; default DefaultRescueAfter.
 	RescueAfter  time.Duration
 	Logger       *slog.Logger
 	PeriodicJobs []*river.PeriodicJob
@@ -54,7 +79,9 @@ type Queue struct {
 	insert   func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	start    func(ctx context.Context) error
 	stop     func(ctx context.Context) error
-	working  bool
+	// stopAndCancel cancels running jobs' contexts, then waits like stop.
+	stopAndCancel func(ctx context.Context) error
+	working       bool
 }
 
 // Migrate creates or upgrades River's own tables.
@@ -93,10 +120,19 @@ func New(db store.Engine, workers *river.Workers, cfg Config) (*Queue, error) {
 }
 
 func newQueue[TTx any](driver riverdriver.Driver[TTx], workers *river.Workers, cfg Config) (*Queue, error) {
+	rescueAfter := DefaultRescueAfter
+	if cfg.RescueAfter > 0 {
+		rescueAfter = cfg.RescueAfter
+	}
 	rc := &river.Config{
-		Logger:       cfg.Logger,
-		JobTimeout:   -1, // jobs check ctx themselves; a 1M-row report may take minutes
-		PeriodicJobs: cfg.PeriodicJobs,
+		Logger: cfg.Logger,
+		// River's rescuer never rescues a job whose timeout is infinite,
+		// so attempts get one: an attempt still running at RescueAfter is
+		// presumed dead anyway and is about to be run again, so its
+		// context is cancelled rather than left to race the new run.
+		JobTimeout:           rescueAfter,
+		RescueStuckJobsAfter: rescueAfter,
+		PeriodicJobs:         cfg.PeriodicJobs,
 	}
 	if rc.Logger == nil {
 		rc.Logger = slog.New(slog.DiscardHandler)
@@ -104,9 +140,6 @@ func newQueue[TTx any](driver riverdriver.Driver[TTx], workers *river.Workers, c
 	if cfg.PollInterval > 0 {
 		rc.FetchPollInterval = cfg.PollInterval
 		rc.FetchCooldown = min(cfg.PollInterval, 100*time.Millisecond)
-	}
-	if cfg.RescueAfter > 0 {
-		rc.RescueStuckJobsAfter = cfg.RescueAfter
 	}
 	if workers != nil {
 		rc.Workers = workers
@@ -130,9 +163,10 @@ func newQueue[TTx any](driver riverdriver.Driver[TTx], workers *river.Workers, c
 			}
 			return client.InsertTx(ctx, native, args, opts)
 		},
-		insert: client.Insert,
-		start:  client.Start,
-		stop:   client.Stop,
+		insert:        client.Insert,
+		start:         client.Start,
+		stop:          client.Stop,
+		stopAndCancel: client.StopAndCancel,
 	}, nil
 }
 
@@ -162,11 +196,26 @@ func (q *Queue) Start(ctx context.Context) error {
 	return q.start(ctx)
 }
 
-// Stop waits for running jobs to finish (or ctx to expire); unfinished jobs
-// are picked up again after restart.
+// cancelGrace is how long Stop waits, once ctx has expired, for cancelled
+// jobs to return and their attempts to be recorded.
+const cancelGrace = 5 * time.Second
+
+// Stop waits for running jobs to finish. If ctx expires first, it cancels
+// the jobs' contexts and waits a few seconds more: a cancelled job records
+// its attempt as failed and is retried within seconds, here after a
+// restart or on another replica, instead of staying "running" until the
+// rescuer presumes it dead (RescueAfter).
 func (q *Queue) Stop(ctx context.Context) error {
 	if !q.working {
 		return nil
 	}
-	return q.stop(ctx)
+	err := q.stop(ctx)
+	if err != nil && ctx.Err() != nil {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cancelGrace)
+		defer cancel()
+		if cerr := q.stopAndCancel(cctx); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}
+	return err
 }
