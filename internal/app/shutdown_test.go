@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,9 +64,22 @@ func testGracefulShutdown(t *testing.T, engine string) {
 	}
 	base := "http://" + ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	served := make(chan error, 1)
 	go func() { served <- a.ServeListener(ctx, ln) }()
+	resumeOnce := sync.OnceFunc(func() { close(resume) })
+	stopped := false
+	defer func() {
+		// On failure, let the server finish before the pause is restored
+		// and the database closed.
+		cancel()
+		resumeOnce()
+		if !stopped {
+			select {
+			case <-served:
+			case <-time.After(30 * time.Second):
+			}
+		}
+	}()
 
 	// Probes use a connection each, as a load balancer's health checks do.
 	probe := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
@@ -152,6 +166,7 @@ func testGracefulShutdown(t *testing.T, engine string) {
 			t.Errorf("paused for %v, want the configured minute", d)
 		}
 	case err := <-served:
+		stopped = true
 		t.Fatalf("ServeListener returned %v without pausing", err)
 	case <-time.After(30 * time.Second):
 		t.Fatal("shutdown did not start")
@@ -163,7 +178,7 @@ func testGracefulShutdown(t *testing.T, engine string) {
 	if code, _ := get("/healthz"); code != http.StatusOK {
 		t.Errorf("/healthz during shutdown = %d", code)
 	}
-	close(resume)
+	resumeOnce()
 
 	// The listener closes, but the held request keeps the server running.
 	waitFor(t, "the listener to close", func() bool {
@@ -175,6 +190,7 @@ func testGracefulShutdown(t *testing.T, engine string) {
 	})
 	select {
 	case err := <-served:
+		stopped = true
 		t.Fatalf("ServeListener returned %v with a request still running", err)
 	case r := <-held:
 		t.Fatalf("held request ended early: %d %s %v", r.status, r.body, r.err)
@@ -195,6 +211,7 @@ func testGracefulShutdown(t *testing.T, engine string) {
 	}
 	select {
 	case err := <-served:
+		stopped = true
 		if err != nil {
 			t.Errorf("ServeListener = %v, want nil", err)
 		}
