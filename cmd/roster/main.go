@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/roster-dev/roster/internal/app"
+	"github.com/roster-dev/roster/internal/jobs"
 	"github.com/roster-dev/roster/internal/report"
 )
 
@@ -116,6 +117,10 @@ func newRootCmd() *cobra.Command {
 	f.StringVar(&g.cfg.DatabaseURL, "database-url", env("ROSTER_DATABASE_URL", ""), "postgres://… for PostgreSQL; default DATA_DIR/roster.db (ROSTER_DATABASE_URL)")
 	f.StringVar(&g.cfg.LogLevel, "log-level", env("ROSTER_LOG_LEVEL", "info"), "debug, info, warn or error (ROSTER_LOG_LEVEL)")
 	f.StringVar(&g.cfg.LogFormat, "log-format", env("ROSTER_LOG_FORMAT", "json"), "json or text (ROSTER_LOG_FORMAT)")
+	// On the root: `serve` and the commands running workers in-process
+	// (upload, report) all rescue jobs whose worker died.
+	f.DurationVar(&g.cfg.JobRescueAfter, "job-rescue-after", envDuration("ROSTER_JOB_RESCUE_AFTER", jobs.DefaultRescueAfter),
+		"how long a background job attempt may run before it is cancelled and, if its worker died, run again; keep it above the longest upload or report (ROSTER_JOB_RESCUE_AFTER)")
 	// Global, not serve-only: the report commands build and serve reports too.
 	f.DurationVar(&g.cfg.ReportRetention, "report-retention", envDuration("ROSTER_REPORT_RETENTION", report.DefaultRetention),
 		"how long report files are kept after they are built (ROSTER_REPORT_RETENTION)")

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/roster-dev/roster/internal/jobs"
 	"github.com/roster-dev/roster/internal/zipcrypt"
 )
 
@@ -80,12 +81,19 @@ func TestDemoReportAndUploadCommands(t *testing.T) {
 	if code != rowsFailed || !strings.Contains(out, "dry run") || !regexp.MustCompile(`(?m)^4\s+email\s+`).MatchString(out) {
 		t.Fatalf("dry run: exit %d\n%s%s", code, out, errOut)
 	}
+	if !strings.Contains(errOut, "(3/3)") {
+		t.Errorf("dry run progress bar:\n%s", errOut)
+	}
 	if err := os.WriteFile(csvFile, []byte(good), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut = runCmd("", "upload", csvFile, "--org", org)
+	code, out, errOut = runCmd("", "upload", csvFile, "--org", org, "--job-rescue-after", "2m")
 	if code != 0 || !strings.Contains(out, "COMPLETED") || !regexp.MustCompile(`(?m)^2\s+2\s+0\s*$`).MatchString(out) {
 		t.Fatalf("upload: exit %d\n%s%s", code, out, errOut)
+	}
+	// The progress bar on stderr ends full, counting every row.
+	if !regexp.MustCompile(`rows 100% \|█+\| \(2/2\)`).MatchString(errOut) {
+		t.Errorf("no finished progress bar on stderr:\n%s", errOut)
 	}
 	for _, secret := range []string{"Cli-pass", "meera.cli@example.org"} {
 		if strings.Contains(out+errOut, secret) {
@@ -95,5 +103,20 @@ func TestDemoReportAndUploadCommands(t *testing.T) {
 	// Uploading the same users again fails every row: they exist.
 	if code, out, _ = runCmd("", "upload", csvFile, "--org", org); code != rowsFailed || !strings.Contains(out, "already") {
 		t.Errorf("re-upload: exit %d\n%s", code, out)
+	}
+}
+
+// --job-rescue-after takes its default from ROSTER_JOB_RESCUE_AFTER, else
+// the queue's own default, on every command (serve and the commands that
+// run workers in-process).
+func TestJobRescueAfterFlag(t *testing.T) {
+	t.Setenv("ROSTER_JOB_RESCUE_AFTER", "")
+	f := newRootCmd().PersistentFlags().Lookup("job-rescue-after")
+	if f == nil || f.DefValue != jobs.DefaultRescueAfter.String() {
+		t.Fatalf("flag %+v", f)
+	}
+	t.Setenv("ROSTER_JOB_RESCUE_AFTER", "90s")
+	if f := newRootCmd().PersistentFlags().Lookup("job-rescue-after"); f.DefValue != "1m30s" {
+		t.Fatalf("default from the environment = %s", f.DefValue)
 	}
 }

@@ -256,7 +256,7 @@ var shutdownPause = time.Sleep
 // scheduled only with maintenance set: the server does it, short-lived
 // commands need not.
 func (a *App) NewQueue(work, maintenance bool) (*jobs.Queue, error) {
-	cfg := jobs.Config{Logger: a.Log.With("component", "jobs")}
+	cfg := jobs.Config{Logger: a.Log.With("component", "jobs"), RescueAfter: a.Config.JobRescueAfter}
 	var workers *river.Workers
 	if work {
 		workers = river.NewWorkers()

@@ -50,6 +50,11 @@ type Config struct {
 	UploadMaxRows  int
 	UploadMaxBytes int64
 
+	// JobRescueAfter is how long a background job attempt may run before
+	// it is cancelled and, if its worker died, run again (ROSTER_JOB_RESCUE_AFTER);
+	// zero means jobs.DefaultRescueAfter.
+	JobRescueAfter time.Duration
+
 	// SecureCookie marks the session cookie Secure; set it behind HTTPS.
 	SecureCookie bool
 
