@@ -73,7 +73,8 @@ func (s *Server) uploadRoutes() {
 	}
 
 	submit := op("submitUpload", http.MethodPost, "/uploads", "Upload a CSV or .xlsx file of users for one organisation", "uploads")
-	submit.Description = "Multipart form: file, and orgId (or provider + externalId as seed 002 allows), and dryRun. " +
+	submit.Description = "Multipart form: file, and orgId (or provider + externalId as seed 002 allows), and dryRun " +
+		"(as a form field or in the query string: POST /uploads?dryRun=true). " +
 		"The file is checked as a whole at once (encoding, header, row limit); then rows are processed in the background: " +
 		"the answer (202) carries the upload id to poll. With dryRun=true every row is validated, including against existing users, " +
 		"and the answer (200) lists every row's result without creating anyone."
@@ -96,11 +97,14 @@ func (s *Server) uploadRoutes() {
 				"orgId":      {Type: "string", Description: "Organisation every user joins"},
 				"provider":   {Type: "string", Description: "With externalId: the tenant channel, instead of orgId"},
 				"externalId": {Type: "string", Description: "With provider: the organisation's external id"},
-				"dryRun":     {Type: "boolean", Description: "Validate only"},
+				"dryRun":     {Type: "boolean", Description: "Validate only (may also be given in the query string)"},
 			},
 		}},
 	}}
 	register(s, submit, func(ctx context.Context, in *struct {
+		// Clients build the URL once and send the same form either way, so
+		// a dry run asked for in the query must not quietly create users.
+		DryRun      bool   `query:"dryRun" doc:"Validate only; the same as the form field dryRun (either one set to true makes a dry run)"`
 		ContentType string `header:"Content-Type"`
 		RawBody     []byte `contentType:"multipart/form-data"`
 	}) (*uploadOutput, error) {
@@ -109,7 +113,7 @@ func (s *Server) uploadRoutes() {
 			return nil, err
 		}
 		p := caller(ctx)
-		if form.dryRun {
+		if form.dryRun || in.DryRun {
 			res, err := us.DryRun(ctx, p, form.org, form.fileName, form.data)
 			if err != nil {
 				return nil, err

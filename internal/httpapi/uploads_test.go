@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"mime/multipart"
 	"net/http"
 	"strings"
@@ -22,6 +23,12 @@ const sampleCSV = "firstName,lastName,phone,email,userName,password\r\n" +
 // postUpload sends the multipart form the web console sends.
 func (e *env) postUpload(token string, fields map[string]string, fileName, content string, out any) *response {
 	e.t.Helper()
+	return e.postUploadTo("/api/v1/uploads", token, fields, fileName, content, out)
+}
+
+// postUploadTo sends the form to path, which may carry a query string.
+func (e *env) postUploadTo(path, token string, fields map[string]string, fileName, content string, out any) *response {
+	e.t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	for k, v := range fields {
@@ -32,7 +39,7 @@ func (e *env) postUpload(token string, fields map[string]string, fileName, conte
 		_, _ = fw.Write([]byte(content))
 	}
 	mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/api/v1/uploads", &buf)
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, &buf)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -125,6 +132,91 @@ func TestUploadOverHTTP(t *testing.T) {
 			if strings.Contains(logs, secret) {
 				t.Errorf("logs contain %q", secret)
 			}
+		}
+	})
+}
+
+// dryRun works in the query string as well as in the form: a client that
+// puts it in the URL must never create users by accident. The organisation
+// can be named by provider (the tenant's channel) and its external id.
+func TestUploadDryRunInQueryAndOrgByExternalID(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		e := newEnv(t, db, withJobs)
+		admin := e.login("adminA")
+		countUsers := func() int {
+			var n int
+			if err := db.QueryRow(context.Background(), `SELECT count(*) FROM users`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		users := countUsers()
+
+		for _, path := range []string{"/api/v1/uploads?dryRun=true", "/api/v1/uploads?dryRun=TRUE"} {
+			var dry uploadBody
+			e.postUploadTo(path, admin, map[string]string{"orgId": e.schoolA.ID}, "users.csv", sampleCSV, &dry).
+				expect(t, http.StatusOK)
+			if !dry.DryRun || dry.Status != upload.StatusCompleted || dry.Total != 3 || len(dry.Rows) != 3 ||
+				dry.Rows[0].Status != upload.RowValid {
+				t.Fatalf("%s: %+v", path, dry)
+			}
+		}
+		e.postUploadTo("/api/v1/uploads?dryRun=maybe", admin, map[string]string{"orgId": e.schoolA.ID}, "users.csv", sampleCSV, nil).
+			expect(t, http.StatusUnprocessableEntity)
+		if n := countUsers(); n != users {
+			t.Fatalf("dry runs created %d users", n-users)
+		}
+		var jobs int
+		if err := db.QueryRow(context.Background(), `SELECT count(*) FROM river_job WHERE kind = 'upload_users'`).Scan(&jobs); err != nil || jobs != 0 {
+			t.Fatalf("dry runs enqueued %d jobs (%v)", jobs, err)
+		}
+		e.do(http.MethodPost, "/api/v1/users/lookup", admin, map[string]string{"type": "username", "value": "asha_r"}, nil).
+			expect(t, http.StatusNotFound)
+
+		// The organisation by provider + external id, dry run and real.
+		byExtID := map[string]string{"provider": "TN", "externalId": "sch-1"}
+		var dry uploadBody
+		e.postUploadTo("/api/v1/uploads?dryRun=true", admin, byExtID, "users.csv", sampleCSV, &dry).expect(t, http.StatusOK)
+		if dry.OrgID != e.schoolA.ID || !dry.DryRun {
+			t.Fatalf("dry run by external id: %+v", dry.Upload)
+		}
+		var up uploadBody
+		e.postUpload(admin, byExtID, "users.csv", sampleCSV, &up).expect(t, http.StatusAccepted)
+		if up.OrgID != e.schoolA.ID || up.DryRun {
+			t.Fatalf("upload by external id: %+v", up.Upload)
+		}
+		for deadline := time.Now().Add(60 * time.Second); up.Status != upload.StatusCompleted; {
+			if up.Status == upload.StatusFailed || time.Now().After(deadline) {
+				t.Fatalf("upload ended as %+v", up.Upload)
+			}
+			time.Sleep(50 * time.Millisecond)
+			e.do(http.MethodGet, "/api/v1/uploads/"+up.ID, admin, nil, &up).expect(t, http.StatusOK)
+		}
+		var created struct {
+			ID          string
+			Memberships []roster.Membership `json:"organisations"`
+		}
+		e.do(http.MethodPost, "/api/v1/users/lookup", admin, map[string]string{"type": "username", "value": "asha_r"}, &created).
+			expect(t, http.StatusOK)
+		if len(created.Memberships) != 1 || created.Memberships[0].OrganisationID != e.schoolA.ID {
+			t.Fatalf("memberships %+v", created.Memberships)
+		}
+		e.postUpload(admin, map[string]string{"provider": "AP", "externalId": "sch-1"}, "users.csv", sampleCSV, nil).
+			expect(t, http.StatusNotFound)
+
+		// The query parameter is in the OpenAPI document.
+		var doc struct {
+			Paths map[string]map[string]struct {
+				Parameters []struct{ Name, In string }
+			}
+		}
+		e.do(http.MethodGet, "/openapi.json", "", nil, &doc).expect(t, http.StatusOK)
+		found := false
+		for _, p := range doc.Paths["/api/v1/uploads"]["post"].Parameters {
+			found = found || (p.Name == "dryRun" && p.In == "query")
+		}
+		if !found {
+			t.Errorf("POST /api/v1/uploads parameters: %+v", doc.Paths["/api/v1/uploads"]["post"].Parameters)
 		}
 	})
 }
