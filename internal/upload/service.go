@@ -240,15 +240,11 @@ func (s *Service) DryRun(ctx context.Context, p *roster.Principal, ref OrgRef, f
 		rec := &recs[i]
 		r := RowResult{UploadID: up.ID, RowNumber: rec.Row.Number, Status: RowValid, CreatedAt: up.CreatedAt,
 			OriginalEnc: s.sealOriginal(up.ID, f.Columns, rec.Row)}
-		if rec.OK() {
-			nu := rec.User
-			nu.OrgID = up.OrgID
-			conflicts, err := s.reg.Conflicts(ctx, s.db, nu)
-			if err != nil {
-				return nil, err
-			}
-			rec.Errors = append(rec.Errors, columnErrors(conflicts)...)
+		conflicts, err := s.conflicts(ctx, s.db, up.OrgID, rec)
+		if err != nil {
+			return nil, err
 		}
+		rec.Errors = append(rec.Errors, conflicts...)
 		if !rec.OK() {
 			r.Status, r.Errors = RowFailed, rec.Errors
 			up.Failed++
@@ -277,6 +273,20 @@ func (s *Service) DryRun(ctx context.Context, p *roster.Principal, ref OrgRef, f
 		rows[i].OriginalEnc = nil
 	}
 	return &DryRunResult{Upload: up, Rows: rows}, nil
+}
+
+// conflicts returns the errors for the row's unique values (email, phone,
+// userName, external ids) that existing users already hold. It is asked for
+// rows with other errors too, so an admin sees all of a row's problems in
+// one go rather than one more after each fix.
+func (s *Service) conflicts(ctx context.Context, q store.Queryer, orgID string, rec *Record) ([]roster.FieldError, error) {
+	nu := rec.User
+	nu.OrgID = orgID
+	conflicts, err := s.reg.Conflicts(ctx, q, nu)
+	if err != nil {
+		return nil, err
+	}
+	return columnErrors(conflicts), nil
 }
 
 // columnErrors renames registry fields to the CSV's column names where

@@ -669,3 +669,56 @@ func TestXLSXUpload(t *testing.T) {
 		}
 	})
 }
+
+// A row with a validation error and a value an existing user holds gets
+// both errors, in a dry run and when processed: the admin fixes the row once.
+func TestRowErrorsAndConflictsTogether(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		f := newFixture(t, db)
+		if _, err := f.reg.CreateUser(f.ctx, f.adminA, registry.NewUser{
+			User:  roster.User{FirstName: "Old", Email: "taken@example.org", Phone: "9876500000", Username: "taken_name"},
+			OrgID: f.stateA.ID, Password: "old-pass-12"}); err != nil {
+			t.Fatal(err)
+		}
+		data := csvFile(header,
+			[]string{"Asha", "", "Taken@example.org", "", "asha_rao", "secret-asha", "31-02-1990", ""}, // 2
+			[]string{"Ravi2", "", "", "9876500000", "TAKEN_NAME", "secret-ravi", "", ""},              // 3
+			[]string{"Mani", "", "mani@example.org", "", "mani_k", "secret-mani", "", ""},             // 4 valid
+		)
+		want := map[int]string{
+			2: "FAILED DOB: is not a real date; email: email already in use",
+			3: "FAILED firstName: may contain only letters, spaces, dots, apostrophes and hyphens; userName: userName already in use; phone: phone already in use",
+		}
+		check := func(what string, rows []RowResult, ok string) {
+			t.Helper()
+			want[4] = ok
+			if len(rows) != 3 {
+				t.Fatalf("%s: %d rows", what, len(rows))
+			}
+			for _, r := range rows {
+				if got := r.Status + " " + JoinErrors(r.Errors); got != want[r.RowNumber] {
+					t.Errorf("%s row %d: %q, want %q", what, r.RowNumber, got, want[r.RowNumber])
+				}
+			}
+		}
+		res, err := f.svc.DryRun(f.ctx, f.adminA, OrgRef{ID: f.schoolA.ID}, "u.csv", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("dry run", res.Rows, "VALID ")
+
+		up, err := f.svc.Submit(f.ctx, f.adminA, OrgRef{ID: f.schoolA.ID}, "u.csv", data, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.Process(f.ctx, up.ID); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := f.svc.Rows(f.ctx, f.adminA, up.ID, RowFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("processing", rows, "CREATED ")
+	})
+}

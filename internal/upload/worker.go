@@ -139,7 +139,16 @@ func (s *Service) processChunk(ctx context.Context, up *Upload, columns []string
 			r := store.UploadRow{UploadID: up.ID, RowNumber: rec.Row.Number, CreatedAt: now,
 				OriginalEnc: s.sealOriginal(up.ID, columns, rec.Row)}
 			errs := rec.Errors
-			if len(errs) == 0 {
+			if len(errs) > 0 {
+				// The row fails anyway; say too which of its values
+				// existing users hold (a valid row learns that from
+				// CreateUserTx).
+				conflicts, err := s.conflicts(ctx, tx, up.OrgID, rec)
+				if err != nil {
+					return err
+				}
+				errs = append(errs[:len(errs):len(errs)], conflicts...)
+			} else {
 				nu := rec.User
 				nu.OrgID = up.OrgID
 				nu.AssociationType = roster.AssociationSystemUpload
