@@ -683,8 +683,8 @@ func TestRowErrorsAndConflictsTogether(t *testing.T) {
 		}
 		data := csvFile(header,
 			[]string{"Asha", "", "Taken@example.org", "", "asha_rao", "secret-asha", "31-02-1990", ""}, // 2
-			[]string{"Ravi2", "", "", "9876500000", "TAKEN_NAME", "secret-ravi", "", ""},              // 3
-			[]string{"Mani", "", "mani@example.org", "", "mani_k", "secret-mani", "", ""},             // 4 valid
+			[]string{"Ravi2", "", "", "9876500000", "TAKEN_NAME", "secret-ravi", "", ""},               // 3
+			[]string{"Mani", "", "mani@example.org", "", "mani_k", "secret-mani", "", ""},              // 4 valid
 		)
 		want := map[int]string{
 			2: "FAILED DOB: is not a real date; email: email already in use",
