@@ -38,10 +38,11 @@ var Columns = []string{
 	ColSubject, ColExternalID, ColExternalIDs, ColExternalIDType, ColExternalIDProvider,
 }
 
-// MandatoryColumns must appear in the header even if some of their cells are
-// blank. The seed marks email "Mandatory" while allowing rows with only a
-// phone, so the email column is required but its value is not.
-var MandatoryColumns = []string{ColFirstName, ColEmail, ColUserName, ColPassword}
+// MandatoryColumns must appear in the header. The seed also marks email
+// "Mandatory", but its note allows "(i) only the phone number, (ii) only
+// email or (iii) both", so email is required per row as "email or phone"
+// (a row rule), and a file of phone-only users needs no email column.
+var MandatoryColumns = []string{ColFirstName, ColUserName, ColPassword}
 
 // PIIColumns hold personal data that is only ever stored sealed.
 var PIIColumns = []string{ColPhone, ColEmail, ColExternalID, ColExternalIDs, ColDOB}

@@ -359,6 +359,10 @@ func assemble(next func() (int, []string, error), lim Limits, strict bool) (*Fil
 // upload so a result file, once its rows are fixed, can be sent back as is.
 var resultColumns = map[string]bool{columnKey(ResultStatusColumn): true, columnKey(ResultErrorsColumn): true}
 
+// validColumns ends the messages about a header cell that is not a column
+// of its own, so the admin can see what was meant.
+var validColumns = "valid columns are " + strings.Join(Columns, ", ")
+
 // mapHeader matches header cells to Columns. Every problem is reported at
 // once so the admin can fix the header in one go.
 func mapHeader(header []string) (*File, error) {
@@ -383,14 +387,14 @@ func mapHeader(header []string) (*File, error) {
 		if !ok {
 			problems = append(problems, roster.FieldError{
 				Field:   shorten(cell, 40),
-				Message: "unknown column (column " + letter + "); valid columns are " + strings.Join(Columns, ", "),
+				Message: "unknown column (column " + letter + "); " + validColumns,
 			})
 			continue
 		}
 		if j, dup := seenAt[col]; dup {
 			problems = append(problems, roster.FieldError{
 				Field:   col,
-				Message: "column appears more than once (columns " + columnLetter(j) + " and " + letter + ")",
+				Message: "column appears more than once (columns " + columnLetter(j) + " and " + letter + "); " + validColumns,
 			})
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
 
@@ -174,10 +175,10 @@ func TestParseHeaderErrors(t *testing.T) {
 		}},
 		{"duplicate", "firstName,userName,password,email,E-Mail,EMAIL", []string{
 			"E-Mail: unknown column (column E); " + valid,
-			"email: column appears more than once (columns D and F)",
+			"email: column appears more than once (columns D and F); " + valid,
 		}},
-		{"missing mandatory", "firstName,phone", []string{
-			"email: mandatory column is missing",
+		{"missing mandatory", "lastName,phone", []string{
+			"firstName: mandatory column is missing",
 			"userName: mandatory column is missing",
 			"password: mandatory column is missing",
 		}},
@@ -195,6 +196,23 @@ func TestParseHeaderErrors(t *testing.T) {
 	f := mustParse(t, "u.csv", []byte("firstName,userName,password,email,,\nAsha,a,p,a@example.org,,\n"))
 	if len(f.Columns) != 4 || len(f.Rows) != 1 {
 		t.Fatalf("columns %v rows %d", f.Columns, len(f.Rows))
+	}
+}
+
+// Seed 002 lets a user have only a phone, so a file of such users needs no
+// email column: the header needs firstName, userName and password only, and
+// each row needs an email or a phone.
+func TestPhoneOnlyFileWithoutEmailColumn(t *testing.T) {
+	f := mustParse(t, "u.csv", []byte("firstName,userName,password,phone\nAsha,asha1,secret123,9876543210\nRavi,ravi1,secret123,\n"))
+	if strings.Join(f.Columns, ",") != "firstName,userName,password,phone" {
+		t.Fatalf("columns %v", f.Columns)
+	}
+	recs := ValidateRows(f.Rows, today)
+	if !recs[0].OK() || recs[0].User.User.Phone != "+919876543210" || recs[0].User.User.Email != "" {
+		t.Fatalf("phone-only row: %+v", recs[0])
+	}
+	if got := strings.Join(errorStrings(recs[1].Errors), "; "); got != "email: email or phone is required" {
+		t.Fatalf("row without email or phone: %q", got)
 	}
 }
 
@@ -350,9 +368,9 @@ func TestParseXLSX(t *testing.T) {
 		"row 2: has 5 values but the header has 4 columns")
 
 	// Header problems are reported the same way as for CSV.
-	data = xlsxFile(t, [][]any{{"firstName", "userName", "password"}, {"A", "a", "p"}}, nil)
+	data = xlsxFile(t, [][]any{{"firstName", "userName", "email"}, {"A", "a", "p"}}, nil)
 	_, err = Parse("u.xlsx", data, Limits{})
-	wantFileError(t, err, roster.EINVALID, "the header row is invalid", "email: mandatory column is missing")
+	wantFileError(t, err, roster.EINVALID, "the header row is invalid", "password: mandatory column is missing")
 
 	// Row limit.
 	cells := [][]any{{"firstName", "userName", "password", "email"}}
@@ -368,5 +386,42 @@ func TestColumnLetter(t *testing.T) {
 		if got := columnLetter(i); got != want {
 			t.Errorf("columnLetter(%d) = %s, want %s", i, got, want)
 		}
+	}
+}
+
+// Excel's "Unicode text" and other UTF-16 files with Indic names: every
+// character survives, with or without a BOM, in either byte order.
+func TestParseUTF16IndicNames(t *testing.T) {
+	text := "firstName\tlastName\tuserName\tpassword\temail\r\n" +
+		"अंजलि\tशर्मा\tanjali1\tsecret123\ta@example.org\r\n" +
+		"தமிழ்செல்வி\tமுருகன்\ttamil1\tsecret123\tt@example.org\r\n"
+	encode := func(e encoding.Encoding) []byte {
+		out, err := e.NewEncoder().Bytes([]byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	cases := []struct {
+		name string
+		data []byte
+		enc  string
+	}{
+		{"utf16le bom", encode(unicode.UTF16(unicode.LittleEndian, unicode.UseBOM)), EncodingUTF16LE},
+		{"utf16be bom", encode(unicode.UTF16(unicode.BigEndian, unicode.UseBOM)), EncodingUTF16BE},
+		{"utf16le no bom", encode(unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM)), EncodingUTF16LE},
+		{"utf16be no bom", encode(unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM)), EncodingUTF16BE},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := mustParse(t, "users.txt", c.data)
+			if f.Encoding != c.enc || f.Delimiter != '\t' {
+				t.Fatalf("encoding %s delimiter %q, want %s TAB", f.Encoding, f.Delimiter, c.enc)
+			}
+			wantRows(t, f, []Row{
+				row(2, ColFirstName, "अंजलि", ColLastName, "शर्मा", ColUserName, "anjali1"),
+				row(3, ColFirstName, "தமிழ்செல்வி", ColLastName, "முருகன்", ColUserName, "tamil1"),
+			})
+		})
 	}
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/unicode"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/jobs"
@@ -720,5 +722,54 @@ func TestRowErrorsAndConflictsTogether(t *testing.T) {
 			t.Fatal(err)
 		}
 		check("processing", rows, "CREATED ")
+	})
+}
+
+// Names in UTF-16 (Excel "Unicode text") and Windows-1252 files reach the
+// created users intact, through the stored file and the worker.
+func TestEncodedFilesThroughProcessing(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		f := newFixture(t, db)
+		utf16, err := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().Bytes([]byte(
+			"firstName\tlastName\tuserName\tpassword\tphone\r\nதமிழ்செல்வி\tशर्मा\ttamil_s\tsecret-tamil\t9876543210\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp1252, err := charmap.Windows1252.NewEncoder().Bytes([]byte(
+			"firstName;lastName;userName;password;email\r\nJosé;Müller;jose_m;secret-jose;jose@example.org\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			data        []byte
+			enc         string
+			first, last string
+		}{
+			{utf16, EncodingUTF16LE, "தமிழ்செல்வி", "शर्मा"},
+			{cp1252, EncodingWindows1252, "José", "Müller"},
+		} {
+			if got, err := Parse("u.txt", c.data, Limits{}); err != nil || got.Encoding != c.enc {
+				t.Fatalf("parsed as %+v, %v; want %s", got, err, c.enc)
+			}
+			up, err := f.svc.Submit(f.ctx, f.adminA, OrgRef{ID: f.schoolA.ID}, "u.txt", c.data, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.svc.Process(f.ctx, up.ID); err != nil {
+				t.Fatal(err)
+			}
+			rows, err := f.svc.Rows(f.ctx, f.adminA, up.ID, RowFilter{})
+			if err != nil || len(rows) != 1 || rows[0].Status != RowCreated {
+				t.Fatalf("%s rows %+v %v", c.enc, rows, err)
+			}
+			v, err := f.reg.GetUser(f.ctx, f.adminA, rows[0].UserID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.FirstName != c.first || v.LastName != c.last {
+				t.Fatalf("%s: stored %q %q, want %q %q", c.enc, v.FirstName, v.LastName, c.first, c.last)
+			}
+		}
 	})
 }
