@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/app"
 	"github.com/roster-dev/roster/internal/jobs"
 	"github.com/roster-dev/roster/internal/zipcrypt"
 )
@@ -103,6 +105,30 @@ func TestDemoReportAndUploadCommands(t *testing.T) {
 	// Uploading the same users again fails every row: they exist.
 	if code, out, _ = runCmd("", "upload", csvFile, "--org", org); code != rowsFailed || !strings.Contains(out, "already") {
 		t.Errorf("re-upload: exit %d\n%s", code, out)
+	}
+
+	// The organisation by the tenant's channel and its own external id.
+	out = rosterCmd(t, "", "org", "create", "--name", "GHS Kochi", "--root-org", org, "--external-id", "SCH-9")
+	school := regexp.MustCompile(`organisation (\S+) created`).FindStringSubmatch(out)[1]
+	if err := os.WriteFile(csvFile, []byte("firstName,phone,userName,password\nAnu,9876511111,anu_cli,Cli-pass-004\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runCmd("", "upload", csvFile, "--provider", "KL", "--external-id", "SCH-9")
+	if code != 0 || !strings.Contains(out, "COMPLETED") {
+		t.Fatalf("upload by external id: exit %d\n%s%s", code, out, errOut)
+	}
+	a, err := app.Open(context.Background(), app.Config{DataDir: filepath.Join(dir, "data"), LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ups, err := a.Uploads.List(context.Background(), roster.SystemPrincipal, school, "", 0)
+	if err != nil || len(ups) != 1 || ups[0].Succeeded != 1 {
+		t.Fatalf("the school's uploads: %+v %v", ups, err)
+	}
+	if code, _, errOut = runCmd("", "upload", csvFile, "--provider", "KL", "--external-id", "SCH-404"); code == 0 || code == rowsFailed ||
+		!strings.Contains(errOut, "not found") {
+		t.Errorf("unknown external id: exit %d\n%s", code, errOut)
 	}
 }
 

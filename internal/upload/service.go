@@ -286,16 +286,30 @@ func (s *Service) conflicts(ctx context.Context, q store.Queryer, orgID string, 
 	if err != nil {
 		return nil, err
 	}
-	return columnErrors(conflicts), nil
+	return rec.columnErrors(conflicts), nil
 }
 
 // columnErrors renames registry fields to the CSV's column names where
-// they differ, so every error points at a column of the file.
-func columnErrors(errs []roster.FieldError) []roster.FieldError {
+// they differ, so every error points at a column the row filled in: an
+// external id that only the externalIds column gave is reported there.
+func (rec *Record) columnErrors(errs []roster.FieldError) []roster.FieldError {
+	extCol := ColExternalID
+	for _, k := range rec.keys {
+		if k.field == ColExternalID {
+			extCol = ColExternalID
+			break
+		}
+		if k.field == ColExternalIDs {
+			extCol = ColExternalIDs
+		}
+	}
 	out := make([]roster.FieldError, len(errs))
 	for i, e := range errs {
-		if e.Field == registry.FieldDOB {
+		switch e.Field {
+		case registry.FieldDOB:
 			e.Field = ColDOB
+		case registry.FieldExternalID:
+			e.Field = extCol
 		}
 		out[i] = e
 	}

@@ -773,3 +773,56 @@ func TestEncodedFilesThroughProcessing(t *testing.T) {
 		}
 	})
 }
+
+// Processing (not only a dry run) refuses phones, usernames and external
+// ids that existing users hold, naming the column the external id came from.
+func TestProcessingConflictsWithExistingUsers(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		f := newFixture(t, db)
+		if _, err := f.reg.CreateUser(f.ctx, f.adminA, registry.NewUser{
+			User:        roster.User{FirstName: "Old", Phone: "9876500000", Username: "taken_name"},
+			ExternalIDs: []roster.ExternalIdentity{{Provider: "TN", IDType: "teacherId", ExternalID: "T-1"}, {Provider: "TN", IDType: "studentId", ExternalID: "S-7"}},
+			OrgID:       f.stateA.ID, Password: "old-pass-12"}); err != nil {
+			t.Fatal(err)
+		}
+		hdr := []string{"firstName", "phone", "email", "userName", "password", "externalId", "externalIdType", "externalIdProvider", "externalIds"}
+		data := csvFile(hdr,
+			[]string{"Ravi", "+91 98765 00000", "", "ravi_k", "secret-ravi", "", "", "", ""},                                                     // 2
+			[]string{"Mani", "", "mani@example.org", "Taken_Name", "secret-mani", "", "", "", ""},                                                // 3
+			[]string{"Uma", "", "uma@example.org", "uma_s", "secret-uma1", "t-1", "teacherId", "TN", ""},                                         // 4
+			[]string{"Devi", "", "devi@example.org", "devi_r", "secret-devi", "", "", "", `[{"id":"S-7","idType":"studentId","provider":"TN"}]`}, // 5
+			[]string{"Asha", "", "asha@example.org", "asha_r", "secret-asha", "T-2", "teacherId", "TN", ""},                                      // 6
+		)
+		up, err := f.svc.Submit(f.ctx, f.adminA, OrgRef{ID: f.schoolA.ID}, "u.csv", data, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.Process(f.ctx, up.ID); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := f.svc.Rows(f.ctx, f.adminA, up.ID, RowFilter{})
+		if err != nil || len(rows) != 5 {
+			t.Fatalf("rows %+v %v", rows, err)
+		}
+		want := map[int]string{
+			2: "FAILED phone: phone already in use",
+			3: "FAILED userName: userName already in use",
+			4: "FAILED externalId: externalId already in use",
+			5: "FAILED externalIds: externalId already in use",
+			6: "CREATED ",
+		}
+		for _, r := range rows {
+			if got := r.Status + " " + JoinErrors(r.Errors); got != want[r.RowNumber] {
+				t.Errorf("row %d: %q, want %q", r.RowNumber, got, want[r.RowNumber])
+			}
+		}
+		if m := f.members(t, f.schoolA.ID); m != 1 {
+			t.Fatalf("%d users in the school, want 1", m)
+		}
+		end, _ := f.svc.Get(f.ctx, f.adminA, up.ID)
+		if end.Succeeded != 1 || end.Failed != 4 || end.Processed != 5 {
+			t.Fatalf("counts %+v", end)
+		}
+	})
+}

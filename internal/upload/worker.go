@@ -159,7 +159,7 @@ func (s *Service) processChunk(ctx context.Context, up *Upload, columns []string
 				case err == nil:
 					r.Status, r.UserID = RowCreated, u.ID
 				case errors.As(err, &re) && (re.Code == roster.ECONFLICT || re.Code == roster.EINVALID):
-					errs = columnErrors(re.Fields)
+					errs = rec.columnErrors(re.Fields)
 					if len(errs) == 0 {
 						errs = []roster.FieldError{{Field: "row", Message: re.Message}}
 					}
