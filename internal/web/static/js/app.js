@@ -32,6 +32,9 @@ export class Session {
   get isCreator() { return this.has(CREATOR); }
   get isMentor() { return this.has(MENTOR); }
   get seesCourses() { return this.isCreator || this.isMentor; }
+  // hasRoleInTenant mirrors roster.Principal.HasRoleInTenant: role held in
+  // any organisation of the tenant rootOrgId.
+  hasRoleInTenant(rootOrgId, role) { return this.roleOrgs(role).some((g) => g.rootOrgId === rootOrgId); }
   // adminTenants lists the tenants in which the user is an org admin.
   get adminTenants() { return [...new Set(this.roleOrgs(ADMIN).map((g) => g.rootOrgId))]; }
 }
@@ -100,9 +103,25 @@ export function go(hash) {
   else location.hash = hash;
 }
 
+// route draws the page of the current hash. While it loads, <main> is
+// aria-busy, so assistive technology waits for the finished page; data-nav
+// (a counter) and data-route tell the browser tests which navigation the
+// page on screen belongs to.
 async function route() {
   if (stop) { stop(); stop = null; }
   const [path, query] = (location.hash.replace(/^#/, '') || '/').split('?');
+  const gen = ++navGen;
+  main.dataset.nav = String(gen);
+  main.dataset.route = path;
+  main.setAttribute('aria-busy', 'true');
+  try {
+    await show(path, query, gen);
+  } finally {
+    if (gen === navGen) main.removeAttribute('aria-busy');
+  }
+}
+
+async function show(path, query, gen) {
   markCurrent(path);
   let match = null;
   let r;
@@ -123,7 +142,6 @@ async function route() {
     focusHeading(main);
     return;
   }
-  const gen = ++navGen;
   const view = h('div');
   clear(main, view);
   try {

@@ -43,7 +43,10 @@ async function coursePage(main, session, id, app) {
     api.get(`courses/${encodeURIComponent(id)}/batches`),
   ]);
   const batches = br.batches || [];
+  // The server's rule (report.authorizeCreator): the course's creator, as
+  // long as they still hold CONTENT_CREATOR in the course's tenant.
   const isCreator = course.createdBy === session.userID;
+  const canReport = isCreator && session.hasRoleInTenant(course.rootOrgId, 'CONTENT_CREATOR');
 
   const batchTable = table({
     caption: 'Batches', hideCaption: true, stack: true,
@@ -69,12 +72,14 @@ async function coursePage(main, session, id, app) {
     h('h2', null, 'Batches'), batchTable,
     requestBox, downloads);
 
-  if (!isCreator) {
-    requestBox.append(notice('info', 'Only the course creator can request and download the User Profile Exhaust report.'));
+  if (!canReport) {
+    requestBox.append(notice('info', isCreator
+      ? 'Only the course creator holding the content creator role in the course’s organisation can request and download the User Profile Exhaust report. Ask an organisation administrator to give you the role again.'
+      : 'Only the course creator can request and download the User Profile Exhaust report.'));
     return null;
   }
   const d = downloadsSection(downloads, session, { courseId: course.id, courseName: course.name, batches });
-  if (batches.length) requestForm(requestBox, course, batches, d.refresh);
+  if (batches.length) requestForm(requestBox, course, batches, d.watch);
   return d.stop;
 }
 
@@ -86,8 +91,9 @@ function day(v) {
 
 // requestForm asks for the batch and the password that will protect the
 // zip. The password is sent once and never shown again; the rules are
-// listed and ticked off as the creator types.
-function requestForm(box, course, batches, done) {
+// listed and ticked off as the creator types. watch(id, fn) calls fn once
+// the Downloads list sees the requested report finished.
+function requestForm(box, course, batches, watch) {
   const batchSel = h('select', null,
     batches.map((b) => h('option', { value: b.id }, `${b.name} (${fmtNum(b.enrolled)} enrolled)`)),
     batches.length > 1 ? h('option', { value: '' }, 'All batches of the course') : null);
@@ -140,11 +146,24 @@ function requestForm(box, course, batches, done) {
       const r = await api.post('reports', body);
       pw.value = '';
       tick();
-      clear(ok, notice('ok', r.status === 'SUBMITTED' || r.status === 'PROCESSING'
+      const pending = notice('ok', r.status === 'SUBMITTED' || r.status === 'PROCESSING'
         ? 'Your report is being prepared. It appears in Downloads below; this page updates by itself.'
-        : 'Request recorded. See Downloads below.'));
+        : 'Request recorded. See Downloads below.');
+      // Focus goes to the confirmation, so keyboard and screen reader
+      // users learn the outcome where the form was.
+      pending.tabIndex = -1;
+      clear(ok, pending);
+      pending.focus();
       announce('Report requested');
-      done();
+      watch(r.id, (rep) => {
+        if (!ok.contains(pending)) return; // a newer request or error is shown
+        const next = finishedNotice(rep);
+        next.tabIndex = -1;
+        const hadFocus = document.activeElement === pending;
+        clear(ok, next);
+        if (hadFocus) next.focus();
+        announce(rep.status === 'SUCCESS' ? 'Report ready' : 'Report failed');
+      });
     } catch (err) {
       const rest = showFieldErrors(form, err.fields);
       if (rest.length || !Object.keys(err.fields).length) formError.textContent = [err.message, ...rest].join(' ');
@@ -153,6 +172,18 @@ function requestForm(box, course, batches, done) {
     }
   });
 }
+
+function finishedNotice(rep) {
+  if (rep.status === 'SUCCESS') {
+    return notice('ok', 'Your report is ready: download it from the list below. You need the password you chose to open it.');
+  }
+  if (rep.status === 'FAILED') {
+    return notice('error', `The report could not be prepared${rep.failure ? `: ${rep.failure.replace(/\.$/, '')}` : ''}. You can request it again.`);
+  }
+  return notice('info', 'The report’s file has been deleted. Request a new one.');
+}
+
+const pendingStatus = (s) => s === 'SUBMITTED' || s === 'PROCESSING';
 
 async function downloadsPage(main, session) {
   const section = h('section', { 'aria-labelledby': 'downloads-title' });
@@ -168,21 +199,29 @@ async function downloadsPage(main, session) {
 function downloadsSection(section, session, { courseId, courseName, batches }) {
   let timer = null;
   let stopped = false;
+  // A refresh started by a request can overtake one started by the timer;
+  // only the latest answer is drawn.
+  let seq = 0;
+  const watched = new Map(); // report id → called once it is finished
   const batchNames = Object.fromEntries((batches || []).map((b) => [b.id, b.name]));
   const body = h('div');
   clear(section, h('h2', { id: 'downloads-title' }, courseId ? 'Downloads' : 'Your reports'), body);
 
   const refresh = async () => {
     clearTimeout(timer);
+    const mine = ++seq;
     let r;
     try {
       r = await api.get(api.apiURL('reports', { courseId }));
     } catch (err) {
-      if (!stopped) clear(body, notice('error', err.message));
+      if (!stopped && mine === seq) clear(body, notice('error', err.message));
       return;
     }
-    if (stopped) return;
-    const reports = (r.reports || []).slice().sort((a, b) => String(b.requestedAt).localeCompare(String(a.requestedAt)));
+    if (stopped || mine !== seq) return;
+    // The server lists them latest first (by time, then id); comparing
+    // the timestamps as text here would misorder "10:00:00Z" and
+    // "10:00:00.5Z".
+    const reports = r.reports || [];
     clear(body, table({
       caption: 'Requested reports, latest first', stack: true, hideCaption: true,
       columns: [{ label: 'Report' }, { label: 'Requested at' }, { label: 'Status' }, { label: 'Generated at' },
@@ -196,10 +235,17 @@ function downloadsSection(section, session, { courseId, courseName, batches }) {
         h('td', null, downloadCell(rep)))),
       empty: 'No reports requested yet.',
     }));
-    if (reports.some((x) => x.status === 'SUBMITTED' || x.status === 'PROCESSING')) timer = setTimeout(refresh, POLL_MS);
+    for (const rep of reports) {
+      const fn = watched.get(rep.id);
+      if (fn && !pendingStatus(rep.status)) { watched.delete(rep.id); fn(rep); }
+    }
+    if (reports.some((x) => pendingStatus(x.status))) timer = setTimeout(refresh, POLL_MS);
   };
   refresh();
-  return { refresh, stop: () => { stopped = true; clearTimeout(timer); } };
+  return {
+    watch: (id, fn) => { if (id) watched.set(id, fn); refresh(); },
+    stop: () => { stopped = true; clearTimeout(timer); },
+  };
 }
 
 function reportName(rep, courseName, batchNames) {

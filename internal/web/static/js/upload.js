@@ -120,6 +120,8 @@ async function formPage(main, session, app) {
       const res = await api.postForm('uploads', fd);
       if (dryRun) {
         await showCheck(checkOut, res);
+        // The check is recorded too; list it without a reload.
+        loadHistory(history, orgs);
       } else {
         announce('Upload started');
         kept.sent = kept.file;
@@ -129,10 +131,12 @@ async function formPage(main, session, app) {
     } catch (err) {
       // File-level problems (wrong header, too many rows, unreadable file)
       // belong to the file control; anything else to the form.
+      // Only orgId and file are this form's own fields; a header problem
+      // names columns of the file, which belong to the file control too.
       const fields = { ...err.fields };
-      if (fields.orgId || fields.file) {
-        const rest = showFieldErrors(form, fields);
-        if (rest.length) formError.textContent = rest.join(' ');
+      const names = Object.keys(fields);
+      if (names.length && names.every((f) => f === 'orgId' || f === 'file')) {
+        showFieldErrors(form, fields);
       } else if (err.status === 422 || err.status === 413 || err.status === 400) {
         showFieldErrors(form, { file: [fileProblem(err)] });
       } else {
@@ -201,7 +205,7 @@ async function showCheck(out, res) {
     ? notice('error', `${fmtNum(rows.length)} rows checked: ${fmtNum(rows.length - bad.length)} ready, ${fmtNum(bad.length)} with problems. Fix the highlighted cells and check again, or upload now and only the good rows are created.`)
     : notice('ok', `${fmtNum(rows.length)} rows checked: all ready to upload. Nothing has been created yet.`);
   clear(out, h('section', { class: 'card', 'aria-labelledby': 'check-title' },
-    h('h2', { id: 'check-title' }, 'Check result'), summary,
+    h('h2', { id: 'check-title' }, 'Check result'), summary, noPreview(res, values),
     rowTable({ caption: 'Every row of the file, problems highlighted', cols, rows, values, showStatus: false })));
   out.querySelector('h2').tabIndex = -1;
   out.querySelector('h2').focus();
@@ -222,6 +226,17 @@ async function preview(u) {
   } catch {
     return null;
   }
+}
+
+// noPreview says why cells show only their problems: the browser reads
+// CSV files for the preview, not Excel workbooks, and not a file that is
+// no longer selected (the server never sends the values back).
+function noPreview(u, values) {
+  if (values) return null;
+  const why = /\.xlsx$/i.test(u.fileName || '')
+    ? 'Cell values of Excel files are not shown here: each problem is listed in its column; open the file to see the value.'
+    : 'Cell values are shown only while the file is still selected on this page: each problem is listed in its column.';
+  return h('p', { class: 'muted small', id: 'no-preview' }, why);
 }
 
 function cellText(col, v) {
@@ -288,24 +303,35 @@ async function progressPage(main, id, app) {
       u = await api.get(`uploads/${encodeURIComponent(id)}`);
     } catch (err) {
       if (err.status === 401 || stopped) return;
+      if (err.status === 403 || err.status === 404) {
+        // Asking again will not change the answer.
+        title.textContent = 'Upload not found';
+        label.textContent = '';
+        bar.hidden = true;
+        clear(message, notice('error', 'This upload does not exist or belongs to another organisation.'));
+        return;
+      }
       clear(message, notice('error', err.message));
       timer = setTimeout(tick, POLL_MS * 3);
       return;
     }
     if (stopped) return;
-    title.textContent = `Upload: ${u.fileName || 'file'}`;
-    meta.textContent = `Started ${fmtDate(u.createdAt)} · Status `;
-    meta.append(badge(u.status));
+    // A check (dry run) created nobody: its good rows are "ready", and
+    // nothing on this page may say they were created.
+    const check = !!u.dryRun;
+    title.textContent = `${check ? 'Check' : 'Upload'}: ${u.fileName || 'file'}`;
+    meta.textContent = `${check ? 'Checked' : 'Started'} ${fmtDate(u.createdAt)} · Status `;
+    meta.append(check ? h('span', { class: 'badge neutral' }, 'Check only') : badge(u.status));
     const total = u.total || 0;
     const done = u.processed || 0;
     bar.max = Math.max(total, 1);
     bar.value = Math.min(done, bar.max);
     const pct = total ? Math.floor((done * 100) / total) : (finished(u) ? 100 : 0);
-    label.textContent = `${fmtNum(done)} of ${fmtNum(total)} rows processed (${pct}%)`;
+    label.textContent = `${fmtNum(done)} of ${fmtNum(total)} rows ${check ? 'checked' : 'processed'} (${pct}%)`;
     clear(counts,
       h('li', null, h('strong', null, fmtNum(total)), 'rows'),
-      h('li', null, h('strong', { 'data-count': 'succeeded' }, fmtNum(u.succeeded)), 'created'),
-      h('li', null, h('strong', { 'data-count': 'failed' }, fmtNum(u.failed)), 'failed'));
+      h('li', null, h('strong', { 'data-count': 'succeeded' }, fmtNum(u.succeeded)), check ? 'ready' : 'created'),
+      h('li', null, h('strong', { 'data-count': 'failed' }, fmtNum(u.failed)), check ? 'with problems' : 'failed'));
     // Announce in steps of a quarter, not on every poll.
     const step = Math.floor(pct / 25);
     if (step !== lastAnnounced) { lastAnnounced = step; announce(`${pct}% processed`); }
@@ -315,6 +341,9 @@ async function progressPage(main, id, app) {
     }
     if (u.status === 'FAILED') {
       clear(message, notice('error', 'The file could not be processed: ', u.error || u.failure || 'unknown problem'));
+    } else if (check) {
+      clear(message, notice(u.failed ? 'info' : 'ok',
+        `Check finished: ${rowCount(u.succeeded)} ready, ${fmtNum(u.failed)} with problems; nothing was created.`));
     } else {
       clear(message, notice(u.failed ? 'info' : 'ok',
         u.failed ? `Done. ${fmtNum(u.succeeded)} users created; ${fmtNum(u.failed)} rows failed. Download the result file, fix those rows and upload them again.`
@@ -325,6 +354,8 @@ async function progressPage(main, id, app) {
   tick();
   return () => { stopped = true; clearTimeout(timer); };
 }
+
+const rowCount = (n) => `${fmtNum(n)} ${n === 1 ? 'row' : 'rows'}`;
 
 const finished = (u) => u.status === 'COMPLETED' || u.status === 'FAILED';
 
@@ -349,7 +380,11 @@ async function showResults(out, u) {
     h('fieldset', null, h('legend', null, 'Show rows'), radios),
     list));
   let values;
+  // Switching filters quickly must not let a slower, older answer replace
+  // the rows of the filter now chosen.
+  let seq = 0;
   const load = async () => {
+    const mine = ++seq;
     const status = radios.querySelector('input:checked').value;
     clear(list, h('p', { class: 'loading' }, 'Loading rows…'));
     try {
@@ -357,13 +392,14 @@ async function showResults(out, u) {
       const rows = r.rows || [];
       const cols = (u.columns || []).filter((c) => c !== 'password');
       values ??= await preview(u);
-      clear(list, rowTable({
+      if (mine !== seq) return;
+      clear(list, noPreview(u, values), rowTable({
         caption: `${filters.find((f) => f.value === status).label} rows (${fmtNum(rows.length)})`,
         cols, rows, values, showStatus: true,
         empty: status === 'FAILED' ? 'No row failed.' : 'No rows.',
       }));
     } catch (err) {
-      clear(list, notice('error', err.message));
+      if (mine === seq) clear(list, notice('error', err.message));
     }
   };
   radios.addEventListener('change', load);
@@ -372,27 +408,34 @@ async function showResults(out, u) {
 
 // --- History ----------------------------------------------------------------
 
+// historyLoads numbers the loads, so an answer for an organisation chosen
+// before never replaces the list of the one chosen now.
+let historyLoads = 0;
+
 async function loadHistory(section, orgs) {
+  const mine = ++historyLoads;
   clear(section, h('h2', { id: 'history-title' }, 'Past uploads'), h('p', { class: 'loading' }, 'Loading…'));
   const names = Object.fromEntries(orgs.map((o) => [o.id, o.name]));
   try {
     const r = await api.get(api.apiURL('uploads', { orgId: kept.orgId }));
+    if (mine !== historyLoads) return;
     const ups = r.uploads || [];
     section.lastChild.replaceWith(table({
       caption: `Uploads for ${names[kept.orgId] || 'this organisation'}, latest first`, stack: true,
+      // A check's good rows were not created, only found ready.
       columns: [{ label: 'Started' }, { label: 'File' }, { label: 'Status' },
-        { label: 'Rows', num: true }, { label: 'Created', num: true }, { label: 'Failed', num: true }, { label: '' }],
-      rows: ups.map((u) => h('tr', null,
+        { label: 'Rows', num: true }, { label: 'Created or ready', num: true }, { label: 'Failed', num: true }, { label: '' }],
+      rows: ups.map((u) => h('tr', { 'data-upload': u.id, 'data-dry-run': u.dryRun ? 'true' : null },
         h('td', null, fmtDate(u.createdAt)),
         h('td', null, u.fileName || '—'),
         h('td', null, u.dryRun ? h('span', { class: 'badge neutral' }, 'Check only') : badge(u.status)),
         h('td', { class: 'num' }, fmtNum(u.total)),
-        h('td', { class: 'num' }, fmtNum(u.succeeded)),
+        h('td', { class: 'num', 'data-count': 'succeeded' }, u.dryRun ? `${fmtNum(u.succeeded)} ready` : `${fmtNum(u.succeeded)} created`),
         h('td', { class: 'num' }, fmtNum(u.failed)),
-        h('td', null, h('a', { href: `#/upload/${u.id}`, 'aria-label': `View upload of ${u.fileName || 'file'} started ${fmtDate(u.createdAt)}` }, 'View')))),
+        h('td', null, h('a', { href: `#/upload/${u.id}`, 'aria-label': `View ${u.dryRun ? 'check' : 'upload'} of ${u.fileName || 'file'} started ${fmtDate(u.createdAt)}` }, 'View')))),
       empty: 'No uploads yet.',
     }));
   } catch (err) {
-    section.lastChild.replaceWith(notice('error', err.message));
+    if (mine === historyLoads) section.lastChild.replaceWith(notice('error', err.message));
   }
 }
