@@ -407,6 +407,13 @@ func mapHeader(header []string) (*File, error) {
 			problems = append(problems, roster.FieldError{Field: col, Message: "mandatory column is missing"})
 		}
 	}
+	// Every row needs an email or a phone; without either column every row
+	// would fail, so say it once for the file.
+	_, hasEmail := seenAt[ColEmail]
+	_, hasPhone := seenAt[ColPhone]
+	if !hasEmail && !hasPhone {
+		problems = append(problems, roster.FieldError{Field: ColEmail, Message: "the file needs an email or a phone column (or both)"})
+	}
 	if len(problems) > 0 {
 		return nil, &roster.Error{Code: roster.EINVALID, Message: "the header row is invalid", Fields: problems}
 	}

@@ -182,6 +182,9 @@ func TestParseHeaderErrors(t *testing.T) {
 			"userName: mandatory column is missing",
 			"password: mandatory column is missing",
 		}},
+		{"no contact column", "firstName,userName,password,lastName", []string{
+			"email: the file needs an email or a phone column (or both)",
+		}},
 		{"unnamed column", "firstName,,userName,password,email", []string{
 			"column B: has no name in the header",
 		}},

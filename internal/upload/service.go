@@ -151,8 +151,8 @@ func (s *Service) resolveOrg(ctx context.Context, p *roster.Principal, ref OrgRe
 	if err != nil {
 		return nil, err
 	}
-	if !p.IsOrgAdminOf(org.RootOrgID) {
-		return nil, roster.Errorf(roster.EFORBIDDEN, "you can upload users only to organisations of a tenant you administer")
+	if !p.IsAdminOfOrg(org.ID, org.RootOrgID) {
+		return nil, roster.Errorf(roster.EFORBIDDEN, "you can upload users only to an organisation you administer (or any organisation of a tenant you administer)")
 	}
 	return org, nil
 }
@@ -316,11 +316,11 @@ func (rec *Record) columnErrors(errs []roster.FieldError) []roster.FieldError {
 	return out
 }
 
-// Get returns an upload's status and counters to an admin of its tenant.
-// Uploads of other tenants are reported as not found.
+// Get returns an upload's status and counters to an admin of its
+// organisation or tenant. Others are told it does not exist.
 func (s *Service) Get(ctx context.Context, p *roster.Principal, id string) (*Upload, error) {
 	up, err := store.GetUpload(ctx, s.db, id)
-	if errors.Is(err, store.ErrNoRows) || (err == nil && !p.IsOrgAdminOf(up.RootOrgID)) {
+	if errors.Is(err, store.ErrNoRows) || (err == nil && !p.IsAdminOfOrg(up.OrgID, up.RootOrgID)) {
 		return nil, roster.Errorf(roster.ENOTFOUND, "upload not found")
 	}
 	return up, err
@@ -364,8 +364,8 @@ func (s *Service) List(ctx context.Context, p *roster.Principal, orgID, before s
 	if err != nil {
 		return nil, err
 	}
-	if !p.IsOrgAdminOf(org.RootOrgID) {
-		return nil, roster.Errorf(roster.EFORBIDDEN, "you can list uploads only for organisations of a tenant you administer")
+	if !p.IsAdminOfOrg(org.ID, org.RootOrgID) {
+		return nil, roster.Errorf(roster.EFORBIDDEN, "you can list uploads only for an organisation you administer")
 	}
 	if limit <= 0 || limit > 100 {
 		limit = 20

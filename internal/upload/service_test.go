@@ -291,7 +291,39 @@ func TestSubmitAuthorizationAndOrgLookup(t *testing.T) {
 		}
 		_, err = f.svc.Submit(f.ctx, f.adminA, OrgRef{Provider: "AP", ExternalID: "SCH-1"}, "u.csv", data, false)
 		wantCode(t, err, roster.ENOTFOUND)
+
+		// A school's admin uploads into its school only, and sees only
+		// that school's uploads; the state's admin sees them all.
+		schoolAdmin := f.schoolAdmin(t)
+		if _, err := f.svc.Submit(f.ctx, schoolAdmin, OrgRef{ID: f.schoolA.ID}, "u.csv", csvFile(header, userRows("s", 1)...), false); err != nil {
+			t.Fatalf("school admin into own school: %v", err)
+		}
+		_, err = f.svc.Submit(f.ctx, schoolAdmin, OrgRef{ID: f.stateA.ID}, "u.csv", data, false)
+		wantCode(t, err, roster.EFORBIDDEN)
+		stateUpload, err := f.svc.Submit(f.ctx, f.adminA, OrgRef{ID: f.stateA.ID}, "u.csv", csvFile(header, userRows("t", 1)...), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.svc.Get(f.ctx, schoolAdmin, stateUpload.ID)
+		wantCode(t, err, roster.ENOTFOUND)
+		_, err = f.svc.List(f.ctx, schoolAdmin, f.stateA.ID, "", 0)
+		wantCode(t, err, roster.EFORBIDDEN)
 	})
+}
+
+// schoolAdmin is an ORG_ADMIN of schoolA only.
+func (f *fixture) schoolAdmin(t *testing.T) *roster.Principal {
+	t.Helper()
+	v, err := f.reg.CreateUser(f.ctx, f.adminA, registry.NewUser{User: roster.User{FirstName: "Head", Email: "head@ghs.example.org"},
+		OrgID: f.schoolA.ID, Roles: []string{roster.RoleOrgAdmin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.reg.Principal(f.ctx, v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // A file rejected as a whole leaves nothing behind: no upload, no job.
