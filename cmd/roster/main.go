@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -84,18 +85,35 @@ func env(name, def string) string {
 	return def
 }
 
+// badEnv collects ROSTER_* values that could not be parsed. A typo such as
+// ROSTER_REPORT_RETENTION=7d must stop the command, not silently fall back
+// to the default the operator meant to change.
+var badEnv []string
+
 func envInt(name string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return n
+	v := os.Getenv(name)
+	if v == "" {
+		return def
 	}
-	return def
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		badEnv = append(badEnv, name+"="+v+" is not a whole number")
+		return def
+	}
+	return n
 }
 
 func envDuration(name string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
-		return d
+	v := os.Getenv(name)
+	if v == "" {
+		return def
 	}
-	return def
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		badEnv = append(badEnv, name+"="+v+" is not a duration (use units such as 90s, 30m or 168h)")
+		return def
+	}
+	return d
 }
 
 // globals are the flags every command shares.
@@ -105,12 +123,19 @@ type globals struct {
 
 func newRootCmd() *cobra.Command {
 	g := &globals{}
+	badEnv = nil
 	root := &cobra.Command{
 		Use:           "roster",
 		Short:         "User registry with encrypted PII, bulk CSV registration and course reports",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       getVersion(),
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			if len(badEnv) > 0 {
+				return errors.New(strings.Join(badEnv, "; "))
+			}
+			return nil
+		},
 	}
 	f := root.PersistentFlags()
 	f.StringVar(&g.cfg.DataDir, "data-dir", env("ROSTER_DATA_DIR", "data"), "directory for the SQLite file, generated keys and reports (ROSTER_DATA_DIR)")
@@ -122,6 +147,7 @@ func newRootCmd() *cobra.Command {
 	f.DurationVar(&g.cfg.JobRescueAfter, "job-rescue-after", envDuration("ROSTER_JOB_RESCUE_AFTER", jobs.DefaultRescueAfter),
 		"how long a background job attempt may run before it is cancelled and, if its worker died, run again; keep it above the longest upload or report (ROSTER_JOB_RESCUE_AFTER)")
 	// Global, not serve-only: the report commands build and serve reports too.
+	f.StringVar(&g.cfg.ReportDir, "report-dir", env("ROSTER_REPORT_DIR", ""), "where report files are kept; default DATA_DIR/reports (ROSTER_REPORT_DIR)")
 	f.DurationVar(&g.cfg.ReportRetention, "report-retention", envDuration("ROSTER_REPORT_RETENTION", report.DefaultRetention),
 		"how long report files are kept after they are built (ROSTER_REPORT_RETENTION)")
 	f.DurationVar(&g.cfg.ReportLinkTTL, "report-link-ttl", envDuration("ROSTER_REPORT_LINK_TTL", report.DefaultLinkTTL),
@@ -171,7 +197,6 @@ func newServeCmd(g *globals) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&g.cfg.Addr, "addr", env("ROSTER_ADDR", ":8080"), "listen address (ROSTER_ADDR)")
-	f.StringVar(&g.cfg.ReportDir, "report-dir", env("ROSTER_REPORT_DIR", ""), "where report files are kept; default DATA_DIR/reports (ROSTER_REPORT_DIR)")
 	f.StringVar(&g.cfg.OIDCIssuer, "oidc-issuer", env("ROSTER_OIDC_ISSUER", ""), "accept tokens of this OpenID Connect issuer (ROSTER_OIDC_ISSUER)")
 	f.StringVar(&g.cfg.OIDCClientID, "oidc-client-id", env("ROSTER_OIDC_CLIENT_ID", ""), "client id the IdP's tokens must be issued to (ROSTER_OIDC_CLIENT_ID)")
 	f.StringVar(&g.cfg.OIDCProvider, "oidc-provider", env("ROSTER_OIDC_PROVIDER", ""), "external identity provider name linking IdP subjects to users; default the issuer (ROSTER_OIDC_PROVIDER)")
