@@ -214,7 +214,10 @@ function downloadsSection(section, session, { courseId, courseName, batches }) {
     try {
       r = await api.get(api.apiURL('reports', { courseId }));
     } catch (err) {
-      if (!stopped && mine === seq) clear(body, notice('error', err.message));
+      if (!stopped && mine === seq) {
+        drawn = null;
+        clear(body, notice('error', err.message));
+      }
       return;
     }
     if (stopped || mine !== seq) return;
@@ -222,6 +225,22 @@ function downloadsSection(section, session, { courseId, courseName, batches }) {
     // the timestamps as text here would misorder "10:00:00Z" and
     // "10:00:00.5Z".
     const reports = r.reports || [];
+    // Redraw only when something but the freshly signed links changed: a
+    // redraw every poll would take the keyboard focus off a Download link
+    // and make screen readers start the table again.
+    const shown = JSON.stringify(reports.map(({ download, ...rest }) => rest));
+    if (shown !== drawn) {
+      drawn = shown;
+      draw(reports);
+    }
+    for (const rep of reports) {
+      const fn = watched.get(rep.id);
+      if (fn && !pendingStatus(rep.status)) { watched.delete(rep.id); fn(rep); }
+    }
+    if (reports.some((x) => pendingStatus(x.status))) timer = setTimeout(refresh, POLL_MS);
+  };
+  let drawn = null;
+  const draw = (reports) => {
     clear(body, table({
       caption: 'Requested reports, latest first', stack: true, hideCaption: true,
       columns: [{ label: 'Report' }, { label: 'Requested at' }, { label: 'Status' }, { label: 'Generated at' },
@@ -235,11 +254,6 @@ function downloadsSection(section, session, { courseId, courseName, batches }) {
         h('td', null, downloadCell(rep)))),
       empty: 'No reports requested yet.',
     }));
-    for (const rep of reports) {
-      const fn = watched.get(rep.id);
-      if (fn && !pendingStatus(rep.status)) { watched.delete(rep.id); fn(rep); }
-    }
-    if (reports.some((x) => pendingStatus(x.status))) timer = setTimeout(refresh, POLL_MS);
   };
   refresh();
   return {
