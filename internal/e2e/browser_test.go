@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -14,7 +15,9 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -182,9 +185,133 @@ func (tb *tab) fail(format string, args ...any) {
 	tb.t.Fatal(msg)
 }
 
+// open goes to a page of the console and waits until it is drawn. Within
+// the console it changes the hash, as a link would, so what the page keeps
+// in memory (the chosen organisation, the last search) survives; opening
+// the page already shown draws it again.
 func (tb *tab) open(hash string) {
 	tb.t.Helper()
-	tb.do(chromedp.Navigate(tb.srv.url + "/" + hash))
+	before := eval[int](tb, fmt.Sprintf(`(() => { const m = document.getElementById('main');
+		return location.origin === %q && m && m.dataset.nav ? Number(m.dataset.nav) : -1; })()`, tb.srv.url))
+	if before < 0 {
+		tb.do(chromedp.Navigate(tb.srv.url + "/" + hash))
+	} else {
+		eval[bool](tb, fmt.Sprintf(`(() => { if (location.hash === %q) window.dispatchEvent(new HashChangeEvent('hashchange'));
+			else location.hash = %q; return true; })()`, hash, hash))
+	}
+	tb.settled(before)
+}
+
+// load opens a page in a new document, as typing its address would: what
+// the console kept in memory is gone and only the cookie remains.
+func (tb *tab) load(hash string) {
+	tb.t.Helper()
+	tb.do(chromedp.Navigate("about:blank"), chromedp.Navigate(tb.srv.url+"/"+hash))
+	tb.settled(-1)
+}
+
+// settled waits until the console has drawn a page newer than navigation
+// number after (see route in app.js), for the hash now in the address bar
+// (after any redirect), and is no longer busy loading it. Without it a
+// test could read or click the previous page, still on screen.
+func (tb *tab) settled(after int) {
+	tb.t.Helper()
+	tb.waitFor("the page to be drawn", fmt.Sprintf(`(() => { const m = document.getElementById('main');
+		if (!m || !m.dataset.nav || m.getAttribute('aria-busy') === 'true') return false;
+		const path = (location.hash.replace(/^#/, '') || '/').split('?')[0];
+		return Number(m.dataset.nav) > %d && m.dataset.route === path; })()`, after), 15*time.Second)
+}
+
+// nav is the console's navigation number (see settled).
+func (tb *tab) nav() int {
+	tb.t.Helper()
+	return eval[int](tb, `Number((document.getElementById('main') || { dataset: {} }).dataset.nav || -1)`)
+}
+
+// click clicks an element with the DOM's click() once it is rendered and
+// enabled. Unlike a synthetic mouse click at the element's coordinates it
+// cannot land on whatever a late layout change (a viewport reset, a
+// message appearing above) moved there.
+func (tb *tab) click(sel string) {
+	tb.t.Helper()
+	tb.waitFor("clickable "+sel, fmt.Sprintf(`(() => { const e = document.querySelector(%q);
+		if (!e || e.disabled || e.closest('[hidden]') || !(e.offsetWidth || e.offsetHeight || e.getClientRects().length)) return false;
+		e.click(); return true; })()`, sel), 10*time.Second)
+}
+
+// key presses keys on whatever has the focus, as a keyboard user would.
+func (tb *tab) key(keys string, opts ...chromedp.KeyOption) {
+	tb.t.Helper()
+	tb.do(chromedp.KeyEvent(keys, opts...))
+}
+
+// focused describes the focused element: its name, else its id, else its
+// tag and text.
+func (tb *tab) focused() string {
+	tb.t.Helper()
+	return eval[string](tb, `(() => { const e = document.activeElement; if (!e) return '';
+		return e.name || e.id || (e.tagName.toLowerCase() + ':' + e.textContent.trim().slice(0, 60)); })()`)
+}
+
+// evalAwait evaluates an expression whose value is a promise.
+func evalAwait[T any](tb *tab, expr string) T {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 15*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		tb.fail("eval %s: %v", expr, err)
+	}
+	return v
+}
+
+// dropFile drags a file from outside the browser onto sel: dragenter,
+// dragover and drop events carrying a DataTransfer with the file, as the
+// browser sends them. It fails unless the page accepted the drop (by
+// cancelling dragover and drop, without which no browser delivers it).
+func (tb *tab) dropFile(sel, path, mimeType string) {
+	tb.t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	ok := eval[bool](tb, fmt.Sprintf(`(() => {
+		const bin = atob(%q); const bytes = new Uint8Array(bin.length);
+		for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+		const dt = new DataTransfer();
+		dt.items.add(new File([bytes], %q, { type: %q }));
+		const target = document.querySelector(%q);
+		const fire = (type) => { const ev = new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }); target.dispatchEvent(ev); return ev.defaultPrevented; };
+		fire('dragenter');
+		const over = fire('dragover');
+		return over && fire('drop'); })()`, base64.StdEncoding.EncodeToString(b), filepath.Base(path), mimeType, sel))
+	if !ok {
+		tb.fail("%s did not accept a dropped file", sel)
+	}
+}
+
+// chooseFileWithKeyboard presses Space on the focused file input and
+// answers the file chooser that opens with path, as a keyboard user
+// picking a file in the system dialog.
+func (tb *tab) chooseFileWithKeyboard(path string) {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 15*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, page.SetInterceptFileChooserDialog, page.SetInterceptFileChooserDialogParams{Enabled: true}); err != nil {
+		tb.fail("intercept file chooser: %v", err)
+	}
+	defer chromedp.Call(context.WithoutCancel(tb.ctx), page.SetInterceptFileChooserDialog, page.SetInterceptFileChooserDialogParams{Enabled: false})
+	opened := chromedp.Events(ctx, page.FileChooserOpened)
+	tb.key(" ")
+	for ev, err := range opened {
+		if err != nil {
+			tb.fail("no file chooser opened by Space on %s: %v", tb.focused(), err)
+		}
+		if _, err := chromedp.Call(ctx, dom.SetFileInputFiles, dom.SetFileInputFilesParams{Files: []string{path}, BackendNodeID: ev.BackendNodeID}); err != nil {
+			tb.fail("choose %s: %v", path, err)
+		}
+		return
+	}
 }
 
 // eval runs a JavaScript expression and decodes its value.
@@ -285,9 +412,11 @@ func (tb *tab) signIn(login, password string) {
 		chromedp.WaitVisible(chromedp.CSS(`form input[name=login]`)),
 		chromedp.SendKeys(chromedp.CSS(`input[name=login]`), login),
 		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
-		chromedp.Click(chromedp.CSS(`form button[type=submit]`)),
 	)
+	before := tb.nav()
+	tb.click(`form button[type=submit]`)
 	tb.waitFor("the signed-in page", `!document.getElementById('account').hidden && !location.hash.startsWith('#/login') && !!document.querySelector('main h1')`, 15*time.Second)
+	tb.settled(before)
 }
 
 // download clicks sel and returns the saved file's path and the name the
@@ -298,9 +427,7 @@ func (tb *tab) download(sel string) (path, name string) {
 	defer cancel()
 	begin := chromedp.BrowserEvents(ctx, browser.DownloadWillBegin)
 	progress := chromedp.BrowserEvents(ctx, browser.DownloadProgress)
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
-		tb.fail("click %s: %v", sel, err)
-	}
+	tb.click(sel)
 	var guid string
 	for ev, err := range begin {
 		if err != nil {
@@ -328,8 +455,12 @@ func (tb *tab) download(sel string) (path, name string) {
 }
 
 // phoneWidth runs fn with the tab emulating a 375px-wide phone screen.
+// The browser applies a new viewport asynchronously, so each change waits
+// until the page has been laid out at the new width; otherwise a check
+// could measure, or a later click land on, the layout of the other width.
 func (tb *tab) phoneWidth(fn func()) {
 	tb.t.Helper()
+	wide := eval[int](tb, `window.innerWidth`)
 	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile, chromedp.EmulateScale(2))); err != nil {
@@ -342,8 +473,21 @@ func (tb *tab) phoneWidth(fn func()) {
 		if err := errors.Join(err1, err2); err != nil {
 			tb.fail("reset viewport: %v", err)
 		}
+		if !tb.t.Failed() {
+			tb.laidOutAt(wide)
+		}
 	}()
+	tb.laidOutAt(375)
 	fn()
+}
+
+// laidOutAt waits until the window is width CSS pixels wide and two
+// animation frames have passed, so style, layout and paint at that width
+// are done.
+func (tb *tab) laidOutAt(width int) {
+	tb.t.Helper()
+	tb.waitFor(fmt.Sprintf("a %dpx wide window", width), fmt.Sprintf(`window.innerWidth === %d`, width), 10*time.Second)
+	evalAwait[bool](tb, `new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(() => ok(true))))`)
 }
 
 // checkPhone runs checkAccessible at phone width.

@@ -26,9 +26,12 @@ func TestConsole(t *testing.T) {
 			t.Run("SignIn", func(t *testing.T) { testSignIn(t, root, srv, shots) })
 			t.Run("Users", func(t *testing.T) { testUsers(t, root, srv, shots) })
 			t.Run("Upload", func(t *testing.T) { testUpload(t, root, srv, shots) })
+			t.Run("UploadKeyboard", func(t *testing.T) { testUploadKeyboard(t, root, srv) })
+			t.Run("UploadProgress", func(t *testing.T) { testUploadProgress(t, root, srv, shots) })
 			t.Run("CreatorReport", func(t *testing.T) { testCreatorReport(t, root, srv, shots) })
 			t.Run("Mentor", func(t *testing.T) { testMentor(t, root, srv, shots) })
 			t.Run("OtherTenant", func(t *testing.T) { testOtherTenant(t, root, srv) })
+			t.Run("Roles", func(t *testing.T) { testRoles(t, root, srv) })
 		})
 	}
 }
@@ -53,7 +56,7 @@ func testSignIn(t *testing.T, root context.Context, srv *server, shots bool) {
 		tb.screenshot("sign-in", false)
 	}
 	// Nothing typed: each field says what is missing, next to it.
-	tb.do(chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
+	tb.click(`form button[type=submit]`)
 	tb.waitFor("field errors", `document.querySelectorAll('.field-error:not(:empty)').length === 2`, 5*time.Second)
 	if got := tb.text(`[data-field=login] .field-error`); !strings.Contains(strings.ToLower(got), "username") {
 		t.Errorf("login error = %q", got)
@@ -62,8 +65,8 @@ func testSignIn(t *testing.T, root context.Context, srv *server, shots bool) {
 	tb.do(
 		chromedp.SendKeys(chromedp.CSS(`input[name=login]`), "priya.admin"),
 		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "not-the-password"),
-		chromedp.Click(chromedp.CSS(`form button[type=submit]`)),
 	)
+	tb.click(`form button[type=submit]`)
 	tb.waitFor("wrong-password message", `document.querySelector('form .notice.error').textContent.includes('do not match')`, 10*time.Second)
 	if v := eval[string](tb, `document.querySelector('input[name=login]').value`); v != "priya.admin" {
 		t.Errorf("login field lost its value after an error: %q", v)
@@ -86,8 +89,10 @@ func testSignIn(t *testing.T, root context.Context, srv *server, shots bool) {
 	}
 	tb.do(chromedp.KeyEvent("\t"))
 	tb.fill(`input[name=password]`, testPassword)
+	before := tb.nav()
 	tb.do(chromedp.KeyEvent("\r"))
 	tb.waitFor("upload page", `location.hash === '#/upload' && !!document.querySelector('main h1')`, 15*time.Second)
+	tb.settled(before)
 	if who := tb.text(`#whoami`); who != "Priya Raman" {
 		t.Errorf("whoami = %q", who)
 	}
@@ -96,10 +101,10 @@ func testSignIn(t *testing.T, root context.Context, srv *server, shots bool) {
 	if fmt.Sprint(nav) != "[Upload users Users]" {
 		t.Errorf("admin navigation = %v", nav)
 	}
-	tb.do(chromedp.Click(chromedp.CSS(`#signout`)))
+	tb.click(`#signout`)
 	tb.waitFor("sign-in page after sign-out", `location.hash === '#/login' && !!document.querySelector('input[name=login]')`, 10*time.Second)
-	// The cookie is gone: reloading an admin page lands on sign-in.
-	tb.open("#/users")
+	// The cookie is gone: loading an admin page afresh lands on sign-in.
+	tb.load("#/users")
 	tb.waitFor("sign-in page after reload", `location.hash === '#/login' && !!document.querySelector('input[name=login]')`, 10*time.Second)
 	// Signing in from there lands on the page that was asked for.
 	tb.fill(`input[name=login]`, "priya.admin@TN.example.org")
@@ -122,7 +127,8 @@ func testUsers(t *testing.T, root context.Context, srv *server, shots bool) {
 	// Another tenant's user does not exist for this admin; the message sits
 	// next to the search field and the typed value stays.
 	other := "anil.menon@kl.example.org"
-	tb.do(chromedp.SendKeys(chromedp.CSS(`input[name=value]`), other), chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
+	tb.do(chromedp.SendKeys(chromedp.CSS(`input[name=value]`), other))
+	tb.click(`form button[type=submit]`)
 	tb.waitFor("not-found message", `document.querySelector('[data-field=value] .field-error').textContent.includes('No user')`, 10*time.Second)
 	if v := eval[string](tb, `document.querySelector('input[name=value]').value`); v != other {
 		t.Errorf("search value lost after not-found: %q", v)
@@ -130,7 +136,7 @@ func testUsers(t *testing.T, root context.Context, srv *server, shots bool) {
 
 	creator := srv.users["arun.creator"]
 	tb.fill(`input[name=value]`, "ARUN.KUMAR@tn.example.org")
-	tb.do(chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
+	tb.click(`form button[type=submit]`)
 	tb.waitFor("profile", fmt.Sprintf(`location.hash === '#/users/%s' && !!document.querySelector('dl.profile')`, creator.ID), 10*time.Second)
 	if h1 := tb.text(`main h1`); h1 != "Arun Kumar" {
 		t.Errorf("profile heading = %q", h1)
@@ -153,9 +159,9 @@ func testUsers(t *testing.T, root context.Context, srv *server, shots bool) {
 	}
 
 	// Block, with the inline confirmation, then unblock.
-	tb.do(chromedp.Click(chromedp.CSS(`.actions button.danger`)))
+	tb.click(`.actions button.danger`)
 	tb.do(chromedp.WaitVisible(chromedp.CSS(`#confirm-q`)))
-	tb.do(chromedp.Click(chromedp.CSS(`.actions button.danger`)))
+	tb.click(`.actions button.danger`)
 	tb.waitFor("blocked badge", `document.querySelector('dl.profile .badge').dataset.status === 'BLOCKED'`, 10*time.Second)
 	u, err := srv.app.Registry.GetUser(context.Background(), rosterSystem(), creator.ID)
 	if err != nil {
@@ -164,14 +170,108 @@ func testUsers(t *testing.T, root context.Context, srv *server, shots bool) {
 	if u.Status != 0 {
 		t.Errorf("after Block the user's status is %d", u.Status)
 	}
-	tb.do(chromedp.Click(chromedp.CSS(`.actions button`)))
+	tb.click(`.actions button`)
 	tb.do(chromedp.WaitVisible(chromedp.CSS(`#confirm-q`)))
-	tb.do(chromedp.Click(chromedp.CSS(`.actions button:not(.secondary)`)))
+	tb.click(`.actions button:not(.secondary)`)
 	tb.waitFor("active badge", `document.querySelector('dl.profile .badge').dataset.status === 'ACTIVE'`, 10*time.Second)
 	if u, _ := srv.app.Registry.GetUser(context.Background(), rosterSystem(), creator.ID); u.Status != 1 {
 		t.Errorf("after Unblock the user's status is %d", u.Status)
 	}
+
+	// Every other kind of search lands on the right person.
+	for _, c := range []struct {
+		kind, value      string
+		provider, idType string
+		login, name      string
+	}{
+		{kind: "phone", value: "9876500003", login: "meena.mentor", name: "Meena Sundar"},
+		{kind: "username", value: "priya.admin", login: "priya.admin", name: "Priya Raman"},
+		{kind: "externalid", value: "TN-S-20417", provider: "TN", idType: "studentId", login: "learnera", name: "Lakshmi Narayanan"},
+	} {
+		tb.open("#/users")
+		tb.selectOption(`select[name=type]`, c.kind)
+		if tb.visible(`input[name=provider]`) != (c.kind == "externalid") {
+			t.Errorf("search by %s: provider and ID type shown = %v", c.kind, !(c.kind == "externalid"))
+		}
+		tb.fill(`input[name=value]`, c.value)
+		if c.kind == "externalid" {
+			tb.fill(`input[name=provider]`, c.provider)
+			tb.fill(`input[name=idType]`, c.idType)
+		}
+		tb.click(`form button[type=submit]`)
+		want := srv.users[c.login].ID
+		tb.waitFor("profile found by "+c.kind, fmt.Sprintf(`location.hash === '#/users/%s' && !!document.querySelector('dl.profile')`, want), 10*time.Second)
+		if h1 := tb.text(`main h1`); h1 != c.name {
+			t.Errorf("search by %s found %q, want %q", c.kind, h1, c.name)
+		}
+		if c.kind == "externalid" {
+			ext := tb.text(`dl.profile`)
+			if strings.Contains(ext, c.value) || !strings.Contains(ext, "studentid") {
+				t.Errorf("external ids shown as %q: want the id masked, with its type", ext)
+			}
+		}
+	}
 }
+
+// testRoles: each page is offered only to the roles that can use it, and
+// asking for another page by its address says it is not available.
+func testRoles(t *testing.T, root context.Context, srv *server) {
+	notAvailable := func(tb *tab, who string) {
+		t.Helper()
+		for _, page := range []string{"#/upload", "#/users"} {
+			tb.open(page)
+			if h := tb.text(`main h1`); h != "Not available" {
+				t.Errorf("%s opening %s sees %q, want Not available", who, page, h)
+			}
+			if tb.visible(`select[name=orgId]`) || tb.visible(`input[name=value]`) {
+				t.Errorf("%s opening %s sees the admin form", who, page)
+			}
+		}
+	}
+
+	creator := newTab(t, root, srv)
+	creator.signIn("arun.creator", testPassword)
+	notAvailable(creator, "a course creator")
+
+	// A learner with only the PUBLIC role has nothing to do here and is
+	// told so, with no menu.
+	learner := newTab(t, root, srv)
+	learner.signIn("learnera", testPassword)
+	if h := eval[string](learner, `location.hash`); h != "#/none" {
+		t.Errorf("a learner lands on %q", h)
+	}
+	if msg := learner.text(`main .notice.info`); !strings.Contains(msg, "no role that uses this console") {
+		t.Errorf("learner's note = %q", msg)
+	}
+	if nav := eval[[]string](learner, navItems); len(nav) != 0 {
+		t.Errorf("a learner's menu = %v, want none", nav)
+	}
+	learner.open("#/courses")
+	if h := learner.text(`main h1`); h != "Not available" {
+		t.Errorf("a learner opening #/courses sees %q", h)
+	}
+
+	// The recorded creator of a course who no longer holds CONTENT_CREATOR
+	// (only COURSE_MENTOR) sees the course but not the request, which the
+	// server would refuse.
+	former := newTab(t, root, srv)
+	former.signIn("vijay.former", testPassword)
+	former.waitFor("course list", `!!document.querySelector('a.course-title')`, 10*time.Second)
+	if item := former.text(`.list li`); !strings.Contains(item, srv.formerCourse.Name) || !strings.Contains(item, "You created this course") {
+		t.Errorf("former creator's course list item = %q", item)
+	}
+	former.click(`a.course-title`)
+	former.waitFor("batches", fmt.Sprintf(`location.hash === '#/courses/%s' && document.querySelectorAll('tr[data-batch]').length === 1`, srv.formerCourse.ID), 10*time.Second)
+	if former.visible(`#request-exhaust`) || eval[bool](former, `!!document.querySelector('input[name=password]')`) {
+		t.Error("a creator without the CONTENT_CREATOR role is offered the User Profile Exhaust request")
+	}
+	if msg := former.text(`main .notice.info`); !strings.Contains(msg, "content creator role") {
+		t.Errorf("former creator's notice = %q", msg)
+	}
+}
+
+// navItems lists the visible entries of the main menu.
+const navItems = `[...document.querySelectorAll('#nav li')].filter(li => !li.hidden && !li.closest('[hidden]')).map(li => li.textContent)`
 
 // TestSignInSingleSignOnOnlyWhenBrowserFlowExists: with an identity
 // provider whose tokens are accepted but no browser sign-in configured, the
@@ -198,6 +298,7 @@ func TestSignInWithSingleSignOn(t *testing.T) {
 	idp := authtest.NewIdP(t)
 	srv := startServer(t, "sqlite", func(c *app.Config, baseURL string) {
 		c.OIDCIssuer, c.OIDCClientID, c.OIDCName = idp.URL, "roster-console", "Tamil Nadu SSO"
+		c.OIDCProvider, c.OIDCIDType = ssoProvider, ssoIDType
 		c.OIDCRedirectURL = baseURL + "/api/v1/auth/oidc/callback"
 	})
 	tb := newTab(t, startBrowser(t), srv)
@@ -205,7 +306,7 @@ func TestSignInWithSingleSignOn(t *testing.T) {
 	ssoButton := func() {
 		t.Helper()
 		tb.waitFor("single sign-on button", `!!document.getElementById('oidc-login')`, 10*time.Second)
-		tb.do(chromedp.Click(chromedp.CSS(`#oidc-login`)))
+		tb.click(`#oidc-login`)
 	}
 
 	// Refused at the provider: back on the sign-in page, told why.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // The report's columns exactly as seed 000 lists them.
@@ -37,9 +38,12 @@ func sevenZip(t *testing.T) string {
 }
 
 // testCreatorReport: the course creator sees the batches with their
-// counts, is told what is wrong with a weak password without losing it,
-// requests the User Profile Exhaust, waits for SUCCESS, downloads the zip
-// and opens it with 7-Zip; an expired link renews itself on click.
+// counts and their earlier reports (failed, expired, still processing, in
+// that order: latest first), is told what is wrong with a weak password
+// without losing it, requests the User Profile Exhaust, sees the notice
+// turn from "being prepared" to "ready", downloads the zip and opens it
+// with 7-Zip; an expired link renews itself on click. A second request,
+// for all batches and by keyboard alone, is listed first.
 func testCreatorReport(t *testing.T, root context.Context, srv *server, shots bool) {
 	sz := sevenZip(t)
 	tb := newTab(t, root, srv)
@@ -47,16 +51,16 @@ func testCreatorReport(t *testing.T, root context.Context, srv *server, shots bo
 	if h := eval[string](tb, `location.hash`); h != "#/courses" {
 		t.Errorf("a course creator starts on %q, want #/courses", h)
 	}
-	nav := eval[[]string](tb, `[...document.querySelectorAll('#nav li')].filter(li => !li.hidden).map(li => li.textContent)`)
-	if fmt.Sprint(nav) != "[Courses Downloads]" {
+	if nav := eval[[]string](tb, navItems); fmt.Sprint(nav) != "[Courses Downloads]" {
 		t.Errorf("creator navigation = %v", nav)
 	}
 	tb.waitFor("course list", `!!document.querySelector('a.course-title')`, 10*time.Second)
 	tb.checkAccessible("courses")
+	tb.checkPhone("courses")
 	if shots {
 		tb.screenshot("courses", false)
 	}
-	tb.do(chromedp.Click(chromedp.CSS(`a.course-title`)))
+	tb.click(`a.course-title`)
 	tb.waitFor("batches", fmt.Sprintf(`location.hash === '#/courses/%s' && document.querySelectorAll('tr[data-batch]').length === 2`, srv.course.ID), 10*time.Second)
 	for i, b := range srv.batches {
 		row := fmt.Sprintf(`tr[data-batch="%s"]`, b.ID)
@@ -71,30 +75,57 @@ func testCreatorReport(t *testing.T, root context.Context, srv *server, shots bo
 		tb.fail("the course creator has no Request User Profile Exhaust button")
 	}
 
+	// The earlier reports, latest first. The expired one was requested
+	// half a second after the failed one; compared as text their times
+	// ("…:00.5Z" and "…:00Z") would sort the other way.
+	tb.waitFor("earlier reports", `document.querySelectorAll('tr[data-report]').length === 3`, 10*time.Second)
+	if got, want := reportOrder(tb), []string{srv.processingReport, srv.expiredReport, srv.failedReport}; !slices.Equal(got, want) {
+		t.Errorf("reports listed as %v, want %v (processing, expired, failed)", got, want)
+	}
+	checkReportRow(t, tb, srv.failedReport, "FAILED", "Failed", "The report could not be written: the disk is full.", "—")
+	checkReportRow(t, tb, srv.expiredReport, "EXPIRED", "Expired", "", "File deleted")
+	checkReportRow(t, tb, srv.processingReport, "PROCESSING", "Processing", "", "—")
+
 	// A password without a digit: the rule is named next to the field and
 	// what was typed stays.
 	tb.selectOption(`select[name=batchId]`, srv.batches[0].ID)
 	tb.fill(`input[name=password]`, "onlyletters")
-	tb.do(chromedp.Click(chromedp.CSS(`#request-exhaust`)))
+	tb.click(`#request-exhaust`)
 	tb.waitFor("password error", `document.querySelector('[data-field=password] .field-error').textContent.includes('digit')`, 5*time.Second)
 	if v := eval[string](tb, `document.querySelector('input[name=password]').value`); v != "onlyletters" {
 		t.Errorf("password field lost what was typed: %q", v)
 	}
-	if got := eval[string](tb, `document.activeElement.name`); got != "password" {
+	if got := tb.focused(); got != "password" {
 		t.Errorf("focus after the error is on %q, want the password field", got)
 	}
 
 	const zipPassword = "Exhaust2025pw"
 	tb.fill(`input[name=password]`, zipPassword)
-	if met := eval[int](tb, `document.querySelectorAll('.rules li.met').length`); met != 4 {
-		t.Errorf("%d password rules ticked, want all 4", met)
-	}
-	tb.do(chromedp.Click(chromedp.CSS(`#request-exhaust`)))
-	tb.waitFor("request accepted", `!!document.querySelector('form .notice.ok')`, 10*time.Second)
+	tb.waitFor("all password rules ticked", `document.querySelectorAll('.rules li.met').length === 4`, 5*time.Second)
+	tb.click(`#request-exhaust`)
+	// The report may be ready before the test looks: either notice will do
+	// here.
+	tb.waitFor("request accepted", `/^Your report is (being prepared|ready)/.test((document.querySelector('form .notice.ok') || {}).textContent)`, 10*time.Second)
 	if v := eval[string](tb, `document.querySelector('input[name=password]').value`); v != "" {
 		t.Error("the password stays in the form after the request was accepted")
 	}
-	tb.waitFor("SUCCESS", `(() => { const b = document.querySelector('tr[data-report] .badge'); return !!b && b.dataset.status === 'SUCCESS'; })()`, 60*time.Second)
+	if !eval[bool](tb, `document.activeElement === document.querySelector('form .notice.ok')`) {
+		t.Errorf("focus after the request is on %q, want the confirmation", tb.focused())
+	}
+	first := tb.newReport(srv, 4)
+	tb.waitFor("SUCCESS", fmt.Sprintf(`(document.querySelector('tr[data-report="%s"] .badge') || { dataset: {} }).dataset.status === 'SUCCESS'`, first), 60*time.Second)
+	// The confirmation follows: no longer "being prepared" once the list
+	// shows the report ready.
+	tb.waitFor("ready notice", `(document.querySelector('form .notice.ok') || {}).textContent.startsWith('Your report is ready')`, 10*time.Second)
+	if txt := tb.text(`form [role=status]`); strings.Contains(txt, "being prepared") {
+		t.Errorf("the form still says %q after the report succeeded", txt)
+	}
+	checkReportRow(t, tb, first, "SUCCESS", "Success", "", "Download")
+	classes := eval[[]string](tb, fmt.Sprintf(`[%q, %q, %q, %q].map(id => document.querySelector('tr[data-report="' + id + '"] .badge').className)`,
+		first, srv.processingReport, srv.failedReport, srv.expiredReport))
+	if seen := map[string]bool{classes[0]: true, classes[1]: true, classes[2]: true, classes[3]: true}; len(seen) != 4 {
+		t.Errorf("badge classes of Success, Processing, Failed, Expired = %q: want a different colour each", classes)
+	}
 	tb.checkAccessible("course dashboard")
 	tb.checkPhone("course dashboard")
 	if shots {
@@ -102,7 +133,8 @@ func testCreatorReport(t *testing.T, root context.Context, srv *server, shots bo
 		tb.screenshot("course-dashboard-phone", true)
 	}
 
-	path, name := tb.download(`tr[data-report] a.download`)
+	link := fmt.Sprintf(`tr[data-report="%s"] a.download`, first)
+	path, name := tb.download(link)
 	if !strings.HasSuffix(name, ".zip") {
 		t.Errorf("report downloaded as %q", name)
 	}
@@ -116,29 +148,115 @@ func testCreatorReport(t *testing.T, root context.Context, srv *server, shots bo
 
 	// The link on the page has expired (the tab was left open): clicking it
 	// fetches a fresh one and the download still works.
-	oldHref := eval[string](tb, `(() => { const a = document.querySelector('tr[data-report] a.download');
-		a.dataset.expires = new Date(Date.now() - 60000).toISOString(); a.href = a.href.replace(/token=[^&]*/, 'token=expired'); return a.getAttribute('href'); })()`)
-	path2, _ := tb.download(`tr[data-report] a.download`)
-	if newHref := eval[string](tb, `document.querySelector('tr[data-report] a.download').getAttribute('href')`); newHref == oldHref {
+	oldHref := eval[string](tb, fmt.Sprintf(`(() => { const a = document.querySelector(%q);
+		a.dataset.expires = new Date(Date.now() - 60000).toISOString(); a.href = a.href.replace(/token=[^&]*/, 'token=expired'); return a.getAttribute('href'); })()`, link))
+	path2, _ := tb.download(link)
+	if newHref := eval[string](tb, fmt.Sprintf(`document.querySelector(%q).getAttribute('href')`, link)); newHref == oldHref {
 		t.Error("the expired link was not renewed")
 	}
 	if h := openReport(t, sz, path2, zipPassword); !slices.Equal(h, seedReportHeader) {
 		t.Errorf("report through the renewed link has header %q", h)
 	}
 
-	// The Downloads page lists the same report.
+	// A second request, all batches, by keyboard alone: from the
+	// confirmation, Tab to the batch, arrows to "All batches", Tab to the
+	// password, type it, Enter.
+	eval[bool](tb, `(() => { document.querySelector('form .notice.ok').focus(); return true; })()`)
+	tb.key("\t")
+	if got := tb.focused(); got != "batchId" {
+		t.Fatalf("Tab from the confirmation went to %q, want the batch", got)
+	}
+	tb.key(kb.ArrowDown)
+	tb.key(kb.ArrowDown)
+	tb.waitFor("all batches chosen", `document.querySelector('select[name=batchId]').value === ''`, 5*time.Second)
+	tb.key("\t")
+	if got := tb.focused(); got != "password" {
+		t.Fatalf("Tab from the batch went to %q, want the password", got)
+	}
+	tb.key(zipPassword)
+	tb.key("\r")
+	all := tb.newReport(srv, 5, first)
+	if !eval[bool](tb, `document.activeElement === document.querySelector('form .notice.ok')`) {
+		t.Errorf("focus after the keyboard request is on %q, want the confirmation", tb.focused())
+	}
+	if v := eval[string](tb, `document.querySelector('input[name=password]').value`); v != "" {
+		t.Error("the password stays in the form after the keyboard request")
+	}
+	if row := tb.text(fmt.Sprintf(`tr[data-report="%s"]`, all)); !strings.Contains(row, "all batches") {
+		t.Errorf("the newest report row reads %q, want the all-batches request", row)
+	}
+	tb.waitFor("second SUCCESS", fmt.Sprintf(`(document.querySelector('tr[data-report="%s"] .badge') || { dataset: {} }).dataset.status === 'SUCCESS'`, all), 60*time.Second)
+
+	// The Downloads page lists the same reports, latest first.
 	tb.open("#/downloads")
-	tb.waitFor("downloads list", `document.querySelectorAll('tr[data-report]').length === 1`, 10*time.Second)
-	row := tb.text(`tr[data-report]`)
+	tb.waitFor("downloads list", `document.querySelectorAll('tr[data-report]').length === 5`, 10*time.Second)
+	if got, want := reportOrder(tb), []string{all, first, srv.processingReport, srv.expiredReport, srv.failedReport}; !slices.Equal(got, want) {
+		t.Errorf("Downloads lists %v, want %v", got, want)
+	}
+	row := tb.text(fmt.Sprintf(`tr[data-report="%s"]`, first))
 	for _, want := range []string{"User Profile Exhaust", srv.course.Name, srv.batches[0].Name, "Success"} {
 		if !strings.Contains(row, want) {
 			t.Errorf("downloads row %q lacks %q", row, want)
 		}
 	}
+	// The list keeps polling while a report is processing; a keyboard user
+	// on a Download link stays there.
+	eval[bool](tb, fmt.Sprintf(`(() => { document.querySelector('tr[data-report="%s"] a.download').focus(); return true; })()`, first))
+	time.Sleep(2*courseListPoll + 300*time.Millisecond)
+	if !eval[bool](tb, fmt.Sprintf(`document.activeElement === document.querySelector('tr[data-report="%s"] a.download')`, first)) {
+		t.Errorf("focus moved off the Download link to %q while the list refreshed", tb.focused())
+	}
 	tb.checkAccessible("downloads")
 	tb.checkPhone("downloads")
 	if shots {
 		tb.screenshot("downloads", false)
+	}
+}
+
+// courseListPoll is how often the Downloads list refreshes while a report
+// is pending (POLL_MS in courses.js).
+const courseListPoll = 1500 * time.Millisecond
+
+// reportOrder lists the report ids in the order the page shows them.
+func reportOrder(tb *tab) []string {
+	tb.t.Helper()
+	return eval[[]string](tb, `[...document.querySelectorAll('tr[data-report]')].map(r => r.dataset.report)`)
+}
+
+// newReport waits until the list holds n reports with a new one on top
+// (not seeded, not one of known) and returns its id.
+func (tb *tab) newReport(srv *server, n int, known ...string) string {
+	tb.t.Helper()
+	old := append([]string{srv.failedReport, srv.expiredReport, srv.processingReport}, known...)
+	tb.waitFor("the new report on top", fmt.Sprintf(`(() => { const rs = document.querySelectorAll('tr[data-report]');
+		return rs.length === %d && !%s.includes(rs[0].dataset.report); })()`, n, jsStrings(old)), 15*time.Second)
+	return eval[string](tb, `document.querySelector('tr[data-report]').dataset.report`)
+}
+
+func jsStrings(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return "[" + strings.Join(q, ",") + "]"
+}
+
+// checkReportRow checks a report's status (data, word, colour class) and
+// its failure reason and download cell.
+func checkReportRow(t *testing.T, tb *tab, id, status, word, reason, download string) {
+	t.Helper()
+	row := fmt.Sprintf(`tr[data-report="%s"]`, id)
+	if got := eval[string](tb, fmt.Sprintf(`document.querySelector('%s .badge').dataset.status`, row)); got != status {
+		t.Errorf("report %s has status %q, want %q", id, got, status)
+	}
+	if got := tb.text(row + ` .badge`); got != word {
+		t.Errorf("report %s status reads %q, want %q", id, got, word)
+	}
+	if got := eval[string](tb, fmt.Sprintf(`(document.querySelector('%s .problem') || { textContent: '' }).textContent`, row)); got != reason {
+		t.Errorf("report %s reason = %q, want %q", id, got, reason)
+	}
+	if got := tb.text(row + ` td:last-child`); got != download {
+		t.Errorf("report %s download cell = %q, want %q", id, got, download)
 	}
 }
 
@@ -168,20 +286,26 @@ func openReport(t *testing.T, sz, zipPath, password string) []string {
 	return header
 }
 
-// testMentor: a mentor sees the course and its counts but not the
-// User Profile Exhaust request, and is told why.
+// testMentor: a mentor's menu has the course pages only; they see the
+// course and its counts but not the User Profile Exhaust request, and are
+// told why; the admin pages are not available to them.
 func testMentor(t *testing.T, root context.Context, srv *server, shots bool) {
 	tb := newTab(t, root, srv)
 	tb.signIn("meena.mentor", testPassword)
 	if h := eval[string](tb, `location.hash`); h != "#/courses" {
 		t.Errorf("a mentor starts on %q, want #/courses", h)
 	}
+	if nav := eval[[]string](tb, navItems); fmt.Sprint(nav) != "[Courses Downloads]" {
+		t.Errorf("mentor navigation = %v", nav)
+	}
 	// The course they mentor is on their list, marked as mentored.
 	tb.waitFor("course list", `!!document.querySelector('a.course-title')`, 10*time.Second)
 	if item := tb.text(`.list li`); !strings.Contains(item, srv.course.Name) || !strings.Contains(item, "You mentor a batch") {
 		t.Errorf("mentor's course list item = %q", item)
 	}
-	tb.do(chromedp.Click(chromedp.CSS(`a.course-title`)))
+	tb.checkAccessible("mentor's courses")
+	tb.checkPhone("mentor's courses")
+	tb.click(`a.course-title`)
 	tb.waitFor("batches", fmt.Sprintf(`location.hash === '#/courses/%s' && document.querySelectorAll('tr[data-batch]').length === 2`, srv.course.ID), 10*time.Second)
 	for i, b := range srv.batches {
 		if got := tb.text(fmt.Sprintf(`tr[data-batch="%s"] [data-count=enrolled]`, b.ID)); got != fmt.Sprint(srv.enrolled[i]) {
@@ -195,8 +319,15 @@ func testMentor(t *testing.T, root context.Context, srv *server, shots bool) {
 		t.Errorf("mentor notice = %q", msg)
 	}
 	tb.checkAccessible("mentor's course")
+	tb.checkPhone("mentor's course")
 	if shots {
 		tb.screenshot("course-mentor", false)
+	}
+	for _, page := range []string{"#/upload", "#/users"} {
+		tb.open(page)
+		if h := tb.text(`main h1`); h != "Not available" {
+			t.Errorf("a mentor opening %s sees %q, want Not available", page, h)
+		}
 	}
 }
 
@@ -208,13 +339,13 @@ func testOtherTenant(t *testing.T, root context.Context, srv *server) {
 	tb.signIn("anil.kl", testPassword)
 
 	tb.open("#/users/" + srv.users["arun.creator"].ID)
-	tb.waitFor("refusal", `!!document.querySelector('main .notice.error')`, 10*time.Second)
+	tb.waitFor("refusal", `!!document.querySelector('main .notice.error:not(:empty)')`, 10*time.Second)
 	if body := tb.text("main"); strings.Contains(body, "arun") || strings.Contains(body, "Arun") {
 		t.Errorf("another tenant's admin sees the user: %q", body)
 	}
 
 	tb.open("#/courses/" + srv.course.ID)
-	tb.waitFor("refusal", `!!document.querySelector('main .notice.error')`, 10*time.Second)
+	tb.waitFor("refusal", `!!document.querySelector('main .notice.error:not(:empty)')`, 10*time.Second)
 	if tb.visible(`tr[data-batch]`) || tb.visible(`#request-exhaust`) {
 		t.Error("another tenant's creator sees the course's batches")
 	}
