@@ -43,8 +43,10 @@ func Open(path string) (*DB, error) {
 		}
 	}
 	q := url.Values{}
-	q.Add("_pragma", "journal_mode(WAL)")
+	// busy_timeout first: switching a new file to WAL takes a lock, and
+	// replicas opening it together must wait for each other, not fail.
 	q.Add("_pragma", "busy_timeout(15000)")
+	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
