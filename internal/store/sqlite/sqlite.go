@@ -55,7 +55,15 @@ func Open(path string) (*DB, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(8)
-	if err := db.Ping(); err != nil {
+	// Switching a new file to WAL can fail with SQLITE_BUSY without waiting
+	// on busy_timeout when another process is doing the same; retry briefly.
+	for attempt := 0; attempt < 50; attempt++ {
+		if err = mapErr(db.Ping()); !errors.Is(err, store.ErrBusy) {
+			break
+		}
+		time.Sleep(time.Duration(20+attempt*10) * time.Millisecond)
+	}
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
