@@ -1,14 +1,9 @@
 package registry
 
-// The registry's field rules, exported so bulk validators such as the CSV
+// The registry's field rules (CheckName, CheckUsername in users.go, and
+// CheckPassword here) are exported so bulk validators such as the CSV
 // upload's dry run report exactly what CreateUserTx would, with the same
 // messages. Each returns "" when the value is valid.
-
-// CheckName validates a first or last name.
-func CheckName(s string) string { return checkName(s) }
-
-// CheckUsername validates a chosen username.
-func CheckUsername(s string) string { return checkUsername(s) }
 
 // CheckPassword validates a password's length (in bytes, as argon2 sees it).
 func CheckPassword(pw string) string {

@@ -49,13 +49,13 @@ func (s *Service) UpdateUser(ctx context.Context, p *roster.Principal, id string
 		var errs []roster.FieldError
 		if patch.FirstName != nil {
 			rec.FirstName = *patch.FirstName
-			if msg := checkName(rec.FirstName); rec.FirstName == "" || msg != "" {
+			if msg := CheckName(rec.FirstName); rec.FirstName == "" || msg != "" {
 				errs = append(errs, roster.FieldError{Field: FieldFirstName, Message: orDefault(msg, "is required")})
 			}
 		}
 		if patch.LastName != nil {
 			rec.LastName = *patch.LastName
-			if msg := checkName(rec.LastName); msg != "" {
+			if msg := CheckName(rec.LastName); msg != "" {
 				errs = append(errs, roster.FieldError{Field: FieldLastName, Message: msg})
 			}
 		}

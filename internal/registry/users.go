@@ -54,10 +54,10 @@ func (s *Service) validate(in *NewUser) (normalised, []roster.FieldError) {
 	u.FirstName, u.LastName = strings.TrimSpace(u.FirstName), strings.TrimSpace(u.LastName)
 	if u.FirstName == "" {
 		errs = append(errs, roster.FieldError{Field: FieldFirstName, Message: "is required"})
-	} else if msg := checkName(u.FirstName); msg != "" {
+	} else if msg := CheckName(u.FirstName); msg != "" {
 		errs = append(errs, roster.FieldError{Field: FieldFirstName, Message: msg})
 	}
-	if msg := checkName(u.LastName); u.LastName != "" && msg != "" {
+	if msg := CheckName(u.LastName); u.LastName != "" && msg != "" {
 		errs = append(errs, roster.FieldError{Field: FieldLastName, Message: msg})
 	}
 	if u.Email != "" {
@@ -95,7 +95,7 @@ func (s *Service) validate(in *NewUser) (normalised, []roster.FieldError) {
 		errs = append(errs, roster.FieldError{Field: FieldEmail, Message: "email or phone is required"})
 	}
 	if u.Username != "" {
-		if msg := checkUsername(u.Username); msg != "" {
+		if msg := CheckUsername(u.Username); msg != "" {
 			errs = append(errs, roster.FieldError{Field: FieldUserName, Message: msg})
 		}
 		n.username = strings.TrimSpace(u.Username)
@@ -136,9 +136,9 @@ func (s *Service) validate(in *NewUser) (normalised, []roster.FieldError) {
 	return n, errs
 }
 
-// checkName allows letters of any script (Indic names included), marks,
+// CheckName allows letters of any script (Indic names included), marks,
 // spaces, dots, apostrophes and hyphens.
-func checkName(s string) string {
+func CheckName(s string) string {
 	if utf8.RuneCountInString(s) > MaxNameLength {
 		return "is longer than 100 characters"
 	}
@@ -150,7 +150,8 @@ func checkName(s string) string {
 	return ""
 }
 
-func checkUsername(s string) string {
+// CheckUsername validates a chosen username.
+func CheckUsername(s string) string {
 	s = strings.TrimSpace(s)
 	if len(s) < 3 || len(s) > 64 {
 		return "must be 3 to 64 characters"

@@ -99,24 +99,11 @@ func GetUser(ctx context.Context, q Queryer, id string) (*UserRecord, error) {
 
 // ListUsersByOrg pages through the users who are members of orgID, ordered
 // by id (keyset pagination: pass the last id seen as after).
-func ListUsersByOrg(ctx context.Context, q Queryer, orgID, after string, limit int) ([]*UserRecord, error) {
-	rows, err := q.Query(ctx, `SELECT `+prefixed("u.", userColumns)+` FROM users u
+func ListUsersByOrg(ctx context.Context, q Queryer, orgID, after string, limit int) ([]UserRecord, error) {
+	return queryAll(ctx, q, scanUser, `SELECT `+prefixed("u.", userColumns)+` FROM users u
 		JOIN user_organisation m ON m.user_id = u.id
 		WHERE m.organisation_id = $1 AND NOT m.is_deleted AND u.id > $2
 		ORDER BY u.id LIMIT $3`, orgID, after, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*UserRecord
-	for rows.Next() {
-		r, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
 }
 
 // InsertLookup claims (typ, value) for userID. It reports false, without an

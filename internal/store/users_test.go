@@ -116,7 +116,7 @@ func TestUserColumnsRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(list) != 1 || !reflect.DeepEqual(list[0], changed) {
+		if len(list) != 1 || !reflect.DeepEqual(&list[0], changed) {
 			t.Errorf("listed users = %+v", list)
 		}
 	})
