@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/riverqueue/river"
 
-	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/auth"
 	"github.com/roster-dev/roster/internal/course"
 	"github.com/roster-dev/roster/internal/dbopen"
@@ -118,11 +117,7 @@ func (a *App) Authenticator() (*auth.Authenticator, error) {
 
 // findUserID adapts the registry lookup for OIDC subject mapping.
 func (a *App) findUserID(ctx context.Context, q auth.Lookup) (string, error) {
-	u, err := a.Registry.FindUser(ctx, roster.SystemPrincipal, registry.LookupQuery(q))
-	if err != nil {
-		return "", err
-	}
-	return u.ID, nil
+	return a.Registry.LookupUserID(ctx, registry.LookupQuery(q))
 }
 
 // Ready reports whether this process can take traffic: it has applied the

@@ -510,33 +510,9 @@ func (s *Service) decrypt(rec *store.UserRecord, u *roster.User) error {
 // org admins search, and only within their tenant: a user of another tenant
 // is reported as not found, so lookups cannot probe other states.
 func (s *Service) FindUser(ctx context.Context, p *roster.Principal, q LookupQuery) (*UserView, error) {
-	var value string
-	switch q.Type {
-	case roster.LookupEmail:
-		e, err := pii.NormaliseEmail(q.Value)
-		if err != nil {
-			return nil, roster.Invalid(roster.FieldError{Field: "value", Message: err.Error()})
-		}
-		value = s.lookupValue(q.Type, e)
-	case roster.LookupPhone:
-		ph, err := pii.NormalisePhone(q.Value, "")
-		if err != nil {
-			return nil, roster.Invalid(roster.FieldError{Field: "value", Message: err.Error()})
-		}
-		value = s.lookupValue(q.Type, ph)
-	case roster.LookupUsername:
-		value = s.lookupValue(q.Type, pii.NormaliseUsername(q.Value))
-	case roster.LookupExternalID:
-		if q.Provider == "" || q.IDType == "" {
-			return nil, roster.Invalid(roster.FieldError{Field: "provider", Message: "provider and idType are required for an external id lookup"})
-		}
-		value = s.extIDHash(q.Provider, q.IDType, q.Value)
-	default:
-		return nil, roster.Invalid(roster.FieldError{Field: "type", Message: "must be one of email, phone, username, externalid"})
-	}
-	id, err := store.LookupUserID(ctx, s.db, q.Type, value)
+	id, err := s.LookupUserID(ctx, q)
 	if err != nil {
-		return nil, storeErr(err, "user")
+		return nil, err
 	}
 	rec, err := store.GetUser(ctx, s.db, id)
 	if err != nil {
@@ -546,6 +522,38 @@ func (s *Service) FindUser(ctx context.Context, p *roster.Principal, q LookupQue
 		return nil, notFound("user")
 	}
 	return s.view(ctx, rec, true)
+}
+
+// LookupUserID resolves a lookup to a user id without loading or
+// decrypting the user, for trusted callers such as mapping an identity
+// provider's token on every request. It applies no authorization.
+func (s *Service) LookupUserID(ctx context.Context, q LookupQuery) (string, error) {
+	var value string
+	switch q.Type {
+	case roster.LookupEmail:
+		e, err := pii.NormaliseEmail(q.Value)
+		if err != nil {
+			return "", roster.Invalid(roster.FieldError{Field: "value", Message: err.Error()})
+		}
+		value = s.lookupValue(q.Type, e)
+	case roster.LookupPhone:
+		ph, err := pii.NormalisePhone(q.Value, "")
+		if err != nil {
+			return "", roster.Invalid(roster.FieldError{Field: "value", Message: err.Error()})
+		}
+		value = s.lookupValue(q.Type, ph)
+	case roster.LookupUsername:
+		value = s.lookupValue(q.Type, pii.NormaliseUsername(q.Value))
+	case roster.LookupExternalID:
+		if q.Provider == "" || q.IDType == "" {
+			return "", roster.Invalid(roster.FieldError{Field: "provider", Message: "provider and idType are required for an external id lookup"})
+		}
+		value = s.extIDHash(q.Provider, q.IDType, q.Value)
+	default:
+		return "", roster.Invalid(roster.FieldError{Field: "type", Message: "must be one of email, phone, username, externalid"})
+	}
+	id, err := store.LookupUserID(ctx, s.db, q.Type, value)
+	return id, storeErr(err, "user")
 }
 
 // ListUsers pages through the members of an organisation (org admins of its
