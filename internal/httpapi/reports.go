@@ -126,8 +126,6 @@ func (s *Server) reportRoutes() {
 			hctx.SetHeader("Content-Type", ctype)
 			hctx.SetHeader("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": info.Name}))
 			hctx.SetHeader("Content-Length", strconv.FormatInt(info.Size, 10))
-			hctx.SetHeader("Cache-Control", "no-store")
-			hctx.SetHeader("X-Content-Type-Options", "nosniff")
 			hctx.SetStatus(http.StatusOK)
 			if _, err := io.Copy(hctx.BodyWriter(), f); err != nil {
 				s.log.WarnContext(ctx, "report download interrupted", "report_id", info.ReportID, "err", fmt.Sprint(err))

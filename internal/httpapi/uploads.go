@@ -67,10 +67,7 @@ func (s *Server) uploadRoutes() {
 	if us == nil {
 		return
 	}
-	maxBytes := us.Limits.MaxBytes
-	if maxBytes <= 0 {
-		maxBytes = upload.DefaultMaxBytes
-	}
+	maxBytes := us.Limits.WithDefaults().MaxBytes
 
 	submit := op("submitUpload", http.MethodPost, "/uploads", "Upload a CSV or .xlsx file of users for one organisation", "uploads")
 	submit.Description = "Multipart form: file, and orgId (or provider + externalId as seed 002 allows), and dryRun " +
@@ -200,8 +197,6 @@ func (s *Server) uploadRoutes() {
 			hctx.SetHeader("Content-Type", "text/csv; charset=utf-8")
 			hctx.SetHeader("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 			hctx.SetHeader("Content-Length", strconv.Itoa(buf.Len()))
-			hctx.SetHeader("Cache-Control", "no-store")
-			hctx.SetHeader("X-Content-Type-Options", "nosniff")
 			hctx.SetStatus(http.StatusOK)
 			_, _ = buf.WriteTo(hctx.BodyWriter())
 		}}, nil
