@@ -59,20 +59,9 @@ func scanBatch(row Row) (*roster.Batch, error) {
 
 // InsertBatch stores a new batch.
 func InsertBatch(ctx context.Context, q Queryer, b *roster.Batch) error {
-	mentors, err := json.Marshal(nonNil(b.Mentors))
-	if err != nil {
-		return err
-	}
-	_, err = q.Exec(ctx, `INSERT INTO course_batch (`+batchColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		b.ID, b.CourseID, b.Name, b.CreatedBy, string(mentors), b.StartDate, b.EndDate, b.EnrolmentEndDate, b.CreatedDate)
+	_, err := q.Exec(ctx, `INSERT INTO course_batch (`+batchColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		b.ID, b.CourseID, b.Name, b.CreatedBy, JSONText(b.Mentors, "[]"), b.StartDate, b.EndDate, b.EnrolmentEndDate, b.CreatedDate)
 	return err
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
 
 // GetBatch returns ErrNoRows when the batch does not exist.

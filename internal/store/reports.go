@@ -40,13 +40,11 @@ func GetReportPolicy(ctx context.Context, q Queryer, rootOrgID string) (*ReportP
 
 // PutReportPolicy creates or replaces a tenant's policy.
 func PutReportPolicy(ctx context.Context, q Queryer, p *ReportPolicy) error {
-	ssu, _ := json.Marshal(nonNil(p.SSUFields))
-	sso, _ := json.Marshal(nonNil(p.SSOFields))
 	_, err := q.Exec(ctx, `INSERT INTO report_policy (root_org_id, ssu_fields, sso_fields, updated_by, updated_date)
 VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (root_org_id) DO UPDATE SET ssu_fields = excluded.ssu_fields, sso_fields = excluded.sso_fields,
     updated_by = excluded.updated_by, updated_date = excluded.updated_date`,
-		p.RootOrgID, string(ssu), string(sso), p.UpdatedBy, p.UpdatedDate)
+		p.RootOrgID, JSONText(p.SSUFields, "[]"), JSONText(p.SSOFields, "[]"), p.UpdatedBy, p.UpdatedDate)
 	return err
 }
 
