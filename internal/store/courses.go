@@ -82,15 +82,6 @@ type BatchCount struct {
 	Consented int64
 }
 
-// latestConsentJoin joins the newest consent entry of each enrolled user for
-// the course, as of $snapshot. It expects the enrolment aliased e and the
-// parameters $1 = course id, $2 = consumer org id, $3 = snapshot time.
-const latestConsentJoin = `
-LEFT JOIN consent c ON c.id = (
-    SELECT c2.id FROM consent c2
-    WHERE c2.user_id = e.user_id AND c2.object_id = $1 AND c2.consumer_id = $2 AND c2.at <= $3
-    ORDER BY c2.at DESC, c2.id DESC LIMIT 1)`
-
 // CountEnrolments returns per-batch counts for a course, keyed by batch id.
 // Batches without active enrolments are absent.
 func CountEnrolments(ctx context.Context, q Queryer, courseID, consumerID string, at time.Time) (map[string]BatchCount, error) {
@@ -104,11 +95,15 @@ func CountBatchEnrolments(ctx context.Context, q Queryer, courseID, batchID, con
 }
 
 func countEnrolments(ctx context.Context, q Queryer, filter, courseID, consumerID string, at time.Time, args ...any) (map[string]BatchCount, error) {
+	// The newest consent per learner is read by index probes (latestConsent,
+	// as the report does), not joined: a join lets PostgreSQL hash the whole
+	// consent ledger for one course's counts.
 	rows, err := q.Query(ctx, `
-SELECT e.batch_id, COUNT(*), COALESCE(SUM(CASE WHEN c.status = 'ACTIVE' THEN 1 ELSE 0 END), 0)
-FROM enrolment e`+latestConsentJoin+`
-WHERE e.course_id = $1 AND e.active`+filter+`
-GROUP BY e.batch_id`, append([]any{courseID, consumerID, at}, args...)...)
+SELECT batch_id, COUNT(*), COALESCE(SUM(CASE WHEN status = 'ACTIVE' THEN 1 ELSE 0 END), 0)
+FROM (SELECT e.batch_id, (SELECT c.status `+latestConsent+`) AS status
+      FROM enrolment e
+      WHERE e.course_id = $1 AND e.active`+filter+`) x
+GROUP BY batch_id`, append([]any{courseID, consumerID, at}, args...)...)
 	if err != nil {
 		return nil, err
 	}
