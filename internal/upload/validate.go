@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -62,6 +63,16 @@ type Record struct {
 func (r *Record) OK() bool { return len(r.Errors) == 0 }
 
 type uniqueKey struct{ field, value string }
+
+// namespace maps a key to the namespace it is unique in: an id in the
+// externalIds JSON column and one in the externalId column are the same
+// identity.
+func (k uniqueKey) namespace() uniqueKey {
+	if k.field == ColExternalIDs {
+		k.field = ColExternalID
+	}
+	return k
+}
 
 // ValidateRows validates every row, then marks values that repeat across
 // rows. today is the date DOB must precede (in the admin's calendar; the
@@ -241,7 +252,7 @@ func validateRow(r Row, today time.Time) Record {
 func (rec *Record) addExternalID(col, provider, idType, id string) {
 	key := pii.NormaliseExternalID(provider, idType, id)
 	for _, k := range rec.keys {
-		if k.value == key && (k.field == ColExternalID || k.field == ColExternalIDs) {
+		if k.namespace() == (uniqueKey{ColExternalID, key}) {
 			return // the same identity in both columns counts once
 		}
 	}
@@ -361,7 +372,7 @@ func listValues(errs *rowErrors, col, what, cell string, allowed []string, key f
 			}
 			continue
 		}
-		if !containsString(out, c) {
+		if !slices.Contains(out, c) {
 			out = append(out, c)
 		}
 	}
@@ -382,15 +393,6 @@ func quoteValue(v string) string {
 		return ""
 	}
 	return " " + strconv.Quote(v)
-}
-
-func containsString(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
 }
 
 var dobRE = regexp.MustCompile(`^(\d{1,2})[-/](\d{1,2})[-/](\d{4})$`)
@@ -471,21 +473,12 @@ func markDuplicates(recs []Record) {
 	seen := map[uniqueKey][]int{} // key → indexes into recs
 	for i := range recs {
 		for _, k := range recs[i].keys {
-			field := k.field
-			if field == ColExternalIDs {
-				field = ColExternalID // one namespace for both columns
-			}
-			kk := uniqueKey{field, k.value}
-			seen[kk] = append(seen[kk], i)
+			seen[k.namespace()] = append(seen[k.namespace()], i)
 		}
 	}
 	for i := range recs {
 		for _, k := range recs[i].keys {
-			field := k.field
-			if field == ColExternalIDs {
-				field = ColExternalID
-			}
-			idx := seen[uniqueKey{field, k.value}]
+			idx := seen[k.namespace()]
 			if len(idx) < 2 {
 				continue
 			}
