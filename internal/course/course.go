@@ -145,11 +145,7 @@ func (s *Service) GetCourse(ctx context.Context, p *roster.Principal, id string)
 	if p == nil {
 		return nil, unauthenticated()
 	}
-	c, err := store.GetCourse(ctx, s.db, id)
-	if errors.Is(err, store.ErrNoRows) {
-		return nil, notFound("course")
-	}
-	return c, err
+	return s.course(ctx, s.db, id)
 }
 
 // MyCourses lists the courses the caller created or mentors a batch of,

@@ -33,10 +33,14 @@ func UTCPtr(t *time.Time) *time.Time {
 }
 
 // Placeholders returns "$1, $2, …, $n".
-func Placeholders(n int) string {
+func Placeholders(n int) string { return placeholdersFrom(1, n) }
+
+// placeholdersFrom returns n placeholders starting at $first, for one row
+// of a multi-row VALUES list.
+func placeholdersFrom(first, n int) string {
 	var b strings.Builder
-	for i := 1; i <= n; i++ {
-		if i > 1 {
+	for i := first; i < first+n; i++ {
+		if i > first {
 			b.WriteString(", ")
 		}
 		b.WriteString("$" + strconv.Itoa(i))

@@ -170,14 +170,7 @@ func InsertUploadRows(ctx context.Context, q Queryer, rows []UploadRow) error {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteByte('(')
-			for j := 1; j <= perRow; j++ {
-				if j > 1 {
-					b.WriteString(", ")
-				}
-				b.WriteString("$" + strconv.Itoa(i*perRow+j))
-			}
-			b.WriteByte(')')
+			b.WriteString("(" + placeholdersFrom(i*perRow+1, perRow) + ")")
 			args = append(args, r.UploadID, r.RowNumber, r.Status, NullString(r.UserID),
 				JSONText(r.Errors, "[]"), r.OriginalEnc, r.CreatedAt)
 		}
