@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -25,10 +26,35 @@ const (
 	DefaultMaxBytes = 10 << 20
 )
 
+// Defaults of the limits that keep a small file from causing large work.
+// The template has 22 columns and a header of about 250 bytes; a sheet of
+// 1000 users is 1–3 MB of XML. Each bound is checked before the work it
+// guards: the header before it is matched, a workbook's parts before
+// excelize reads any of them.
+const (
+	DefaultMaxHeaderBytes = 16 << 10
+	DefaultMaxColumns     = 64
+	DefaultMaxPartBytes   = 16 << 20
+	DefaultMaxUnzipBytes  = 32 << 20
+	DefaultMaxZipEntries  = 1000
+)
+
 // Limits bound what Parse accepts. Zero fields take the defaults.
 type Limits struct {
 	MaxRows  int   // data rows, not counting the header or blank rows
 	MaxBytes int64 // size of the uploaded file as sent
+
+	MaxHeaderBytes int // the header row, in bytes of UTF-8
+	MaxColumns     int // header cells, not counting empty ones at the end
+
+	// For .xlsx: the inflated size of any one part and of all parts, the
+	// number of parts, and the cells and shared strings of all sheets.
+	// MaxCells defaults to twice (MaxRows+1)×MaxColumns, which leaves room
+	// for formatted empty cells; shared strings can be no more than cells.
+	MaxPartBytes  int64
+	MaxUnzipBytes int64
+	MaxZipEntries int
+	MaxCells      int
 }
 
 // WithDefaults fills zero fields with the defaults; the HTTP layer uses
@@ -39,6 +65,29 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.MaxBytes <= 0 {
 		l.MaxBytes = DefaultMaxBytes
+	}
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if l.MaxColumns <= 0 {
+		l.MaxColumns = DefaultMaxColumns
+	}
+	if l.MaxPartBytes <= 0 {
+		l.MaxPartBytes = DefaultMaxPartBytes
+	}
+	if l.MaxUnzipBytes <= 0 {
+		l.MaxUnzipBytes = DefaultMaxUnzipBytes
+	}
+	if l.MaxZipEntries <= 0 {
+		l.MaxZipEntries = DefaultMaxZipEntries
+	}
+	if l.MaxCells <= 0 {
+		// Saturates instead of overflowing for the unlimited re-parse of
+		// an accepted file.
+		l.MaxCells = math.MaxInt
+		if l.MaxRows < math.MaxInt/(4*l.MaxColumns) {
+			l.MaxCells = 2 * (l.MaxRows + 1) * l.MaxColumns
+		}
 	}
 	return l
 }
@@ -169,6 +218,12 @@ func detectDelimiter(text string) rune {
 }
 
 func parseCSV(text, enc string, lim Limits) (*File, error) {
+	// A header far beyond any real one is refused before encoding/csv
+	// splits it into cells; assemble checks the record again, since a
+	// quoted header cell may span lines.
+	if line, _, _ := strings.Cut(strings.TrimLeft(text, " \t\r\n"), "\n"); len(line) > lim.MaxHeaderBytes {
+		return nil, headerTooLong(lim)
+	}
 	// Classic Mac Excel ends lines with a lone CR, which encoding/csv does
 	// not treat as a line break.
 	if strings.IndexByte(text, '\n') < 0 && strings.IndexByte(text, '\r') >= 0 {
@@ -207,11 +262,15 @@ func parseCSV(text, enc string, lim Limits) (*File, error) {
 }
 
 func parseXLSX(data []byte, lim Limits) (*File, error) {
-	// A 10 MB zip can inflate to gigabytes; a sheet of 1000 users is a few
-	// MB of XML, so anything far beyond that is refused while unzipping.
+	if err := checkZip(data, lim); err != nil {
+		return nil, err
+	}
+	// checkZip has bounded every part, so these limits never bite; the XML
+	// one is above the part limit so that no sheet is spooled to a
+	// temporary file (it holds passwords).
 	book, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{
-		UnzipSizeLimit:    max(32*lim.MaxBytes, 64<<20),
-		UnzipXMLSizeLimit: 16 << 20,
+		UnzipSizeLimit:    lim.MaxUnzipBytes + 1,
+		UnzipXMLSizeLimit: lim.MaxPartBytes + 1,
 	})
 	if err != nil {
 		return nil, roster.Errorf(roster.EINVALID, "the file is not a readable Excel workbook")
@@ -303,6 +362,9 @@ func assemble(next func() (int, []string, error), lim Limits, strict bool) (*Fil
 			break
 		}
 	}
+	if err := checkHeaderSize(header, lim); err != nil {
+		return nil, err
+	}
 	f, err := mapHeader(header)
 	if err != nil {
 		return nil, err
@@ -359,9 +421,34 @@ func assemble(next func() (int, []string, error), lim Limits, strict bool) (*Fil
 // upload so a result file, once its rows are fixed, can be sent back as is.
 var resultColumns = map[string]bool{columnKey(ResultStatusColumn): true, columnKey(ResultErrorsColumn): true}
 
-// validColumns ends the messages about a header cell that is not a column
-// of its own, so the admin can see what was meant.
+// validColumns ends the header error when a cell is not a column of its
+// own, once for the whole header, so the admin can see what was meant.
 var validColumns = "valid columns are " + strings.Join(Columns, ", ")
+
+func headerTooLong(lim Limits) error {
+	return roster.Errorf(roster.ETOOLARGE, "the header row is longer than %s; it should hold only column names (%s)",
+		formatBytes(int64(lim.MaxHeaderBytes)), validColumns)
+}
+
+// checkHeaderSize bounds the header before its cells are matched, since
+// each cell may become an error of its own.
+func checkHeaderSize(header []string, lim Limits) error {
+	for len(header) > 0 && strings.TrimSpace(header[len(header)-1]) == "" {
+		header = header[:len(header)-1]
+	}
+	if len(header) > lim.MaxColumns {
+		return roster.Errorf(roster.ETOOLARGE, "the header row has %d columns, more than the limit of %d; %s",
+			len(header), lim.MaxColumns, validColumns)
+	}
+	n := 0
+	for _, cell := range header {
+		n += len(cell) + 1
+	}
+	if n > lim.MaxHeaderBytes {
+		return headerTooLong(lim)
+	}
+	return nil
+}
 
 // mapHeader matches header cells to Columns. Every problem is reported at
 // once so the admin can fix the header in one go.
@@ -372,6 +459,7 @@ func mapHeader(header []string) (*File, error) {
 	}
 	f := &File{width: len(header)}
 	var problems []roster.FieldError
+	misnamed := false
 	seenAt := map[string]int{}
 	for i, cell := range header {
 		cell = strings.TrimPrefix(strings.TrimSpace(cell), "\uFEFF")
@@ -385,16 +473,18 @@ func mapHeader(header []string) (*File, error) {
 		}
 		col, ok := columnByKey[columnKey(cell)]
 		if !ok {
+			misnamed = true
 			problems = append(problems, roster.FieldError{
 				Field:   shorten(cell, 40),
-				Message: "unknown column (column " + letter + "); " + validColumns,
+				Message: "unknown column (column " + letter + ")",
 			})
 			continue
 		}
 		if j, dup := seenAt[col]; dup {
+			misnamed = true
 			problems = append(problems, roster.FieldError{
 				Field:   col,
-				Message: "column appears more than once (columns " + columnLetter(j) + " and " + letter + "); " + validColumns,
+				Message: "column appears more than once (columns " + columnLetter(j) + " and " + letter + ")",
 			})
 			continue
 		}
@@ -415,7 +505,11 @@ func mapHeader(header []string) (*File, error) {
 		problems = append(problems, roster.FieldError{Field: ColEmail, Message: "the file needs an email or a phone column (or both)"})
 	}
 	if len(problems) > 0 {
-		return nil, &roster.Error{Code: roster.EINVALID, Message: "the header row is invalid", Fields: problems}
+		msg := "the header row is invalid"
+		if misnamed {
+			msg += "; " + validColumns
+		}
+		return nil, &roster.Error{Code: roster.EINVALID, Message: msg, Fields: problems}
 	}
 	return f, nil
 }

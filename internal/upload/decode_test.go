@@ -165,34 +165,36 @@ func TestParseHeaderMatching(t *testing.T) {
 }
 
 func TestParseHeaderErrors(t *testing.T) {
-	valid := "valid columns are " + strings.Join(Columns, ", ")
+	// The valid columns are listed once, in the message, not in every
+	// field error: a header of many bad cells must not repeat the list.
+	misnamed := "the header row is invalid; valid columns are " + strings.Join(Columns, ", ")
 	cases := []struct {
-		name, header string
-		fields       []string
+		name, header, msg string
+		fields            []string
 	}{
-		{"unknown", "firstName,userName,password,email,mobile", []string{
-			"mobile: unknown column (column E); " + valid,
+		{"unknown", "firstName,userName,password,email,mobile", misnamed, []string{
+			"mobile: unknown column (column E)",
 		}},
-		{"duplicate", "firstName,userName,password,email,E-Mail,EMAIL", []string{
-			"E-Mail: unknown column (column E); " + valid,
-			"email: column appears more than once (columns D and F); " + valid,
+		{"duplicate", "firstName,userName,password,email,E-Mail,EMAIL", misnamed, []string{
+			"E-Mail: unknown column (column E)",
+			"email: column appears more than once (columns D and F)",
 		}},
-		{"missing mandatory", "lastName,phone", []string{
+		{"missing mandatory", "lastName,phone", "the header row is invalid", []string{
 			"firstName: mandatory column is missing",
 			"userName: mandatory column is missing",
 			"password: mandatory column is missing",
 		}},
-		{"no contact column", "firstName,userName,password,lastName", []string{
+		{"no contact column", "firstName,userName,password,lastName", "the header row is invalid", []string{
 			"email: the file needs an email or a phone column (or both)",
 		}},
-		{"unnamed column", "firstName,,userName,password,email", []string{
+		{"unnamed column", "firstName,,userName,password,email", "the header row is invalid", []string{
 			"column B: has no name in the header",
 		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Parse("u.csv", []byte(c.header+"\nA,b,c,d,e,f\n"), Limits{})
-			wantFileError(t, err, roster.EINVALID, "the header row is invalid", c.fields...)
+			wantFileError(t, err, roster.EINVALID, c.msg, c.fields...)
 		})
 	}
 	// Trailing empty header cells (stray separators) are not columns.
@@ -374,6 +376,14 @@ func TestParseXLSX(t *testing.T) {
 	data = xlsxFile(t, [][]any{{"firstName", "userName", "email"}, {"A", "a", "p"}}, nil)
 	_, err = Parse("u.xlsx", data, Limits{})
 	wantFileError(t, err, roster.EINVALID, "the header row is invalid", "password: mandatory column is missing")
+
+	// Column limit, checked before the header is matched.
+	wide := []any{"firstName", "userName", "password", "email"}
+	for i := 0; i < 5; i++ {
+		wide = append(wide, "x")
+	}
+	_, err = Parse("u.xlsx", xlsxFile(t, [][]any{wide, {"A", "a", "p", "e"}}, nil), Limits{MaxColumns: 8})
+	wantFileError(t, err, roster.ETOOLARGE, "the header row has 9 columns, more than the limit of 8; "+validColumns)
 
 	// Row limit.
 	cells := [][]any{{"firstName", "userName", "password", "email"}}
