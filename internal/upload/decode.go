@@ -37,6 +37,13 @@ const (
 	DefaultMaxPartBytes   = 16 << 20
 	DefaultMaxUnzipBytes  = 32 << 20
 	DefaultMaxZipEntries  = 1000
+
+	// A row lists its first DefaultMaxRowErrors errors, then how many more;
+	// a file lists the errors of its first DefaultMaxListedRows failed rows,
+	// then only each further failed row's count. With the default row limit
+	// every failed row of a file lists its errors.
+	DefaultMaxRowErrors  = 10
+	DefaultMaxListedRows = DefaultMaxRows
 )
 
 // Limits bound what Parse accepts. Zero fields take the defaults.
@@ -55,6 +62,9 @@ type Limits struct {
 	MaxUnzipBytes int64
 	MaxZipEntries int
 	MaxCells      int
+
+	MaxRowErrors  int // errors listed per row
+	MaxListedRows int // failed rows per file that list their errors
 }
 
 // WithDefaults fills zero fields with the defaults; the HTTP layer uses
@@ -80,6 +90,12 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.MaxZipEntries <= 0 {
 		l.MaxZipEntries = DefaultMaxZipEntries
+	}
+	if l.MaxRowErrors <= 0 {
+		l.MaxRowErrors = DefaultMaxRowErrors
+	}
+	if l.MaxListedRows <= 0 {
+		l.MaxListedRows = DefaultMaxListedRows
 	}
 	if l.MaxCells <= 0 {
 		// Saturates instead of overflowing for the unlimited re-parse of

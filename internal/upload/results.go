@@ -3,6 +3,7 @@ package upload
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
 	"io"
 	"strings"
 
@@ -65,6 +66,26 @@ func (s *Service) ResultCSV(ctx context.Context, p *roster.Principal, id string,
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// capErrors bounds what a failed row stores: its first MaxRowErrors errors
+// and a count of the rest, or only the count once the file has listed the
+// errors of MaxListedRows failed rows (failedBefore counts those before this
+// one). The row's FAILED status and the upload's failed counter are kept
+// either way, so the API and the result CSV still say how many rows failed.
+func capErrors(errs []roster.FieldError, failedBefore int, lim Limits) []roster.FieldError {
+	lim = lim.WithDefaults()
+	if failedBefore >= lim.MaxListedRows {
+		return []roster.FieldError{{Field: "row", Message: fmt.Sprintf(
+			"has %d errors, not listed: a file lists the errors of its first %d failed rows only; fix those and upload again",
+			len(errs), lim.MaxListedRows)}}
+	}
+	if len(errs) <= lim.MaxRowErrors {
+		return errs
+	}
+	out := append(errs[:lim.MaxRowErrors:lim.MaxRowErrors], roster.FieldError{Field: "row",
+		Message: fmt.Sprintf("has %d more errors, not listed", len(errs)-lim.MaxRowErrors)})
+	return out
 }
 
 // JoinErrors renders a row's errors for one cell: "column: message; …".

@@ -246,7 +246,7 @@ func (s *Service) DryRun(ctx context.Context, p *roster.Principal, ref OrgRef, f
 		}
 		rec.Errors = append(rec.Errors, conflicts...)
 		if !rec.OK() {
-			r.Status, r.Errors = RowFailed, rec.Errors
+			r.Status, r.Errors = RowFailed, capErrors(rec.Errors, up.Failed, s.Limits)
 			up.Failed++
 		} else {
 			up.Succeeded++

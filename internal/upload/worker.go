@@ -130,6 +130,12 @@ func (s *Service) processChunk(ctx context.Context, up *Upload, columns []string
 		if err != nil {
 			return err
 		}
+		// The counter, read under the lock, is what caps the errors a
+		// file lists, so a resumed upload caps exactly as an unbroken one.
+		cur, err := store.GetUpload(ctx, tx, up.ID)
+		if err != nil {
+			return err
+		}
 		rows := make([]store.UploadRow, 0, len(chunk))
 		created, failed := 0, 0
 		for _, rec := range chunk {
@@ -168,7 +174,7 @@ func (s *Service) processChunk(ctx context.Context, up *Upload, columns []string
 				}
 			}
 			if len(errs) > 0 {
-				r.Status, r.Errors = RowFailed, errs
+				r.Status, r.Errors = RowFailed, capErrors(errs, cur.Failed+failed, s.Limits)
 				failed++
 			} else {
 				created++
