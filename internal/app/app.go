@@ -66,6 +66,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	reg := registry.New(db, keys)
 	uploads := upload.New(reg)
 	uploads.Limits = upload.Limits{MaxRows: cfg.UploadMaxRows, MaxBytes: cfg.UploadMaxBytes}
+	uploads.DryRunRetention, uploads.MaxStored = cfg.DryRunRetention, cfg.UploadMaxStored
 	a := &App{Config: cfg, Log: log, DB: db, Keys: keys, Registry: reg,
 		Courses: course.New(db), Reports: reports, Uploads: uploads}
 	return a, nil
@@ -247,9 +248,9 @@ var shutdownPause = time.Sleep
 // NewQueue builds the job queue and points the services at it. With work
 // set it also runs every background job kind (upload processing, report
 // generation); otherwise it can only enqueue, for commands that leave the
-// work to a running server. Periodic maintenance (report retention) is
-// scheduled only with maintenance set: the server does it, short-lived
-// commands need not.
+// work to a running server. Periodic maintenance (report retention, dry-run
+// expiry) is scheduled only with maintenance set: the server does it,
+// short-lived commands need not.
 func (a *App) NewQueue(work, maintenance bool) (*jobs.Queue, error) {
 	cfg := jobs.Config{Logger: a.Log.With("component", "jobs"), RescueAfter: a.Config.JobRescueAfter}
 	var workers *river.Workers
@@ -258,7 +259,10 @@ func (a *App) NewQueue(work, maintenance bool) (*jobs.Queue, error) {
 		a.Reports.Register(workers)
 		a.Uploads.AddWorker(workers)
 		if maintenance {
-			cfg.PeriodicJobs = append(cfg.PeriodicJobs, a.Reports.RetentionJob(time.Hour))
+			// Dry runs are swept more often than reports: they expire after
+			// a day, not a week.
+			cfg.PeriodicJobs = append(cfg.PeriodicJobs, a.Reports.RetentionJob(time.Hour),
+				a.Uploads.ExpiryJob(15*time.Minute))
 		}
 	}
 	q, err := jobs.New(a.DB, workers, cfg)

@@ -49,6 +49,12 @@ type Config struct {
 	// 10 MB).
 	UploadMaxRows  int
 	UploadMaxBytes int64
+	// DryRunRetention is how long dry runs and their rows are kept
+	// (ROSTER_DRY_RUN_RETENTION); UploadMaxStored caps an organisation's
+	// unexpired dry runs plus unfinished uploads (ROSTER_UPLOAD_MAX_STORED).
+	// Zero means the upload package's defaults (24 hours, 20).
+	DryRunRetention time.Duration
+	UploadMaxStored int
 
 	// JobRescueAfter is how long a background job attempt may run before
 	// it is cancelled and, if its worker died, run again (ROSTER_JOB_RESCUE_AFTER);
@@ -117,6 +123,9 @@ func (c Config) Validate() error {
 	}
 	if c.ReportRetention < 0 || c.ReportLinkTTL < 0 {
 		errs = append(errs, errors.New("--report-retention and --report-link-ttl must not be negative"))
+	}
+	if c.DryRunRetention < 0 || c.UploadMaxStored < 0 {
+		errs = append(errs, errors.New("--dry-run-retention and --upload-max-stored must not be negative"))
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)

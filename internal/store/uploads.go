@@ -50,6 +50,9 @@ type Upload struct {
 	UpdatedAt  time.Time  `json:"updatedAt"`
 	StartedAt  *time.Time `json:"startedAt,omitempty"`
 	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+	// ExpiresAt is when a dry run and its rows are deleted; computed by the
+	// upload service from its retention, not stored.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty" doc:"Dry runs only: when the dry run and its results are deleted"`
 }
 
 // UploadRow is the recorded outcome of one data row.
@@ -242,4 +245,27 @@ func uploadRowScanner(withOriginal bool) func(Row) (*UploadRow, error) {
 		r.CreatedAt = r.CreatedAt.UTC()
 		return &r, nil
 	}
+}
+
+// CountStoredUploads counts what an organisation keeps of its uploads
+// beyond their outcomes: dry runs created after dryRunsSince (their rows
+// hold the sealed values of the whole file) and uploads not finished yet
+// (they hold the sealed file itself).
+func CountStoredUploads(ctx context.Context, q Queryer, orgID string, dryRunsSince time.Time) (int, error) {
+	var n int
+	err := q.QueryRow(ctx, `SELECT count(*) FROM upload WHERE org_id = $1
+		AND ((dry_run AND created_at > $2) OR (finished_at IS NULL AND NOT dry_run))`, orgID, dryRunsSince).Scan(&n)
+	return n, err
+}
+
+// DeleteDryRuns deletes up to limit dry runs created before cutoff, with
+// their rows, and returns how many it deleted. Dry runs created no users,
+// so nothing else refers to them.
+func DeleteDryRuns(ctx context.Context, q Queryer, cutoff time.Time, limit int) (int, error) {
+	const pick = `SELECT id FROM upload WHERE dry_run AND created_at < $1 ORDER BY created_at LIMIT $2`
+	if _, err := q.Exec(ctx, `DELETE FROM upload_row WHERE upload_id IN (`+pick+`)`, cutoff, limit); err != nil {
+		return 0, err
+	}
+	n, err := q.Exec(ctx, `DELETE FROM upload WHERE id IN (`+pick+`)`, cutoff, limit)
+	return int(n), err
 }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"path"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -48,6 +49,14 @@ type Upload = store.Upload
 // user's id or the row's errors. It never holds row values.
 type RowResult = store.UploadRow
 
+// Defaults of Service.DryRunRetention and Service.MaxStored. A day is long
+// enough to read a dry run's results and fix the file; twenty files of the
+// 10 MB limit bound what one organisation can make the database hold.
+const (
+	DefaultDryRunRetention = 24 * time.Hour
+	DefaultMaxStored       = 20
+)
+
 // DefaultChunkSize rows are written per transaction: large enough that
 // commit overhead is negligible, small enough that SQLite's single writer
 // lock is never held for long and progress moves visibly.
@@ -70,6 +79,12 @@ type Service struct {
 
 	// Limits apply to submitted files.
 	Limits Limits
+	// DryRunRetention is how long a dry run and its rows (the file's values,
+	// sealed) are kept; default DefaultDryRunRetention.
+	DryRunRetention time.Duration
+	// MaxStored caps what one organisation stores at once: its unexpired
+	// dry runs plus its uploads not finished yet; default DefaultMaxStored.
+	MaxStored int
 	// ChunkSize is the number of rows per transaction.
 	ChunkSize int
 	// Hashers is the number of goroutines hashing passwords; argon2id is
@@ -112,8 +127,11 @@ func (JobArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: jobs.QueueUploads, MaxAttempts: 10}
 }
 
-// AddWorker registers the upload worker.
-func (s *Service) AddWorker(w *river.Workers) { river.AddWorker(w, &worker{s: s}) }
+// AddWorker registers the upload worker and the dry-run expiry worker.
+func (s *Service) AddWorker(w *river.Workers) {
+	river.AddWorker(w, &worker{s: s})
+	river.AddWorker(w, &expiryWorker{s: s})
+}
 
 type worker struct {
 	river.WorkerDefaults[JobArgs]
@@ -164,6 +182,11 @@ func (s *Service) newUpload(ctx context.Context, p *roster.Principal, ref OrgRef
 	if err != nil {
 		return nil, nil, err
 	}
+	// Checked before the file is parsed, and again where the upload is
+	// inserted.
+	if err := s.checkStored(ctx, s.db, org.ID, 0); err != nil {
+		return nil, nil, err
+	}
 	f, err := Parse(fileName, data, s.Limits)
 	if err != nil {
 		return nil, nil, err
@@ -202,6 +225,9 @@ func (s *Service) Submit(ctx context.Context, p *roster.Principal, ref OrgRef, f
 	up.FileEnc = s.keys.Seal(string(data), fileContext(up.ID))
 	err = store.InTx(ctx, s.db, func(tx store.Tx) error {
 		if err := store.InsertUpload(ctx, tx, up); err != nil {
+			return err
+		}
+		if err := s.checkStored(ctx, tx, up.OrgID, 1); err != nil {
 			return err
 		}
 		if _, err := s.queue.InsertTx(ctx, tx, JobArgs{UploadID: up.ID}, nil); err != nil {
@@ -260,6 +286,9 @@ func (s *Service) DryRun(ctx context.Context, p *roster.Principal, ref OrgRef, f
 		if err := store.InsertUpload(ctx, tx, up); err != nil {
 			return err
 		}
+		if err := s.checkStored(ctx, tx, up.OrgID, 1); err != nil {
+			return err
+		}
 		if err := store.InsertUploadRows(ctx, tx, rows); err != nil {
 			return err
 		}
@@ -272,7 +301,90 @@ func (s *Service) DryRun(ctx context.Context, p *roster.Principal, ref OrgRef, f
 	for i := range rows {
 		rows[i].OriginalEnc = nil
 	}
+	s.setExpiry(up)
 	return &DryRunResult{Upload: up, Rows: rows}, nil
+}
+
+func (s *Service) retention() time.Duration {
+	if s.DryRunRetention > 0 {
+		return s.DryRunRetention
+	}
+	return DefaultDryRunRetention
+}
+
+// checkStored refuses an upload when the organisation already stores
+// MaxStored uploads (unexpired dry runs and unfinished uploads), not
+// counting the own uploads the caller has just inserted. Two uploads
+// racing past the check on PostgreSQL can exceed the cap by the number of
+// requests in flight, never more: the next one sees them committed.
+func (s *Service) checkStored(ctx context.Context, q store.Queryer, orgID string, own int) error {
+	limit := s.MaxStored
+	if limit <= 0 {
+		limit = DefaultMaxStored
+	}
+	n, err := store.CountStoredUploads(ctx, q, orgID, roster.Now().Add(-s.retention()))
+	if err != nil {
+		return err
+	}
+	if n-own >= limit {
+		return roster.Errorf(roster.ECONFLICT, "this organisation has reached its limit of %d stored uploads (dry runs of the last %s and uploads still being processed); "+
+			"wait for an upload to finish or a dry run to expire", limit, formatDuration(s.retention()))
+	}
+	return nil
+}
+
+// formatDuration writes whole hours as "24h" rather than "24h0m0s".
+func formatDuration(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return strconv.Itoa(int(d/time.Hour)) + "h"
+	}
+	return d.String()
+}
+
+// ExpiryArgs is the periodic job that deletes expired dry runs.
+type ExpiryArgs struct{}
+
+func (ExpiryArgs) Kind() string { return "upload_dry_run_expiry" }
+
+// ExpiryJob returns the periodic job, for the process that runs
+// maintenance, that deletes expired dry runs every interval.
+func (s *Service) ExpiryJob(interval time.Duration) *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(interval),
+		func() (river.JobArgs, *river.InsertOpts) {
+			return ExpiryArgs{}, &river.InsertOpts{Queue: jobs.QueueMaintenance}
+		},
+		&river.PeriodicJobOpts{ID: "upload_dry_run_expiry", RunOnStart: true})
+}
+
+type expiryWorker struct {
+	river.WorkerDefaults[ExpiryArgs]
+	s *Service
+}
+
+func (w *expiryWorker) Work(ctx context.Context, _ *river.Job[ExpiryArgs]) error {
+	_, err := w.s.ExpireDryRuns(ctx)
+	return err
+}
+
+// ExpireDryRuns deletes dry runs older than DryRunRetention with their
+// rows, in batches so no transaction holds SQLite's write lock for long,
+// and returns how many it deleted.
+func (s *Service) ExpireDryRuns(ctx context.Context) (int, error) {
+	const batch = 50
+	cutoff := roster.Now().Add(-s.retention())
+	total := 0
+	for {
+		var n int
+		err := store.InTx(ctx, s.db, func(tx store.Tx) error {
+			var err error
+			n, err = store.DeleteDryRuns(ctx, tx, cutoff, batch)
+			return err
+		})
+		total += n
+		if err != nil || n < batch {
+			return total, err
+		}
+	}
 }
 
 // conflicts returns the errors for the row's unique values (email, phone,
@@ -321,9 +433,20 @@ func (rec *Record) columnErrors(errs []roster.FieldError) []roster.FieldError {
 func (s *Service) Get(ctx context.Context, p *roster.Principal, id string) (*Upload, error) {
 	up, err := store.GetUpload(ctx, s.db, id)
 	if errors.Is(err, store.ErrNoRows) || (err == nil && !p.IsAdminOfOrg(up.OrgID, up.RootOrgID)) {
-		return nil, roster.Errorf(roster.ENOTFOUND, "upload not found")
+		return nil, roster.Errorf(roster.ENOTFOUND, "upload not found (dry runs are deleted %s after they ran)", formatDuration(s.retention()))
+	}
+	if err == nil {
+		s.setExpiry(up)
 	}
 	return up, err
+}
+
+// setExpiry tells a dry run's reader when it is deleted.
+func (s *Service) setExpiry(up *Upload) {
+	if up.DryRun {
+		t := up.CreatedAt.Add(s.retention())
+		up.ExpiresAt = &t
+	}
 }
 
 // RowFilter selects and pages row results.
@@ -373,6 +496,9 @@ func (s *Service) List(ctx context.Context, p *roster.Principal, orgID, before s
 	ups, err := store.ListUploads(ctx, s.db, orgID, before, limit)
 	if ups == nil && err == nil {
 		ups = []Upload{}
+	}
+	for i := range ups {
+		s.setExpiry(&ups[i])
 	}
 	return ups, err
 }
