@@ -75,7 +75,7 @@ type enrolInput struct {
 
 type batchBody struct {
 	Name             string   `json:"name" maxLength:"300"`
-	Mentors          []string `json:"mentors,omitempty" doc:"User ids of the course's tenant"`
+	Mentors          []string `json:"mentors,omitempty" maxItems:"100" doc:"User ids of the course's tenant"`
 	StartDate        string   `json:"startDate" doc:"YYYY-MM-DD"`
 	EndDate          string   `json:"endDate,omitempty" doc:"YYYY-MM-DD, inclusive; open-ended when empty"`
 	EnrolmentEndDate string   `json:"enrollmentEndDate,omitempty" doc:"YYYY-MM-DD, inclusive"`

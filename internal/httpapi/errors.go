@@ -104,7 +104,7 @@ func (e unauthorizedError) GetHeaders() http.Header {
 // register adds an operation whose errors pass through apiError. All
 // handlers are registered through it so no error text escapes unmapped.
 func register[I, O any](s *Server, op huma.Operation, h func(context.Context, *I) (*O, error)) {
-	huma.Register(s.api, op, func(ctx context.Context, in *I) (*O, error) {
+	huma.Register(s.api, withBodyDefaults(op), func(ctx context.Context, in *I) (*O, error) {
 		out, err := h(ctx, in)
 		if err != nil {
 			return nil, s.apiError(ctx, err)

@@ -23,14 +23,14 @@ const OIDCLoginPath = Prefix + "/auth/oidc/login"
 const oidcCookiePath = Prefix + "/auth/oidc/"
 
 type oidcLoginInput struct {
-	Next string `query:"next" doc:"Local path of the console page to return to, e.g. /#/users"`
+	Next string `query:"next" maxLength:"2048" doc:"Local path of the console page to return to, e.g. /#/users"`
 }
 
 type oidcCallbackInput struct {
-	Code   string `query:"code"`
-	State  string `query:"state"`
-	Error  string `query:"error"`
-	Cookie string `cookie:"roster_oidc" doc:"Set by the login redirect"`
+	Code   string `query:"code" maxLength:"4096"`
+	State  string `query:"state" maxLength:"512"`
+	Error  string `query:"error" maxLength:"256"`
+	Cookie string `cookie:"roster_oidc" maxLength:"4096" doc:"Set by the login redirect"`
 }
 
 type redirectOutput struct {

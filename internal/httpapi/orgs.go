@@ -14,7 +14,7 @@ type orgBody struct {
 	RootOrgID   string   `json:"rootOrgId,omitempty" maxLength:"64" doc:"The tenant of a non-tenant organisation"`
 	ExternalID  string   `json:"externalId,omitempty" maxLength:"100"`
 	Provider    string   `json:"provider,omitempty" maxLength:"100" doc:"Defaults to the tenant's channel"`
-	LocationIDs []string `json:"locationIds,omitempty"`
+	LocationIDs []string `json:"locationIds,omitempty" maxItems:"100"`
 }
 
 type orgOutput struct {
@@ -143,7 +143,7 @@ func (s *Server) orgRoutes() {
 		OrgID  string `path:"orgId" maxLength:"64"`
 		UserID string `path:"userId" maxLength:"64"`
 		Body   struct {
-			Roles           []string `json:"roles,omitempty" doc:"PUBLIC when empty"`
+			Roles           []string `json:"roles,omitempty" maxItems:"20" doc:"PUBLIC when empty"`
 			AssociationType int      `json:"associationType,omitempty" doc:"Bit mask: 1 SSO, 2 self-declared, 4 system upload"`
 		}
 	}) (*membershipOutput, error) {

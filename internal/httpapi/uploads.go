@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -61,6 +62,21 @@ type uploadForm struct {
 // multipartOverhead is what the form adds around the file: boundaries,
 // part headers and the small text fields.
 const multipartOverhead = 64 << 10
+
+// Bounds of the upload form besides the file: the form has five fields,
+// each a short id or flag.
+const (
+	maxFormParts = 8
+	maxFormField = 1024
+)
+
+// shortName keeps a client's form field name short enough to echo.
+func shortName(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
 
 func (s *Server) uploadRoutes() {
 	us := s.cfg.Uploads
@@ -156,7 +172,7 @@ func (s *Server) uploadRoutes() {
 	rows.Errors = append(rows.Errors, http.StatusNotFound)
 	register(s, rows, func(ctx context.Context, in *struct {
 		ID     string `path:"id" maxLength:"64"`
-		Status string `query:"status" doc:"all, created, failed or valid (any case)"`
+		Status string `query:"status" maxLength:"16" doc:"all, created, failed or valid (any case)"`
 		After  int    `query:"after" minimum:"0" doc:"Row number the previous page ended with"`
 		Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
 	}) (*uploadRowsOutput, error) {
@@ -229,15 +245,23 @@ func parseUploadForm(contentType string, body []byte, maxFile int64) (*uploadFor
 	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
 	f := &uploadForm{}
 	var fields []roster.FieldError
-	for {
+	for parts := 0; ; parts++ {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
 			return nil, roster.Invalid(roster.FieldError{Field: "file", Message: "the form could not be read"})
 		}
+		if parts == maxFormParts {
+			return nil, roster.Errorf(roster.ETOOLARGE, "the form has more than %d parts; send the file, orgId (or provider and externalId) and dryRun only", maxFormParts)
+		}
 		name := part.FormName()
 		if name == "file" {
+			if f.fileExists {
+				return nil, roster.Invalid(roster.FieldError{Field: "file", Message: "send one file per upload"})
+			}
+			// One byte over the limit is enough for Parse to refuse it
+			// with the message naming the limit.
 			data, err := io.ReadAll(io.LimitReader(part, maxFile+1))
 			if err != nil {
 				return nil, roster.Invalid(roster.FieldError{Field: "file", Message: "the file could not be read"})
@@ -245,9 +269,15 @@ func parseUploadForm(contentType string, body []byte, maxFile int64) (*uploadFor
 			f.fileName, f.data, f.fileExists = part.FileName(), data, true
 			continue
 		}
-		v, err := io.ReadAll(io.LimitReader(part, 1024))
+		v, err := io.ReadAll(io.LimitReader(part, maxFormField+1))
 		if err != nil {
-			return nil, roster.Invalid(roster.FieldError{Field: name, Message: "could not be read"})
+			return nil, roster.Invalid(roster.FieldError{Field: shortName(name), Message: "could not be read"})
+		}
+		if len(v) > maxFormField {
+			// Refused rather than cut: a cut id could name another
+			// organisation.
+			fields = append(fields, roster.FieldError{Field: shortName(name), Message: fmt.Sprintf("is longer than %d bytes", maxFormField)})
+			continue
 		}
 		value := strings.TrimSpace(string(v))
 		switch name {

@@ -36,18 +36,18 @@ type createUserBody struct {
 	CountryCode      string               `json:"countryCode,omitempty"`
 	DOB              string               `json:"dob,omitempty" doc:"YYYY-MM-DD"`
 	Gender           string               `json:"gender,omitempty"`
-	Language         []string             `json:"language,omitempty"`
+	Language         []string             `json:"language,omitempty" maxItems:"20"`
 	Position         string               `json:"position,omitempty"`
 	ProfileSummary   string               `json:"profileSummary,omitempty"`
 	Location         string               `json:"location,omitempty"`
-	Framework        map[string][]string  `json:"framework,omitempty"`
-	ProfileLocation  []roster.LocationRef `json:"profileLocation,omitempty"`
-	ProfileUserTypes []roster.UserType    `json:"profileUserTypes,omitempty"`
+	Framework        map[string][]string  `json:"framework,omitempty" maxProperties:"20"`
+	ProfileLocation  []roster.LocationRef `json:"profileLocation,omitempty" maxItems:"20"`
+	ProfileUserTypes []roster.UserType    `json:"profileUserTypes,omitempty" maxItems:"20"`
 	ManagedBy        string               `json:"managedBy,omitempty"`
 	OrgID            string               `json:"orgId,omitempty" doc:"Organisation to join; the custodian organisation when empty"`
-	Roles            []string             `json:"roles,omitempty" doc:"Roles in that organisation; PUBLIC when empty"`
+	Roles            []string             `json:"roles,omitempty" maxItems:"20" doc:"Roles in that organisation; PUBLIC when empty"`
 	AssociationType  int                  `json:"associationType,omitempty" doc:"Bit mask: 1 SSO, 2 self-declared, 4 system upload"`
-	ExternalIDs      []externalIDBody     `json:"externalIds,omitempty"`
+	ExternalIDs      []externalIDBody     `json:"externalIds,omitempty" maxItems:"10"`
 }
 
 func (b *createUserBody) newUser() registry.NewUser {

@@ -18,9 +18,9 @@ type UserPatch struct {
 	DOB              *string               `json:"dob,omitempty"`
 	Gender           *string               `json:"gender,omitempty"`
 	Password         *string               `json:"password,omitempty"`
-	ProfileLocation  *[]roster.LocationRef `json:"profileLocation,omitempty"`
-	ProfileUserTypes *[]roster.UserType    `json:"profileUserTypes,omitempty"`
-	Framework        *map[string][]string  `json:"framework,omitempty"`
+	ProfileLocation  *[]roster.LocationRef `json:"profileLocation,omitempty" maxItems:"20"`
+	ProfileUserTypes *[]roster.UserType    `json:"profileUserTypes,omitempty" maxItems:"20"`
+	Framework        *map[string][]string  `json:"framework,omitempty" maxProperties:"20"`
 	RecoveryEmail    *string               `json:"recoveryEmail,omitempty"`
 	RecoveryPhone    *string               `json:"recoveryPhone,omitempty"`
 }
