@@ -154,6 +154,12 @@ func newRootCmd() *cobra.Command {
 		"how long report files are kept after they are built (ROSTER_REPORT_RETENTION)")
 	f.DurationVar(&g.cfg.ReportLinkTTL, "report-link-ttl", envDuration("ROSTER_REPORT_LINK_TTL", report.DefaultLinkTTL),
 		"lifetime of report download links (ROSTER_REPORT_LINK_TTL)")
+	// Global, not serve-only: `roster upload` makes dry runs and uploads
+	// too, and must count them against the same cap.
+	f.DurationVar(&g.cfg.DryRunRetention, "dry-run-retention", envDuration("ROSTER_DRY_RUN_RETENTION", upload.DefaultDryRunRetention),
+		"how long dry runs and their results are kept before they are deleted (ROSTER_DRY_RUN_RETENTION)")
+	f.IntVar(&g.cfg.UploadMaxStored, "upload-max-stored", envInt("ROSTER_UPLOAD_MAX_STORED", upload.DefaultMaxStored),
+		"uploads one organisation may store at once: unexpired dry runs plus uploads still being processed (ROSTER_UPLOAD_MAX_STORED)")
 	// Keys come from the environment only: a flag would show in ps output.
 	g.cfg.PIIKey = os.Getenv("ROSTER_PII_KEY")
 	g.cfg.PIIIndexKey = os.Getenv("ROSTER_PII_INDEX_KEY")
@@ -209,8 +215,6 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.DurationVar(&g.cfg.TokenTTL, "token-ttl", envDuration("ROSTER_TOKEN_TTL", auth.DefaultTokenTTL), "lifetime of login tokens (ROSTER_TOKEN_TTL)")
 	f.IntVar(&g.cfg.UploadMaxRows, "upload-max-rows", envInt("ROSTER_UPLOAD_MAX_ROWS", upload.DefaultMaxRows), "data rows allowed in one upload (ROSTER_UPLOAD_MAX_ROWS)")
 	f.Int64Var(&g.cfg.UploadMaxBytes, "upload-max-bytes", int64(envInt("ROSTER_UPLOAD_MAX_BYTES", upload.DefaultMaxBytes)), "size allowed for one upload file (ROSTER_UPLOAD_MAX_BYTES)")
-	f.DurationVar(&g.cfg.DryRunRetention, "dry-run-retention", envDuration("ROSTER_DRY_RUN_RETENTION", upload.DefaultDryRunRetention), "how long dry runs and their results are kept before they are deleted (ROSTER_DRY_RUN_RETENTION)")
-	f.IntVar(&g.cfg.UploadMaxStored, "upload-max-stored", envInt("ROSTER_UPLOAD_MAX_STORED", upload.DefaultMaxStored), "uploads one organisation may store at once: unexpired dry runs plus uploads still being processed (ROSTER_UPLOAD_MAX_STORED)")
 	f.DurationVar(&g.cfg.ShutdownDelay, "shutdown-delay", envDuration("ROSTER_SHUTDOWN_DELAY", 0), "on SIGTERM keep serving this long with /readyz failing before closing the listener, e.g. 5s behind a load balancer (ROSTER_SHUTDOWN_DELAY)")
 	f.BoolVar(&g.cfg.SecureCookie, "secure-cookie", env("ROSTER_SECURE_COOKIE", "") == "true", "mark the session cookie Secure; set behind HTTPS (ROSTER_SECURE_COOKIE)")
 	return cmd

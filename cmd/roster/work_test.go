@@ -146,3 +146,31 @@ func TestJobRescueAfterFlag(t *testing.T) {
 		t.Fatalf("default from the environment = %s", f.DefValue)
 	}
 }
+
+// --upload-max-stored and --dry-run-retention (and their variables) reach
+// the upload command: at the cap a dry run is refused, and a dry run past
+// the retention no longer counts.
+func TestUploadStoredCapFlags(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("ROSTER_UPLOAD_MAX_STORED", "")
+	t.Setenv("ROSTER_DRY_RUN_RETENTION", "")
+	dir := t.TempDir()
+	t.Chdir(dir)
+	out := rosterCmd(t, "", "org", "create", "--name", "Kerala", "--channel", "KL", "--tenant")
+	org := regexp.MustCompile(`organisation (\S+) created`).FindStringSubmatch(out)[1]
+	csvFile := filepath.Join(dir, "users.csv")
+	if err := os.WriteFile(csvFile, []byte("firstName,email,userName,password\nMeera,meera.cap@example.org,meera_cap,Cli-pass-001\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rosterCmd(t, "", "upload", csvFile, "--org", org, "--dry-run", "--upload-max-stored", "1")
+	code, _, errOut := runCmd("", "upload", csvFile, "--org", org, "--dry-run", "--upload-max-stored", "1")
+	if code == 0 || !strings.Contains(errOut, "reached its limit of 1 stored uploads (dry runs of the last 24h") {
+		t.Fatalf("at the cap: exit %d %s", code, errOut)
+	}
+	t.Setenv("ROSTER_UPLOAD_MAX_STORED", "1")
+	if code, _, errOut := runCmd("", "upload", csvFile, "--org", org, "--dry-run"); code == 0 || !strings.Contains(errOut, "limit of 1 stored") {
+		t.Fatalf("cap from the environment: exit %d %s", code, errOut)
+	}
+	t.Setenv("ROSTER_DRY_RUN_RETENTION", "1ms")
+	rosterCmd(t, "", "upload", csvFile, "--org", org, "--dry-run")
+}

@@ -3,6 +3,7 @@ package app
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRedactedDatabaseURL(t *testing.T) {
@@ -30,6 +31,15 @@ func TestConfigValidate(t *testing.T) {
 	for _, want := range []string{"oidc-client-id", "chatty", "xml"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
+		}
+	}
+}
+
+func TestConfigRefusesNegativeUploadRetention(t *testing.T) {
+	for _, c := range []Config{{DryRunRetention: -time.Hour}, {UploadMaxStored: -1}} {
+		err := c.WithDefaults().Validate()
+		if err == nil || !strings.Contains(err.Error(), "--dry-run-retention and --upload-max-stored must not be negative") {
+			t.Errorf("%+v: %v", c, err)
 		}
 	}
 }
