@@ -40,6 +40,13 @@ func TestParseHeaderBomb(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Lines ended by a lone CR (classic Mac) are lines too: a long file of
+	// them is not one long header.
+	mac := "firstName,userName,password,email\r" + strings.Repeat("A,a,secret123,\r", 2000)
+	if f, err := Parse("u.csv", []byte(mac), Limits{MaxRows: 2000}); err != nil || len(f.Rows) != 2000 {
+		t.Fatalf("lone-CR file: %v", err)
+	}
+
 	// A quoted header cell may span lines; the header record is measured too.
 	long := "firstName,userName,password,email,\"" + strings.Repeat("x\n", 600) + "\"\n"
 	_, err = Parse("u.csv", []byte(long+"A,a,p,e,f\n"), Limits{MaxHeaderBytes: 1000})

@@ -234,16 +234,16 @@ func detectDelimiter(text string) rune {
 }
 
 func parseCSV(text, enc string, lim Limits) (*File, error) {
+	// Classic Mac Excel ends lines with a lone CR, which encoding/csv does
+	// not treat as a line break.
+	if strings.IndexByte(text, '\n') < 0 && strings.IndexByte(text, '\r') >= 0 {
+		text = strings.ReplaceAll(text, "\r", "\n")
+	}
 	// A header far beyond any real one is refused before encoding/csv
 	// splits it into cells; assemble checks the record again, since a
 	// quoted header cell may span lines.
 	if line, _, _ := strings.Cut(strings.TrimLeft(text, " \t\r\n"), "\n"); len(line) > lim.MaxHeaderBytes {
 		return nil, headerTooLong(lim)
-	}
-	// Classic Mac Excel ends lines with a lone CR, which encoding/csv does
-	// not treat as a line break.
-	if strings.IndexByte(text, '\n') < 0 && strings.IndexByte(text, '\r') >= 0 {
-		text = strings.ReplaceAll(text, "\r", "\n")
 	}
 	delim := detectDelimiter(text)
 	r := csv.NewReader(strings.NewReader(text))
@@ -378,6 +378,10 @@ func assemble(next func() (int, []string, error), lim Limits, strict bool) (*Fil
 			break
 		}
 	}
+	// Spreadsheets often carry empty cells after the last column.
+	for len(header) > 0 && strings.TrimSpace(header[len(header)-1]) == "" {
+		header = header[:len(header)-1]
+	}
 	if err := checkHeaderSize(header, lim); err != nil {
 		return nil, err
 	}
@@ -447,11 +451,9 @@ func headerTooLong(lim Limits) error {
 }
 
 // checkHeaderSize bounds the header before its cells are matched, since
-// each cell may become an error of its own.
+// each cell may become an error of its own. Empty cells at the end are
+// already dropped: stray separators are not columns.
 func checkHeaderSize(header []string, lim Limits) error {
-	for len(header) > 0 && strings.TrimSpace(header[len(header)-1]) == "" {
-		header = header[:len(header)-1]
-	}
 	if len(header) > lim.MaxColumns {
 		return roster.Errorf(roster.ETOOLARGE, "the header row has %d columns, more than the limit of %d; %s",
 			len(header), lim.MaxColumns, validColumns)
@@ -468,11 +470,8 @@ func checkHeaderSize(header []string, lim Limits) error {
 
 // mapHeader matches header cells to Columns. Every problem is reported at
 // once so the admin can fix the header in one go.
+// header has no empty cells at the end (see assemble).
 func mapHeader(header []string) (*File, error) {
-	// Spreadsheets often carry empty cells after the last column.
-	for len(header) > 0 && strings.TrimSpace(header[len(header)-1]) == "" {
-		header = header[:len(header)-1]
-	}
 	f := &File{width: len(header)}
 	var problems []roster.FieldError
 	misnamed := false
