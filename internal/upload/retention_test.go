@@ -2,6 +2,7 @@ package upload
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -149,4 +150,35 @@ func TestStoredUploadsCapPerOrganisation(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// Dry runs racing past the first check are counted again where they are
+// inserted; SQLite serialises those transactions, so the cap holds exactly.
+func TestStoredUploadsCapUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, storetest.Open(t, "sqlite"))
+	f.svc.MaxStored = 2
+	data := csvFile(header, userRows("race", 20)...)
+	var wg sync.WaitGroup
+	errs := make([]error, 6)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = f.svc.DryRun(f.ctx, f.adminA, OrgRef{ID: f.schoolA.ID}, "u.csv", data)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case roster.ErrorCode(err) != roster.ECONFLICT:
+			t.Fatal(err)
+		}
+	}
+	if n := f.count(t, `SELECT count(*) FROM upload`); ok != 2 || n != 2 {
+		t.Fatalf("%d dry runs accepted, %d stored; want 2", ok, n)
+	}
 }
