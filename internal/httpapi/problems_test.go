@@ -34,7 +34,7 @@ func TestValidationDoesNotStopAtSchemaNorEchoValues(t *testing.T) {
 			"externalIds": []map[string]string{{"provider": "tn", "idType": "teacherId", "externalId": strings.Repeat("9", 101)}},
 		}, nil).expect(t, http.StatusUnprocessableEntity)
 		locs := res.problem(t).locations()
-		for _, want := range []string{"body.firstName", "body.email", "body.phone", "body.userName", "body.externalId"} {
+		for _, want := range []string{"body.firstName", "body.email", "body.phone", "body.userName", "body.externalIds"} {
 			if !slices.Contains(locs, want) {
 				t.Errorf("errors %v lack %s", locs, want)
 			}

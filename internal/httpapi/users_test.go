@@ -155,7 +155,7 @@ func TestValidationListsEveryField(t *testing.T) {
 				t.Errorf("empty message for %s", f.Location)
 			}
 		}
-		for _, want := range []string{"body.firstName", "body.email", "body.phone", "body.password", "body.roles", "body.dob"} {
+		for _, want := range []string{"body.firstName", "body.email", "body.phone", "body.password", "body.roles", "body.DOB"} {
 			if !slices.Contains(locs, want) {
 				t.Errorf("errors %v lack %s", locs, want)
 			}

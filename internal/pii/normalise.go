@@ -101,3 +101,36 @@ func CountryCode(e164 string) string {
 	}
 	return "+" + strconv.Itoa(int(num.GetCountryCode()))
 }
+
+// NormaliseMobile is NormalisePhone for numbers a person is reached on: it
+// also refuses numbers that are only landlines. region is the one a number
+// without +<country code> is read in (DefaultRegion when empty).
+func NormaliseMobile(s, region string) (string, error) {
+	if region == "" {
+		region = DefaultRegion
+	}
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > 32 {
+		return "", ErrPhone
+	}
+	num, err := phonenumbers.Parse(s, region)
+	if err != nil || !phonenumbers.IsValidNumber(num) {
+		return "", ErrPhone
+	}
+	switch phonenumbers.GetNumberType(num) {
+	case phonenumbers.MOBILE, phonenumbers.FIXED_LINE_OR_MOBILE:
+	default:
+		return "", ErrPhone
+	}
+	return phonenumbers.Format(num, phonenumbers.E164), nil
+}
+
+// RegionForCallingCode returns a region (such as "US" for 1) that uses the
+// country calling code, or "" when none does.
+func RegionForCallingCode(code int) string {
+	r := phonenumbers.GetRegionCodeForCountryCode(code)
+	if r == "ZZ" || r == "001" {
+		return ""
+	}
+	return r
+}

@@ -8,7 +8,7 @@ package registry
 // CheckPassword validates a password's length (in bytes, as argon2 sees it).
 func CheckPassword(pw string) string {
 	if len(pw) < 8 || len(pw) > 128 {
-		return "must be 8 to 128 characters"
+		return MsgPasswordLength
 	}
 	return ""
 }

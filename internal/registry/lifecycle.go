@@ -2,6 +2,8 @@ package registry
 
 import (
 	"context"
+	"maps"
+	"slices"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/pii"
@@ -23,6 +25,82 @@ type UserPatch struct {
 	Framework        *map[string][]string  `json:"framework,omitempty" maxProperties:"20"`
 	RecoveryEmail    *string               `json:"recoveryEmail,omitempty"`
 	RecoveryPhone    *string               `json:"recoveryPhone,omitempty"`
+	CountryCode      *string               `json:"countryCode,omitempty"`
+}
+
+// checkPatch runs the rule book over the user as the patch would leave
+// them and reports the errors of the fields the patch sets; an old
+// record's untouched values do not block an unrelated change. It leaves
+// the normalised values in rec and in patch's contact fields.
+func (s *Service) checkPatch(ctx context.Context, q store.Queryer, rec *store.UserRecord, patch *UserPatch) ([]roster.FieldError, error) {
+	cand := NewUser{User: rec.User}
+	u := &cand.User
+	u.Email, u.Phone, u.RecoveryEmail, u.RecoveryPhone = "", "", "", ""
+	u.PhoneVerified, u.EmailVerified = false, false
+	touched := map[string]bool{}
+	for _, f := range []struct {
+		field string
+		dst   *string
+		v     *string
+	}{
+		{FieldFirstName, &u.FirstName, patch.FirstName}, {FieldLastName, &u.LastName, patch.LastName},
+		{FieldDOB, &u.DOB, patch.DOB}, {FieldGender, &u.Gender, patch.Gender},
+		{FieldEmail, &u.Email, patch.Email}, {FieldPhone, &u.Phone, patch.Phone},
+		{FieldCountryCode, &u.CountryCode, patch.CountryCode},
+		{FieldRecoveryEmail, &u.RecoveryEmail, patch.RecoveryEmail}, {FieldRecoveryPhone, &u.RecoveryPhone, patch.RecoveryPhone},
+		{FieldPassword, &cand.Password, patch.Password},
+	} {
+		if f.v != nil {
+			*f.dst, touched[f.field] = *f.v, true
+		}
+	}
+	if patch.CountryCode == nil {
+		u.CountryCode = "" // the stored one came from the old number
+	}
+	if patch.ProfileLocation != nil {
+		u.ProfileLocation, touched[FieldProfileLocation] = slices.Clone(*patch.ProfileLocation), true
+	}
+	if patch.ProfileUserTypes != nil {
+		u.ProfileUserTypes, touched[FieldProfileUserType] = *patch.ProfileUserTypes, true
+	}
+	if patch.Framework != nil {
+		u.Framework = maps.Clone(*patch.Framework)
+		touched[FieldFramework], touched[FieldGrade], touched[FieldSubject] = true, true, true
+	}
+	var errs []roster.FieldError
+	for _, e := range CheckUser(&cand, roster.Now()) {
+		// Whether another contact remains is not known without decrypting;
+		// clearing one of email and phone stays allowed.
+		if touched[e.Field] && e.Message != MsgEmailOrPhone {
+			errs = append(errs, e)
+		}
+	}
+	if patch.Password != nil && *patch.Password == "" {
+		errs = append(errs, roster.FieldError{Field: FieldPassword, Message: MsgPasswordLength})
+	}
+	if patch.ProfileLocation != nil {
+		lerrs, err := CheckProfileLocation(ctx, q, u.ProfileLocation)
+		if err != nil {
+			return nil, err
+		}
+		errs = append(errs, lerrs...)
+	}
+	if len(errs) > 0 {
+		return errs, nil
+	}
+	rec.FirstName, rec.LastName, rec.DOB, rec.Gender = u.FirstName, u.LastName, u.DOB, u.Gender
+	rec.ProfileLocation, rec.ProfileUserTypes, rec.Framework = u.ProfileLocation, u.ProfileUserTypes, u.Framework
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{
+		{patch.Email, u.Email}, {patch.Phone, u.Phone}, {patch.RecoveryEmail, u.RecoveryEmail}, {patch.RecoveryPhone, u.RecoveryPhone},
+	} {
+		if f.dst != nil {
+			*f.dst = f.v
+		}
+	}
+	return nil, nil
 }
 
 // UpdateUser applies patch; the user themselves or an admin of their tenant
@@ -46,69 +124,27 @@ func (s *Service) UpdateUser(ctx context.Context, p *roster.Principal, id string
 		if err := s.guardAdmin(ctx, tx, p, rec); err != nil {
 			return err
 		}
-		var errs []roster.FieldError
-		if patch.FirstName != nil {
-			rec.FirstName = *patch.FirstName
-			if msg := CheckName(rec.FirstName); rec.FirstName == "" || msg != "" {
-				errs = append(errs, roster.FieldError{Field: FieldFirstName, Message: orDefault(msg, "is required")})
-			}
+		errs, err := s.checkPatch(ctx, tx, rec, &patch)
+		if err != nil {
+			return err
 		}
-		if patch.LastName != nil {
-			rec.LastName = *patch.LastName
-			if msg := CheckName(rec.LastName); msg != "" {
-				errs = append(errs, roster.FieldError{Field: FieldLastName, Message: msg})
-			}
-		}
-		if patch.DOB != nil {
-			if *patch.DOB == "" {
-				rec.DOB = ""
-			} else if dob, msg := NormaliseDOB(*patch.DOB); msg != "" {
-				errs = append(errs, roster.FieldError{Field: FieldDOB, Message: msg})
-			} else {
-				rec.DOB = dob
-			}
-		}
-		if patch.Gender != nil {
-			rec.Gender = *patch.Gender
-		}
-		if patch.ProfileLocation != nil {
-			rec.ProfileLocation = *patch.ProfileLocation
-		}
-		if patch.ProfileUserTypes != nil {
-			rec.ProfileUserTypes = *patch.ProfileUserTypes
-		}
-		if patch.Framework != nil {
-			rec.Framework = *patch.Framework
-		}
-		if patch.Password != nil {
-			if msg := CheckPassword(*patch.Password); msg != "" {
-				errs = append(errs, roster.FieldError{Field: FieldPassword, Message: msg})
-			} else {
-				rec.PasswordHash = s.HashPassword(*patch.Password)
-			}
+		if len(errs) == 0 && patch.Password != nil {
+			rec.PasswordHash = s.HashPassword(*patch.Password)
 		}
 		if patch.RecoveryEmail != nil {
-			if v, msg := normaliseOptional(*patch.RecoveryEmail, pii.NormaliseEmail); msg != "" {
-				errs = append(errs, roster.FieldError{Field: FieldRecoveryEmail, Message: msg})
-			} else {
-				rec.RecoveryEmailEnc = s.keys.Seal(v, PIIContext(rec.ID, "recovery_email"))
-			}
+			rec.RecoveryEmailEnc = s.keys.Seal(*patch.RecoveryEmail, PIIContext(rec.ID, "recovery_email"))
 		}
 		if patch.RecoveryPhone != nil {
-			if v, msg := normaliseOptional(*patch.RecoveryPhone, phoneIN); msg != "" {
-				errs = append(errs, roster.FieldError{Field: FieldRecoveryPhone, Message: msg})
-			} else {
-				rec.RecoveryPhoneEnc = s.keys.Seal(v, PIIContext(rec.ID, "recovery_phone"))
-			}
+			rec.RecoveryPhoneEnc = s.keys.Seal(*patch.RecoveryPhone, PIIContext(rec.ID, "recovery_phone"))
 		}
-		if patch.Email != nil {
+		if patch.Email != nil && len(errs) == 0 {
 			if fe, err := s.changeContact(ctx, tx, rec, roster.LookupEmail, *patch.Email); err != nil {
 				return err
 			} else if fe != nil {
 				errs = append(errs, *fe)
 			}
 		}
-		if patch.Phone != nil {
+		if patch.Phone != nil && len(errs) == 0 {
 			if fe, err := s.changeContact(ctx, tx, rec, roster.LookupPhone, *patch.Phone); err != nil {
 				return err
 			} else if fe != nil {
@@ -140,23 +176,18 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// changeContact replaces the email or phone of rec, keeping the old value
+// changeContact replaces the email or phone of rec with value (normalised
+// by the rule book, "" to clear it), keeping the old value
 // sealed as prevUsed* and moving the lookup row. A value the caller got
 // wrong comes back as a field error; a database failure as an error.
-func (s *Service) changeContact(ctx context.Context, tx store.Tx, rec *store.UserRecord, kind, raw string) (*roster.FieldError, error) {
+func (s *Service) changeContact(ctx context.Context, tx store.Tx, rec *store.UserRecord, kind, value string) (*roster.FieldError, error) {
 	field := FieldEmail
 	oldEnc, prevEnc, masked := &rec.EmailEnc, &rec.PrevUsedEmailEnc, &rec.MaskedEmail
-	normalise := pii.NormaliseEmail
 	mask := pii.MaskEmail
 	if kind == roster.LookupPhone {
 		field = FieldPhone
 		oldEnc, prevEnc, masked = &rec.PhoneEnc, &rec.PrevUsedPhoneEnc, &rec.MaskedPhone
-		normalise = phoneIN
 		mask = pii.MaskPhone
-	}
-	value, msg := normaliseOptional(raw, normalise)
-	if msg != "" {
-		return &roster.FieldError{Field: field, Message: msg}, nil
 	}
 	old, err := s.keys.Open(*oldEnc, PIIContext(rec.ID, field))
 	if err != nil {
@@ -294,18 +325,4 @@ func (s *Service) leaveAll(ctx context.Context, tx store.Tx, userID, actorID str
 		}
 	}
 	return nil
-}
-
-func phoneIN(v string) (string, error) { return pii.NormalisePhone(v, "") }
-
-// normaliseOptional normalises v, keeping "" (which clears the field).
-func normaliseOptional(v string, normalise func(string) (string, error)) (string, string) {
-	if v == "" {
-		return "", ""
-	}
-	out, err := normalise(v)
-	if err != nil {
-		return "", err.Error()
-	}
-	return out, ""
 }

@@ -44,6 +44,13 @@ type NewUser struct {
 	Roles           []string
 	AssociationType int
 	ExternalIDs     []roster.ExternalIdentity
+	// PhoneVerified and EmailVerified, when set, are the flags as the
+	// caller gave them (the rule book refuses FALSE with a phone, which
+	// an absent flag is not); they override User's.
+	PhoneVerified, EmailVerified *bool
+	// Provider is seed 002's provider column, checked in system uploads
+	// only: a user's channel is always their tenant's.
+	Provider string
 }
 
 // UserView is a user as a given caller may see it: PII fields are filled

@@ -55,11 +55,22 @@ func (f *fixture) principal(t *testing.T, id string) *roster.Principal {
 	return p
 }
 
+// location adds a location under the parent with id parentID.
+func (f *fixture) location(t *testing.T, typ, code, parentID string) *roster.Location {
+	t.Helper()
+	l, err := f.reg.CreateLocation(f.ctx, roster.SystemPrincipal, roster.Location{Code: code, Name: typ + " " + code, Type: typ, ParentID: parentID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
 func code(err error) string { return roster.ErrorCode(err) }
 
 func TestCreateReadPIIVisibility(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		f := newFixture(t, db)
+		f.location(t, "state", "32", "")
 		created, err := f.reg.CreateUser(f.ctx, f.adminA, registry.NewUser{
 			User: roster.User{FirstName: "Anitha", LastName: "R", Email: " TestDoc@YopMail.com ", Phone: "9812345609",
 				DOB: "1987-12-31", ProfileLocation: []roster.LocationRef{{Code: "32", Type: "state"}}},
@@ -194,24 +205,25 @@ func TestValidationListsEveryField(t *testing.T) {
 		want := map[string]string{
 			"firstName": "may contain only letters, spaces, dots, apostrophes and hyphens",
 			"email":     "is not a valid email address",
-			"phone":     "is not a valid phone number",
+			"phone":     registry.MsgPhone,
 			"userName":  "may contain only letters, digits, dot, underscore, hyphen and @",
 			"password":  "must be 8 to 128 characters",
-			"roles":     "unknown role",
-			"dob":       "must be a date YYYY-MM-DD or a year YYYY",
+			"roles":     `unknown role "KING"; valid values are ` + strings.Join(roster.Roles, ", "),
+			"DOB":       registry.MsgDOBReal,
 		}
 		for k, v := range want {
 			if got[k] != v {
 				t.Errorf("%s: got %q, want %q", k, got[k], v)
 			}
 		}
-		for in, want := range map[string]string{"1987": "1987-12-31", "2001-02-03": "2001-02-03"} {
+		// One DOB rule on every path: the API also takes the CSV's DD-MM-YYYY.
+		for in, want := range map[string]string{"1987": "1987-12-31", "2001-02-03": "2001-02-03", "31-12-1986": "1986-12-31"} {
 			v, err := f.reg.CreateUser(f.ctx, f.adminA, registry.NewUser{User: roster.User{FirstName: "Dob", Email: "dob" + in + "@x.org", DOB: in}, OrgID: f.stateA.ID})
 			if err != nil || v.DOB != want {
 				t.Fatalf("dob %q: got %v %q, want %q", in, err, v.DOB, want)
 			}
 		}
-		for _, bad := range []string{"31-12-1987", "2999", "1987-02-30"} {
+		for _, bad := range []string{"31.12.1987", "2999", "1987-02-30"} {
 			_, err := f.reg.CreateUser(f.ctx, f.adminA, registry.NewUser{User: roster.User{FirstName: "Dob", Email: "bad@x.org", DOB: bad}, OrgID: f.stateA.ID})
 			if code(err) != roster.EINVALID {
 				t.Fatalf("dob %q accepted: %v", bad, err)
@@ -533,7 +545,7 @@ func TestUpdateValidatesDOB(t *testing.T) {
 		bad := "not a date"
 		_, err = f.reg.UpdateUser(f.ctx, f.adminA, u.ID, registry.UserPatch{DOB: &bad})
 		var re *roster.Error
-		if !errors.As(err, &re) || re.Code != roster.EINVALID || re.Fields[0].Field != "dob" {
+		if !errors.As(err, &re) || re.Code != roster.EINVALID || re.Fields[0].Field != "DOB" {
 			t.Fatalf("bad DOB on update: %v", err)
 		}
 	})
@@ -569,7 +581,7 @@ func TestRecoveryContactsCountryCodeAndManagedUsers(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		f := newFixture(t, db)
 		u, err := f.reg.CreateUser(f.ctx, f.adminA, registry.NewUser{User: roster.User{FirstName: "Rec", Email: "rec@x.org",
-			Phone: "+14155552671", CountryCode: "zzz", RecoveryEmail: " Backup@X.org ", RecoveryPhone: "9812345609"}, OrgID: f.stateA.ID})
+			Phone: "+14155552671", CountryCode: "+1", RecoveryEmail: " Backup@X.org ", RecoveryPhone: "9812345609"}, OrgID: f.stateA.ID})
 		if err != nil {
 			t.Fatal(err)
 		}

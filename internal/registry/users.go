@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -26,7 +25,7 @@ const (
 	FieldExternalID = "externalId"
 	FieldOrgID      = "orgId"
 	FieldRoles      = "roles"
-	FieldDOB        = "dob"
+	FieldDOB        = "DOB"
 
 	FieldRecoveryEmail   = "recoveryEmail"
 	FieldRecoveryPhone   = "recoveryPhone"
@@ -46,106 +45,36 @@ type normalised struct {
 	extIDs                       []roster.ExternalIdentity
 }
 
-// validate checks a new user's fields and returns every problem at once.
+// validate applies the rule book to a new user and derives the values its
+// uniqueness claims hash.
 func (s *Service) validate(in *NewUser) (normalised, []roster.FieldError) {
-	var n normalised
-	var errs []roster.FieldError
+	errs := CheckUser(in, roster.Now())
 	u := &in.User
-	u.FirstName, u.LastName = strings.TrimSpace(u.FirstName), strings.TrimSpace(u.LastName)
-	if u.FirstName == "" {
-		errs = append(errs, roster.FieldError{Field: FieldFirstName, Message: "is required"})
-	} else if msg := CheckName(u.FirstName); msg != "" {
-		errs = append(errs, roster.FieldError{Field: FieldFirstName, Message: msg})
-	}
-	if msg := CheckName(u.LastName); u.LastName != "" && msg != "" {
-		errs = append(errs, roster.FieldError{Field: FieldLastName, Message: msg})
-	}
-	if u.Email != "" {
-		e, err := pii.NormaliseEmail(u.Email)
-		if err != nil {
-			errs = append(errs, roster.FieldError{Field: FieldEmail, Message: err.Error()})
-		}
-		n.email = e
-	}
-	if u.Phone != "" {
-		p, err := pii.NormalisePhone(u.Phone, "")
-		if err != nil {
-			errs = append(errs, roster.FieldError{Field: FieldPhone, Message: err.Error()})
-		}
-		n.phone = p
-	}
-	if u.RecoveryEmail != "" {
-		e, err := pii.NormaliseEmail(u.RecoveryEmail)
-		if err != nil {
-			errs = append(errs, roster.FieldError{Field: FieldRecoveryEmail, Message: err.Error()})
-		}
-		n.recoveryEmail = e
-	}
-	if u.RecoveryPhone != "" {
-		p, err := pii.NormalisePhone(u.RecoveryPhone, "")
-		if err != nil {
-			errs = append(errs, roster.FieldError{Field: FieldRecoveryPhone, Message: err.Error()})
-		}
-		n.recoveryPhone = p
-	}
-	if in.AssociationType&^(roster.AssociationSSO|roster.AssociationSelfDeclared|roster.AssociationSystemUpload) != 0 {
-		errs = append(errs, roster.FieldError{Field: FieldAssociationType, Message: "must combine 1 (SSO), 2 (self-declared) and 4 (system upload)"})
-	}
-	if u.Email == "" && u.Phone == "" && u.ManagedBy == "" {
-		errs = append(errs, roster.FieldError{Field: FieldEmail, Message: "email or phone is required"})
-	}
-	if u.Username != "" {
-		if msg := CheckUsername(u.Username); msg != "" {
-			errs = append(errs, roster.FieldError{Field: FieldUserName, Message: msg})
-		}
-		n.username = strings.TrimSpace(u.Username)
-	}
-	if in.Password == "" && u.PasswordHash == "" {
-		// Users may be created without a password (SSO users); they then
-		// cannot log in with one.
-	} else if msg := CheckPassword(in.Password); in.Password != "" && msg != "" {
-		errs = append(errs, roster.FieldError{Field: FieldPassword, Message: msg})
-	}
-	for _, r := range in.Roles {
-		if !roster.IsRole(r) {
-			errs = append(errs, roster.FieldError{Field: FieldRoles, Message: "unknown role", Value: r})
-		}
-	}
-	if u.DOB != "" {
-		// Keep a bad value as typed: validate runs again inside the
-		// transaction and must report it again.
-		if dob, msg := NormaliseDOB(u.DOB); msg != "" {
-			errs = append(errs, roster.FieldError{Field: FieldDOB, Message: msg})
-		} else {
-			u.DOB = dob
-		}
-	}
+	n := normalised{email: u.Email, phone: u.Phone, username: u.Username,
+		recoveryEmail: u.RecoveryEmail, recoveryPhone: u.RecoveryPhone}
 	for _, x := range in.ExternalIDs {
-		x.Provider, x.IDType, x.ExternalID = strings.ToLower(strings.TrimSpace(x.Provider)),
-			strings.ToLower(strings.TrimSpace(x.IDType)), strings.TrimSpace(x.ExternalID)
-		if x.Provider == "" || x.IDType == "" || x.ExternalID == "" {
-			errs = append(errs, roster.FieldError{Field: FieldExternalID, Message: "id, idType and provider are all required"})
-			continue
-		}
-		if len(x.ExternalID) > 100 || len(x.Provider) > 100 || len(x.IDType) > 100 {
-			errs = append(errs, roster.FieldError{Field: FieldExternalID, Message: "is longer than 100 characters"})
-			continue
-		}
+		x.Provider, x.IDType = strings.ToLower(x.Provider), strings.ToLower(x.IDType)
 		n.extIDs = append(n.extIDs, x)
 	}
 	return n, errs
 }
 
 // CheckName allows letters of any script (Indic names included), marks,
-// spaces, dots, apostrophes and hyphens.
+// spaces, dots, apostrophes and hyphens, and insists on one letter so that
+// "." alone is not a name.
 func CheckName(s string) string {
-	if utf8.RuneCountInString(s) > MaxNameLength {
-		return "is longer than 100 characters"
+	if n := utf8.RuneCountInString(s); n > MaxNameLength {
+		return MsgTooLong(MaxNameLength)
 	}
+	letter := false
 	for _, r := range s {
 		if !unicode.IsLetter(r) && !unicode.IsMark(r) && !strings.ContainsRune(" .'-", r) {
-			return "may contain only letters, spaces, dots, apostrophes and hyphens"
+			return MsgNameChars
 		}
+		letter = letter || unicode.IsLetter(r)
+	}
+	if !letter {
+		return MsgNameLetter
 	}
 	return ""
 }
@@ -154,11 +83,11 @@ func CheckName(s string) string {
 func CheckUsername(s string) string {
 	s = strings.TrimSpace(s)
 	if len(s) < 3 || len(s) > 64 {
-		return "must be 3 to 64 characters"
+		return MsgUsernameLength
 	}
 	for _, r := range s {
 		if !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._-@", r))) {
-			return "may contain only letters, digits, dot, underscore, hyphen and @"
+			return MsgUsernameChars
 		}
 	}
 	return ""
@@ -291,7 +220,11 @@ var errRetryUsername = errors.New("generated username taken")
 // writes, so a bulk writer can carry on with the next row.
 func (s *Service) CreateUserTx(ctx context.Context, tx store.Tx, actorID string, in NewUser) (*roster.User, error) {
 	n, errs := s.validate(&in)
-	if len(errs) > 0 {
+	lerrs, err := CheckProfileLocation(ctx, tx, in.User.ProfileLocation)
+	if err != nil {
+		return nil, err
+	}
+	if errs = append(errs, lerrs...); len(errs) > 0 {
 		return nil, roster.Invalid(errs...)
 	}
 	org, err := store.GetOrg(ctx, tx, in.OrgID)
@@ -659,22 +592,4 @@ func (s *Service) principal(ctx context.Context, rec *store.UserRecord) (*roster
 		p.Grants = append(p.Grants, roster.Grant{OrgID: org.ID, RootOrgID: org.RootOrgID, Roles: m.Roles})
 	}
 	return p, nil
-}
-
-// NormaliseDOB accepts a date (YYYY-MM-DD) or, as the seed allows, only a
-// year, which is stored as YYYY-12-31. It returns a message for a date that
-// is malformed or not in the past.
-func NormaliseDOB(s string) (string, string) {
-	s = strings.TrimSpace(s)
-	if len(s) == 4 {
-		s += "-12-31"
-	}
-	d, err := time.Parse(time.DateOnly, s)
-	if err != nil {
-		return "", "must be a date YYYY-MM-DD or a year YYYY"
-	}
-	if !d.Before(roster.Now()) || d.Year() < 1900 {
-		return "", "must be a past date after 1900"
-	}
-	return s, ""
 }

@@ -164,9 +164,15 @@ func newFixture(t *testing.T, db store.Engine, cfg Config) *fixture {
 		ExternalIDs: []roster.ExternalIdentity{{Provider: "TN", IDType: "TN", ExternalID: "TCH-77"}}}, f.b1, roster.ConsentActive)
 	// SSO user without a school who declared Kerala / Chennai: the tenant's
 	// location gives the state, the declared district fills the district.
+	// The registry now refuses a district outside the declared state, so
+	// the pair is written as a profile stored before that rule would be.
 	learner("kavi", registry.NewUser{User: roster.User{FirstName: "Kavi", Email: "kavi@example.org",
-		ProfileLocation: []roster.LocationRef{{Code: "32", Type: "state"}, {Code: "3301", Type: "district"}}},
+		ProfileLocation: []roster.LocationRef{{Code: "3301", Type: "district"}}},
 		OrgID: f.State.ID, AssociationType: roster.AssociationSSO}, f.b1)
+	if _, err := db.Exec(ctx, `UPDATE users SET profile_location = $1 WHERE id = $2`,
+		`[{"code":"32","type":"state"},{"code":"3301","type":"district"}]`, f.u["kavi"]); err != nil {
+		t.Fatal(err)
+	}
 	return f
 }
 

@@ -1,6 +1,10 @@
 package upload
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/roster-dev/roster/internal/registry"
+)
 
 // Column names exactly as seed 002's template spells them. The result CSV
 // writes them back in this spelling so a corrected file can be re-uploaded.
@@ -47,23 +51,12 @@ var MandatoryColumns = []string{ColFirstName, ColUserName, ColPassword}
 // PIIColumns hold personal data that is only ever stored sealed.
 var PIIColumns = []string{ColPhone, ColEmail, ColExternalID, ColExternalIDs, ColDOB}
 
-// Allowed values of the list columns, spelled as the seed spells them; input
-// matches case-insensitively and is stored in this spelling.
+// Allowed values of the list columns: the registry's rule book owns them.
 var (
-	Grades = []string{
-		"Class 1", "Class 2", "Class 3", "Class 4", "Class 5", "Class 6",
-		"Class 7", "Class 8", "Class 9", "Class 10", "Kindergarten", "Other",
-	}
-	Languages = []string{
-		"English", "Gujarati", "Hindi", "Kannada", "Marathi", "Punjabi", "Tamil", "Telugu",
-	}
-	Subjects = []string{
-		"Assamese", "Bengali", "English", "Hindi", "Kannada", "Malayalam", "Oriya",
-		"Punjabi", "Tamil", "Telugu", "Urdu", "Biology", "Chemistry", "Physics",
-		"Mathematics", "Environmental Studies", "Geography", "History",
-		"Political Science", "Economics", "Sanskrit", "Gujarati", "Marathi", "Nepali",
-	}
-	Genders = []string{"Male", "Female", "Transgender"}
+	Grades    = registry.Grades
+	Languages = registry.Languages
+	Subjects  = registry.Subjects
+	Genders   = registry.Genders
 )
 
 // columnKey is how header cells are matched: case-insensitive and blind to

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/registry"
 )
 
 // The shipped sample must keep doing what its rows promise: the first three
@@ -25,7 +26,7 @@ func TestExampleFiles(t *testing.T) {
 		2: {}, 3: {}, 4: {},
 		5: {
 			"firstName: is required",
-			"phone: must be a 10-digit mobile number",
+			"phone: " + registry.MsgPhone,
 			"email: is not a valid email address",
 			"userName: must be 3 to 64 characters",
 			"password: must be 8 to 128 characters",

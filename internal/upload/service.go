@@ -417,10 +417,7 @@ func (rec *Record) columnErrors(errs []roster.FieldError) []roster.FieldError {
 	}
 	out := make([]roster.FieldError, len(errs))
 	for i, e := range errs {
-		switch e.Field {
-		case registry.FieldDOB:
-			e.Field = ColDOB
-		case registry.FieldExternalID:
+		if e.Field == registry.FieldExternalID {
 			e.Field = extCol
 		}
 		out[i] = e

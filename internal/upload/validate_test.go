@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/registry"
 )
 
 var today = time.Date(2024, 6, 15, 10, 0, 0, 0, time.UTC)
@@ -39,7 +40,7 @@ func TestValidateValidRow(t *testing.T) {
 	u := r.User.User
 	want := roster.User{
 		FirstName: "Asha", LastName: "Rao", Phone: "+919876543210", Email: "asha@example.org",
-		Username: "asha_rao", PhoneVerified: true, EmailVerified: false, Position: "Teacher",
+		Username: "asha_rao", PhoneVerified: true, EmailVerified: false, Position: "Teacher", CountryCode: "+91",
 		Location: "Chennai", DOB: "1990-02-01", Gender: "Female", Language: []string{"Tamil"},
 		ProfileSummary: "Maths teacher", FlagsValue: roster.FlagTenantVerified,
 		Framework: map[string][]string{"gradeLevel": {"Class 1"}, "subject": {"Mathematics"}},
@@ -68,11 +69,11 @@ func TestValidateRules(t *testing.T) {
 		{"firstName punctuation only", map[string]string{ColFirstName: "."}, []string{"firstName: must contain a letter"}},
 		{"firstName too long", map[string]string{ColFirstName: strings.Repeat("a", 101)}, []string{"firstName: is longer than 100 characters"}},
 		{"lastName symbol", map[string]string{ColLastName: "R@o"}, []string{"lastName: may contain only letters, spaces, dots, apostrophes and hyphens"}},
-		{"phone short", map[string]string{ColPhone: "98765"}, []string{"phone: must be a 10-digit mobile number"}},
-		{"phone landline", map[string]string{ColPhone: "0442345678"}, []string{"phone: must be a 10-digit mobile number"}},
-		{"phone foreign", map[string]string{ColPhone: "+447700900123"}, []string{"phone: must be a 10-digit mobile number"}},
-		{"phone letters", map[string]string{ColPhone: "98765x3210"}, []string{"phone: must be a 10-digit mobile number"}},
-		{"phone excel scientific", map[string]string{ColPhone: "9.87654E+09"}, []string{"phone: must be a 10-digit mobile number (format the column as text so the spreadsheet keeps all digits)"}},
+		{"phone short", map[string]string{ColPhone: "98765"}, []string{"phone: " + registry.MsgPhone}},
+		{"phone landline", map[string]string{ColPhone: "0442345678"}, []string{"phone: " + registry.MsgPhone}},
+		{"phone foreign", map[string]string{ColPhone: "+447700900123"}, []string{"phone: " + registry.MsgPhone}},
+		{"phone letters", map[string]string{ColPhone: "98765x3210"}, []string{"phone: " + registry.MsgPhone}},
+		{"phone excel scientific", map[string]string{ColPhone: "9.87654E+09"}, []string{"phone: " + registry.MsgPhoneExcel}},
 		{"phone too long", map[string]string{ColPhone: strings.Repeat("9", 21)}, []string{"phone: is longer than 20 characters"}},
 		{"email invalid", map[string]string{ColEmail: "asha@"}, []string{"email: is not a valid email address"}},
 		{"email and phone missing", map[string]string{ColEmail: "", ColPhone: "", ColPhoneVerified: "FALSE"}, []string{"email: email or phone is required"}},
@@ -105,7 +106,7 @@ func TestValidateRules(t *testing.T) {
 		{"position too long", map[string]string{ColPosition: strings.Repeat("p", 101)}, []string{"position: is longer than 100 characters"}},
 		{"location too long", map[string]string{ColLocation: strings.Repeat("l", 201)}, []string{"location: is longer than 200 characters"}},
 		{"profileSummary too long", map[string]string{ColProfileSummary: strings.Repeat("s", 1001)}, []string{"profileSummary: is longer than 1000 characters"}},
-		{"DOB format", map[string]string{ColDOB: "1990-02-01"}, []string{"DOB: must be a date in DD-MM-YYYY format"}},
+		{"DOB format", map[string]string{ColDOB: "1990.02.01"}, []string{"DOB: " + registry.MsgDOBFormat}},
 		{"DOB not a date", map[string]string{ColDOB: "30-02-1990"}, []string{"DOB: is not a real date"}},
 		{"DOB today", map[string]string{ColDOB: "15-06-2024"}, []string{"DOB: must be in the past"}},
 		{"DOB future", map[string]string{ColDOB: "01-01-2030"}, []string{"DOB: must be in the past"}},
@@ -164,7 +165,7 @@ func TestValidateCanonicalisation(t *testing.T) {
 	v[ColGender] = "TRANSGENDER"
 	v[ColDOB] = "1/2/1990"
 	v[ColPhone] = "+91 98765-43210"
-	v[ColPhoneVerified] = "false"
+	v[ColPhoneVerified] = "true" // any case; FALSE with a phone is refused (TestValidateSeedRules)
 	v[ColExternalIDs] = `[{“id”:“T-1”,“idType”:“teacherId”,“provider”:“TN”,“operation”:“add”},` +
 		`{"id":"A-9","idType":"aadhaarRef","provider":"TN","operation":"EDIT"},` +
 		`{"id":"Z","idType":"old","provider":"TN","operation":"REMOVE"}]`
@@ -184,7 +185,7 @@ func TestValidateCanonicalisation(t *testing.T) {
 	if !reflect.DeepEqual(u.Language, []string{"Hindi", "Tamil"}) || u.Gender != "Transgender" || u.DOB != "1990-02-01" {
 		t.Errorf("language %v gender %s dob %s", u.Language, u.Gender, u.DOB)
 	}
-	if u.Phone != "+919876543210" || u.PhoneVerified {
+	if u.Phone != "+919876543210" || !u.PhoneVerified {
 		t.Errorf("phone %s verified %v", u.Phone, u.PhoneVerified)
 	}
 	// T-1 appears in both columns but counts once; REMOVE adds nothing.
