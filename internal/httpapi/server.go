@@ -116,7 +116,7 @@ func New(cfg Config) *Server {
 			Description: "Set by POST /api/v1/auth/login for the web console."},
 	}
 	s.api = humago.New(s.mux, hc)
-	s.api.UseMiddleware(s.authenticate, s.boundBody)
+	s.api.UseMiddleware(s.refuseControlChars, s.authenticate, s.boundBody)
 
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)

@@ -8,33 +8,32 @@ import (
 	"github.com/roster-dev/roster/internal/registry"
 )
 
-// externalIDBody is one external identity in a create request. Like the
-// user body it carries no schema constraints: the registry checks presence
-// and length (100 characters each) along with every other field.
+// externalIDBody is one external identity in a create request.
 type externalIDBody struct {
-	Provider   string `json:"provider,omitempty" doc:"Required"`
-	IDType     string `json:"idType,omitempty" doc:"Required"`
-	ExternalID string `json:"externalId,omitempty" doc:"Required; up to 100 characters"`
+	Provider   string `json:"provider,omitempty"`
+	IDType     string `json:"idType,omitempty"`
+	ExternalID string `json:"externalId,omitempty"`
 }
 
 // createUserBody is what a client may set on a new user. Server-owned
-// fields (id, status, masks, dates, rootOrgId) are not accepted. Presence,
-// lengths and formats are checked by the registry, not by the schema: huma
-// stops at the first schema violation, and the registry reports every
-// problem in one answer.
+// fields (id, status, masks, dates, rootOrgId) are not accepted. The
+// registry's rule book checks every field, not the schema: huma stops at
+// the first schema violation, its messages differ from the CSV upload's,
+// and the rule book reports every problem in one answer. The property
+// descriptions are the rule book's (describeUserBodies).
 type createUserBody struct {
-	FirstName        string               `json:"firstName,omitempty" doc:"Required; up to 100 letters, spaces, dots, apostrophes and hyphens"`
+	FirstName        string               `json:"firstName,omitempty"`
 	LastName         string               `json:"lastName,omitempty"`
-	Email            string               `json:"email,omitempty" doc:"Email or phone is required"`
-	Phone            string               `json:"phone,omitempty" doc:"10-digit Indian mobile or E.164 (+<country><number>)"`
+	Email            string               `json:"email,omitempty"`
+	Phone            string               `json:"phone,omitempty"`
+	CountryCode      string               `json:"countryCode,omitempty"`
 	RecoveryEmail    string               `json:"recoveryEmail,omitempty" doc:"Stored encrypted, shown only to those who see the user's contact details"`
 	RecoveryPhone    string               `json:"recoveryPhone,omitempty" doc:"Stored encrypted, shown only to those who see the user's contact details"`
-	EmailVerified    bool                 `json:"emailVerified,omitempty"`
-	PhoneVerified    bool                 `json:"phoneVerified,omitempty"`
-	UserName         string               `json:"userName,omitempty" doc:"3 to 64 characters; generated from the name when empty"`
-	Password         string               `json:"password,omitempty" format:"password" doc:"8 to 128 characters; omit for SSO-only users"`
-	CountryCode      string               `json:"countryCode,omitempty"`
-	DOB              string               `json:"dob,omitempty" doc:"YYYY-MM-DD"`
+	EmailVerified    *bool                `json:"emailVerified,omitempty"`
+	PhoneVerified    *bool                `json:"phoneVerified,omitempty"`
+	UserName         string               `json:"userName,omitempty"`
+	Password         string               `json:"password,omitempty" format:"password"`
+	DOB              string               `json:"dob,omitempty"`
 	Gender           string               `json:"gender,omitempty"`
 	Language         []string             `json:"language,omitempty" maxItems:"20"`
 	Position         string               `json:"position,omitempty"`
@@ -45,8 +44,8 @@ type createUserBody struct {
 	ProfileUserTypes []roster.UserType    `json:"profileUserTypes,omitempty" maxItems:"20"`
 	ManagedBy        string               `json:"managedBy,omitempty"`
 	OrgID            string               `json:"orgId,omitempty" doc:"Organisation to join; the custodian organisation when empty"`
-	Roles            []string             `json:"roles,omitempty" maxItems:"20" doc:"Roles in that organisation; PUBLIC when empty"`
-	AssociationType  int                  `json:"associationType,omitempty" doc:"Bit mask: 1 SSO, 2 self-declared, 4 system upload"`
+	Roles            []string             `json:"roles,omitempty" maxItems:"20"`
+	AssociationType  int                  `json:"associationType,omitempty" doc:"Bit mask: 1 SSO, 2 self-declared, 4 system upload (seed 002's rules for uploads then apply: userName and password required, provider with phoneVerified)"`
 	ExternalIDs      []externalIDBody     `json:"externalIds,omitempty" maxItems:"10"`
 }
 
@@ -55,12 +54,14 @@ func (b *createUserBody) newUser() registry.NewUser {
 		User: roster.User{
 			FirstName: b.FirstName, LastName: b.LastName, Email: b.Email, Phone: b.Phone,
 			RecoveryEmail: b.RecoveryEmail, RecoveryPhone: b.RecoveryPhone,
-			EmailVerified: b.EmailVerified, PhoneVerified: b.PhoneVerified, Username: b.UserName,
+			Username:    b.UserName,
 			CountryCode: b.CountryCode, DOB: b.DOB, Gender: b.Gender, Language: b.Language,
 			Position: b.Position, ProfileSummary: b.ProfileSummary, Location: b.Location,
 			Framework: b.Framework, ProfileLocation: b.ProfileLocation, ProfileUserTypes: b.ProfileUserTypes,
 			ManagedBy: b.ManagedBy,
 		},
+		PhoneVerified:   b.PhoneVerified,
+		EmailVerified:   b.EmailVerified,
 		Password:        b.Password,
 		OrgID:           b.OrgID,
 		Roles:           b.Roles,
@@ -188,4 +189,32 @@ func (s *Server) userRoutes() {
 		}
 		return out, nil
 	})
+	s.describeUserBodies()
+}
+
+// describeUserBodies writes the registry's rule book into the API
+// document's user bodies, so the API shows the rules and messages that
+// docs/UPLOADS.md shows for the CSV, from the same source.
+func (s *Server) describeUserBodies() {
+	schemas := s.api.OpenAPI().Components.Schemas.Map()
+	for _, name := range []string{"CreateUserBody", "UserPatch"} {
+		sc := schemas[name]
+		if sc == nil {
+			panic("httpapi: no schema " + name)
+		}
+		for prop, p := range sc.Properties {
+			field := prop
+			switch prop {
+			case "dob":
+				field = registry.FieldDOB
+			case "framework":
+				p.Description = "gradeLevel: " + registry.Describe(registry.FieldGrade) +
+					"\n\nsubject: " + registry.Describe(registry.FieldSubject)
+				continue
+			}
+			if d := registry.Describe(field); d != "" {
+				p.Description = d
+			}
+		}
+	}
 }

@@ -66,7 +66,6 @@ var MaxLength = map[string]int{
 	FieldProfileSummary:  1000,
 	FieldSubject:         1000,
 	FieldExternalID:      100,
-	FieldExternalIDs:     2000,
 	"externalIdType":     100,
 	"externalIdProvider": 100,
 	FieldRecoveryEmail:   254,
@@ -143,7 +142,7 @@ type Rule struct {
 	Messages []string
 }
 
-func listRule(what string, allowed []string) string {
+func listRule(allowed []string) string {
 	return "comma-separated (a list in JSON), any case and spacing, from: " + strings.Join(allowed, ", ")
 }
 
@@ -159,18 +158,18 @@ var Rules = []Rule{
 	{FieldProvider, "system upload only: letters, digits, `. _ -`; given together with phoneVerified", []string{MsgProviderChars, MsgPairedWith(FieldPhoneVerified)}},
 	{FieldPhoneVerified, "TRUE or FALSE; TRUE only with a phone, and never FALSE with one (seed 002: \"TRUE, if phone number is provided\"); in a system upload given together with provider", []string{MsgTrueOnlyWith(FieldPhone), MsgPhoneVerified, MsgPairedWith(FieldProvider)}},
 	{FieldEmailVerified, "TRUE or FALSE; TRUE only with an email", []string{MsgTrueOnlyWith(FieldEmail)}},
-	{FieldRoles, listRule("role", roster.Roles) + "; PUBLIC when none", []string{`unknown role "X"; valid values are …`}},
+	{FieldRoles, listRule(roster.Roles) + "; PUBLIC when none", []string{`unknown role "X"; valid values are …`}},
 	{FieldPosition, "free text", nil},
-	{FieldGrade, listRule("grade", Grades) + " (the API's framework.gradeLevel)", []string{`unknown grade "X"; valid values are …`}},
+	{FieldGrade, listRule(Grades) + " (the API's framework.gradeLevel)", []string{`unknown grade "X"; valid values are …`}},
 	{FieldLocation, "free text", nil},
 	{FieldDOB, "`DD-MM-YYYY` (or `/`), `YYYY-MM-DD` or a year `YYYY` (stored YYYY-12-31); a real date, 1900 or later, before today; stored `YYYY-MM-DD` (the API's dob)", []string{MsgDOBFormat, MsgDOBReal, MsgDOB1900, MsgDOBPast}},
 	{FieldGender, strings.Join(Genders, ", ") + " (any case)", []string{MsgGender}},
-	{FieldLanguage, listRule("language", Languages), []string{`unknown language "X"; valid values are …`}},
+	{FieldLanguage, listRule(Languages), []string{`unknown language "X"; valid values are …`}},
 	{FieldProfileSummary, "free text; may span lines", nil},
-	{FieldSubject, listRule("subject", Subjects) + " (the API's framework.subject)", []string{`unknown subject "X"; valid values are …`}},
+	{FieldSubject, listRule(Subjects) + " (the API's framework.subject)", []string{`unknown subject "X"; valid values are …`}},
 	{FieldExternalIDs, "at most 10 of {id, idType, provider}, each value 1–100 characters", []string{"entry 2: id, idType and provider are required", "entry 2: values must be at most 100 characters", "must have at most 10 entries"}},
-	{FieldProfileLocation, "API only: at most one entry per type (state, district, block, cluster); each code exists in the location table; each entry lies inside the entries above it", []string{`entry 2: unknown type "X"; valid types are state, district, block, cluster`, `entry 2: no district has code "X"`, `entry 2: only one district may be given`, `entry 2: district "X" is not in state "Y"`}},
-	{"any", "no control characters (profileSummary may have line breaks and tabs); no longer than the limit below", []string{MsgControl, MsgTooLong(100)}},
+	{FieldProfileLocation, "API only: at most one entry per type (state, district, block, cluster); each code exists in the location table; each entry lies inside the entries above it", []string{`entry 2: unknown type "X"; valid types are state, district, block, cluster`, `entry 2: code is required`, `entry 2: no district has code "X"`, `entry 2: only one district may be given`, `entry 2: district "X" is not in state "Y"`}},
+	{"any", "no control characters (profileSummary may have line breaks and tabs); no longer than the limit below", []string{MsgControl, "is longer than N characters"}},
 }
 
 // RuleFor returns the documented rule of a field.
@@ -615,7 +614,10 @@ func CheckProfileLocation(ctx context.Context, q store.Queryer, refs []roster.Lo
 			continue
 		}
 		entry[ref.Type] = n
-		if ref.Code == "" || hasControl(ref.Code, false) {
+		if hasControl(ref.Code, false) {
+			continue // CheckUser reports it
+		}
+		if ref.Code == "" {
 			e.add(FieldProfileLocation, fmt.Sprintf("entry %d: code is required", n))
 			continue
 		}
@@ -644,7 +646,8 @@ func CheckProfileLocation(ctx context.Context, q store.Queryer, refs []roster.Lo
 				return nil, err
 			}
 			if anc == nil || anc.ID != want.ID {
-				e.add(FieldProfileLocation, fmt.Sprintf("entry %d: %s%s is not in %s%s", entry[lower], lower, quoteValue(l.Code), upper, quoteValue(want.Code)))
+				// Codes from the location table are not personal data.
+				e.add(FieldProfileLocation, fmt.Sprintf("entry %d: %s %q is not in %s %q", entry[lower], lower, l.Code, upper, want.Code))
 				break
 			}
 		}
@@ -667,4 +670,49 @@ func ancestor(ctx context.Context, q store.Queryer, l *roster.Location, typ stri
 		l = p
 	}
 	return nil, nil
+}
+
+// ruleMessages writes a rule's messages as the documents show them.
+func ruleMessages(r Rule) string {
+	var q []string
+	for _, m := range r.Messages {
+		q = append(q, "`"+m+"`")
+	}
+	return strings.Join(q, " / ")
+}
+
+// Describe is the API document's description of a field: its rule, its
+// length limit and its messages, the same words as docs/UPLOADS.md.
+func Describe(field string) string {
+	r, ok := RuleFor(field)
+	if !ok {
+		return ""
+	}
+	d := r.Rule
+	if n, ok := MaxLength[field]; ok {
+		d += "; at most " + strconv.Itoa(n) + " characters"
+	}
+	if len(r.Messages) > 0 {
+		d += ". Errors (field " + field + "): " + ruleMessages(r)
+	}
+	return d
+}
+
+// RulesMarkdown is the rule book as the table and limits of
+// docs/UPLOADS.md, which a test keeps equal to it.
+func RulesMarkdown() string {
+	var b strings.Builder
+	b.WriteString("| field | rule | messages |\n|---|---|---|\n")
+	for _, r := range Rules {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", r.Field, r.Rule, ruleMessages(r))
+	}
+	b.WriteString("\nLength limits (characters): ")
+	var limits []string
+	for _, r := range Rules {
+		if n, ok := MaxLength[r.Field]; ok {
+			limits = append(limits, r.Field+" "+strconv.Itoa(n))
+		}
+	}
+	b.WriteString(strings.Join(limits, "; ") + ".\n")
+	return b.String()
 }

@@ -204,6 +204,9 @@ func (s *Service) orgOrCustodian(ctx context.Context, orgID string) (*roster.Org
 	if orgID == "" {
 		return s.Bootstrap(ctx)
 	}
+	if hasControl(orgID, false) {
+		return nil, roster.Invalid(roster.FieldError{Field: FieldOrgID, Message: MsgControl})
+	}
 	org, err := store.GetOrg(ctx, s.db, orgID)
 	if errors.Is(err, store.ErrNoRows) {
 		return nil, roster.Invalid(roster.FieldError{Field: FieldOrgID, Message: "organisation not found"})

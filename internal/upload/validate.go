@@ -18,6 +18,9 @@ import (
 // MaxExternalIDs bounds the entries of the externalIds column.
 const MaxExternalIDs = registry.MaxExternalIDs
 
+// maxExternalIDsText bounds the externalIds cell before its JSON is read.
+const maxExternalIDsText = 2000
+
 // Record is one validated row: the user to create, or the row's errors.
 type Record struct {
 	Row    Row
@@ -78,8 +81,12 @@ func validateRow(r Row, today time.Time) Record {
 	// Columns the rule book does not see as such: the JSON text and the
 	// three single external id columns.
 	tooLong := map[string]bool{}
-	for _, col := range []string{ColExternalID, ColExternalIDType, ColExternalIDProvider, ColExternalIDs} {
-		if n := registry.MaxLength[col]; utf8.RuneCountInString(get(col)) > n {
+	limits := map[string]int{ColExternalIDs: maxExternalIDsText}
+	for _, col := range []string{ColExternalID, ColExternalIDType, ColExternalIDProvider} {
+		limits[col] = registry.MaxLength[col]
+	}
+	for col, n := range limits {
+		if utf8.RuneCountInString(get(col)) > n {
 			errs.add(col, registry.MsgTooLong(n))
 			tooLong[col] = true
 		}
