@@ -245,3 +245,40 @@ func TestValidateDuplicatesInFile(t *testing.T) {
 		}
 	}
 }
+
+// Rules the CSV now shares with the API (issue 8): a phone keeps its
+// country, phoneVerified is TRUE with a phone, control characters are
+// refused, and DOB takes the API's YYYY-MM-DD too.
+func TestValidateSharedRules(t *testing.T) {
+	cases := []struct {
+		name string
+		set  map[string]string
+		want []string
+	}{
+		// Was silently made the Indian +919321234177.
+		{"phone with a foreign prefix stays foreign", map[string]string{ColPhone: "+9321234177"}, []string{"phone: " + registry.MsgPhone}},
+		{"phoneVerified FALSE with a phone", map[string]string{ColPhoneVerified: "FALSE"}, []string{"phoneVerified: " + registry.MsgPhoneVerified}},
+		{"NUL in a name", map[string]string{ColFirstName: "As\x00ha"}, []string{"firstName: " + registry.MsgControl}},
+		{"escape in position", map[string]string{ColPosition: "Head\x1b[31m"}, []string{"position: " + registry.MsgControl}},
+		{"NUL in an external id", map[string]string{ColExternalIDs: `[{"id":"a\u0000","idType":"b","provider":"c"}]`}, []string{"externalIds: entry 1: " + registry.MsgControl}},
+		{"DOB year in the future", map[string]string{ColDOB: "2999"}, []string{"DOB: " + registry.MsgDOBPast}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := validValues()
+			for k, val := range c.set {
+				v[k] = val
+			}
+			recs := ValidateRows([]Row{{Number: 2, Values: v}}, today)
+			if got := errorStrings(recs[0].Errors); !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("errors\n%q\nwant\n%q", got, c.want)
+			}
+		})
+	}
+	v := validValues()
+	v[ColPhone], v[ColDOB], v[ColProfileSummary] = "+44 7911 123456", "1990-02-01", "Maths teacher.\nTen years."
+	r := ValidateRows([]Row{{Number: 2, Values: v}}, today)[0]
+	if !r.OK() || r.User.User.Phone != "+447911123456" || r.User.User.CountryCode != "+44" || r.User.User.DOB != "1990-02-01" {
+		t.Fatalf("%v %+v", r.Errors, r.User.User)
+	}
+}
