@@ -41,18 +41,26 @@ func NormaliseEmail(s string) (string, error) {
 // NormalisePhone returns the E.164 form of a phone number; numbers without a
 // country code are read in region (DefaultRegion when empty).
 func NormalisePhone(s, region string) (string, error) {
+	num, err := parsePhone(s, region)
+	if err != nil {
+		return "", err
+	}
+	return phonenumbers.Format(num, phonenumbers.E164), nil
+}
+
+func parsePhone(s, region string) (*phonenumbers.PhoneNumber, error) {
 	if region == "" {
 		region = DefaultRegion
 	}
 	s = strings.TrimSpace(s)
 	if s == "" || len(s) > 32 {
-		return "", ErrPhone
+		return nil, ErrPhone
 	}
 	num, err := phonenumbers.Parse(s, region)
 	if err != nil || !phonenumbers.IsValidNumber(num) {
-		return "", ErrPhone
+		return nil, ErrPhone
 	}
-	return phonenumbers.Format(num, phonenumbers.E164), nil
+	return num, nil
 }
 
 // NormaliseUsername lower-cases and trims a username for uniqueness checks.
@@ -106,16 +114,9 @@ func CountryCode(e164 string) string {
 // also refuses numbers that are only landlines. region is the one a number
 // without +<country code> is read in (DefaultRegion when empty).
 func NormaliseMobile(s, region string) (string, error) {
-	if region == "" {
-		region = DefaultRegion
-	}
-	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 32 {
-		return "", ErrPhone
-	}
-	num, err := phonenumbers.Parse(s, region)
-	if err != nil || !phonenumbers.IsValidNumber(num) {
-		return "", ErrPhone
+	num, err := parsePhone(s, region)
+	if err != nil {
+		return "", err
 	}
 	switch phonenumbers.GetNumberType(num) {
 	case phonenumbers.MOBILE, phonenumbers.FIXED_LINE_OR_MOBILE:

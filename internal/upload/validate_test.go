@@ -59,11 +59,7 @@ func TestValidateValidRow(t *testing.T) {
 
 // Each rule, with one failing row and the exact message it must produce.
 func TestValidateRules(t *testing.T) {
-	cases := []struct {
-		name string
-		set  map[string]string
-		want []string
-	}{
+	cases := []rowCase{
 		{"firstName missing", map[string]string{ColFirstName: ""}, []string{"firstName: is required"}},
 		{"firstName digits", map[string]string{ColFirstName: "Asha2"}, []string{"firstName: may contain only letters, spaces, dots, apostrophes and hyphens"}},
 		{"firstName punctuation only", map[string]string{ColFirstName: "."}, []string{"firstName: must contain a letter"}},
@@ -126,18 +122,7 @@ func TestValidateRules(t *testing.T) {
 		{"externalIds long value", map[string]string{ColExternalIDs: `[{"id":"` + strings.Repeat("a", 101) + `","idType":"b","provider":"c"}]`}, []string{"externalIds: entry 1: values must be at most 100 characters"}},
 		{"externalIds too many", map[string]string{ColExternalIDs: "[" + strings.Repeat(`{"id":"a","idType":"b","provider":"c"},`, 10) + `{"id":"a","idType":"b","provider":"c"}]`}, []string{"externalIds: must have at most 10 entries"}},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			v := validValues()
-			for k, val := range c.set {
-				v[k] = val
-			}
-			recs := ValidateRows([]Row{{Number: 2, Values: v}}, today)
-			if got := errorStrings(recs[0].Errors); !reflect.DeepEqual(got, c.want) {
-				t.Fatalf("errors\n%q\nwant\n%q", got, c.want)
-			}
-		})
-	}
+	runRowCases(t, cases)
 }
 
 // All of a row's errors come back together, in column order.
@@ -250,11 +235,7 @@ func TestValidateDuplicatesInFile(t *testing.T) {
 // country, phoneVerified is TRUE with a phone, control characters are
 // refused, and DOB takes the API's YYYY-MM-DD too.
 func TestValidateSharedRules(t *testing.T) {
-	cases := []struct {
-		name string
-		set  map[string]string
-		want []string
-	}{
+	cases := []rowCase{
 		// Was silently made the Indian +919321234177.
 		{"phone with a foreign prefix stays foreign", map[string]string{ColPhone: "+9321234177"}, []string{"phone: " + registry.MsgPhone}},
 		{"phoneVerified FALSE with a phone", map[string]string{ColPhoneVerified: "FALSE"}, []string{"phoneVerified: " + registry.MsgPhoneVerified}},
@@ -263,6 +244,23 @@ func TestValidateSharedRules(t *testing.T) {
 		{"NUL in an external id", map[string]string{ColExternalIDs: `[{"id":"a\u0000","idType":"b","provider":"c"}]`}, []string{"externalIds: entry 1: " + registry.MsgControl}},
 		{"DOB year in the future", map[string]string{ColDOB: "2999"}, []string{"DOB: " + registry.MsgDOBPast}},
 	}
+	runRowCases(t, cases)
+	v := validValues()
+	v[ColPhone], v[ColDOB], v[ColProfileSummary] = "+44 7911 123456", "1990-02-01", "Maths teacher.\nTen years."
+	r := ValidateRows([]Row{{Number: 2, Values: v}}, today)[0]
+	if !r.OK() || r.User.User.Phone != "+447911123456" || r.User.User.CountryCode != "+44" || r.User.User.DOB != "1990-02-01" {
+		t.Fatalf("%v %+v", r.Errors, r.User.User)
+	}
+}
+
+// rowCase is a valid row with some cells changed and the errors it gives.
+type rowCase struct {
+	name string
+	set  map[string]string
+	want []string
+}
+
+func runRowCases(t *testing.T, cases []rowCase) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			v := validValues()
@@ -274,11 +272,5 @@ func TestValidateSharedRules(t *testing.T) {
 				t.Fatalf("errors\n%q\nwant\n%q", got, c.want)
 			}
 		})
-	}
-	v := validValues()
-	v[ColPhone], v[ColDOB], v[ColProfileSummary] = "+44 7911 123456", "1990-02-01", "Maths teacher.\nTen years."
-	r := ValidateRows([]Row{{Number: 2, Values: v}}, today)[0]
-	if !r.OK() || r.User.User.Phone != "+447911123456" || r.User.User.CountryCode != "+44" || r.User.User.DOB != "1990-02-01" {
-		t.Fatalf("%v %+v", r.Errors, r.User.User)
 	}
 }

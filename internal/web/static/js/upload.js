@@ -170,15 +170,15 @@ function columnHelp() {
   const rules = [
     ['firstName', 'required; letters, spaces, dots and apostrophes'],
     ['lastName', 'optional'],
-    ['phone', '10-digit mobile number; phone or email (or both) is required'],
+    ['phone', '10-digit Indian mobile, or + and the country code first; phone or email (or both) is required'],
     ['email', 'a valid email address'],
     ['userName', 'required and unique'],
     ['password', 'required; never shown again or written in the result file'],
-    ['provider, phoneVerified', 'fill both or leave both blank; phoneVerified TRUE only with a phone'],
+    ['provider, phoneVerified', 'fill both or leave both blank; phoneVerified is TRUE when there is a phone, and only then'],
     ['emailVerified', 'TRUE only with an email'],
     ['roles', 'comma-separated, e.g. CONTENT_CREATOR, COURSE_MENTOR, ORG_ADMIN, PUBLIC'],
     ['grade, language, subject', 'comma-separated values from the template’s lists'],
-    ['DOB', 'DD-MM-YYYY, in the past'],
+    ['DOB', 'DD-MM-YYYY, YYYY-MM-DD or a year; in the past'],
     ['gender', 'Male, Female or Transgender'],
     ['externalId, externalIdType, externalIdProvider', 'all three or none'],
   ];
