@@ -73,6 +73,11 @@ func (b *createUserBody) newUser() registry.NewUser {
 	return in
 }
 
+// ruleBookNote tells API clients where the field rules come from.
+const ruleBookNote = "Fields are checked by the registry's rule book, with the same rules, limits and messages " +
+	"as the CSV upload (docs/UPLOADS.md); errors name seed 002's columns, so dob is reported as DOB and " +
+	"framework.gradeLevel/subject as grade/subject."
+
 type userOutput struct {
 	Body *registry.UserView
 }
@@ -108,7 +113,8 @@ type userListOutput struct {
 func (s *Server) userRoutes() {
 	create := op("createUser", http.MethodPost, "/users", "Create a user", "users")
 	create.Description = "Org admins create users in their own tenant. Every invalid field is listed in one 422 answer; " +
-		"an email, phone, userName or external id already in use gives 409."
+		"an email, phone, userName or external id already in use gives 409. " + ruleBookNote
+
 	create.DefaultStatus = http.StatusCreated
 	create.Errors = append(create.Errors, http.StatusConflict)
 	register(s, create, func(ctx context.Context, in *struct{ Body createUserBody }) (*userOutput, error) {
@@ -132,6 +138,7 @@ func (s *Server) userRoutes() {
 	})
 
 	patch := op("updateUser", http.MethodPatch, "/users/{id}", "Change some fields of a user", "users")
+	patch.Description = "The fields given are checked as on create. " + ruleBookNote
 	patch.Errors = append(patch.Errors, http.StatusNotFound, http.StatusConflict)
 	register(s, patch, func(ctx context.Context, in *struct {
 		ID   string `path:"id" maxLength:"64"`
