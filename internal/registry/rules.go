@@ -256,12 +256,13 @@ func CheckUser(in *NewUser, today time.Time) []roster.FieldError {
 		e.add(FieldFirstName, MsgRequired)
 	}
 
-	rawPhone := u.Phone
 	cc := ""
 	if e.scalar(FieldCountryCode, &u.CountryCode, false) {
 		var ok bool
 		if cc, ok = callingCode(u.CountryCode); !ok {
 			e.add(FieldCountryCode, MsgCountryCode)
+		} else {
+			u.CountryCode = "+" + cc
 		}
 	}
 	if e.scalar(FieldPhone, &u.Phone, false) && !e.failed[FieldCountryCode] {
@@ -292,7 +293,8 @@ func CheckUser(in *NewUser, today time.Time) []roster.FieldError {
 			u.RecoveryPhone = v
 		}
 	}
-	if rawPhone == "" && u.Email == "" && u.ManagedBy == "" && !e.failed[FieldEmail] {
+	// A value that failed a rule stays as given, so "given" is "not empty".
+	if u.Phone == "" && u.Email == "" && u.ManagedBy == "" && !e.failed[FieldEmail] {
 		e.add(FieldEmail, MsgEmailOrPhone)
 	}
 
@@ -347,7 +349,7 @@ func CheckUser(in *NewUser, today time.Time) []roster.FieldError {
 		}
 		*stored = v
 	}
-	verified(FieldPhoneVerified, in.PhoneVerified, &u.PhoneVerified, FieldPhone, rawPhone)
+	verified(FieldPhoneVerified, in.PhoneVerified, &u.PhoneVerified, FieldPhone, u.Phone)
 	verified(FieldEmailVerified, in.EmailVerified, &u.EmailVerified, FieldEmail, u.Email)
 
 	if len(in.Roles) > 0 {
