@@ -187,6 +187,9 @@ func TestPhoneParsedWithItsCountry(t *testing.T) {
 				t.Fatalf("%s %s: %v %+v", c.phone, c.cc, err, v)
 			}
 		}
+		if v, err := create("cc-only@x.org", "", "001"); err != nil || v.CountryCode != "+1" {
+			t.Fatalf("countryCode without phone: %v %+v", err, v)
+		}
 		v, _ := f.reg.FindUser(f.ctx, f.adminA, registry.LookupQuery{Type: roster.LookupPhone, Value: "+16502530000"})
 		phone, cc := "2025550143", "+1"
 		if v == nil {
