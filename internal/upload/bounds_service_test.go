@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/storetest"
 )
@@ -29,8 +30,8 @@ func TestErrorsCappedPerRowAndPerFile(t *testing.T) {
 			bad, // 6
 		)
 		want := map[int]string{
-			2: "FAILED firstName: is required; phone: must be a 10-digit mobile number; row: has 5 more errors, not listed",
-			4: "FAILED firstName: is required; phone: must be a 10-digit mobile number; row: has 5 more errors, not listed",
+			2: "FAILED firstName: is required; phone: " + registry.MsgPhone + "; row: has 5 more errors, not listed",
+			4: "FAILED firstName: is required; phone: " + registry.MsgPhone + "; row: has 5 more errors, not listed",
 			5: "FAILED row: has 7 errors, not listed: a file lists the errors of its first 2 failed rows only; fix those and upload again",
 			6: "FAILED row: has 7 errors, not listed: a file lists the errors of its first 2 failed rows only; fix those and upload again",
 		}
