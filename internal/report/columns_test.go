@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/sheet"
 )
 
 func baseRow() Row {
@@ -65,28 +66,9 @@ func TestFormatPhone(t *testing.T) {
 	}
 }
 
-func TestSafeCell(t *testing.T) {
-	for in, want := range map[string]string{
-		"=HYPERLINK(\"http://x\")": "'=HYPERLINK(\"http://x\")",
-		"+1":                       "'+1",
-		"-2+3":                     "'-2+3",
-		"@SUM(A1)":                 "'@SUM(A1)",
-		"\tx":                      "'\tx",
-		"\rx":                      "'\rx",
-		"plain":                    "plain",
-		"a=b":                      "a=b",
-		"":                         "",
-		"தமிழ்":                    "தமிழ்",
-	} {
-		if got := SafeCell(in); got != want {
-			t.Errorf("SafeCell(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestCSVWriterBOMHeaderAndGuard(t *testing.T) {
 	var buf bytes.Buffer
-	w, err := NewCSVWriter(&buf)
+	w, err := sheet.NewWriter(&buf, Header)
 	if err != nil {
 		t.Fatal(err)
 	}

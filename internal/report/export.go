@@ -11,6 +11,7 @@ import (
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/registry"
+	"github.com/roster-dev/roster/internal/sheet"
 	"github.com/roster-dev/roster/internal/store"
 )
 
@@ -57,7 +58,7 @@ func newExporter(db store.Queryer, keys *pii.Keyring, c *roster.Course, p Policy
 }
 
 // writeBatch streams one batch's rows, one keyset page at a time.
-func (e *exporter) writeBatch(ctx context.Context, cw *CSVWriter, b *roster.Batch) error {
+func (e *exporter) writeBatch(ctx context.Context, cw *sheet.Writer, b *roster.Batch) error {
 	var page []store.ReportUser
 	cells := make([]string, len(Header))
 	var rows []Row

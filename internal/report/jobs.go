@@ -15,6 +15,7 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/jobs"
+	"github.com/roster-dev/roster/internal/sheet"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/zipcrypt"
 )
@@ -192,7 +193,7 @@ func (s *Service) writeArchive(ctx context.Context, final, password, csvName str
 	if err != nil {
 		return 0, stats, err
 	}
-	cw, err := NewCSVWriter(entry)
+	cw, err := sheet.NewWriter(entry, Header)
 	if err != nil {
 		return 0, stats, err
 	}

@@ -233,6 +233,7 @@ func readArchive(t *testing.T, path, password string) []byte {
 // parseCSV checks the BOM and header and returns the data rows.
 func parseCSV(t *testing.T, data []byte) [][]string {
 	t.Helper()
+	const bom = "\xEF\xBB\xBF"
 	if !bytes.HasPrefix(data, []byte(bom)) {
 		t.Fatal("CSV does not start with a UTF-8 BOM")
 	}
