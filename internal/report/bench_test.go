@@ -77,7 +77,7 @@ func benchReport(b *testing.B, db store.Engine, n int) {
 	b.Logf("setup: %d enrolments in %s", n, time.Since(start).Round(time.Second))
 
 	for b.Loop() {
-		req, err := svc.Request(ctx, creator, c.ID, batch.ID, "Bench1234")
+		req, err := svc.Request(ctx, creator, NewRequest{CourseID: c.ID, BatchID: batch.ID, Password: "Bench1234"})
 		if err != nil {
 			b.Fatal(err)
 		}

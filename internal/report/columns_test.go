@@ -68,7 +68,7 @@ func TestFormatPhone(t *testing.T) {
 
 func TestCSVWriterBOMHeaderAndGuard(t *testing.T) {
 	var buf bytes.Buffer
-	w, err := sheet.NewWriter(&buf, Header)
+	w, err := sheet.NewWriter(&buf, ExhaustHeader)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/registry"
-	"github.com/roster-dev/roster/internal/sheet"
 	"github.com/roster-dev/roster/internal/store"
 )
 
@@ -58,9 +57,9 @@ func newExporter(db store.Queryer, keys *pii.Keyring, c *roster.Course, p Policy
 }
 
 // writeBatch streams one batch's rows, one keyset page at a time.
-func (e *exporter) writeBatch(ctx context.Context, cw *sheet.Writer, b *roster.Batch) error {
+func (e *exporter) writeBatch(ctx context.Context, write func([]string) error, b *roster.Batch) error {
 	var page []store.ReportUser
-	cells := make([]string, len(Header))
+	cells := make([]string, len(ExhaustHeader))
 	var rows []Row
 	after := ""
 	for {
@@ -79,7 +78,7 @@ func (e *exporter) writeBatch(ctx context.Context, cw *sheet.Writer, b *roster.B
 			return err
 		}
 		for i := range rows {
-			if err := cw.Write(rows[i].Build(e.policy, e.loc, cells)); err != nil {
+			if err := write(rows[i].Build(e.policy, e.loc, cells)); err != nil {
 				return err
 			}
 			e.stats.Rows++

@@ -241,7 +241,7 @@ func parseCSV(t *testing.T, data []byte) [][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) == 0 || strings.Join(recs[0], "|") != strings.Join(Header, "|") {
+	if len(recs) == 0 || strings.Join(recs[0], "|") != strings.Join(ExhaustHeader, "|") {
 		t.Fatalf("header = %v", recs)
 	}
 	return recs[1:]
@@ -271,7 +271,7 @@ func dump(rows [][]string) string {
 func (f *fixture) runNow(t *testing.T, batchID string) *roster.ReportRequest {
 	t.Helper()
 	ctx := context.Background()
-	req, err := f.svc.Request(ctx, f.creator, f.course.ID, batchID, testPassword)
+	req, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: batchID, Password: testPassword})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +362,7 @@ func TestRequestAuthorization(t *testing.T) {
 			"system (not the creator)": roster.SystemPrincipal,
 		}
 		for name, p := range refused {
-			if _, err := f.svc.Request(ctx, p, f.course.ID, f.b1.ID, testPassword); roster.ErrorCode(err) != roster.EFORBIDDEN {
+			if _, err := f.svc.Request(ctx, p, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword}); roster.ErrorCode(err) != roster.EFORBIDDEN {
 				t.Errorf("%s: err = %v, want forbidden", name, err)
 			}
 		}
@@ -373,14 +373,14 @@ func TestRequestAuthorization(t *testing.T) {
 		if denied != len(refused) {
 			t.Errorf("audited refusals = %d, want %d", denied, len(refused))
 		}
-		_, err := f.svc.Request(ctx, nil, f.course.ID, f.b1.ID, testPassword)
+		_, err := f.svc.Request(ctx, nil, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword})
 		wantCode(t, err, roster.EUNAUTHORIZED)
-		_, err = f.svc.Request(ctx, f.creator, "do_missing", "", testPassword)
+		_, err = f.svc.Request(ctx, f.creator, NewRequest{CourseID: "do_missing", Password: testPassword})
 		wantCode(t, err, roster.ENOTFOUND)
 
 		// The creator's input is validated.
 		for _, pw := range []string{"short1", "lettersonly", "12345678", ""} {
-			_, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, pw)
+			_, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: pw})
 			wantCode(t, err, roster.EINVALID)
 			if e := err.(*roster.Error); e.Fields[0].Field != "password" || strings.Contains(e.Error(), pw) && pw != "" {
 				t.Fatalf("password error = %v", e)
@@ -394,7 +394,7 @@ func TestRequestAuthorization(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = f.svc.Request(ctx, f.creator, f.course.ID, ob.ID, testPassword)
+		_, err = f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: ob.ID, Password: testPassword})
 		wantCode(t, err, roster.EINVALID)
 
 		// Downloads: only the creator, with a link issued to them, in time.
@@ -550,15 +550,15 @@ func TestRequestDedup(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		ctx := context.Background()
 		f := newFixture(t, db, Config{})
-		first, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+		first, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword})
 		if err != nil || first.Existing || first.Status != roster.ReportSubmitted {
 			t.Fatalf("first = %+v, %v", first, err)
 		}
-		again, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, "Another123")
+		again, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: "Another123"})
 		if err != nil || !again.Existing || again.ID != first.ID {
 			t.Fatalf("second = %+v, %v; want the first request back", again, err)
 		}
-		all, err := f.svc.Request(ctx, f.creator, f.course.ID, "", testPassword)
+		all, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, Password: testPassword})
 		if err != nil || all.Existing || all.ID == first.ID {
 			t.Fatalf("all batches = %+v, %v; want a new request", all, err)
 		}
@@ -585,7 +585,7 @@ func TestRequestDedup(t *testing.T) {
 		if err := f.svc.generate(ctx, first.ID); err != nil {
 			t.Fatal(err)
 		}
-		next, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+		next, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword})
 		if err != nil || next.Existing || next.ID == first.ID {
 			t.Fatalf("after success = %+v, %v; want a new request", next, err)
 		}
@@ -641,7 +641,7 @@ func TestJobRetriesThenSucceeds(t *testing.T) {
 			return nil
 		}
 		startWorkers(t, f)
-		req, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+		req, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -677,7 +677,7 @@ func TestJobFailsAfterLastAttempt(t *testing.T) {
 			return fmt.Errorf("write: %w", &os.PathError{Op: "write", Path: "/x", Err: errors.New("i/o error")})
 		}
 		startWorkers(t, f)
-		req, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+		req, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -693,7 +693,7 @@ func TestJobFailsAfterLastAttempt(t *testing.T) {
 		}
 		// A failed request does not block a new one.
 		recovered.Store(true)
-		next, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+		next, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword})
 		if err != nil || next.Existing {
 			t.Fatalf("after failure: %+v, %v", next, err)
 		}
@@ -707,7 +707,7 @@ func TestJobPermanentFailureIsNotRetried(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		ctx := context.Background()
 		f := newFixture(t, db, Config{RetryDelay: func(int) time.Duration { return 10 * time.Millisecond }})
-		req, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+		req, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -891,7 +891,7 @@ func TestExpireFailsStaleRequests(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		ctx := context.Background()
 		f := newFixture(t, db, Config{})
-		stale, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+		stale, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -900,7 +900,7 @@ func TestExpireFailsStaleRequests(t *testing.T) {
 		}
 		start := stale.RequestedAt
 		f.svc.Now = func() time.Time { return start.Add(time.Hour) }
-		fresh, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b2.ID, testPassword)
+		fresh, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b2.ID, Password: testPassword})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -956,7 +956,7 @@ func TestExpireFailsStaleRequests(t *testing.T) {
 			t.Errorf("recent temporary file removed: %v", err)
 		}
 		// The failed request no longer blocks a new one.
-		next, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+		next, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword})
 		if err != nil || next.Existing {
 			t.Fatalf("after the sweep: %+v, %v", next, err)
 		}
@@ -985,7 +985,7 @@ func TestConcurrentDuplicateRequests(t *testing.T) {
 		for i := range n {
 			wg.Go(func() {
 				<-start
-				results[i], errs[i] = f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+				results[i], errs[i] = f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword})
 			})
 		}
 		close(start)
@@ -1050,7 +1050,7 @@ func TestConsentStateAtGeneration(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		ctx := context.Background()
 		f := newFixture(t, db, Config{})
-		req, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+		req, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -120,7 +120,8 @@ func (s *Service) UseQueue(q *jobs.Queue) { s.queue = q }
 
 // Register adds the report workers (generation and retention) to workers.
 func (s *Service) Register(workers *river.Workers) {
-	river.AddWorker(workers, &generateWorker{s: s})
+	river.AddWorker(workers, &generateWorker[GenerateArgs]{s: s})
+	river.AddWorker(workers, &generateWorker[exhaustArgs]{s: s})
 	river.AddWorker(workers, &retentionWorker{s: s})
 }
 
@@ -219,12 +220,23 @@ func (s *Service) getCourse(ctx context.Context, id string) (*roster.Course, err
 	return c, err
 }
 
-// Request asks for the User Profile Exhaust of one batch of a course,
-// or of every batch when batchID is empty. Only the course creator may ask.
-// The archive password is sealed with the PII key ring until the job has
-// used it. If the same requester already has a pending request for the same
-// course and batch, that request is returned (Existing set) instead.
-func (s *Service) Request(ctx context.Context, p *roster.Principal, courseID, batchID, password string) (*Request, error) {
+// NewRequest is what a requester asks for.
+type NewRequest struct {
+	Kind     string // one of KindNames(); the User Profile Exhaust when empty
+	Format   string // one of FormatNames(); CSV when empty
+	CourseID string
+	BatchID  string // every batch of the course when empty
+	Password string // of the encrypted zip
+}
+
+// Request asks for a report of one batch of a course, or of every batch
+// when BatchID is empty. Only the course creator may ask. The archive
+// password is sealed with the PII key ring until the job has used it. If
+// the same requester already has a pending request of the same kind and
+// format for the same course and batch, that request is returned
+// (Existing set) instead.
+func (s *Service) Request(ctx context.Context, p *roster.Principal, in NewRequest) (*Request, error) {
+	courseID, batchID, password := in.CourseID, in.BatchID, in.Password
 	if p == nil {
 		s.auditDenied(ctx, nil, "report.request", "course", strings.TrimSpace(courseID), "not signed in")
 		return nil, unauthenticated()
@@ -247,17 +259,21 @@ func (s *Service) Request(ctx context.Context, p *roster.Principal, courseID, ba
 		}
 		out.BatchName = b.Name
 	}
+	kind, format, err := kindAndFormat(in.Kind, in.Format)
+	if err != nil {
+		return nil, err
+	}
 	if fe := ValidatePassword(password); fe != nil {
 		return nil, roster.Invalid(*fe)
 	}
 	if s.queue == nil {
 		return nil, errors.New("report: no job queue configured")
 	}
-	req := roster.ReportRequest{ID: roster.NewID(), CourseID: c.ID, BatchID: batchID, RequestedBy: p.UserID,
-		Status: roster.ReportSubmitted, RequestedAt: s.Now()}
+	req := roster.ReportRequest{ID: roster.NewID(), Kind: kind.Name, Format: format.Name, CourseID: c.ID, BatchID: batchID,
+		RequestedBy: p.UserID, Status: roster.ReportSubmitted, RequestedAt: s.Now()}
 	errPending := errors.New("pending request exists")
 	err = store.InTx(ctx, s.db, func(tx store.Tx) error {
-		existing, err := store.FindPendingReport(ctx, tx, c.ID, batchID, p.UserID)
+		existing, err := store.FindPendingReport(ctx, tx, &req)
 		if err == nil {
 			out.ReportRequest, out.Existing = *existing, true
 			return nil
@@ -278,10 +294,11 @@ func (s *Service) Request(ctx context.Context, p *roster.Principal, courseID, ba
 			return err
 		}
 		out.ReportRequest = req
-		return store.Audit(ctx, tx, p.UserID, "report.request", "report", req.ID, "ok", "course="+c.ID+" batch="+batchID)
+		return store.Audit(ctx, tx, p.UserID, "report.request", "report", req.ID, "ok",
+			"course="+c.ID+" batch="+batchID+" kind="+req.Kind+" format="+req.Format)
 	})
 	if errors.Is(err, errPending) {
-		existing, err := store.FindPendingReport(ctx, s.db, c.ID, batchID, p.UserID)
+		existing, err := store.FindPendingReport(ctx, s.db, &req)
 		if err != nil {
 			return nil, err
 		}
@@ -465,7 +482,7 @@ func (s *Service) Open(ctx context.Context, p *roster.Principal, token string) (
 		s.auditDenied(ctx, p, action, "report", reportID, "expired link")
 		return nil, nil, roster.Errorf(roster.EFORBIDDEN, "this download link has expired; ask for a new link")
 	}
-	r, c, err := s.ownReport(ctx, p, reportID, action)
+	r, _, err := s.ownReport(ctx, p, reportID, action)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -493,14 +510,6 @@ func (s *Service) Open(ctx context.Context, p *roster.Principal, token string) (
 		f.Close()
 		return nil, nil, err
 	}
-	return f, &File{ReportID: r.ID, Name: fileBase(c.ID, r.BatchID, r.RequestedAt) + ".zip", Size: info.Size(),
+	return f, &File{ReportID: r.ID, Name: fileBase(r) + ".zip", Size: info.Size(),
 		ContentType: "application/zip", Modified: info.ModTime().UTC()}, nil
-}
-
-// fileBase names the CSV inside the archive and the downloaded archive.
-func fileBase(courseID, batchID string, at time.Time) string {
-	if batchID == "" {
-		batchID = "all-batches"
-	}
-	return "user-profile-exhaust_" + courseID + "_" + batchID + "_" + at.UTC().Format("20060102")
 }
