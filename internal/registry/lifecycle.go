@@ -91,14 +91,14 @@ func (s *Service) UpdateUser(ctx context.Context, p *roster.Principal, id string
 			if v, msg := normaliseOptional(*patch.RecoveryEmail, pii.NormaliseEmail); msg != "" {
 				errs = append(errs, roster.FieldError{Field: FieldRecoveryEmail, Message: msg})
 			} else {
-				rec.RecoveryEmailEnc = s.keys.Seal(v, PIIContext(rec.ID, "recovery_email"))
+				rec.RecoveryEmailEnc = s.keys.Seal(v, pii.UserField(rec.ID, pii.FieldRecoveryEmail))
 			}
 		}
 		if patch.RecoveryPhone != nil {
 			if v, msg := normaliseOptional(*patch.RecoveryPhone, phoneIN); msg != "" {
 				errs = append(errs, roster.FieldError{Field: FieldRecoveryPhone, Message: msg})
 			} else {
-				rec.RecoveryPhoneEnc = s.keys.Seal(v, PIIContext(rec.ID, "recovery_phone"))
+				rec.RecoveryPhoneEnc = s.keys.Seal(v, pii.UserField(rec.ID, pii.FieldRecoveryPhone))
 			}
 		}
 		if patch.Email != nil {
@@ -158,7 +158,7 @@ func (s *Service) changeContact(ctx context.Context, tx store.Tx, rec *store.Use
 	if msg != "" {
 		return &roster.FieldError{Field: field, Message: msg}, nil
 	}
-	old, err := s.keys.Open(*oldEnc, PIIContext(rec.ID, field))
+	old, err := s.keys.Open(*oldEnc, pii.UserField(rec.ID, field))
 	if err != nil {
 		return nil, err
 	}
@@ -177,9 +177,9 @@ func (s *Service) changeContact(ctx context.Context, tx store.Tx, rec *store.Use
 		if err := store.DeleteLookup(ctx, tx, kind, s.lookupValue(kind, old), rec.ID); err != nil {
 			return nil, err
 		}
-		*prevEnc = s.keys.Seal(old, PIIContext(rec.ID, "prev_used_"+field))
+		*prevEnc = s.keys.Seal(old, pii.UserField(rec.ID, pii.PrevUsed(field)))
 	}
-	*oldEnc = s.keys.Seal(value, PIIContext(rec.ID, field))
+	*oldEnc = s.keys.Seal(value, pii.UserField(rec.ID, field))
 	*masked = ""
 	if value != "" {
 		*masked = mask(value)
@@ -227,11 +227,11 @@ func (s *Service) DeleteUser(ctx context.Context, p *roster.Principal, id string
 			if len(*c.enc) == 0 {
 				continue
 			}
-			v, err := s.keys.Open(*c.enc, PIIContext(rec.ID, c.field))
+			v, err := s.keys.Open(*c.enc, pii.UserField(rec.ID, c.field))
 			if err != nil {
 				return err
 			}
-			*c.prev, *c.enc, *c.masked = s.keys.Seal(v, PIIContext(rec.ID, "prev_used_"+c.field)), nil, ""
+			*c.prev, *c.enc, *c.masked = s.keys.Seal(v, pii.UserField(rec.ID, pii.PrevUsed(c.field))), nil, ""
 		}
 		return nil
 	})

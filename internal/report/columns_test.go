@@ -109,7 +109,7 @@ func TestValidatePassword(t *testing.T) {
 }
 
 func TestDownloadTokens(t *testing.T) {
-	s := &Service{signingKey: []byte("k"), Now: roster.Now}
+	s := &Service{linkKeys: [][]byte{[]byte("k")}, Now: roster.Now}
 	now := time.Unix(1_700_000_000, 0)
 	tok := s.token("r1", "alice", now.Add(time.Minute))
 	if id, p := s.verify(tok, "alice", now); p != tokenOK || id != "r1" {
@@ -126,7 +126,7 @@ func TestDownloadTokens(t *testing.T) {
 	if _, p := s.verify(forged, "alice", now); p != tokenBadSignature {
 		t.Fatalf("extended expiry: %v, want bad signature", p)
 	}
-	other := &Service{signingKey: []byte("other")}
+	other := &Service{linkKeys: [][]byte{[]byte("other")}}
 	if _, p := other.verify(tok, "alice", now); p != tokenBadSignature {
 		t.Fatalf("other key: %v, want bad signature", p)
 	}
@@ -134,5 +134,26 @@ func TestDownloadTokens(t *testing.T) {
 		if _, p := s.verify(bad, "alice", now); p != tokenMalformed {
 			t.Errorf("verify(%q) = %v, want malformed", bad, p)
 		}
+	}
+}
+
+// Link keys rotate: a new first key signs, the old one still verifies the
+// links it signed until it is dropped.
+func TestLinkKeysRotate(t *testing.T) {
+	now := time.Now()
+	oldKey, newKey := []byte("old-key"), []byte("new-key")
+	before := &Service{linkKeys: [][]byte{oldKey}}
+	tok := before.token("r1", "alice", now.Add(time.Minute))
+	during := &Service{linkKeys: [][]byte{newKey, oldKey}}
+	if id, p := during.verify(tok, "alice", now); p != tokenOK || id != "r1" {
+		t.Fatalf("old link after rotation: %v, want ok", p)
+	}
+	fresh := during.token("r1", "alice", now.Add(time.Minute))
+	after := &Service{linkKeys: [][]byte{newKey}}
+	if _, p := after.verify(fresh, "alice", now); p != tokenOK {
+		t.Fatalf("new link: %v, want ok", p)
+	}
+	if _, p := after.verify(tok, "alice", now); p != tokenBadSignature {
+		t.Fatalf("old link once the old key is dropped: %v, want bad signature", p)
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/pii"
-	"github.com/roster-dev/roster/internal/registry"
+
 	"github.com/roster-dev/roster/internal/store"
 )
 
@@ -116,12 +116,12 @@ func (e *exporter) resolvePage(ctx context.Context, b *roster.Batch, page []stor
 		}
 		var err error
 		if share.Email {
-			if r.Email, err = e.keys.Open(u.EmailEnc, registry.PIIContext(u.UserID, "email")); err != nil {
+			if r.Email, err = e.keys.Open(u.EmailEnc, pii.UserField(u.UserID, pii.FieldEmail)); err != nil {
 				return nil, permanent("a learner's email address could not be decrypted; check the PII keys")
 			}
 		}
 		if share.Phone {
-			if r.Phone, err = e.keys.Open(u.PhoneEnc, registry.PIIContext(u.UserID, "phone")); err != nil {
+			if r.Phone, err = e.keys.Open(u.PhoneEnc, pii.UserField(u.UserID, pii.FieldPhone)); err != nil {
 				return nil, permanent("a learner's phone number could not be decrypted; check the PII keys")
 			}
 		}
@@ -337,7 +337,7 @@ func (e *exporter) externalID(ctx context.Context, u *store.ReportUser, mine []s
 			}
 		}
 		if best != nil {
-			v, err := e.keys.Open(best.Enc, registry.ExternalIDContext(best.Provider, best.IDType, best.UserID))
+			v, err := e.keys.Open(best.Enc, pii.ExternalID(best.Provider, best.IDType, best.UserID))
 			if err != nil {
 				return "", permanent("a learner's external id could not be decrypted; check the PII keys")
 			}

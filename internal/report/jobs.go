@@ -15,6 +15,7 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/jobs"
+	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/zipcrypt"
 )
@@ -129,7 +130,7 @@ func (s *Service) generate(ctx context.Context, id string) error {
 	if len(sealed) == 0 {
 		return permanent("the archive password is no longer available; request the report again")
 	}
-	password, err := s.keys.Open(sealed, passwordContext(id))
+	password, err := s.keys.Open(sealed, pii.ReportPassword(id))
 	if err != nil {
 		return permanent("the archive password could not be decrypted; check the PII keys")
 	}

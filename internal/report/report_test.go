@@ -24,6 +24,7 @@ import (
 	"github.com/roster-dev/roster/internal/course"
 	"github.com/roster-dev/roster/internal/course/coursetest"
 	"github.com/roster-dev/roster/internal/jobs"
+	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/storetest"
@@ -713,7 +714,7 @@ func TestJobPermanentFailureIsNotRetried(t *testing.T) {
 		}
 		// A sealed password moved to another request does not open.
 		if _, err := db.Exec(ctx, `UPDATE report_request SET password_enc = $1 WHERE id = $2`,
-			f.Keys.Seal(testPassword, passwordContext("another")), req.ID); err != nil {
+			f.Keys.Seal(testPassword, pii.ReportPassword("another")), req.ID); err != nil {
 			t.Fatal(err)
 		}
 		startWorkers(t, f)

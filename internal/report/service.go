@@ -26,11 +26,13 @@ const (
 
 // Config tunes the service. Zero values get the defaults noted.
 type Config struct {
-	Dir        string        // report files; default ./data/reports
-	LinkTTL    time.Duration // lifetime of a download link; default DefaultLinkTTL
-	Retention  time.Duration // how long files are kept after they are built; default DefaultRetention
-	SigningKey []byte        // download link key; default derived from the PII index key
-	LinkPrefix string        // download URL = LinkPrefix + token; default /api/v1/reports/download?token=
+	Dir       string        // report files; default ./data/reports
+	LinkTTL   time.Duration // lifetime of a download link; default DefaultLinkTTL
+	Retention time.Duration // how long files are kept after they are built; default DefaultRetention
+	// LinkKeys sign download links, the first signs and all verify;
+	// default the PII key ring's link keys.
+	LinkKeys   [][]byte
+	LinkPrefix string // download URL = LinkPrefix + token; default /api/v1/reports/download?token=
 	// PageSize is the rows per keyset page; default 500. Small enough that
 	// PostgreSQL joins a page by index rather than scanning users whole
 	// (measured: 1000 was 1.7x slower on 100,000 users), large enough that
@@ -74,11 +76,11 @@ func (c *Config) defaults() {
 
 // Service requests, generates and serves User Profile Exhausts.
 type Service struct {
-	db         store.Engine
-	keys       *pii.Keyring
-	cfg        Config
-	signingKey []byte
-	queue      *jobs.Queue
+	db       store.Engine
+	keys     *pii.Keyring
+	cfg      Config
+	linkKeys [][]byte
+	queue    *jobs.Queue
 	// Now is swappable so tests can move past link and file expiry.
 	Now func() time.Time
 
@@ -100,13 +102,10 @@ func New(db store.Engine, keys *pii.Keyring, cfg Config) (*Service, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
 		return nil, err
 	}
-	key := cfg.SigningKey
-	if len(key) == 0 {
-		// Every replica derives the same key from the shared index key,
-		// so links work across replicas without another secret to manage.
-		key = []byte(keys.BlindIndex("report-download-link-key", "v1"))
+	if len(cfg.LinkKeys) == 0 {
+		cfg.LinkKeys = keys.LinkKeys()
 	}
-	return &Service{db: db, keys: keys, cfg: cfg, signingKey: key, Now: roster.Now}, nil
+	return &Service{db: db, keys: keys, cfg: cfg, linkKeys: cfg.LinkKeys, Now: roster.Now}, nil
 }
 
 // Dir is where report files are written.
@@ -185,8 +184,6 @@ func ValidatePassword(pw string) *roster.FieldError {
 	}
 	return nil
 }
-
-func passwordContext(reportID string) string { return "report/" + reportID + "/password" }
 
 // authorizeCreator lets only the course's creator, still holding the
 // CONTENT_CREATOR role in the course's tenant, act on its reports. Every
@@ -283,7 +280,7 @@ func (s *Service) Request(ctx context.Context, p *roster.Principal, in NewReques
 		if s.afterPendingCheck != nil {
 			s.afterPendingCheck()
 		}
-		sealed := s.keys.Seal(password, passwordContext(req.ID))
+		sealed := s.keys.Seal(password, pii.ReportPassword(req.ID))
 		if err := store.InsertReportRequest(ctx, tx, &req, sealed); errors.Is(err, store.ErrUnique) {
 			return errPending // a concurrent request won; PostgreSQL needs a new transaction to read it
 		} else if err != nil {

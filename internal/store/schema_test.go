@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/storetest"
 )
@@ -133,4 +134,32 @@ ORDER BY t.relname, i.relname, n.n`
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Every sealed column (named *_enc) is in pii's table of bindings, so the
+// one place that says how a value is bound to its row is complete.
+func TestSealedColumnsAreListedInPII(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	listed := map[string]bool{}
+	for _, c := range pii.SealedColumns {
+		listed[c.Table+"."+c.Column] = true
+	}
+	found := 0
+	for _, l := range describeSchema(t, "sqlite", db) {
+		var table, col string
+		if n, _ := fmt.Sscanf(strings.ReplaceAll(l, ".", " "), "column %s %s", &table, &col); n != 2 || !strings.HasSuffix(col, "_enc") {
+			continue
+		}
+		found++
+		if !listed[table+"."+col] {
+			t.Errorf("sealed column %s.%s is not in pii.SealedColumns", table, col)
+		}
+		delete(listed, table+"."+col)
+	}
+	if found == 0 {
+		t.Fatal("no sealed columns found")
+	}
+	for c := range listed {
+		t.Errorf("pii.SealedColumns lists %s, which is not in the schema", c)
+	}
 }
