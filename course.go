@@ -99,10 +99,20 @@ const (
 	ReportExpired    = "EXPIRED" // the file was deleted after the retention period
 )
 
-// ReportRequest is an on-demand User Profile Exhaust for a batch, or for
-// every batch of the course when BatchID is empty.
+// Report kinds and output formats. The report package says what each
+// kind holds; these are the stored names. Requests made before kinds
+// existed are the exhaust, as CSV.
+const (
+	ReportUserProfileExhaust = "user-profile-exhaust"
+	ReportCSV                = "csv"
+)
+
+// ReportRequest is an on-demand report of a course batch, or of every
+// batch of the course when BatchID is empty.
 type ReportRequest struct {
 	ID            string     `json:"id"`
+	Kind          string     `json:"kind"`
+	Format        string     `json:"format"`
 	CourseID      string     `json:"courseId"`
 	BatchID       string     `json:"batchId,omitempty"`
 	RequestedBy   string     `json:"requestedBy"`

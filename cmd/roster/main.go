@@ -163,6 +163,7 @@ func newRootCmd() *cobra.Command {
 	// Keys come from the environment only: a flag would show in ps output.
 	g.cfg.PIIKey = os.Getenv("ROSTER_PII_KEY")
 	g.cfg.PIIIndexKey = os.Getenv("ROSTER_PII_INDEX_KEY")
+	g.cfg.ReportLinkKey = os.Getenv("ROSTER_REPORT_LINK_KEY")
 	g.cfg.JWTKey = os.Getenv("ROSTER_JWT_KEY")
 	g.cfg.OIDCClientSecret = os.Getenv("ROSTER_OIDC_CLIENT_SECRET")
 	g.cfg.Version = getVersion()

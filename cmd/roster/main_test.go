@@ -29,7 +29,7 @@ func rosterCmd(t *testing.T, stdin string, args ...string) string {
 // clearEnv makes sure the developer's own ROSTER_* settings do not leak in.
 func clearEnv(t *testing.T) {
 	for _, name := range []string{"ROSTER_ADDR", "ROSTER_DATA_DIR", "ROSTER_DATABASE_URL", "ROSTER_PII_KEY",
-		"ROSTER_PII_INDEX_KEY", "ROSTER_JWT_KEY", "ROSTER_OIDC_ISSUER", "ROSTER_OIDC_CLIENT_ID", "ROSTER_REPORT_DIR"} {
+		"ROSTER_PII_INDEX_KEY", "ROSTER_REPORT_LINK_KEY", "ROSTER_JWT_KEY", "ROSTER_OIDC_ISSUER", "ROSTER_OIDC_CLIENT_ID", "ROSTER_REPORT_DIR"} {
 		t.Setenv(name, "")
 	}
 }

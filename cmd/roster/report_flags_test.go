@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,5 +68,53 @@ func TestReportLinkTTLFlag(t *testing.T) {
 		if f == nil || f.DefValue != want {
 			t.Fatalf("ROSTER_REPORT_LINK_TTL=%q: flag %+v, want default %s", env, f, want)
 		}
+	}
+}
+
+// --kind and --format name what to build; unknown ones are refused with
+// the valid names, before anything is stored.
+func TestReportKindFlag(t *testing.T) {
+	clearEnv(t)
+	dir := t.TempDir()
+	t.Chdir(dir)
+	out := rosterCmd(t, "", "demo", "--learners", "3")
+	course := regexp.MustCompile(`Course ".*": id (\S+)`).FindStringSubmatch(out)
+	if course == nil {
+		t.Fatalf("demo printed %q", out)
+	}
+	out = rosterCmd(t, "Flag-test-42\n", "report", "request", "--course", course[1], "--kind", "user-profile-exhaust",
+		"--format", "csv", "--password-stdin")
+	m := regexp.MustCompile(`report (\S+): SUCCESS`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("report request printed %q", out)
+	}
+	code, _, errOut := runCmd("Flag-test-42\n", "report", "request", "--course", course[1], "--kind", "progress", "--password-stdin")
+	if code == 0 || !strings.Contains(errOut, "kind") || !strings.Contains(errOut, "user-profile-exhaust") {
+		t.Errorf("unknown kind: exit %d, %q", code, errOut)
+	}
+	db, err := dbopen.Open(context.Background(), filepath.Join(dir, "data", "roster.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var kinds []string
+	rows, err := db.Query(context.Background(), `SELECT kind || '/' || format FROM report_request`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		kinds = append(kinds, k)
+	}
+	rows.Close()
+	if strings.Join(kinds, ",") != "user-profile-exhaust/csv" {
+		t.Errorf("stored requests = %v", kinds)
+	}
+	_, help, _ := runCmd("", "report", "request", "--help")
+	if !strings.Contains(help, "--kind") || !strings.Contains(help, "user-profile-exhaust") {
+		t.Errorf("help does not name the kinds: %s", help)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/roster-dev/roster/internal/app"
 	"github.com/roster-dev/roster/internal/demo"
 	"github.com/roster-dev/roster/internal/registry"
+	"github.com/roster-dev/roster/internal/report"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/upload"
 )
@@ -168,12 +169,12 @@ func printUploadSummary(w io.Writer, rep *upload.Report) {
 func newReportCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "report", Short: "Request and download User Profile Exhaust reports"}
 	var (
-		courseID, batchID, as string
-		passwordStdin, noWait bool
+		kind, format, courseID, batchID, as string
+		passwordStdin, noWait               bool
 	)
 	request := &cobra.Command{
 		Use:   "request",
-		Short: "Request the User Profile Exhaust of a course batch",
+		Short: "Request a report (by default the User Profile Exhaust) of a course batch",
 		Long: "Builds the report as the course creator (or --as) into an AES-256 encrypted zip. The zip password is\n" +
 			"read from standard input (--password-stdin) or asked for on the terminal, never taken as a flag.",
 		Example: "  roster report request --course do_123 --batch BATCH_ID",
@@ -189,7 +190,8 @@ func newReportCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				r, err := a.Reports.Request(ctx, p, courseID, batchID, pw)
+				r, err := a.Reports.Request(ctx, p, report.NewRequest{Kind: kind, Format: format, CourseID: courseID,
+					BatchID: batchID, Password: pw})
 				if err != nil {
 					return describe(err)
 				}
@@ -219,6 +221,8 @@ func newReportCmd(g *globals) *cobra.Command {
 		},
 	}
 	f := request.Flags()
+	f.StringVar(&kind, "kind", report.KindNames()[0], "which report: "+strings.Join(report.KindNames(), ", "))
+	f.StringVar(&format, "format", report.FormatNames()[0], "file format: "+strings.Join(report.FormatNames(), ", "))
 	f.StringVar(&courseID, "course", "", "course id (do_…)")
 	f.StringVar(&batchID, "batch", "", "batch id; every batch of the course when empty")
 	f.StringVar(&as, "as", "", "request as this user (default: the course creator)")

@@ -49,9 +49,13 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	log := cfg.Logger()
-	keys, err := pii.Load(cfg.PIIKey, cfg.PIIIndexKey, filepath.Join(cfg.DataDir, "keys.json"))
+	keys, err := pii.Load(cfg.PIIKey, cfg.PIIIndexKey, cfg.ReportLinkKey, filepath.Join(cfg.DataDir, "keys.json"))
 	if err != nil {
 		return nil, err
+	}
+	if keys.LinkKeysDerived() {
+		log.Warn("report download links are signed with a key derived from the PII index key, which cannot rotate; " +
+			"set ROSTER_REPORT_LINK_KEY (or linkKeys in keys.json) to give them a key of their own")
 	}
 	db, err := dbopen.Open(ctx, cfg.DatabaseURL)
 	if err != nil {

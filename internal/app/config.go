@@ -30,8 +30,11 @@ type Config struct {
 
 	PIIKey      string // ROSTER_PII_KEY "id:base64[,id:base64...]"
 	PIIIndexKey string // ROSTER_PII_INDEX_KEY base64
-	JWTKey      string // ROSTER_JWT_KEY; default: generated into DataDir/jwt.key
-	TokenTTL    time.Duration
+	// ReportLinkKey signs report download links: ROSTER_REPORT_LINK_KEY
+	// "base64[,base64...]", the first signs and all verify.
+	ReportLinkKey string
+	JWTKey        string // ROSTER_JWT_KEY; default: generated into DataDir/jwt.key
+	TokenTTL      time.Duration
 
 	OIDCIssuer   string
 	OIDCClientID string

@@ -2,11 +2,7 @@ package auth
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
@@ -22,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/pii"
 )
 
 // OIDCLoginConfig turns on browser sign-in with the IdP whose tokens OIDC
@@ -77,7 +74,7 @@ func loginErr(code string, format string, args ...any) *LoginError {
 type OIDCLogin struct {
 	auth *Authenticator
 	cfg  OIDCLoginConfig
-	aead cipher.AEAD
+	seal *pii.Sealer
 	now  func() time.Time
 
 	mu       sync.Mutex
@@ -98,19 +95,11 @@ func NewOIDCLogin(a *Authenticator, cfg OIDCLoginConfig) (*OIDCLogin, error) {
 	if cfg.Name == "" {
 		cfg.Name = "single sign-on"
 	}
-	// A separate key for sealing keeps the cookie from ever being usable as
-	// a token, and vice versa, although both come from one secret.
-	mac := hmac.New(sha256.New, a.Tokens.key)
-	mac.Write([]byte("roster/oidc-login-state/v1"))
-	block, err := aes.NewCipher(mac.Sum(nil))
+	seal, err := pii.NewSealer(pii.Key{ID: "oidc1", Key: pii.OIDCStateKey(a.Tokens.key)})
 	if err != nil {
 		return nil, err
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	return &OIDCLogin{auth: a, cfg: cfg, aead: aead, now: time.Now}, nil
+	return &OIDCLogin{auth: a, cfg: cfg, seal: seal, now: time.Now}, nil
 }
 
 // Name is the provider's display name for the sign-in button.
@@ -146,7 +135,7 @@ func (l *OIDCLogin) Start(ctx context.Context, next string) (authURL, sealed str
 		Next:     next,
 		Expires:  l.now().Add(LoginStateTTL).Unix(),
 	}
-	if sealed, err = l.seal(st); err != nil {
+	if sealed, err = l.sealState(st); err != nil {
 		return "", "", &LoginError{Code: LoginErrServer, Err: err}
 	}
 	authURL = l.oauth2(p).AuthCodeURL(st.State, oidc.Nonce(st.Nonce), oauth2.S256ChallengeOption(st.Verifier))
@@ -286,21 +275,15 @@ func (l *OIDCLogin) getProvider(ctx context.Context) (*oidc.Provider, error) {
 	return p, nil
 }
 
-// The cookie is AES-GCM sealed rather than only signed: the PKCE verifier
-// must stay secret from anyone who sees the cookie (e.g. in a proxy log),
-// or the code could be redeemed by them.
-const sealAAD = "roster oidc login state"
-
-func (l *OIDCLogin) seal(st loginState) (string, error) {
+// The cookie is sealed (AES-GCM, by pii) rather than only signed: the PKCE
+// verifier must stay secret from anyone who sees the cookie (e.g. in a
+// proxy log), or the code could be redeemed by them.
+func (l *OIDCLogin) sealState(st loginState) (string, error) {
 	plain, err := json.Marshal(st)
 	if err != nil {
 		return "", err
 	}
-	nonce := make([]byte, l.aead.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(l.aead.Seal(nonce, nonce, plain, []byte(sealAAD))), nil
+	return base64.RawURLEncoding.EncodeToString(l.seal.Seal(string(plain), pii.OIDCLoginState)), nil
 }
 
 func (l *OIDCLogin) open(sealed string) (*loginState, error) {
@@ -308,15 +291,15 @@ func (l *OIDCLogin) open(sealed string) (*loginState, error) {
 		return nil, errors.New("no state cookie")
 	}
 	b, err := base64.RawURLEncoding.DecodeString(sealed)
-	if err != nil || len(b) < l.aead.NonceSize() {
+	if err != nil || len(b) == 0 {
 		return nil, errors.New("malformed state cookie")
 	}
-	plain, err := l.aead.Open(nil, b[:l.aead.NonceSize()], b[l.aead.NonceSize():], []byte(sealAAD))
+	plain, err := l.seal.Open(b, pii.OIDCLoginState)
 	if err != nil {
 		return nil, errors.New("state cookie does not open (tampered with, or sealed with another key)")
 	}
 	var st loginState
-	if err := json.Unmarshal(plain, &st); err != nil {
+	if err := json.Unmarshal([]byte(plain), &st); err != nil {
 		return nil, errors.New("malformed state cookie")
 	}
 	// The cookie's Max-Age is only advice to the browser; this is the check.

@@ -140,7 +140,7 @@ func TestOIDCLoginRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	expired := &OIDCLogin{auth: l.auth, cfg: l.cfg, aead: l.aead,
+	expired := &OIDCLogin{auth: l.auth, cfg: l.cfg, seal: l.seal,
 		now: func() time.Time { return time.Now().Add(LoginStateTTL + time.Minute) }}
 
 	type attempt struct {

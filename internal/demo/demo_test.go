@@ -86,7 +86,7 @@ func TestLoadThenReport(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer q.Stop(context.Background())
-		req, err := svc.Request(ctx, creator, res.CourseID, "", "Demo1234")
+		req, err := svc.Request(ctx, creator, report.NewRequest{CourseID: res.CourseID, Password: "Demo1234"})
 		if err != nil {
 			t.Fatal(err)
 		}

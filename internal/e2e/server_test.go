@@ -264,7 +264,7 @@ func (s *server) seedReports(t *testing.T, creatorID string) {
 	base := time.Now().UTC().Add(-72 * time.Hour).Truncate(time.Second)
 	insert := func(batch int, at time.Time, finish func(tx store.Tx, r *roster.ReportRequest) error) string {
 		t.Helper()
-		r := &roster.ReportRequest{ID: roster.NewID(), CourseID: s.course.ID, BatchID: s.batches[batch].ID,
+		r := &roster.ReportRequest{ID: roster.NewID(), Kind: roster.ReportUserProfileExhaust, Format: roster.ReportCSV, CourseID: s.course.ID, BatchID: s.batches[batch].ID,
 			RequestedBy: creatorID, Status: roster.ReportSubmitted, RequestedAt: at}
 		err := store.InTx(ctx, db, func(tx store.Tx) error {
 			if err := store.InsertReportRequest(ctx, tx, r, nil); err != nil {

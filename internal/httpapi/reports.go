@@ -40,21 +40,27 @@ func (s *Server) reportRoutes() {
 	}
 	s.reportPolicyRoutes(rs)
 
-	req := op("requestReport", http.MethodPost, "/reports", "Request the User Profile Exhaust of a course batch", "reports")
+	req := op("requestReport", http.MethodPost, "/reports", "Request a report (by default the User Profile Exhaust) of a course batch", "reports")
 	req.Description = "Only the course creator may ask. The report is built in the background into a WinZip AES-256 " +
 		"encrypted zip opened with the given password, which is never logged and is forgotten once the file is built. " +
-		"While an identical request (same course, batch and requester) is pending it is returned instead (200 with existing=true); " +
-		"a new request answers 202."
+		"While an identical request (same kind, format, course, batch and requester) is pending it is returned instead " +
+		"(200 with existing=true); a new request answers 202."
 	req.DefaultStatus = http.StatusAccepted
 	req.Errors = append(req.Errors, http.StatusNotFound)
 	register(s, req, func(ctx context.Context, in *struct {
 		Body struct {
+			// The enums must list report.KindNames() and report.FormatNames()
+			// (TestReportKindsInOpenAPI checks); the first is the default.
+			Kind     string `json:"kind,omitempty" enum:"user-profile-exhaust" default:"user-profile-exhaust" doc:"Which report"`
+			Format   string `json:"format,omitempty" enum:"csv" default:"csv" doc:"How the file inside the zip is written"`
 			CourseID string `json:"courseId" maxLength:"80"`
 			BatchID  string `json:"batchId,omitempty" maxLength:"64" doc:"Every batch of the course when empty"`
 			Password string `json:"password" format:"password" maxLength:"200" doc:"8 to 99 characters, at least one letter and one digit"`
 		}
 	}) (*reportOutput, error) {
-		r, err := rs.Request(ctx, caller(ctx), in.Body.CourseID, in.Body.BatchID, in.Body.Password)
+		b := &in.Body
+		r, err := rs.Request(ctx, caller(ctx), report.NewRequest{Kind: b.Kind, Format: b.Format, CourseID: b.CourseID,
+			BatchID: b.BatchID, Password: b.Password})
 		if err != nil {
 			return nil, err
 		}

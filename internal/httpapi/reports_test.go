@@ -137,7 +137,7 @@ func TestReportListCourseFilter(t *testing.T) {
 		at := roster.Now().Add(-time.Hour)
 		insert := func(courseID string) string {
 			// FAILED requests: not pending, so any number may exist.
-			r := &roster.ReportRequest{ID: roster.NewID(), CourseID: courseID, RequestedBy: creatorUser.ID,
+			r := &roster.ReportRequest{ID: roster.NewID(), Kind: roster.ReportUserProfileExhaust, Format: roster.ReportCSV, CourseID: courseID, RequestedBy: creatorUser.ID,
 				Status: roster.ReportFailed, Failure: "test", RequestedAt: at}
 			if err := store.InsertReportRequest(ctx, db, r, nil); err != nil {
 				t.Fatal(err)
@@ -236,4 +236,78 @@ func TestReportPolicyEndpoints(t *testing.T) {
 		e.do(http.MethodGet, "/api/v1/organisations/"+e.schoolA.ID+"/report-policy", admin, nil, nil).expect(t, http.StatusNotFound)
 		e.do(http.MethodPut, "/api/v1/organisations/missing/report-policy", admin, seed, nil).expect(t, http.StatusNotFound)
 	})
+}
+
+func TestReportKindAndFormatInAPI(t *testing.T) {
+	e := newEnv(t, storetest.Open(t, "sqlite"), withJobs)
+	e.createUser(e.stateA.ID, "creator", "creator@example.org", roster.RoleContentCreator)
+	creator := e.login("creator")
+	var c roster.Course
+	e.do(http.MethodPost, "/api/v1/courses", creator, map[string]any{"name": "Fractions"}, &c).expect(t, http.StatusCreated)
+
+	// Without kind and format a request is the exhaust as CSV, as before.
+	var req report.Request
+	e.do(http.MethodPost, "/api/v1/reports", creator, map[string]any{"courseId": c.ID, "password": "Zip-pass-2024"}, &req).
+		expect(t, http.StatusAccepted)
+	if req.Kind != roster.ReportUserProfileExhaust || req.Format != roster.ReportCSV {
+		t.Fatalf("default request = %+v", req.ReportRequest)
+	}
+	var same report.Request
+	e.do(http.MethodPost, "/api/v1/reports", creator, map[string]any{"kind": "user-profile-exhaust", "format": "csv",
+		"courseId": c.ID, "password": "Zip-pass-2024"}, &same).expect(t, http.StatusOK)
+	if !same.Existing || same.ID != req.ID {
+		t.Fatalf("explicit kind and format = %+v; want the pending default request", same)
+	}
+	var got map[string]any
+	e.do(http.MethodGet, "/api/v1/reports/"+req.ID, creator, nil, &got).expect(t, http.StatusOK)
+	if got["kind"] != "user-profile-exhaust" || got["format"] != "csv" {
+		t.Fatalf("report view = %v", got)
+	}
+	for field, body := range map[string]map[string]any{
+		"body.kind":   {"kind": "progress", "courseId": c.ID, "password": "Zip-pass-2024"},
+		"body.format": {"format": "pdf", "courseId": c.ID, "password": "Zip-pass-2024"},
+	} {
+		res := e.do(http.MethodPost, "/api/v1/reports", creator, body, nil).expect(t, http.StatusUnprocessableEntity)
+		if p := res.problem(t); len(p.Errors) == 0 || p.Errors[0].Location != field {
+			t.Errorf("%s problem = %+v", field, p)
+		}
+	}
+}
+
+// The request body's enums are written as struct tags; they must name
+// exactly the kinds and formats the report package builds, first as the
+// default.
+func TestReportKindsInOpenAPI(t *testing.T) {
+	e := newEnv(t, storetest.Open(t, "sqlite"), withJobs)
+	var doc struct {
+		Paths map[string]map[string]struct {
+			RequestBody struct {
+				Content map[string]struct {
+					Schema struct {
+						Ref string `json:"$ref"`
+					}
+				}
+			}
+		}
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Enum    []string
+					Default string
+				}
+			}
+		}
+	}
+	e.do(http.MethodGet, "/openapi.json", "", nil, &doc).expect(t, http.StatusOK)
+	ref := doc.Paths["/api/v1/reports"]["post"].RequestBody.Content["application/json"].Schema.Ref
+	schema, ok := doc.Components.Schemas[strings.TrimPrefix(ref, "#/components/schemas/")]
+	if !ok {
+		t.Fatalf("request body schema %q not found", ref)
+	}
+	for prop, want := range map[string][]string{"kind": report.KindNames(), "format": report.FormatNames()} {
+		p := schema.Properties[prop]
+		if strings.Join(p.Enum, ",") != strings.Join(want, ",") || p.Default != want[0] {
+			t.Errorf("%s: enum %v default %q; want %v default %q", prop, p.Enum, p.Default, want, want[0])
+		}
+	}
 }

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/sheet"
 	"github.com/roster-dev/roster/internal/upload"
 )
 
@@ -222,11 +222,8 @@ func (s *Server) uploadRoutes() {
 	tmpl.Responses = result.Responses
 	register(s, tmpl, func(ctx context.Context, _ *struct{}) (*huma.StreamResponse, error) {
 		var buf bytes.Buffer
-		buf.WriteString("\uFEFF")
-		cw := csv.NewWriter(&buf)
-		cw.UseCRLF = true
-		_ = cw.Write(upload.Columns)
-		cw.Flush()
+		cw, _ := sheet.NewWriter(&buf, upload.Columns) // a bytes.Buffer does not fail
+		_ = cw.Flush()
 		return &huma.StreamResponse{Body: func(hctx huma.Context) {
 			hctx.SetHeader("Content-Type", "text/csv; charset=utf-8")
 			hctx.SetHeader("Content-Disposition", `attachment; filename="users-template.csv"`)

@@ -3,6 +3,11 @@
 // keys can rotate while old rows stay readable. Equality lookups (is this
 // email taken?) use a keyed HMAC "blind index" of the normalised value, which
 // lets the database enforce uniqueness without ever holding plaintext.
+//
+// The package owns all sealing: bindings.go lists every sealed value with
+// the string binding it to its row and column, and names each key Roster
+// derives from another secret. Other packages call those helpers rather
+// than writing their own strings or AES-GCM.
 package pii
 
 import (
@@ -33,23 +38,66 @@ type Key struct {
 	Key []byte // 32 bytes
 }
 
-// Keyring seals with the primary key and opens with any key it holds.
+// Sealer seals with its primary key and opens with any key it holds.
+type Sealer struct {
+	primary string
+	aeads   map[string]cipher.AEAD
+}
+
+// Keyring is the PII sealer plus the blind-index key and the download-link
+// keys.
 type Keyring struct {
-	primary  string
-	aeads    map[string]cipher.AEAD
+	*Sealer
 	indexKey []byte
+	linkKeys [][]byte
 }
 
 // NewKeyring builds a ring; keys[0] is the primary (used for new writes).
 // The index key must never rotate: blind indexes already stored depend on it.
+// Download links are signed with a key derived from it until SetLinkKeys
+// gives them keys of their own.
 func NewKeyring(indexKey []byte, keys ...Key) (*Keyring, error) {
-	if len(keys) == 0 {
-		return nil, errors.New("pii: at least one key is required")
-	}
 	if len(indexKey) < 32 {
 		return nil, errors.New("pii: index key must be at least 32 bytes")
 	}
-	k := &Keyring{primary: keys[0].ID, aeads: map[string]cipher.AEAD{}, indexKey: indexKey}
+	s, err := NewSealer(keys...)
+	if err != nil {
+		return nil, err
+	}
+	return &Keyring{Sealer: s, indexKey: indexKey, linkKeys: [][]byte{legacyLinkKey(indexKey)}}, nil
+}
+
+// SetLinkKeys gives download links their own keys: the first signs new
+// links, every one verifies, so a key rotates by putting a new one first
+// and dropping the old one once its links have expired.
+func (k *Keyring) SetLinkKeys(keys ...[]byte) error {
+	if len(keys) == 0 {
+		return errors.New("pii: at least one link key is required")
+	}
+	for _, key := range keys {
+		if len(key) < 32 {
+			return errors.New("pii: link keys must be at least 32 bytes")
+		}
+	}
+	k.linkKeys = keys
+	return nil
+}
+
+// LinkKeys returns the download-link keys, the signing key first.
+func (k *Keyring) LinkKeys() [][]byte { return k.linkKeys }
+
+// LinkKeysDerived reports whether links are still signed with the key
+// derived from the index key (no link key configured).
+func (k *Keyring) LinkKeysDerived() bool {
+	return len(k.linkKeys) == 1 && hmac.Equal(k.linkKeys[0], legacyLinkKey(k.indexKey))
+}
+
+// NewSealer builds a sealer; keys[0] is the primary (used for new writes).
+func NewSealer(keys ...Key) (*Sealer, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("pii: at least one key is required")
+	}
+	k := &Sealer{primary: keys[0].ID, aeads: map[string]cipher.AEAD{}}
 	for _, key := range keys {
 		if key.ID == "" || len(key.ID) > 32 || strings.ContainsAny(key.ID, ",:= ") {
 			return nil, fmt.Errorf("pii: invalid key id %q", key.ID)
@@ -74,12 +122,13 @@ func NewKeyring(indexKey []byte, keys ...Key) (*Keyring, error) {
 }
 
 // PrimaryKeyID is the id of the key new values are sealed with.
-func (k *Keyring) PrimaryKeyID() string { return k.primary }
+func (k *Sealer) PrimaryKeyID() string { return k.primary }
 
-// Seal encrypts plaintext bound to context (for example "user/<id>/email"),
+// Seal encrypts plaintext bound to context (one of the bindings in
+// bindings.go, for example UserField(id, FieldEmail) = "users/<id>/email"),
 // so a ciphertext copied onto another row or column fails to open. Empty
 // plaintext seals to nil: absent values stay NULL in the database.
-func (k *Keyring) Seal(plaintext, context string) []byte {
+func (k *Sealer) Seal(plaintext, context string) []byte {
 	if plaintext == "" {
 		return nil
 	}
@@ -96,7 +145,7 @@ func (k *Keyring) Seal(plaintext, context string) []byte {
 }
 
 // Open decrypts a value sealed by Seal with the same context.
-func (k *Keyring) Open(ciphertext []byte, context string) (string, error) {
+func (k *Sealer) Open(ciphertext []byte, context string) (string, error) {
 	if len(ciphertext) == 0 {
 		return "", nil
 	}
@@ -135,7 +184,11 @@ func KeyID(ciphertext []byte) string {
 // normalised value. The kind is mixed in so that the same string used as an
 // email and as a username produce unrelated index values.
 func (k *Keyring) BlindIndex(kind, normalised string) string {
-	mac := hmac.New(sha256.New, k.indexKey)
+	return blindIndex(k.indexKey, kind, normalised)
+}
+
+func blindIndex(indexKey []byte, kind, normalised string) string {
+	mac := hmac.New(sha256.New, indexKey)
 	mac.Write([]byte(kind))
 	mac.Write([]byte{0})
 	mac.Write([]byte(normalised))
@@ -147,6 +200,9 @@ func (k *Keyring) BlindIndex(kind, normalised string) string {
 type keyFile struct {
 	IndexKey string    `json:"indexKey"`
 	Keys     []fileKey `json:"keys"` // first is primary
+	// LinkKeys sign download links, first signs; absent in files written
+	// before links had keys of their own.
+	LinkKeys []string `json:"linkKeys,omitempty"`
 }
 
 type fileKey struct {
@@ -157,29 +213,55 @@ type fileKey struct {
 // Load builds the key ring from configuration:
 //   - keys: "id:base64[,id:base64...]" (first is primary), e.g. from ROSTER_PII_KEY
 //   - indexKey: base64, e.g. from ROSTER_PII_INDEX_KEY
+//   - linkKeys: "base64[,base64...]" (first signs), e.g. from ROSTER_REPORT_LINK_KEY
 //
-// When both are empty, the key file at path is read, or created with fresh
-// random keys (mode 0600) if it does not exist.
-func Load(keys, indexKey, path string) (*Keyring, error) {
+// When keys and indexKey are empty, the key file at path is read, or
+// created with fresh random keys (mode 0600) if it does not exist. Link
+// keys come from linkKeys, else from the key file; with neither, links
+// are signed with a key derived from the index key, as before link keys.
+func Load(keys, indexKey, linkKeys, path string) (*Keyring, error) {
+	k, fileLinkKeys, err := load(keys, indexKey, path)
+	if err != nil {
+		return nil, err
+	}
+	list := fileLinkKeys
+	if linkKeys != "" {
+		list = strings.Split(linkKeys, ",")
+	}
+	if len(list) == 0 {
+		return k, nil
+	}
+	raw := make([][]byte, len(list))
+	for i, b64 := range list {
+		if raw[i], err = base64.StdEncoding.DecodeString(strings.TrimSpace(b64)); err != nil {
+			return nil, errors.New("pii: link keys must be base64")
+		}
+	}
+	return k, k.SetLinkKeys(raw...)
+}
+
+func load(keys, indexKey, path string) (*Keyring, []string, error) {
 	if keys != "" || indexKey != "" {
 		if keys == "" || indexKey == "" {
-			return nil, errors.New("pii: set both the PII key list and the index key, or neither")
+			return nil, nil, errors.New("pii: set both the PII key list and the index key, or neither")
 		}
-		return parse(keys, indexKey)
+		k, err := parse(keys, indexKey)
+		return k, nil, err
 	}
 	data, err := keyfile.ReadOrCreate(path, newKeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("pii: %w", err)
+		return nil, nil, fmt.Errorf("pii: %w", err)
 	}
 	var f keyFile
 	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("pii: key file %s: %w", path, err)
+		return nil, nil, fmt.Errorf("pii: key file %s: %w", path, err)
 	}
 	list := make([]string, len(f.Keys))
 	for i, k := range f.Keys {
 		list[i] = k.ID + ":" + k.Key
 	}
-	return parse(strings.Join(list, ","), f.IndexKey)
+	k, err := parse(strings.Join(list, ","), f.IndexKey)
+	return k, f.LinkKeys, err
 }
 
 func parse(keys, indexKey string) (*Keyring, error) {
@@ -212,5 +294,6 @@ func GenerateKey() string {
 }
 
 func newKeyFile() ([]byte, error) {
-	return json.MarshalIndent(keyFile{IndexKey: GenerateKey(), Keys: []fileKey{{ID: "k1", Key: GenerateKey()}}}, "", "  ")
+	return json.MarshalIndent(keyFile{IndexKey: GenerateKey(), Keys: []fileKey{{ID: "k1", Key: GenerateKey()}},
+		LinkKeys: []string{GenerateKey()}}, "", "  ")
 }

@@ -113,28 +113,28 @@ func TestNewKeyringRejectsBadKeys(t *testing.T) {
 
 func TestLoad(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keys.json")
-	first, err := Load("", "", path)
+	first, err := Load("", "", "", path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("key file mode: %v %v", fi.Mode(), err)
 	}
-	again, err := Load("", "", path)
+	again, err := Load("", "", "", path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if v, err := again.Open(first.Seal("x", "c"), "c"); err != nil || v != "x" {
 		t.Fatal("second load produced other keys")
 	}
-	env, err := Load("k2:"+GenerateKey()+",k1:"+GenerateKey(), GenerateKey(), "")
+	env, err := Load("k2:"+GenerateKey()+",k1:"+GenerateKey(), GenerateKey(), "", "")
 	if err != nil || env.PrimaryKeyID() != "k2" {
 		t.Fatalf("env keys: %v", err)
 	}
-	if _, err := Load("k1:"+GenerateKey(), "", ""); err == nil {
+	if _, err := Load("k1:"+GenerateKey(), "", "", ""); err == nil {
 		t.Fatal("keys without index key accepted")
 	}
-	if _, err := Load("k1-no-colon", GenerateKey(), ""); err == nil {
+	if _, err := Load("k1-no-colon", GenerateKey(), "", ""); err == nil {
 		t.Fatal("malformed key list accepted")
 	}
 }

@@ -132,10 +132,10 @@ func (s *Service) UpdateUser(ctx context.Context, p *roster.Principal, id string
 			rec.PasswordHash = s.HashPassword(*patch.Password)
 		}
 		if patch.RecoveryEmail != nil {
-			rec.RecoveryEmailEnc = s.keys.Seal(*patch.RecoveryEmail, PIIContext(rec.ID, "recovery_email"))
+			rec.RecoveryEmailEnc = s.keys.Seal(*patch.RecoveryEmail, pii.UserField(rec.ID, pii.FieldRecoveryEmail))
 		}
 		if patch.RecoveryPhone != nil {
-			rec.RecoveryPhoneEnc = s.keys.Seal(*patch.RecoveryPhone, PIIContext(rec.ID, "recovery_phone"))
+			rec.RecoveryPhoneEnc = s.keys.Seal(*patch.RecoveryPhone, pii.UserField(rec.ID, pii.FieldRecoveryPhone))
 		}
 		if patch.Email != nil && len(errs) == 0 {
 			if fe, err := s.changeContact(ctx, tx, rec, roster.LookupEmail, *patch.Email); err != nil {
@@ -189,7 +189,7 @@ func (s *Service) changeContact(ctx context.Context, tx store.Tx, rec *store.Use
 		oldEnc, prevEnc, masked = &rec.PhoneEnc, &rec.PrevUsedPhoneEnc, &rec.MaskedPhone
 		mask = pii.MaskPhone
 	}
-	old, err := s.keys.Open(*oldEnc, PIIContext(rec.ID, field))
+	old, err := s.keys.Open(*oldEnc, pii.UserField(rec.ID, field))
 	if err != nil {
 		return nil, err
 	}
@@ -208,9 +208,9 @@ func (s *Service) changeContact(ctx context.Context, tx store.Tx, rec *store.Use
 		if err := store.DeleteLookup(ctx, tx, kind, s.lookupValue(kind, old), rec.ID); err != nil {
 			return nil, err
 		}
-		*prevEnc = s.keys.Seal(old, PIIContext(rec.ID, "prev_used_"+field))
+		*prevEnc = s.keys.Seal(old, pii.UserField(rec.ID, pii.PrevUsed(field)))
 	}
-	*oldEnc = s.keys.Seal(value, PIIContext(rec.ID, field))
+	*oldEnc = s.keys.Seal(value, pii.UserField(rec.ID, field))
 	*masked = ""
 	if value != "" {
 		*masked = mask(value)
@@ -258,11 +258,11 @@ func (s *Service) DeleteUser(ctx context.Context, p *roster.Principal, id string
 			if len(*c.enc) == 0 {
 				continue
 			}
-			v, err := s.keys.Open(*c.enc, PIIContext(rec.ID, c.field))
+			v, err := s.keys.Open(*c.enc, pii.UserField(rec.ID, c.field))
 			if err != nil {
 				return err
 			}
-			*c.prev, *c.enc, *c.masked = s.keys.Seal(v, PIIContext(rec.ID, "prev_used_"+c.field)), nil, ""
+			*c.prev, *c.enc, *c.masked = s.keys.Seal(v, pii.UserField(rec.ID, pii.PrevUsed(c.field))), nil, ""
 		}
 		return nil
 	})

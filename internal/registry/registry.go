@@ -70,15 +70,6 @@ type LookupQuery struct {
 	IDType   string // external id only
 }
 
-// PIIContext is the AEAD context binding a users.<field>_enc value to its
-// row and column, so a ciphertext copied elsewhere fails to decrypt.
-func PIIContext(userID, field string) string { return "users/" + userID + "/" + field }
-
-// ExternalIDContext binds usr_external_identity.external_id_enc to its row.
-func ExternalIDContext(provider, idType, userID string) string {
-	return "usr_external_identity/" + provider + "/" + idType + "/" + userID
-}
-
 // Bootstrap makes sure the custodian organisation, the default root of
 // self-signed-up users, exists, and returns it.
 func (s *Service) Bootstrap(ctx context.Context) (*roster.Organisation, error) {

@@ -294,13 +294,13 @@ func (s *Service) insertUser(ctx context.Context, tx store.Tx, actorID string, i
 	u.Status, u.IsDeleted, u.DeletedDate = roster.StatusActive, false, nil
 	u.CreatedBy, u.CreatedDate, u.UpdatedDate = actorID, now, nil
 	if n.email != "" {
-		rec.EmailEnc, u.MaskedEmail = s.keys.Seal(n.email, PIIContext(u.ID, "email")), pii.MaskEmail(n.email)
+		rec.EmailEnc, u.MaskedEmail = s.keys.Seal(n.email, pii.UserField(u.ID, pii.FieldEmail)), pii.MaskEmail(n.email)
 	}
 	if n.phone != "" {
-		rec.PhoneEnc, u.MaskedPhone = s.keys.Seal(n.phone, PIIContext(u.ID, "phone")), pii.MaskPhone(n.phone)
+		rec.PhoneEnc, u.MaskedPhone = s.keys.Seal(n.phone, pii.UserField(u.ID, pii.FieldPhone)), pii.MaskPhone(n.phone)
 	}
-	rec.RecoveryEmailEnc = s.keys.Seal(n.recoveryEmail, PIIContext(u.ID, "recovery_email"))
-	rec.RecoveryPhoneEnc = s.keys.Seal(n.recoveryPhone, PIIContext(u.ID, "recovery_phone"))
+	rec.RecoveryEmailEnc = s.keys.Seal(n.recoveryEmail, pii.UserField(u.ID, pii.FieldRecoveryEmail))
+	rec.RecoveryPhoneEnc = s.keys.Seal(n.recoveryPhone, pii.UserField(u.ID, pii.FieldRecoveryPhone))
 	u.RecoveryEmail, u.RecoveryPhone, u.PrevUsedEmail, u.PrevUsedPhone = "", "", "", ""
 
 	var out *roster.User
@@ -327,7 +327,7 @@ func (s *Service) insertUser(ctx context.Context, tx store.Tx, actorID string, i
 		for _, x := range n.extIDs {
 			ok, err := store.InsertExternalIdentity(ctx, tx, store.ExternalIdentityRecord{
 				Provider: x.Provider, IDType: x.IDType, Hash: s.extIDHash(x.Provider, x.IDType, x.ExternalID),
-				Enc:    s.keys.Seal(x.ExternalID, ExternalIDContext(x.Provider, x.IDType, u.ID)),
+				Enc:    s.keys.Seal(x.ExternalID, pii.ExternalID(x.Provider, x.IDType, u.ID)),
 				UserID: u.ID, CreatedBy: actorID, CreatedOn: now,
 			})
 			if err != nil {
@@ -410,7 +410,7 @@ func (s *Service) view(ctx context.Context, rec *store.UserRecord, visible bool)
 	for _, x := range ids {
 		e := roster.ExternalIdentity{Provider: x.Provider, IDType: x.IDType, UserID: x.UserID, CreatedBy: x.CreatedBy, CreatedOn: x.CreatedOn}
 		if visible {
-			if e.ExternalID, err = s.keys.Open(x.Enc, ExternalIDContext(x.Provider, x.IDType, x.UserID)); err != nil {
+			if e.ExternalID, err = s.keys.Open(x.Enc, pii.ExternalID(x.Provider, x.IDType, x.UserID)); err != nil {
 				return nil, err
 			}
 		}
@@ -433,7 +433,7 @@ func (s *Service) decrypt(rec *store.UserRecord, u *roster.User) error {
 		{rec.RecoveryEmailEnc, "recovery_email", &u.RecoveryEmail}, {rec.RecoveryPhoneEnc, "recovery_phone", &u.RecoveryPhone},
 		{rec.PrevUsedEmailEnc, "prev_used_email", &u.PrevUsedEmail}, {rec.PrevUsedPhoneEnc, "prev_used_phone", &u.PrevUsedPhone},
 	} {
-		v, err := s.keys.Open(f.enc, PIIContext(rec.ID, f.field))
+		v, err := s.keys.Open(f.enc, pii.UserField(rec.ID, f.field))
 		if err != nil {
 			return err
 		}

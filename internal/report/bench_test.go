@@ -16,6 +16,7 @@ import (
 	"github.com/roster-dev/roster/internal/course"
 	"github.com/roster-dev/roster/internal/course/coursetest"
 	"github.com/roster-dev/roster/internal/jobs"
+	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/storetest"
@@ -77,7 +78,7 @@ func benchReport(b *testing.B, db store.Engine, n int) {
 	b.Logf("setup: %d enrolments in %s", n, time.Since(start).Round(time.Second))
 
 	for b.Loop() {
-		req, err := svc.Request(ctx, creator, c.ID, batch.ID, "Bench1234")
+		req, err := svc.Request(ctx, creator, NewRequest{CourseID: c.ID, BatchID: batch.ID, Password: "Bench1234"})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -138,7 +139,7 @@ func seedEnrolments(b *testing.B, db store.Engine, w *coursetest.World, c *roste
 			email := fmt.Sprintf("learner%07d@example.org", i)
 			phone := fmt.Sprintf("+9170%08d", i)
 			users = append(users, []any{id, "u" + strconv.Itoa(i), "Learner", strconv.Itoa(i),
-				w.Keys.Seal(email, registry.PIIContext(id, "email")), w.Keys.Seal(phone, registry.PIIContext(id, "phone")),
+				w.Keys.Seal(email, pii.UserField(id, pii.FieldEmail)), w.Keys.Seal(phone, pii.UserField(id, pii.FieldPhone)),
 				root, flags, loc, now})
 			enrols = append(enrols, []any{batch.ID, id, c.ID, now, true})
 			if i%2 == 0 {
@@ -150,7 +151,7 @@ func seedEnrolments(b *testing.B, db store.Engine, w *coursetest.World, c *roste
 			}
 			if sso {
 				tid := fmt.Sprintf("TCH-%07d", i)
-				extIDs = append(extIDs, []any{"tn", "tn", "h" + strconv.Itoa(i), w.Keys.Seal(tid, registry.ExternalIDContext("tn", "tn", id)), id, now})
+				extIDs = append(extIDs, []any{"tn", "tn", "h" + strconv.Itoa(i), w.Keys.Seal(tid, pii.ExternalID("tn", "tn", id)), id, now})
 				if i%2 == 0 {
 					members = append(members, []any{id, schoolID, now})
 				}

@@ -1,9 +1,10 @@
-// Package report builds the User Profile Exhaust of seed 000: one CSV row
-// per learner enrolled in a course batch, with personal fields filled only
-// for learners who currently consent to share them, delivered as a WinZip
-// AES-256 encrypted zip that only the course creator may request and
-// download. Reports are River jobs; the file is streamed from a keyset
-// cursor through the CSV and zip writers to disk, so memory stays flat
+// Package report builds course reports, delivered as a WinZip AES-256
+// encrypted zip that only the course creator may request and download.
+// Each report is a Kind (kinds.go); the first is the User Profile Exhaust of
+// seed 000: one row per learner enrolled in a course batch, with personal
+// fields filled only for learners who currently consent to share them.
+// Reports are River jobs; the file is streamed from a keyset cursor through
+// the format's writer and the zip writer to disk, so memory stays flat
 // whatever the batch size.
 package report
 
@@ -16,8 +17,9 @@ import (
 	"github.com/roster-dev/roster/internal/pii"
 )
 
-// Header is the report's first row: the seed's columns, in the seed's order.
-var Header = []string{
+// ExhaustHeader is the User Profile Exhaust's first row: the seed's
+// columns, in the seed's order.
+var ExhaustHeader = []string{
 	"Collection Id", "Collection Name", "Batch Id", "Batch Name", "User UUID", "User Name", "State", "District",
 	"Org Name", "External ID", "Mobile number", "Email ID", "Consent Provided", "Consent Provided Date",
 }
@@ -135,13 +137,13 @@ func (r *Row) Shared(p Policy) Share {
 	return p.SSU
 }
 
-// Build writes the row's cells into dst (len(Header) long) and returns it.
+// Build writes the row's cells into dst (len(ExhaustHeader) long) and returns it.
 // Values are raw; the CSV writer neutralises formulas.
 func (r *Row) Build(p Policy, loc *time.Location, dst []string) []string {
-	if cap(dst) < len(Header) {
-		dst = make([]string, len(Header))
+	if cap(dst) < len(ExhaustHeader) {
+		dst = make([]string, len(ExhaustHeader))
 	}
-	dst = dst[:len(Header)]
+	dst = dst[:len(ExhaustHeader)]
 	share := r.Shared(p)
 	dst[0], dst[1], dst[2], dst[3], dst[4] = r.CourseID, r.CourseName, r.BatchID, r.BatchName, r.UserID
 	dst[5] = pick(share.UserName, r.Name)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/sheet"
 )
 
 func baseRow() Row {
@@ -65,28 +66,9 @@ func TestFormatPhone(t *testing.T) {
 	}
 }
 
-func TestSafeCell(t *testing.T) {
-	for in, want := range map[string]string{
-		"=HYPERLINK(\"http://x\")": "'=HYPERLINK(\"http://x\")",
-		"+1":                       "'+1",
-		"-2+3":                     "'-2+3",
-		"@SUM(A1)":                 "'@SUM(A1)",
-		"\tx":                      "'\tx",
-		"\rx":                      "'\rx",
-		"plain":                    "plain",
-		"a=b":                      "a=b",
-		"":                         "",
-		"தமிழ்":                    "தமிழ்",
-	} {
-		if got := SafeCell(in); got != want {
-			t.Errorf("SafeCell(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestCSVWriterBOMHeaderAndGuard(t *testing.T) {
 	var buf bytes.Buffer
-	w, err := NewCSVWriter(&buf)
+	w, err := sheet.NewWriter(&buf, ExhaustHeader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +109,7 @@ func TestValidatePassword(t *testing.T) {
 }
 
 func TestDownloadTokens(t *testing.T) {
-	s := &Service{signingKey: []byte("k"), Now: roster.Now}
+	s := &Service{linkKeys: [][]byte{[]byte("k")}, Now: roster.Now}
 	now := time.Unix(1_700_000_000, 0)
 	tok := s.token("r1", "alice", now.Add(time.Minute))
 	if id, p := s.verify(tok, "alice", now); p != tokenOK || id != "r1" {
@@ -144,7 +126,7 @@ func TestDownloadTokens(t *testing.T) {
 	if _, p := s.verify(forged, "alice", now); p != tokenBadSignature {
 		t.Fatalf("extended expiry: %v, want bad signature", p)
 	}
-	other := &Service{signingKey: []byte("other")}
+	other := &Service{linkKeys: [][]byte{[]byte("other")}}
 	if _, p := other.verify(tok, "alice", now); p != tokenBadSignature {
 		t.Fatalf("other key: %v, want bad signature", p)
 	}
@@ -152,5 +134,26 @@ func TestDownloadTokens(t *testing.T) {
 		if _, p := s.verify(bad, "alice", now); p != tokenMalformed {
 			t.Errorf("verify(%q) = %v, want malformed", bad, p)
 		}
+	}
+}
+
+// Link keys rotate: a new first key signs, the old one still verifies the
+// links it signed until it is dropped.
+func TestLinkKeysRotate(t *testing.T) {
+	now := time.Now()
+	oldKey, newKey := []byte("old-key"), []byte("new-key")
+	before := &Service{linkKeys: [][]byte{oldKey}}
+	tok := before.token("r1", "alice", now.Add(time.Minute))
+	during := &Service{linkKeys: [][]byte{newKey, oldKey}}
+	if id, p := during.verify(tok, "alice", now); p != tokenOK || id != "r1" {
+		t.Fatalf("old link after rotation: %v, want ok", p)
+	}
+	fresh := during.token("r1", "alice", now.Add(time.Minute))
+	after := &Service{linkKeys: [][]byte{newKey}}
+	if _, p := after.verify(fresh, "alice", now); p != tokenOK {
+		t.Fatalf("new link: %v, want ok", p)
+	}
+	if _, p := after.verify(tok, "alice", now); p != tokenBadSignature {
+		t.Fatalf("old link once the old key is dropped: %v, want bad signature", p)
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/pii"
-	"github.com/roster-dev/roster/internal/registry"
+
 	"github.com/roster-dev/roster/internal/store"
 )
 
@@ -57,9 +57,9 @@ func newExporter(db store.Queryer, keys *pii.Keyring, c *roster.Course, p Policy
 }
 
 // writeBatch streams one batch's rows, one keyset page at a time.
-func (e *exporter) writeBatch(ctx context.Context, cw *CSVWriter, b *roster.Batch) error {
+func (e *exporter) writeBatch(ctx context.Context, write func([]string) error, b *roster.Batch) error {
 	var page []store.ReportUser
-	cells := make([]string, len(Header))
+	cells := make([]string, len(ExhaustHeader))
 	var rows []Row
 	after := ""
 	for {
@@ -78,7 +78,7 @@ func (e *exporter) writeBatch(ctx context.Context, cw *CSVWriter, b *roster.Batc
 			return err
 		}
 		for i := range rows {
-			if err := cw.Write(rows[i].Build(e.policy, e.loc, cells)); err != nil {
+			if err := write(rows[i].Build(e.policy, e.loc, cells)); err != nil {
 				return err
 			}
 			e.stats.Rows++
@@ -116,12 +116,12 @@ func (e *exporter) resolvePage(ctx context.Context, b *roster.Batch, page []stor
 		}
 		var err error
 		if share.Email {
-			if r.Email, err = e.keys.Open(u.EmailEnc, registry.PIIContext(u.UserID, "email")); err != nil {
+			if r.Email, err = e.keys.Open(u.EmailEnc, pii.UserField(u.UserID, pii.FieldEmail)); err != nil {
 				return nil, permanent("a learner's email address could not be decrypted; check the PII keys")
 			}
 		}
 		if share.Phone {
-			if r.Phone, err = e.keys.Open(u.PhoneEnc, registry.PIIContext(u.UserID, "phone")); err != nil {
+			if r.Phone, err = e.keys.Open(u.PhoneEnc, pii.UserField(u.UserID, pii.FieldPhone)); err != nil {
 				return nil, permanent("a learner's phone number could not be decrypted; check the PII keys")
 			}
 		}
@@ -337,7 +337,7 @@ func (e *exporter) externalID(ctx context.Context, u *store.ReportUser, mine []s
 			}
 		}
 		if best != nil {
-			v, err := e.keys.Open(best.Enc, registry.ExternalIDContext(best.Provider, best.IDType, best.UserID))
+			v, err := e.keys.Open(best.Enc, pii.ExternalID(best.Provider, best.IDType, best.UserID))
 			if err != nil {
 				return "", permanent("a learner's external id could not be decrypted; check the PII keys")
 			}

@@ -15,25 +15,39 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/jobs"
+	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/zipcrypt"
 )
 
-// GenerateArgs is the job that builds one requested report. It carries only
-// the request id: the sealed password stays in the request row, where it is
-// wiped when the job ends, unlike job arguments which River keeps.
+// GenerateArgs is the job that builds one requested report, of any kind.
+// It carries only the request id: the sealed password stays in the request
+// row, where it is wiped when the job ends, unlike job arguments which
+// River keeps.
 type GenerateArgs struct {
 	RequestID string `json:"requestId"`
 }
 
-func (GenerateArgs) Kind() string { return "report_user_profile_exhaust" }
+func (GenerateArgs) Kind() string        { return "report_generate" }
+func (a GenerateArgs) requestID() string { return a.RequestID }
 
-type generateWorker struct {
-	river.WorkerDefaults[GenerateArgs]
+// exhaustArgs is the job name requests were queued under before reports
+// had kinds; its worker is the same, so a job queued by an older version
+// still runs after an upgrade.
+type exhaustArgs GenerateArgs
+
+func (exhaustArgs) Kind() string        { return "report_user_profile_exhaust" }
+func (a exhaustArgs) requestID() string { return a.RequestID }
+
+type generateWorker[T interface {
+	river.JobArgs
+	requestID() string
+}] struct {
+	river.WorkerDefaults[T]
 	s *Service
 }
 
-func (w *generateWorker) NextRetry(job *river.Job[GenerateArgs]) time.Time {
+func (w *generateWorker[T]) NextRetry(job *river.Job[T]) time.Time {
 	if w.s.cfg.RetryDelay == nil {
 		return time.Time{} // River's exponential backoff
 	}
@@ -43,8 +57,8 @@ func (w *generateWorker) NextRetry(job *river.Job[GenerateArgs]) time.Time {
 // Work runs one attempt. Transient errors are returned so River retries;
 // the request is marked FAILED only on the last attempt or when retrying
 // cannot help, and then its password is wiped.
-func (w *generateWorker) Work(ctx context.Context, job *river.Job[GenerateArgs]) error {
-	s, id := w.s, job.Args.RequestID
+func (w *generateWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
+	s, id := w.s, job.Args.requestID()
 	err := s.generate(ctx, id)
 	if err == nil {
 		return nil
@@ -104,6 +118,11 @@ func (s *Service) generate(ctx context.Context, id string) error {
 	if req.Status != roster.ReportSubmitted && req.Status != roster.ReportProcessing {
 		return nil // finished by an earlier run of a duplicated job
 	}
+	kind, okKind := kindOf(req.Kind)
+	format, okFormat := formatOf(req.Format)
+	if !okKind || !okFormat { // asked of a newer version, or the row was edited
+		return permanent("this server cannot build %q reports as %q", req.Kind, req.Format)
+	}
 	sealed, err := store.ReportPassword(ctx, s.db, id)
 	if err != nil {
 		return err
@@ -111,7 +130,7 @@ func (s *Service) generate(ctx context.Context, id string) error {
 	if len(sealed) == 0 {
 		return permanent("the archive password is no longer available; request the report again")
 	}
-	password, err := s.keys.Open(sealed, passwordContext(id))
+	password, err := s.keys.Open(sealed, pii.ReportPassword(id))
 	if err != nil {
 		return permanent("the archive password could not be decrypted; check the PII keys")
 	}
@@ -140,19 +159,9 @@ func (s *Service) generate(ctx context.Context, id string) error {
 	} else if batches, err = store.ListBatches(ctx, s.db, c.ID); err != nil {
 		return err
 	}
-	policy, _, err := s.policy(ctx, c.RootOrgID)
-	if err != nil {
-		return err
-	}
-	custodian, err := store.Custodian(ctx, s.db)
-	if errors.Is(err, store.ErrNoRows) {
-		return permanent("the custodian organisation is missing; start the server once to create it")
-	} else if err != nil {
-		return err
-	}
 	final := filepath.Join(s.cfg.Dir, id+".zip")
-	size, stats, err := s.writeArchive(ctx, final, password, fileBase(c.ID, req.BatchID, req.RequestedAt)+".csv",
-		newExporter(s.db, s.keys, c, policy, s.cfg.TimeZone, snapshot, s.cfg.PageSize, custodian.Name), batches)
+	src := &Source{Request: req, Course: c, Batches: batches, Snapshot: snapshot, s: s}
+	size, stats, err := s.writeArchive(ctx, final, password, kind, format, src)
 	if err != nil {
 		return err
 	}
@@ -169,10 +178,10 @@ func (s *Service) generate(ctx context.Context, id string) error {
 	return nil
 }
 
-// writeArchive streams the CSV into an encrypted zip in a temporary file
-// and renames it into place, so a crash never leaves a truncated report
-// where a download could find it.
-func (s *Service) writeArchive(ctx context.Context, final, password, csvName string, e *exporter, batches []roster.Batch) (size int64, stats Stats, err error) {
+// writeArchive streams the kind's rows in the format into an encrypted zip
+// in a temporary file and renames it into place, so a crash never leaves a
+// truncated report where a download could find it.
+func (s *Service) writeArchive(ctx context.Context, final, password string, kind *Kind, format *Format, src *Source) (size int64, stats Stats, err error) {
 	tmp, err := os.CreateTemp(s.cfg.Dir, ".report-*.tmp") // mode 0600
 	if err != nil {
 		return 0, stats, err
@@ -188,20 +197,18 @@ func (s *Service) writeArchive(ctx context.Context, final, password, csvName str
 	if err != nil {
 		return 0, stats, permanent("the archive password cannot be used: %v", err)
 	}
-	entry, err := zw.Create(csvName, e.snapshot)
+	entry, err := zw.Create(fileBase(src.Request)+format.Ext, src.Snapshot)
 	if err != nil {
 		return 0, stats, err
 	}
-	cw, err := NewCSVWriter(entry)
+	rw, err := format.New(entry, kind.Header)
 	if err != nil {
 		return 0, stats, err
 	}
-	for i := range batches {
-		if err := e.writeBatch(ctx, cw, &batches[i]); err != nil {
-			return 0, stats, err
-		}
+	if stats, err = kind.Rows(ctx, src, rw.Write); err != nil {
+		return 0, stats, err
 	}
-	if err := cw.Flush(); err != nil {
+	if err := rw.Flush(); err != nil {
 		return 0, stats, err
 	}
 	if err := zw.Close(); err != nil {
@@ -223,7 +230,7 @@ func (s *Service) writeArchive(ctx context.Context, final, password, csvName str
 	if err := os.Rename(tmp.Name(), final); err != nil {
 		return 0, stats, err
 	}
-	return info.Size(), e.stats, nil
+	return info.Size(), stats, nil
 }
 
 // RetentionArgs is the periodic job that deletes expired report files.

@@ -24,6 +24,7 @@ import (
 	"github.com/roster-dev/roster/internal/course"
 	"github.com/roster-dev/roster/internal/course/coursetest"
 	"github.com/roster-dev/roster/internal/jobs"
+	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/storetest"
@@ -239,6 +240,7 @@ func readArchive(t *testing.T, path, password string) []byte {
 // parseCSV checks the BOM and header and returns the data rows.
 func parseCSV(t *testing.T, data []byte) [][]string {
 	t.Helper()
+	const bom = "\xEF\xBB\xBF"
 	if !bytes.HasPrefix(data, []byte(bom)) {
 		t.Fatal("CSV does not start with a UTF-8 BOM")
 	}
@@ -246,7 +248,7 @@ func parseCSV(t *testing.T, data []byte) [][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) == 0 || strings.Join(recs[0], "|") != strings.Join(Header, "|") {
+	if len(recs) == 0 || strings.Join(recs[0], "|") != strings.Join(ExhaustHeader, "|") {
 		t.Fatalf("header = %v", recs)
 	}
 	return recs[1:]
@@ -276,7 +278,7 @@ func dump(rows [][]string) string {
 func (f *fixture) runNow(t *testing.T, batchID string) *roster.ReportRequest {
 	t.Helper()
 	ctx := context.Background()
-	req, err := f.svc.Request(ctx, f.creator, f.course.ID, batchID, testPassword)
+	req, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: batchID, Password: testPassword})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +369,7 @@ func TestRequestAuthorization(t *testing.T) {
 			"system (not the creator)": roster.SystemPrincipal,
 		}
 		for name, p := range refused {
-			if _, err := f.svc.Request(ctx, p, f.course.ID, f.b1.ID, testPassword); roster.ErrorCode(err) != roster.EFORBIDDEN {
+			if _, err := f.svc.Request(ctx, p, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword}); roster.ErrorCode(err) != roster.EFORBIDDEN {
 				t.Errorf("%s: err = %v, want forbidden", name, err)
 			}
 		}
@@ -378,14 +380,14 @@ func TestRequestAuthorization(t *testing.T) {
 		if denied != len(refused) {
 			t.Errorf("audited refusals = %d, want %d", denied, len(refused))
 		}
-		_, err := f.svc.Request(ctx, nil, f.course.ID, f.b1.ID, testPassword)
+		_, err := f.svc.Request(ctx, nil, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword})
 		wantCode(t, err, roster.EUNAUTHORIZED)
-		_, err = f.svc.Request(ctx, f.creator, "do_missing", "", testPassword)
+		_, err = f.svc.Request(ctx, f.creator, NewRequest{CourseID: "do_missing", Password: testPassword})
 		wantCode(t, err, roster.ENOTFOUND)
 
 		// The creator's input is validated.
 		for _, pw := range []string{"short1", "lettersonly", "12345678", ""} {
-			_, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, pw)
+			_, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: pw})
 			wantCode(t, err, roster.EINVALID)
 			if e := err.(*roster.Error); e.Fields[0].Field != "password" || strings.Contains(e.Error(), pw) && pw != "" {
 				t.Fatalf("password error = %v", e)
@@ -399,7 +401,7 @@ func TestRequestAuthorization(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = f.svc.Request(ctx, f.creator, f.course.ID, ob.ID, testPassword)
+		_, err = f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: ob.ID, Password: testPassword})
 		wantCode(t, err, roster.EINVALID)
 
 		// Downloads: only the creator, with a link issued to them, in time.
@@ -555,15 +557,15 @@ func TestRequestDedup(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		ctx := context.Background()
 		f := newFixture(t, db, Config{})
-		first, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+		first, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword})
 		if err != nil || first.Existing || first.Status != roster.ReportSubmitted {
 			t.Fatalf("first = %+v, %v", first, err)
 		}
-		again, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, "Another123")
+		again, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: "Another123"})
 		if err != nil || !again.Existing || again.ID != first.ID {
 			t.Fatalf("second = %+v, %v; want the first request back", again, err)
 		}
-		all, err := f.svc.Request(ctx, f.creator, f.course.ID, "", testPassword)
+		all, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, Password: testPassword})
 		if err != nil || all.Existing || all.ID == first.ID {
 			t.Fatalf("all batches = %+v, %v; want a new request", all, err)
 		}
@@ -590,7 +592,7 @@ func TestRequestDedup(t *testing.T) {
 		if err := f.svc.generate(ctx, first.ID); err != nil {
 			t.Fatal(err)
 		}
-		next, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+		next, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword})
 		if err != nil || next.Existing || next.ID == first.ID {
 			t.Fatalf("after success = %+v, %v; want a new request", next, err)
 		}
@@ -646,7 +648,7 @@ func TestJobRetriesThenSucceeds(t *testing.T) {
 			return nil
 		}
 		startWorkers(t, f)
-		req, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+		req, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -682,7 +684,7 @@ func TestJobFailsAfterLastAttempt(t *testing.T) {
 			return fmt.Errorf("write: %w", &os.PathError{Op: "write", Path: "/x", Err: errors.New("i/o error")})
 		}
 		startWorkers(t, f)
-		req, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+		req, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -698,7 +700,7 @@ func TestJobFailsAfterLastAttempt(t *testing.T) {
 		}
 		// A failed request does not block a new one.
 		recovered.Store(true)
-		next, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+		next, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword})
 		if err != nil || next.Existing {
 			t.Fatalf("after failure: %+v, %v", next, err)
 		}
@@ -712,13 +714,13 @@ func TestJobPermanentFailureIsNotRetried(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		ctx := context.Background()
 		f := newFixture(t, db, Config{RetryDelay: func(int) time.Duration { return 10 * time.Millisecond }})
-		req, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+		req, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword})
 		if err != nil {
 			t.Fatal(err)
 		}
 		// A sealed password moved to another request does not open.
 		if _, err := db.Exec(ctx, `UPDATE report_request SET password_enc = $1 WHERE id = $2`,
-			f.Keys.Seal(testPassword, passwordContext("another")), req.ID); err != nil {
+			f.Keys.Seal(testPassword, pii.ReportPassword("another")), req.ID); err != nil {
 			t.Fatal(err)
 		}
 		startWorkers(t, f)
@@ -896,7 +898,7 @@ func TestExpireFailsStaleRequests(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		ctx := context.Background()
 		f := newFixture(t, db, Config{})
-		stale, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+		stale, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -905,7 +907,7 @@ func TestExpireFailsStaleRequests(t *testing.T) {
 		}
 		start := stale.RequestedAt
 		f.svc.Now = func() time.Time { return start.Add(time.Hour) }
-		fresh, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b2.ID, testPassword)
+		fresh, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b2.ID, Password: testPassword})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -961,7 +963,7 @@ func TestExpireFailsStaleRequests(t *testing.T) {
 			t.Errorf("recent temporary file removed: %v", err)
 		}
 		// The failed request no longer blocks a new one.
-		next, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+		next, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword})
 		if err != nil || next.Existing {
 			t.Fatalf("after the sweep: %+v, %v", next, err)
 		}
@@ -990,7 +992,7 @@ func TestConcurrentDuplicateRequests(t *testing.T) {
 		for i := range n {
 			wg.Go(func() {
 				<-start
-				results[i], errs[i] = f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+				results[i], errs[i] = f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword})
 			})
 		}
 		close(start)
@@ -1055,7 +1057,7 @@ func TestConsentStateAtGeneration(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		ctx := context.Background()
 		f := newFixture(t, db, Config{})
-		req, err := f.svc.Request(ctx, f.creator, f.course.ID, f.b1.ID, testPassword)
+		req, err := f.svc.Request(ctx, f.creator, NewRequest{CourseID: f.course.ID, BatchID: f.b1.ID, Password: testPassword})
 		if err != nil {
 			t.Fatal(err)
 		}

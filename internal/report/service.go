@@ -26,11 +26,13 @@ const (
 
 // Config tunes the service. Zero values get the defaults noted.
 type Config struct {
-	Dir        string        // report files; default ./data/reports
-	LinkTTL    time.Duration // lifetime of a download link; default DefaultLinkTTL
-	Retention  time.Duration // how long files are kept after they are built; default DefaultRetention
-	SigningKey []byte        // download link key; default derived from the PII index key
-	LinkPrefix string        // download URL = LinkPrefix + token; default /api/v1/reports/download?token=
+	Dir       string        // report files; default ./data/reports
+	LinkTTL   time.Duration // lifetime of a download link; default DefaultLinkTTL
+	Retention time.Duration // how long files are kept after they are built; default DefaultRetention
+	// LinkKeys sign download links, the first signs and all verify;
+	// default the PII key ring's link keys.
+	LinkKeys   [][]byte
+	LinkPrefix string // download URL = LinkPrefix + token; default /api/v1/reports/download?token=
 	// PageSize is the rows per keyset page; default 500. Small enough that
 	// PostgreSQL joins a page by index rather than scanning users whole
 	// (measured: 1000 was 1.7x slower on 100,000 users), large enough that
@@ -74,11 +76,11 @@ func (c *Config) defaults() {
 
 // Service requests, generates and serves User Profile Exhausts.
 type Service struct {
-	db         store.Engine
-	keys       *pii.Keyring
-	cfg        Config
-	signingKey []byte
-	queue      *jobs.Queue
+	db       store.Engine
+	keys     *pii.Keyring
+	cfg      Config
+	linkKeys [][]byte
+	queue    *jobs.Queue
 	// Now is swappable so tests can move past link and file expiry.
 	Now func() time.Time
 
@@ -100,13 +102,10 @@ func New(db store.Engine, keys *pii.Keyring, cfg Config) (*Service, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
 		return nil, err
 	}
-	key := cfg.SigningKey
-	if len(key) == 0 {
-		// Every replica derives the same key from the shared index key,
-		// so links work across replicas without another secret to manage.
-		key = []byte(keys.BlindIndex("report-download-link-key", "v1"))
+	if len(cfg.LinkKeys) == 0 {
+		cfg.LinkKeys = keys.LinkKeys()
 	}
-	return &Service{db: db, keys: keys, cfg: cfg, signingKey: key, Now: roster.Now}, nil
+	return &Service{db: db, keys: keys, cfg: cfg, linkKeys: cfg.LinkKeys, Now: roster.Now}, nil
 }
 
 // Dir is where report files are written.
@@ -120,7 +119,8 @@ func (s *Service) UseQueue(q *jobs.Queue) { s.queue = q }
 
 // Register adds the report workers (generation and retention) to workers.
 func (s *Service) Register(workers *river.Workers) {
-	river.AddWorker(workers, &generateWorker{s: s})
+	river.AddWorker(workers, &generateWorker[GenerateArgs]{s: s})
+	river.AddWorker(workers, &generateWorker[exhaustArgs]{s: s})
 	river.AddWorker(workers, &retentionWorker{s: s})
 }
 
@@ -185,8 +185,6 @@ func ValidatePassword(pw string) *roster.FieldError {
 	return nil
 }
 
-func passwordContext(reportID string) string { return "report/" + reportID + "/password" }
-
 // authorizeCreator lets only the course's creator, still holding the
 // CONTENT_CREATOR role in the course's tenant, act on its reports. Every
 // refusal is audited.
@@ -219,12 +217,23 @@ func (s *Service) getCourse(ctx context.Context, id string) (*roster.Course, err
 	return c, err
 }
 
-// Request asks for the User Profile Exhaust of one batch of a course,
-// or of every batch when batchID is empty. Only the course creator may ask.
-// The archive password is sealed with the PII key ring until the job has
-// used it. If the same requester already has a pending request for the same
-// course and batch, that request is returned (Existing set) instead.
-func (s *Service) Request(ctx context.Context, p *roster.Principal, courseID, batchID, password string) (*Request, error) {
+// NewRequest is what a requester asks for.
+type NewRequest struct {
+	Kind     string // one of KindNames(); the User Profile Exhaust when empty
+	Format   string // one of FormatNames(); CSV when empty
+	CourseID string
+	BatchID  string // every batch of the course when empty
+	Password string // of the encrypted zip
+}
+
+// Request asks for a report of one batch of a course, or of every batch
+// when BatchID is empty. Only the course creator may ask. The archive
+// password is sealed with the PII key ring until the job has used it. If
+// the same requester already has a pending request of the same kind and
+// format for the same course and batch, that request is returned
+// (Existing set) instead.
+func (s *Service) Request(ctx context.Context, p *roster.Principal, in NewRequest) (*Request, error) {
+	courseID, batchID, password := in.CourseID, in.BatchID, in.Password
 	if p == nil {
 		s.auditDenied(ctx, nil, "report.request", "course", strings.TrimSpace(courseID), "not signed in")
 		return nil, unauthenticated()
@@ -247,17 +256,21 @@ func (s *Service) Request(ctx context.Context, p *roster.Principal, courseID, ba
 		}
 		out.BatchName = b.Name
 	}
+	kind, format, err := kindAndFormat(in.Kind, in.Format)
+	if err != nil {
+		return nil, err
+	}
 	if fe := ValidatePassword(password); fe != nil {
 		return nil, roster.Invalid(*fe)
 	}
 	if s.queue == nil {
 		return nil, errors.New("report: no job queue configured")
 	}
-	req := roster.ReportRequest{ID: roster.NewID(), CourseID: c.ID, BatchID: batchID, RequestedBy: p.UserID,
-		Status: roster.ReportSubmitted, RequestedAt: s.Now()}
+	req := roster.ReportRequest{ID: roster.NewID(), Kind: kind.Name, Format: format.Name, CourseID: c.ID, BatchID: batchID,
+		RequestedBy: p.UserID, Status: roster.ReportSubmitted, RequestedAt: s.Now()}
 	errPending := errors.New("pending request exists")
 	err = store.InTx(ctx, s.db, func(tx store.Tx) error {
-		existing, err := store.FindPendingReport(ctx, tx, c.ID, batchID, p.UserID)
+		existing, err := store.FindPendingReport(ctx, tx, &req)
 		if err == nil {
 			out.ReportRequest, out.Existing = *existing, true
 			return nil
@@ -267,7 +280,7 @@ func (s *Service) Request(ctx context.Context, p *roster.Principal, courseID, ba
 		if s.afterPendingCheck != nil {
 			s.afterPendingCheck()
 		}
-		sealed := s.keys.Seal(password, passwordContext(req.ID))
+		sealed := s.keys.Seal(password, pii.ReportPassword(req.ID))
 		if err := store.InsertReportRequest(ctx, tx, &req, sealed); errors.Is(err, store.ErrUnique) {
 			return errPending // a concurrent request won; PostgreSQL needs a new transaction to read it
 		} else if err != nil {
@@ -278,10 +291,11 @@ func (s *Service) Request(ctx context.Context, p *roster.Principal, courseID, ba
 			return err
 		}
 		out.ReportRequest = req
-		return store.Audit(ctx, tx, p.UserID, "report.request", "report", req.ID, "ok", "course="+c.ID+" batch="+batchID)
+		return store.Audit(ctx, tx, p.UserID, "report.request", "report", req.ID, "ok",
+			"course="+c.ID+" batch="+batchID+" kind="+req.Kind+" format="+req.Format)
 	})
 	if errors.Is(err, errPending) {
-		existing, err := store.FindPendingReport(ctx, s.db, c.ID, batchID, p.UserID)
+		existing, err := store.FindPendingReport(ctx, s.db, &req)
 		if err != nil {
 			return nil, err
 		}
@@ -465,7 +479,7 @@ func (s *Service) Open(ctx context.Context, p *roster.Principal, token string) (
 		s.auditDenied(ctx, p, action, "report", reportID, "expired link")
 		return nil, nil, roster.Errorf(roster.EFORBIDDEN, "this download link has expired; ask for a new link")
 	}
-	r, c, err := s.ownReport(ctx, p, reportID, action)
+	r, _, err := s.ownReport(ctx, p, reportID, action)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -493,14 +507,6 @@ func (s *Service) Open(ctx context.Context, p *roster.Principal, token string) (
 		f.Close()
 		return nil, nil, err
 	}
-	return f, &File{ReportID: r.ID, Name: fileBase(c.ID, r.BatchID, r.RequestedAt) + ".zip", Size: info.Size(),
+	return f, &File{ReportID: r.ID, Name: fileBase(r) + ".zip", Size: info.Size(),
 		ContentType: "application/zip", Modified: info.ModTime().UTC()}, nil
-}
-
-// fileBase names the CSV inside the archive and the downloaded archive.
-func fileBase(courseID, batchID string, at time.Time) string {
-	if batchID == "" {
-		batchID = "all-batches"
-	}
-	return "user-profile-exhaust_" + courseID + "_" + batchID + "_" + at.UTC().Format("20060102")
 }

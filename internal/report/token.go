@@ -17,8 +17,8 @@ const tokenVersion = "report-download-v1"
 
 var b64 = base64.RawURLEncoding
 
-func (s *Service) sign(reportID, userID string, exp int64) []byte {
-	mac := hmac.New(sha256.New, s.signingKey)
+func sign(key []byte, reportID, userID string, exp int64) []byte {
+	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte(tokenVersion))
 	for _, part := range []string{reportID, userID, strconv.FormatInt(exp, 10)} {
 		mac.Write([]byte{0})
@@ -29,7 +29,7 @@ func (s *Service) sign(reportID, userID string, exp int64) []byte {
 
 func (s *Service) token(reportID, userID string, exp time.Time) string {
 	e := exp.Unix()
-	return reportID + "." + strconv.FormatInt(e, 10) + "." + b64.EncodeToString(s.sign(reportID, userID, e))
+	return reportID + "." + strconv.FormatInt(e, 10) + "." + b64.EncodeToString(sign(s.linkKeys[0], reportID, userID, e))
 }
 
 // tokenProblem says why a token was refused; the caller-facing message
@@ -57,7 +57,13 @@ func (s *Service) verify(token, userID string, now time.Time) (string, tokenProb
 	if err != nil {
 		return "", tokenMalformed
 	}
-	if !hmac.Equal(got, s.sign(parts[0], userID, exp)) {
+	// Any of the link keys verifies, so links signed before a rotation
+	// work until they expire.
+	signed := false
+	for _, key := range s.linkKeys {
+		signed = signed || hmac.Equal(got, sign(key, parts[0], userID, exp))
+	}
+	if !signed {
 		return parts[0], tokenBadSignature
 	}
 	if now.Unix() >= exp {

@@ -271,13 +271,71 @@ func TestReportPageKeysetAndSnapshot(t *testing.T) {
 	})
 }
 
+// Rows written before requests had a kind (by the insert of that version,
+// which names no kind or format) read as User Profile Exhausts in CSV.
+func TestReportRequestsBeforeKindsAreExhaustCSV(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		ctx := context.Background()
+		f := newCourseFixture(t, db, 1)
+		id := roster.NewID()
+		if _, err := db.Exec(ctx, `INSERT INTO report_request (id, course_id, batch_id, requested_by, status, password_enc, requested_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, f.course.ID, nil, f.creator, roster.ReportSubmitted, nil, roster.Now()); err != nil {
+			t.Fatal(err)
+		}
+		got, err := store.GetReportRequest(ctx, db, id)
+		if err != nil || got.Kind != roster.ReportUserProfileExhaust || got.Format != roster.ReportCSV {
+			t.Fatalf("old request = %+v, %v; want kind %s, format %s", got, err, roster.ReportUserProfileExhaust, roster.ReportCSV)
+		}
+		// And it still blocks a second identical exhaust while pending.
+		dup := *got
+		dup.ID = roster.NewID()
+		if err := store.InsertReportRequest(ctx, db, &dup, nil); !errors.Is(err, store.ErrUnique) {
+			t.Fatalf("exhaust beside a pending old request: err = %v, want ErrUnique", err)
+		}
+	})
+}
+
+func TestPendingReportRuleIncludesKindAndFormat(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		ctx := context.Background()
+		f := newCourseFixture(t, db, 1)
+		exhaust := &roster.ReportRequest{ID: roster.NewID(), Kind: roster.ReportUserProfileExhaust, Format: roster.ReportCSV,
+			CourseID: f.course.ID, BatchID: "b1", RequestedBy: f.creator, Status: roster.ReportSubmitted, RequestedAt: roster.Now()}
+		if err := store.InsertReportRequest(ctx, db, exhaust, nil); err != nil {
+			t.Fatal(err)
+		}
+		// Another kind, or another format, of the same batch is another
+		// request; the same kind and format again is the duplicate.
+		progress, xlsx, again := *exhaust, *exhaust, *exhaust
+		progress.ID, progress.Kind = roster.NewID(), "progress"
+		xlsx.ID, xlsx.Format = roster.NewID(), "xlsx"
+		again.ID = roster.NewID()
+		for _, r := range []*roster.ReportRequest{&progress, &xlsx} {
+			if err := store.InsertReportRequest(ctx, db, r, nil); err != nil {
+				t.Fatalf("%s/%s beside a pending exhaust: %v", r.Kind, r.Format, err)
+			}
+		}
+		if err := store.InsertReportRequest(ctx, db, &again, nil); !errors.Is(err, store.ErrUnique) {
+			t.Fatalf("second pending exhaust: err = %v, want ErrUnique", err)
+		}
+		for _, want := range []*roster.ReportRequest{exhaust, &progress, &xlsx} {
+			ask := *want
+			ask.ID = roster.NewID()
+			got, err := store.FindPendingReport(ctx, db, &ask)
+			if err != nil || got.ID != want.ID || got.Kind != want.Kind || got.Format != want.Format {
+				t.Errorf("pending %s/%s = %+v, %v; want %s", want.Kind, want.Format, got, err, want.ID)
+			}
+		}
+	})
+}
+
 func TestReportRequestLifecycle(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		ctx := context.Background()
 		f := newCourseFixture(t, db, 1)
 		now := roster.Now()
-		r := &roster.ReportRequest{ID: roster.NewID(), CourseID: f.course.ID, BatchID: "b1", RequestedBy: f.creator,
-			Status: roster.ReportSubmitted, RequestedAt: now}
+		r := &roster.ReportRequest{ID: roster.NewID(), Kind: roster.ReportUserProfileExhaust, Format: roster.ReportCSV,
+			CourseID: f.course.ID, BatchID: "b1", RequestedBy: f.creator, Status: roster.ReportSubmitted, RequestedAt: now}
 		if err := store.InsertReportRequest(ctx, db, r, []byte("sealed")); err != nil {
 			t.Fatal(err)
 		}
@@ -297,7 +355,7 @@ func TestReportRequestLifecycle(t *testing.T) {
 		if err := store.InsertReportRequest(ctx, db, &all2, nil); !errors.Is(err, store.ErrUnique) {
 			t.Fatalf("second pending all-batches request: err = %v, want ErrUnique", err)
 		}
-		p, err := store.FindPendingReport(ctx, db, f.course.ID, "", f.creator)
+		p, err := store.FindPendingReport(ctx, db, &all)
 		if err != nil || p.ID != all.ID || p.BatchID != "" {
 			t.Fatalf("pending all-batches = %+v, %v", p, err)
 		}
@@ -406,7 +464,7 @@ func TestListReportRequestsByCourse(t *testing.T) {
 		insert := func(courseID string, at time.Time) *roster.ReportRequest {
 			t.Helper()
 			// FAILED requests do not hit the one-pending-request index.
-			r := &roster.ReportRequest{ID: roster.NewID(), CourseID: courseID, RequestedBy: f.creator,
+			r := &roster.ReportRequest{ID: roster.NewID(), Kind: roster.ReportUserProfileExhaust, Format: roster.ReportCSV, CourseID: courseID, RequestedBy: f.creator,
 				Status: roster.ReportFailed, RequestedAt: at}
 			if err := store.InsertReportRequest(ctx, db, r, nil); err != nil {
 				t.Fatal(err)

@@ -48,13 +48,13 @@ ON CONFLICT (root_org_id) DO UPDATE SET ssu_fields = excluded.ssu_fields, sso_fi
 	return err
 }
 
-const reportColumns = `id, course_id, batch_id, requested_by, status, failure, total_rows, consented_rows,
+const reportColumns = `id, kind, format, course_id, batch_id, requested_by, status, failure, total_rows, consented_rows,
     file_path, file_size, requested_at, started_at, finished_at, expires_at`
 
 func scanReport(row Row) (*roster.ReportRequest, error) {
 	var r roster.ReportRequest
 	var batch, path sql.NullString
-	err := row.Scan(&r.ID, &r.CourseID, &batch, &r.RequestedBy, &r.Status, &r.Failure, &r.TotalRows, &r.ConsentedRows,
+	err := row.Scan(&r.ID, &r.Kind, &r.Format, &r.CourseID, &batch, &r.RequestedBy, &r.Status, &r.Failure, &r.TotalRows, &r.ConsentedRows,
 		&path, &r.FileSize, &r.RequestedAt, &r.StartedAt, &r.FinishedAt, &r.ExpiresAt)
 	if err != nil {
 		return nil, err
@@ -66,21 +66,24 @@ func scanReport(row Row) (*roster.ReportRequest, error) {
 }
 
 // InsertReportRequest stores a new SUBMITTED request with its sealed archive
-// password. A pending request for the same course, batch and requester is
-// ErrUnique (constraint report_request_pending).
+// password. A pending request of the same kind and format for the same
+// course, batch and requester is ErrUnique (constraint
+// report_request_pending).
 func InsertReportRequest(ctx context.Context, q Queryer, r *roster.ReportRequest, passwordEnc []byte) error {
-	_, err := q.Exec(ctx, `INSERT INTO report_request (id, course_id, batch_id, requested_by, status, password_enc, requested_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		r.ID, r.CourseID, NullString(r.BatchID), r.RequestedBy, r.Status, passwordEnc, r.RequestedAt)
+	_, err := q.Exec(ctx, `INSERT INTO report_request (id, kind, format, course_id, batch_id, requested_by, status, password_enc, requested_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		r.ID, r.Kind, r.Format, r.CourseID, NullString(r.BatchID), r.RequestedBy, r.Status, passwordEnc, r.RequestedAt)
 	return err
 }
 
-// FindPendingReport returns the SUBMITTED or PROCESSING request of a
-// requester for a course and batch ("" = all batches), or ErrNoRows.
-func FindPendingReport(ctx context.Context, q Queryer, courseID, batchID, requestedBy string) (*roster.ReportRequest, error) {
+// FindPendingReport returns the SUBMITTED or PROCESSING request that r
+// would duplicate: same kind, format, course, batch ("" = all batches) and
+// requester; or ErrNoRows.
+func FindPendingReport(ctx context.Context, q Queryer, r *roster.ReportRequest) (*roster.ReportRequest, error) {
 	return scanReport(q.QueryRow(ctx, `SELECT `+reportColumns+` FROM report_request
-WHERE course_id = $1 AND COALESCE(batch_id, '') = $2 AND requested_by = $3 AND status IN ('SUBMITTED', 'PROCESSING')`,
-		courseID, batchID, requestedBy))
+WHERE course_id = $1 AND COALESCE(batch_id, '') = $2 AND requested_by = $3 AND kind = $4 AND format = $5
+    AND status IN ('SUBMITTED', 'PROCESSING')`,
+		r.CourseID, r.BatchID, r.RequestedBy, r.Kind, r.Format))
 }
 
 // GetReportRequest returns ErrNoRows when the request does not exist.

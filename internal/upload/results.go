@@ -2,12 +2,12 @@ package upload
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/sheet"
 	"github.com/roster-dev/roster/internal/store"
 )
 
@@ -22,20 +22,16 @@ const (
 // then status and errors. An admin can delete the CREATED rows, fix the
 // others, fill in passwords and upload the file again as it is: Parse
 // ignores the status and errors columns. Rows of an upload still in
-// progress appear once processed. It is UTF-8 with a BOM so that Excel
-// shows Indic names correctly.
+// progress appear once processed. Values are written through sheet, whose
+// formula guard Parse undoes.
 func (s *Service) ResultCSV(ctx context.Context, p *roster.Principal, id string, w io.Writer) error {
 	up, err := s.Get(ctx, p, id)
 	if err != nil {
 		return err
 	}
-	if _, err := io.WriteString(w, "\uFEFF"); err != nil {
-		return err
-	}
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true // what Excel writes and expects
 	header := append(append([]string{}, up.Columns...), ResultStatusColumn, ResultErrorsColumn)
-	if err := cw.Write(header); err != nil {
+	cw, err := sheet.NewWriter(w, header)
+	if err != nil {
 		return err
 	}
 	const page = 500
@@ -52,9 +48,9 @@ func (s *Service) ResultCSV(ctx context.Context, p *roster.Principal, id string,
 			}
 			rec := make([]string, 0, len(header))
 			for _, c := range up.Columns {
-				rec = append(rec, formulaSafe(vals[c]))
+				rec = append(rec, vals[c])
 			}
-			rec = append(rec, r.Status, formulaSafe(JoinErrors(r.Errors)))
+			rec = append(rec, r.Status, JoinErrors(r.Errors))
 			if err := cw.Write(rec); err != nil {
 				return err
 			}
@@ -64,8 +60,7 @@ func (s *Service) ResultCSV(ctx context.Context, p *roster.Principal, id string,
 		}
 		after = rows[len(rows)-1].RowNumber
 	}
-	cw.Flush()
-	return cw.Error()
+	return cw.Flush()
 }
 
 // capErrors bounds what a failed row stores: its first MaxRowErrors errors
@@ -95,15 +90,4 @@ func JoinErrors(errs []roster.FieldError) string {
 		parts[i] = e.String()
 	}
 	return strings.Join(parts, "; ")
-}
-
-// formulaSafe stops a spreadsheet from running a cell as a formula (CSV
-// injection) by putting an apostrophe in front; Parse removes it again, so
-// the value survives a round trip through a text editor unchanged, and
-// Excel itself never saves the apostrophe.
-func formulaSafe(v string) string {
-	if v != "" && strings.IndexByte("=+-@\t\r", v[0]) >= 0 {
-		return "'" + v
-	}
-	return v
 }

@@ -222,7 +222,7 @@ func (s *Service) Submit(ctx context.Context, p *roster.Principal, ref OrgRef, f
 	}
 	// The file holds clear passwords and PII: it is stored only sealed,
 	// and dropped as soon as the upload finishes.
-	up.FileEnc = s.keys.Seal(string(data), fileContext(up.ID))
+	up.FileEnc = s.keys.Seal(string(data), pii.UploadFile(up.ID))
 	err = store.InTx(ctx, s.db, func(tx store.Tx) error {
 		if err := store.InsertUpload(ctx, tx, up); err != nil {
 			return err
@@ -498,14 +498,6 @@ func (s *Service) List(ctx context.Context, p *roster.Principal, orgID, before s
 		s.setExpiry(&ups[i])
 	}
 	return ups, err
-}
-
-// fileContext binds the sealed file to its upload.
-func fileContext(uploadID string) string { return "upload/" + uploadID + "/file" }
-
-// rowContext binds a row's sealed original values to that row.
-func rowContext(uploadID string, row int) string {
-	return fmt.Sprintf("upload_row/%s/%d", uploadID, row)
 }
 
 // cleanFileName keeps the base name only, without control characters, so a

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/store"
 )
 
@@ -38,7 +39,7 @@ func (s *Service) Process(ctx context.Context, uploadID string) error {
 	} else if enc == nil {
 		return fail("the uploaded file is no longer stored")
 	}
-	data, err := s.keys.Open(enc, fileContext(up.ID))
+	data, err := s.keys.Open(enc, pii.UploadFile(up.ID))
 	if err != nil {
 		return fail("the uploaded file cannot be decrypted (its key is no longer configured)")
 	}
@@ -229,7 +230,7 @@ func (s *Service) sealOriginal(uploadID string, columns []string, row Row) []byt
 		vals[ColPassword] = ""
 	}
 	b, _ := json.Marshal(vals)
-	return s.keys.Seal(string(b), rowContext(uploadID, row.Number))
+	return s.keys.Seal(string(b), pii.UploadRow(uploadID, row.Number))
 }
 
 // openOriginal is the reverse of sealOriginal.
@@ -237,7 +238,7 @@ func (s *Service) openOriginal(uploadID string, row int, enc []byte) (map[string
 	if enc == nil {
 		return map[string]string{}, nil
 	}
-	pt, err := s.keys.Open(enc, rowContext(uploadID, row))
+	pt, err := s.keys.Open(enc, pii.UploadRow(uploadID, row))
 	if err != nil {
 		return nil, err
 	}
