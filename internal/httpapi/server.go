@@ -89,15 +89,13 @@ func New(cfg Config) *Server {
 		cfg.Version = "dev"
 	}
 	s := &Server{
-		cfg:     cfg,
-		reg:     cfg.Registry,
-		auth:    cfg.Auth,
-		log:     cfg.Logger,
-		metrics: NewMetrics(cfg.Metrics),
-		mux:     http.NewServeMux(),
-		// Ten tries per login per quarter hour is plenty for a person
-		// who mistypes and useless for guessing.
-		throttle: newLoginThrottle(10, 15*time.Minute),
+		cfg:      cfg,
+		reg:      cfg.Registry,
+		auth:     cfg.Auth,
+		log:      cfg.Logger,
+		metrics:  NewMetrics(cfg.Metrics),
+		mux:      http.NewServeMux(),
+		throttle: newLoginThrottle(),
 	}
 
 	hc := huma.DefaultConfig("Roster API", cfg.Version)
