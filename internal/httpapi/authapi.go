@@ -66,7 +66,8 @@ func (s *Server) authRoutes() {
 	register(s, login, s.login)
 
 	// Logout only clears the cookie: tokens are stateless, so a stolen one
-	// stays valid until it expires unless the user is blocked.
+	// stays valid until it expires unless the user is blocked or their
+	// password changes (which ends every session).
 	register(s, public(op("logout", http.MethodPost, "/auth/logout", "Clear the session cookie", "auth")),
 		func(ctx context.Context, _ *struct{}) (*logoutOutput, error) {
 			out := &logoutOutput{SetCookie: s.cookie("", time.Unix(0, 0))}
@@ -93,6 +94,14 @@ func (s *Server) authRoutes() {
 		s.oidcLoginRoutes()
 	}
 
+	pw := op("changeOwnPassword", http.MethodPost, "/me/password", "Change your own password", "auth")
+	pw.Description = "Needs the current password; PATCH /users/{id} refuses to change the caller's own password. " +
+		"Every session and token issued before the change ends, on every device; the answer carries a new token " +
+		"(and cookie) so the client that made the change stays signed in. " +
+		"A wrong current password gives 422 on currentPassword and counts towards the same growing delays as sign-in (429 with Retry-After)."
+	pw.Errors = append(pw.Errors, http.StatusUnprocessableEntity, http.StatusTooManyRequests)
+	register(s, pw, s.changePassword)
+
 	register(s, op("me", http.MethodGet, "/me", "The caller, their grants and profile", "auth"),
 		func(ctx context.Context, _ *struct{}) (*meOutput, error) {
 			p := caller(ctx)
@@ -104,6 +113,41 @@ func (s *Server) authRoutes() {
 			out.Body.Principal, out.Body.User = p, u
 			return out, nil
 		})
+}
+
+type changePasswordInput struct {
+	Body struct {
+		CurrentPassword string `json:"currentPassword" maxLength:"1024" format:"password"`
+		NewPassword     string `json:"newPassword" maxLength:"1024" format:"password" doc:"8 to 128 characters"`
+	}
+}
+
+// changePassword is the only way to change one's own password: it needs the
+// current one, so a session left open or a stolen token cannot take the
+// account over for good.
+func (s *Server) changePassword(ctx context.Context, in *changePasswordInput) (*loginOutput, error) {
+	p := caller(ctx)
+	// Guesses of the current password are throttled like sign-ins, under
+	// an account key of their own.
+	accounts, client := []string{"user:" + p.UserID}, infoFrom(ctx).client
+	if ok, wait := s.throttle.Allowed(accounts, client); !ok {
+		return nil, tooManySignIns(wait)
+	}
+	err := s.reg.ChangeOwnPassword(ctx, p, in.Body.CurrentPassword, in.Body.NewPassword)
+	if err == registry.ErrWrongPassword {
+		s.throttle.Failed(accounts, client)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.throttle.Succeeded(accounts)
+	token, exp, np, err := s.auth.Reissue(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	out := &loginOutput{SetCookie: s.cookie(token, exp)}
+	out.Body.Token, out.Body.ExpiresAt, out.Body.Principal = token, exp, np
+	return out, nil
 }
 
 func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error) {

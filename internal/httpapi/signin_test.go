@@ -167,3 +167,113 @@ func TestSignInThrottleIsNoLockout(t *testing.T) {
 		}
 	})
 }
+
+// meStatus is GET /me with token: 200 while its session lives.
+func (e *env) meStatus(token string) int {
+	e.t.Helper()
+	return e.do(http.MethodGet, "/api/v1/me", token, nil, nil).StatusCode
+}
+
+type tokenBody struct {
+	Token string `json:"token"`
+}
+
+func TestChangeOwnPasswordNeedsTheCurrentOneAndEndsOtherSessions(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		e := newEnv(t, db)
+		u := e.createUser(e.stateA.ID, "learner", "learner@example.org")
+		laptop, phone := e.login("learner"), e.login("learner")
+		const newPassword = "N3w-passphrase"
+
+		// The issue's reproduction: a session alone changed the password.
+		res := e.do(http.MethodPatch, "/api/v1/users/"+u.ID, laptop, map[string]any{"password": newPassword}, nil).
+			expect(t, http.StatusUnprocessableEntity)
+		if p := res.problem(t); len(p.Errors) != 1 || p.Errors[0].Location != "body.password" {
+			t.Fatalf("self PATCH of password: %s", res.body)
+		}
+
+		res = e.do(http.MethodPost, "/api/v1/me/password", laptop,
+			map[string]string{"currentPassword": "not-it-at-all", "newPassword": newPassword}, nil).
+			expect(t, http.StatusUnprocessableEntity)
+		if p := res.problem(t); len(p.Errors) != 1 || p.Errors[0].Location != "body.currentPassword" {
+			t.Fatalf("wrong current password: %s", res.body)
+		}
+		if e.meStatus(laptop) != http.StatusOK {
+			t.Fatal("a refused change ended the session")
+		}
+
+		var out tokenBody
+		res = e.do(http.MethodPost, "/api/v1/me/password", laptop,
+			map[string]string{"currentPassword": testPassword, "newPassword": newPassword}, &out).
+			expect(t, http.StatusOK)
+		var cookie *http.Cookie
+		for _, c := range res.Cookies() {
+			if c.Name == httpapi.SessionCookie {
+				cookie = c
+			}
+		}
+		if out.Token == "" || cookie == nil || cookie.Value != out.Token || !cookie.HttpOnly {
+			t.Fatalf("no fresh token and cookie: %s, cookie %v", res.body, cookie)
+		}
+		// Within the same second as the change: the old tokens are dead,
+		// the new one lives.
+		if e.meStatus(laptop) != http.StatusUnauthorized || e.meStatus(phone) != http.StatusUnauthorized {
+			t.Fatal("tokens issued before the change still work")
+		}
+		if e.meStatus(out.Token) != http.StatusOK {
+			t.Fatal("the fresh token does not work")
+		}
+		e.do(http.MethodPost, "/api/v1/auth/login", "", map[string]string{"login": "learner", "password": testPassword}, nil).
+			expect(t, http.StatusUnauthorized)
+		if e.meStatus(e.loginWith("learner", newPassword)) != http.StatusOK {
+			t.Fatal("a sign-in right after the change does not work")
+		}
+	})
+}
+
+func TestAdminPasswordResetEndsTheUsersSessions(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		e := newEnv(t, db)
+		u := e.createUser(e.stateA.ID, "learner", "learner@example.org")
+		stolen := e.login("learner")
+		admin := e.login("adminA")
+		if e.meStatus(stolen) != http.StatusOK {
+			t.Fatal("setup")
+		}
+		e.do(http.MethodPatch, "/api/v1/users/"+u.ID, admin, map[string]any{"password": "Reset-by-admin1"}, nil).
+			expect(t, http.StatusOK)
+		if e.meStatus(stolen) != http.StatusUnauthorized {
+			t.Fatal("a token issued before the reset still works")
+		}
+		if e.meStatus(admin) != http.StatusOK {
+			t.Fatal("the admin's own session ended")
+		}
+		if e.meStatus(e.loginWith("learner", "Reset-by-admin1")) != http.StatusOK {
+			t.Fatal("a sign-in after the reset does not work")
+		}
+		// A change of other fields leaves sessions alone.
+		fresh := e.loginWith("learner", "Reset-by-admin1")
+		e.do(http.MethodPatch, "/api/v1/users/"+u.ID, admin, map[string]any{"lastName": "Renamed"}, nil).expect(t, http.StatusOK)
+		if e.meStatus(fresh) != http.StatusOK {
+			t.Fatal("a name change ended the session")
+		}
+	})
+}
+
+// Guessing the current password through a stolen session is slowed like
+// sign-in.
+func TestChangeOwnPasswordGuessesAreThrottled(t *testing.T) {
+	e := newEnv(t, storetest.Open(t, "sqlite"))
+	e.throttleClock()
+	e.createUser(e.stateA.ID, "learner", "learner@example.org")
+	tok := e.login("learner")
+	codes := map[int]int{}
+	for i := range 20 {
+		res := e.do(http.MethodPost, "/api/v1/me/password", tok,
+			map[string]string{"currentPassword": "guess-" + strconv.Itoa(i), "newPassword": "N3w-passphrase"}, nil)
+		codes[res.StatusCode]++
+	}
+	if codes[http.StatusUnprocessableEntity] != 5 || codes[http.StatusTooManyRequests] != 15 {
+		t.Fatalf("answers: %v", codes)
+	}
+}

@@ -666,7 +666,7 @@ func (s *Service) principal(ctx context.Context, rec *store.UserRecord) (*roster
 	if err != nil {
 		return nil, err
 	}
-	p := &roster.Principal{UserID: rec.ID, Username: rec.Username, RootOrgID: rec.RootOrgID}
+	p := &roster.Principal{UserID: rec.ID, Username: rec.Username, RootOrgID: rec.RootOrgID, SessionGeneration: rec.SessionGeneration}
 	for _, m := range ms {
 		if m.IsDeleted || !m.IsApproved || m.IsRejected {
 			continue
