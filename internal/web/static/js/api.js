@@ -1,5 +1,6 @@
 // Calls to the Roster JSON API. The session is the HttpOnly cookie set by
 // POST /api/v1/auth/login, so no token ever touches script-readable storage.
+// Every request that changes something carries X-Roster-CSRF.
 
 export const BASE = '/api/v1';
 
@@ -41,6 +42,9 @@ export function onUnauthorized(fn) { listeners.add(fn); }
 
 export async function request(method, path, { json, form, signal, quiet401 } = {}) {
   const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin', signal };
+  // The server refuses cookie-authenticated changes without this header,
+  // which a page of another origin cannot send.
+  if (method !== 'GET' && method !== 'HEAD') init.headers['X-Roster-CSRF'] = '1';
   if (json !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(json);
