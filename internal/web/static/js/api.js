@@ -24,6 +24,10 @@ export class APIError extends Error {
 
 function plainMessage(status, p, retryAfter) {
   if (status === 429) {
+    // Sign-in delays grow from a second: say seconds while they are short.
+    if (retryAfter > 0 && retryAfter < 60) {
+      return `Too many attempts. Wait ${retryAfter === 1 ? 'a second' : `${retryAfter} seconds`} and try again.`;
+    }
     const min = Math.max(1, Math.ceil((retryAfter || 60) / 60));
     return `Too many attempts. Wait ${min === 1 ? 'a minute' : `${min} minutes`} and try again.`;
   }
