@@ -13,6 +13,10 @@ type Principal struct {
 	// System is set for operator CLI commands running with direct database
 	// access; HTTP callers never have it.
 	System bool `json:"-"`
+	// SessionGeneration is the user's current session generation: Roster
+	// tokens issued under an older one (before a password change) are
+	// refused.
+	SessionGeneration int64 `json:"-"`
 }
 
 // Grant is a set of roles within one organisation.

@@ -46,12 +46,24 @@ func (a *Authenticator) Login(ctx context.Context, login, password string) (toke
 	if err != nil {
 		return "", time.Time{}, nil, err
 	}
-	token, exp, err = a.Tokens.Issue(p.UserID)
+	token, exp, err = a.Tokens.Issue(p.UserID, p.SessionGeneration)
 	if err != nil {
 		return "", time.Time{}, nil, err
 	}
 	a.Forget(p.UserID)
 	return token, exp, p, nil
+}
+
+// Reissue gives a caller whose sessions were just ended (by changing their
+// own password) a token for the new generation, so the client that made
+// the change stays signed in.
+func (a *Authenticator) Reissue(ctx context.Context, userID string) (token string, exp time.Time, p *roster.Principal, err error) {
+	a.Forget(userID)
+	if p, err = a.principal(ctx, userID); err != nil {
+		return "", time.Time{}, nil, err
+	}
+	token, exp, err = a.Tokens.Issue(userID, p.SessionGeneration)
+	return token, exp, p, err
 }
 
 // Authenticate verifies a bearer token (Roster's own, else the IdP's) and
@@ -60,7 +72,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*roster
 	if token == "" {
 		return nil, Unauthorized
 	}
-	userID, err := a.Tokens.Verify(token)
+	userID, gen, err := a.Tokens.Verify(token)
+	own := err == nil
 	if err != nil && a.OIDC != nil {
 		userID, err = a.OIDC.UserID(ctx, token)
 	}
@@ -70,7 +83,17 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*roster
 		}
 		return nil, err
 	}
-	return a.principal(ctx, userID)
+	p, err := a.principal(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	// A password change since the token was issued ended its session. The
+	// IdP's own tokens are the IdP's to revoke: a Roster password is not
+	// what they prove.
+	if own && gen != p.SessionGeneration {
+		return nil, Unauthorized
+	}
+	return p, nil
 }
 
 func (a *Authenticator) principal(ctx context.Context, userID string) (*roster.Principal, error) {

@@ -27,28 +27,28 @@ func testTokens(t *testing.T) *Tokens {
 
 func TestTokenRoundTrip(t *testing.T) {
 	tok := testTokens(t)
-	s, exp, err := tok.Issue("user-1")
+	s, exp, err := tok.Issue("user-1", 7)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := time.Until(exp); d < 59*time.Minute || d > time.Hour {
 		t.Errorf("expiry in %v, want about an hour", d)
 	}
-	got, err := tok.Verify(s)
-	if err != nil || got != "user-1" {
-		t.Fatalf("Verify = %q, %v", got, err)
+	got, gen, err := tok.Verify(s)
+	if err != nil || got != "user-1" || gen != 7 {
+		t.Fatalf("Verify = %q, %d, %v", got, gen, err)
 	}
 }
 
 func TestTokenRejected(t *testing.T) {
 	tok := testTokens(t)
-	good, _, _ := tok.Issue("user-1")
+	good, _, _ := tok.Issue("user-1", 0)
 	other, _ := NewTokens([]byte(strings.Repeat("x", 32)), time.Hour)
-	foreign, _, _ := other.Issue("user-1")
+	foreign, _, _ := other.Issue("user-1", 0)
 
 	expired := testTokens(t)
 	expired.now = func() time.Time { return time.Now().Add(-2 * time.Hour) }
-	old, _, _ := expired.Issue("user-1")
+	old, _, _ := expired.Issue("user-1", 0)
 
 	sign := func(method jwt.SigningMethod, key any, claims jwt.Claims) string {
 		s, err := jwt.NewWithClaims(method, claims).SignedString(key)
@@ -71,7 +71,7 @@ func TestTokenRejected(t *testing.T) {
 		"other algorithm": hs512, "alg none": none, "garbage": "abc.def.ghi",
 		"tampered": good[:len(good)-2] + "xx",
 	} {
-		if _, err := tok.Verify(s); err != ErrInvalidToken {
+		if _, _, err := tok.Verify(s); err != ErrInvalidToken {
 			t.Errorf("%s: Verify err = %v, want ErrInvalidToken", name, err)
 		}
 	}
@@ -133,6 +133,7 @@ type fakeRegistry struct {
 	mu      sync.Mutex
 	lookups map[string]string // type|value|provider|idType -> user id
 	blocked map[string]bool
+	gen     map[string]int64 // session generation by user id
 	loads   int
 }
 
@@ -161,7 +162,36 @@ func (f *fakeRegistry) Principal(ctx context.Context, userID string) (*roster.Pr
 	if f.blocked[userID] {
 		return nil, roster.Errorf(roster.EUNAUTHORIZED, "user is blocked")
 	}
-	return &roster.Principal{UserID: userID, Grants: []roster.Grant{{OrgID: "o1", RootOrgID: "o1", Roles: []string{roster.RolePublic}}}}, nil
+	return &roster.Principal{UserID: userID, SessionGeneration: f.gen[userID],
+		Grants: []roster.Grant{{OrgID: "o1", RootOrgID: "o1", Roles: []string{roster.RolePublic}}}}, nil
+}
+
+// A password change moves the user to a new session generation: tokens of
+// the old one stop at once, a token issued in the new one works.
+func TestAuthenticatorEndsOlderSessions(t *testing.T) {
+	reg := &fakeRegistry{blocked: map[string]bool{}, gen: map[string]int64{}}
+	a := &Authenticator{Tokens: testTokens(t), Registry: reg, CacheTTL: time.Hour}
+	ctx := context.Background()
+	old, _, _, err := a.Login(ctx, "alice", "secret123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authenticate(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	reg.mu.Lock()
+	reg.gen["u-alice"] = 1
+	reg.mu.Unlock()
+	fresh, _, p, err := a.Reissue(ctx, "u-alice")
+	if err != nil || p.SessionGeneration != 1 {
+		t.Fatalf("Reissue = %v, %v", p, err)
+	}
+	if _, err := a.Authenticate(ctx, old); roster.ErrorCode(err) != roster.EUNAUTHORIZED {
+		t.Fatalf("token of the old generation: %v", err)
+	}
+	if p, err := a.Authenticate(ctx, fresh); err != nil || p.UserID != "u-alice" {
+		t.Fatalf("token of the new generation: %v, %v", p, err)
+	}
 }
 
 func TestAuthenticatorLoginAndCache(t *testing.T) {

@@ -226,7 +226,7 @@ func (l *OIDCLogin) Finish(ctx context.Context, cb Callback) (*Session, error) {
 	} else if err != nil {
 		return nil, &LoginError{Code: LoginErrServer, Err: err}
 	}
-	token, exp, err := l.auth.Tokens.Issue(userID)
+	token, exp, err := l.auth.Tokens.Issue(userID, principal.SessionGeneration)
 	if err != nil {
 		return nil, &LoginError{Code: LoginErrServer, Err: err}
 	}

@@ -86,7 +86,7 @@ func TestOIDCLoginFlow(t *testing.T) {
 	if s.Next != "/#/users?x=1" || s.Principal == nil || s.Principal.UserID != "u-ext" {
 		t.Errorf("session = %+v", s)
 	}
-	if id, err := l.auth.Tokens.Verify(s.Token); err != nil || id != "u-ext" {
+	if id, _, err := l.auth.Tokens.Verify(s.Token); err != nil || id != "u-ext" {
 		t.Errorf("issued token verifies as %q, %v", id, err)
 	}
 

@@ -47,23 +47,32 @@ func NewTokens(key []byte, ttl time.Duration) (*Tokens, error) {
 	return &Tokens{key: key, TTL: ttl, now: time.Now}, nil
 }
 
-// Issue returns a signed token for userID and its expiry.
-func (t *Tokens) Issue(userID string) (string, time.Time, error) {
+// claims are a Roster token's: the registered ones and the user's session
+// generation when it was issued ("gen", absent for generation 0).
+type claims struct {
+	jwt.RegisteredClaims
+	Generation int64 `json:"gen,omitempty"`
+}
+
+// Issue returns a signed token for userID in session generation gen (the
+// principal's SessionGeneration) and its expiry.
+func (t *Tokens) Issue(userID string, gen int64) (string, time.Time, error) {
 	now := t.now().UTC().Truncate(time.Second)
 	exp := now.Add(t.TTL)
-	claims := jwt.RegisteredClaims{
+	c := claims{RegisteredClaims: jwt.RegisteredClaims{
 		Issuer:    TokenIssuer,
 		Subject:   userID,
 		IssuedAt:  jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(exp),
-	}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.key)
+	}, Generation: gen}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.key)
 	return s, exp, err
 }
 
-// Verify checks signature, issuer and expiry and returns the user id.
-func (t *Tokens) Verify(token string) (string, error) {
-	var claims jwt.RegisteredClaims
+// Verify checks signature, issuer and expiry and returns the user id and
+// the session generation the token was issued in.
+func (t *Tokens) Verify(token string) (string, int64, error) {
+	var claims claims
 	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return t.key, nil },
 		// Pinning the algorithm closes the alg=none and RS/HS confusion holes.
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -74,9 +83,9 @@ func (t *Tokens) Verify(token string) (string, error) {
 		jwt.WithLeeway(30*time.Second),
 	)
 	if err != nil || claims.Subject == "" {
-		return "", ErrInvalidToken
+		return "", 0, ErrInvalidToken
 	}
-	return claims.Subject, nil
+	return claims.Subject, claims.Generation, nil
 }
 
 // LoadKey returns the token signing key: the value of ROSTER_JWT_KEY when

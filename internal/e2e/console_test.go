@@ -32,6 +32,9 @@ func TestConsole(t *testing.T) {
 			t.Run("Mentor", func(t *testing.T) { testMentor(t, root, srv, shots) })
 			t.Run("OtherTenant", func(t *testing.T) { testOtherTenant(t, root, srv) })
 			t.Run("Roles", func(t *testing.T) { testRoles(t, root, srv) })
+			// Last: if a forged request got through, it changed the world
+			// the other tests rely on.
+			t.Run("ForgedRequests", func(t *testing.T) { testForgedRequests(t, root, srv) })
 		})
 	}
 }

@@ -22,8 +22,9 @@ import (
 // server is the whole service running in-process, with a small world of
 // users seeded through the same services production uses.
 type server struct {
-	url string
-	app *app.App
+	url  string
+	app  *app.App
+	logs *syncBuffer // the server's log
 
 	tenantA, tenantB, schoolA *roster.Organisation
 	users                     map[string]*registry.UserView // by login name
@@ -100,7 +101,7 @@ func startServer(t *testing.T, engine string, configure ...func(c *app.Config, b
 	// Seeded users and uploaded rows use cheap argon2 parameters: the
 	// browser tests are about the console, and the real cost is measured by
 	// the benchmarks.
-	s := &server{url: baseURL, app: a, users: map[string]*registry.UserView{}}
+	s := &server{url: baseURL, app: a, logs: logs, users: map[string]*registry.UserView{}}
 	a.Registry.HashPassword = func(pw string) string {
 		if d := s.hashDelay.Load(); d > 0 {
 			time.Sleep(time.Duration(d))

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -55,12 +56,18 @@ func (s *Server) authRoutes() {
 	login := public(op("login", http.MethodPost, "/auth/login", "Log in with a password", "auth"))
 	login.Description = "Returns a bearer token and sets it as an HttpOnly, SameSite=Strict cookie for the web console. " +
 		"Wrong login, wrong password and unknown user get the same answer. " +
-		"After 10 failed attempts for one login within 15 minutes, further attempts get 429 until the window has passed."
+		"Failed attempts slow further ones down instead of locking the account: " +
+		"after 5 failures for one account (however the login is written: one phone number in any format is one account) " +
+		"each attempt for it must wait 1 s after the previous failure, doubling up to 30 s; " +
+		"after 10 failures from one client address (the connection's; IPv6 by /64) its attempts wait 1 s, doubling up to 15 minutes. " +
+		"An attempt made too early gets 429 with Retry-After in seconds. " +
+		"Counts are forgotten a quarter hour after their delay has passed; a successful sign-in clears the account's count."
 	login.Errors = []int{http.StatusUnauthorized, http.StatusTooManyRequests}
 	register(s, login, s.login)
 
 	// Logout only clears the cookie: tokens are stateless, so a stolen one
-	// stays valid until it expires unless the user is blocked.
+	// stays valid until it expires unless the user is blocked or their
+	// password changes (which ends every session).
 	register(s, public(op("logout", http.MethodPost, "/auth/logout", "Clear the session cookie", "auth")),
 		func(ctx context.Context, _ *struct{}) (*logoutOutput, error) {
 			out := &logoutOutput{SetCookie: s.cookie("", time.Unix(0, 0))}
@@ -87,6 +94,14 @@ func (s *Server) authRoutes() {
 		s.oidcLoginRoutes()
 	}
 
+	pw := op("changeOwnPassword", http.MethodPost, "/me/password", "Change your own password", "auth")
+	pw.Description = "Needs the current password; PATCH /users/{id} refuses to change the caller's own password. " +
+		"Every session and token issued before the change ends, on every device; the answer carries a new token " +
+		"(and cookie) so the client that made the change stays signed in. " +
+		"A wrong current password gives 422 on currentPassword and counts towards the same growing delays as sign-in (429 with Retry-After)."
+	pw.Errors = append(pw.Errors, http.StatusUnprocessableEntity, http.StatusTooManyRequests)
+	register(s, pw, s.changePassword)
+
 	register(s, op("me", http.MethodGet, "/me", "The caller, their grants and profile", "auth"),
 		func(ctx context.Context, _ *struct{}) (*meOutput, error) {
 			p := caller(ctx)
@@ -100,6 +115,41 @@ func (s *Server) authRoutes() {
 		})
 }
 
+type changePasswordInput struct {
+	Body struct {
+		CurrentPassword string `json:"currentPassword" maxLength:"1024" format:"password"`
+		NewPassword     string `json:"newPassword" maxLength:"1024" format:"password" doc:"8 to 128 characters"`
+	}
+}
+
+// changePassword is the only way to change one's own password: it needs the
+// current one, so a session left open or a stolen token cannot take the
+// account over for good.
+func (s *Server) changePassword(ctx context.Context, in *changePasswordInput) (*loginOutput, error) {
+	p := caller(ctx)
+	// Guesses of the current password are throttled like sign-ins, under
+	// an account key of their own.
+	accounts, client := []string{"user:" + p.UserID}, infoFrom(ctx).client
+	if ok, wait := s.throttle.Allowed(accounts, client); !ok {
+		return nil, tooManySignIns(wait)
+	}
+	err := s.reg.ChangeOwnPassword(ctx, p, in.Body.CurrentPassword, in.Body.NewPassword)
+	if err == registry.ErrWrongPassword {
+		s.throttle.Failed(accounts, client)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.throttle.Succeeded(accounts)
+	token, exp, np, err := s.auth.Reissue(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	out := &loginOutput{SetCookie: s.cookie(token, exp)}
+	out.Body.Token, out.Body.ExpiresAt, out.Body.Principal = token, exp, np
+	return out, nil
+}
+
 func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error) {
 	if in.Body.Login == "" || in.Body.Password == "" {
 		var fields []roster.FieldError
@@ -111,22 +161,27 @@ func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error
 		}
 		return nil, roster.Invalid(fields...)
 	}
-	if ok, wait := s.throttle.Allowed(in.Body.Login); !ok {
-		return nil, retryLater{huma.NewError(http.StatusTooManyRequests,
-			"too many failed sign-ins for this login; try again later").(*huma.ErrorModel), wait}
+	accounts, client := s.reg.LoginKeys(in.Body.Login), infoFrom(ctx).client
+	if ok, wait := s.throttle.Allowed(accounts, client); !ok {
+		return nil, tooManySignIns(wait)
 	}
 	token, exp, p, err := s.auth.Login(ctx, in.Body.Login, in.Body.Password)
 	if roster.ErrorCode(err) == roster.EUNAUTHORIZED {
-		s.throttle.Failed(in.Body.Login)
+		s.throttle.Failed(accounts, client)
 	}
 	if err != nil {
 		return nil, err
 	}
-	s.throttle.Succeeded(in.Body.Login)
+	s.throttle.Succeeded(accounts)
 	infoFrom(ctx).userID = p.UserID
 	out := &loginOutput{SetCookie: s.cookie(token, exp)}
 	out.Body.Token, out.Body.ExpiresAt, out.Body.Principal = token, exp, p
 	return out, nil
+}
+
+func tooManySignIns(wait time.Duration) error {
+	return retryLater{huma.NewError(http.StatusTooManyRequests,
+		"too many failed sign-ins; wait and try again").(*huma.ErrorModel), wait}
 }
 
 // retryLater is a 429 with the Retry-After header.
@@ -136,7 +191,7 @@ type retryLater struct {
 }
 
 func (e retryLater) GetHeaders() http.Header {
-	return http.Header{"Retry-After": {strconv.Itoa(int(e.wait.Seconds()) + 1)}}
+	return http.Header{"Retry-After": {strconv.Itoa(max(1, int(math.Ceil(e.wait.Seconds()))))}}
 }
 
 func (s *Server) cookie(value string, exp time.Time) http.Cookie {

@@ -18,6 +18,7 @@ import (
 type requestInfo struct {
 	id     string
 	userID string
+	client string // clientAddress of the caller, for the sign-in throttle only
 }
 
 type infoKey struct{}
@@ -92,7 +93,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ri := &requestInfo{id: requestID()}
+		ri := &requestInfo{id: requestID(), client: clientAddress(r.RemoteAddr)}
 		w.Header().Set("X-Request-Id", ri.id)
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			// API answers may carry personal data: no shared or browser

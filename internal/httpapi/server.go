@@ -8,6 +8,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -30,10 +31,20 @@ import (
 const Prefix = "/api/v1"
 
 // SessionCookie carries the token for the web console. It is HttpOnly (no
-// script can read it) and SameSite=Strict (browsers never attach it to a
-// request started by another site, which is what makes cookie auth safe
-// from CSRF without a separate token).
+// script can read it) and SameSite=Strict. SameSite alone does not stop
+// cross-site request forgery: another origin of the same site (another port
+// or a sibling subdomain) still gets the cookie attached. See CSRFHeader.
 const SessionCookie = "roster_session"
+
+// CSRFHeader must accompany every state-changing request authenticated by
+// the session cookie (any value; the console sends "1"). A page of another
+// origin cannot send it: a form cannot set headers, and a script's
+// cross-origin request with a custom header needs a CORS preflight that
+// Roster never grants. On top of that, browsers' Sec-Fetch-Site and Origin
+// headers must say the request is same-origin (http.CrossOriginProtection).
+// Bearer-token requests need neither: a browser never adds the token on its
+// own.
+const CSRFHeader = "X-Roster-CSRF"
 
 // Config holds the server's dependencies.
 type Config struct {
@@ -89,15 +100,13 @@ func New(cfg Config) *Server {
 		cfg.Version = "dev"
 	}
 	s := &Server{
-		cfg:     cfg,
-		reg:     cfg.Registry,
-		auth:    cfg.Auth,
-		log:     cfg.Logger,
-		metrics: NewMetrics(cfg.Metrics),
-		mux:     http.NewServeMux(),
-		// Ten tries per login per quarter hour is plenty for a person
-		// who mistypes and useless for guessing.
-		throttle: newLoginThrottle(10, 15*time.Minute),
+		cfg:      cfg,
+		reg:      cfg.Registry,
+		auth:     cfg.Auth,
+		log:      cfg.Logger,
+		metrics:  NewMetrics(cfg.Metrics),
+		mux:      http.NewServeMux(),
+		throttle: newLoginThrottle(),
 	}
 
 	hc := huma.DefaultConfig("Roster API", cfg.Version)
@@ -134,7 +143,11 @@ func New(cfg Config) *Server {
 	s.reportRoutes()
 	s.uploadRoutes()
 
-	s.handler = s.observe(s.mux)
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeForbidden(w, "cross-origin request refused")
+	}))
+	s.handler = s.observe(csrf.Handler(s.mux))
 	return s
 }
 
@@ -179,6 +192,10 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	if token == "" {
 		if c, err := huma.ReadCookie(ctx, SessionCookie); err == nil {
 			token = c.Value
+			if !safeMethod(ctx.Method()) && ctx.Header(CSRFHeader) == "" {
+				_ = huma.WriteErr(s.api, ctx, http.StatusForbidden, "the "+CSRFHeader+" header is required with the session cookie")
+				return
+			}
 		}
 	}
 	p, err := s.auth.Authenticate(ctx.Context(), token)
@@ -195,6 +212,17 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	}
 	infoFrom(ctx.Context()).userID = p.UserID
 	next(huma.WithContext(ctx, roster.WithPrincipal(ctx.Context(), p)))
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// writeForbidden answers outside huma with the same problem shape.
+func writeForbidden(w http.ResponseWriter, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(http.StatusForbidden)
+	_ = json.NewEncoder(w).Encode(huma.ErrorModel{Title: http.StatusText(http.StatusForbidden), Status: http.StatusForbidden, Detail: detail})
 }
 
 func bearerToken(h string) string {

@@ -138,7 +138,9 @@ func (s *Server) userRoutes() {
 	})
 
 	patch := op("updateUser", http.MethodPatch, "/users/{id}", "Change some fields of a user", "users")
-	patch.Description = "The fields given are checked as on create. " + ruleBookNote
+	patch.Description = "The fields given are checked as on create. " + ruleBookNote + " " +
+		"A password set here (an admin's reset) ends every session and token the user had. " +
+		"Callers change their own password with POST /me/password, which asks for the current one; here it gives 422."
 	patch.Errors = append(patch.Errors, http.StatusNotFound, http.StatusConflict)
 	register(s, patch, func(ctx context.Context, in *struct {
 		ID   string `path:"id" maxLength:"64"`
@@ -147,6 +149,11 @@ func (s *Server) userRoutes() {
 		u, err := s.reg.UpdateUser(ctx, caller(ctx), in.ID, in.Body)
 		if err != nil {
 			return nil, err
+		}
+		if in.Body.Password != nil {
+			// Their old tokens must stop now, not when the principal
+			// cache expires.
+			s.auth.Forget(in.ID)
 		}
 		return &userOutput{Body: u}, nil
 	})

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/password"
 	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/store"
 )
@@ -128,6 +129,11 @@ func (s *Service) UpdateUser(ctx context.Context, p *roster.Principal, id string
 		if err != nil {
 			return err
 		}
+		if patch.Password != nil && p.UserID == rec.ID {
+			// Whoever holds a session could otherwise take the account
+			// over for good.
+			errs = append(errs, roster.FieldError{Field: FieldPassword, Message: "change your own password with POST /api/v1/me/password, which asks for the current one"})
+		}
 		if len(errs) == 0 && patch.Password != nil {
 			rec.PasswordHash = s.HashPassword(*patch.Password)
 		}
@@ -161,12 +167,76 @@ func (s *Service) UpdateUser(ctx context.Context, p *roster.Principal, id string
 		}
 		now := roster.Now()
 		rec.UpdatedBy, rec.UpdatedDate = p.UserID, &now
-		return store.UpdateUser(ctx, tx, rec)
+		if err := store.UpdateUser(ctx, tx, rec); err != nil {
+			return err
+		}
+		if patch.Password != nil {
+			return endSessions(ctx, tx, p.UserID, rec.ID, "reset")
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return s.GetUser(ctx, p, id)
+}
+
+// Field names of a password change.
+const (
+	FieldCurrentPassword = "currentPassword"
+	FieldNewPassword     = "newPassword"
+)
+
+// ErrWrongPassword is ChangeOwnPassword's answer to a wrong current
+// password, which sign-in throttling counts as a failed guess.
+var ErrWrongPassword = roster.Invalid(roster.FieldError{Field: FieldCurrentPassword, Message: "is not your current password"})
+
+// ChangeOwnPassword sets the caller's password once they have proved they
+// know the current one, and ends every session and token issued before;
+// the caller gets a fresh token from the authenticator (auth.Reissue).
+func (s *Service) ChangeOwnPassword(ctx context.Context, p *roster.Principal, current, next string) error {
+	var errs []roster.FieldError
+	if current == "" {
+		errs = append(errs, roster.FieldError{Field: FieldCurrentPassword, Message: "is required"})
+	}
+	if msg := CheckPassword(next); msg != "" {
+		errs = append(errs, roster.FieldError{Field: FieldNewPassword, Message: msg})
+	}
+	if len(errs) > 0 {
+		return roster.Invalid(errs...)
+	}
+	rec, err := store.GetUser(ctx, s.db, p.UserID)
+	if err != nil {
+		return storeErr(err, "user")
+	}
+	if rec.PasswordHash == "" || password.Verify(current, rec.PasswordHash) != nil {
+		return ErrWrongPassword
+	}
+	// Hashed outside the transaction: argon2 takes long enough that holding
+	// a write lock meanwhile would stall other writers on SQLite.
+	hash := s.HashPassword(next)
+	return store.InTx(ctx, s.db, func(tx store.Tx) error {
+		rec, err := store.GetUser(ctx, tx, p.UserID)
+		if err != nil {
+			return storeErr(err, "user")
+		}
+		now := roster.Now()
+		rec.PasswordHash, rec.UpdatedBy, rec.UpdatedDate = hash, p.UserID, &now
+		if err := store.UpdateUser(ctx, tx, rec); err != nil {
+			return err
+		}
+		return endSessions(ctx, tx, p.UserID, rec.ID, "self")
+	})
+}
+
+// endSessions records a password change and ends the sessions and tokens
+// issued before it, as a block does: whoever had the old password or a
+// token got with it is out.
+func endSessions(ctx context.Context, tx store.Tx, actorID, userID, how string) error {
+	if err := store.EndSessions(ctx, tx, userID); err != nil {
+		return err
+	}
+	return store.Audit(ctx, tx, actorID, "user.password", "user", userID, "ok", how)
 }
 
 func orDefault(s, def string) string {

@@ -522,17 +522,9 @@ func (s *Service) ListUsers(ctx context.Context, p *roster.Principal, orgID, aft
 // Every failure gives the same message so logins cannot probe accounts.
 func (s *Service) Authenticate(ctx context.Context, login, pw string) (*roster.Principal, error) {
 	bad := roster.Errorf(roster.EUNAUTHORIZED, "invalid login or password")
-	login = strings.TrimSpace(login)
 	var id string
 	var err error = store.ErrNoRows
-	candidates := []claim{{typ: roster.LookupUsername, value: s.lookupValue(roster.LookupUsername, pii.NormaliseUsername(login))}}
-	if e, perr := pii.NormaliseEmail(login); perr == nil {
-		candidates = append(candidates, claim{typ: roster.LookupEmail, value: s.lookupValue(roster.LookupEmail, e)})
-	}
-	if ph, perr := pii.NormalisePhone(login, ""); perr == nil {
-		candidates = append(candidates, claim{typ: roster.LookupPhone, value: s.lookupValue(roster.LookupPhone, ph)})
-	}
-	for _, c := range candidates {
+	for _, c := range s.loginCandidates(login) {
 		if id, err = store.LookupUserID(ctx, s.db, c.typ, c.value); err == nil {
 			break
 		}
@@ -563,6 +555,33 @@ func (s *Service) Authenticate(ctx context.Context, login, pw string) (*roster.P
 
 var dummyHash = password.Hash("not-a-real-password")
 
+// loginCandidates are the lookups a login may name: always a username, and
+// an email or phone when it parses as one.
+func (s *Service) loginCandidates(login string) []claim {
+	login = strings.TrimSpace(login)
+	out := []claim{{typ: roster.LookupUsername, value: s.lookupValue(roster.LookupUsername, pii.NormaliseUsername(login))}}
+	if e, err := pii.NormaliseEmail(login); err == nil {
+		out = append(out, claim{typ: roster.LookupEmail, value: s.lookupValue(roster.LookupEmail, e)})
+	}
+	if ph, err := pii.NormalisePhone(login, ""); err == nil {
+		out = append(out, claim{typ: roster.LookupPhone, value: s.lookupValue(roster.LookupPhone, ph)})
+	}
+	return out
+}
+
+// LoginKeys returns the keys of the accounts a login may name, the blind
+// indexes Authenticate looks up, so a sign-in throttle counts one phone
+// number written fifty ways as one account. They are keyed hashes: holding
+// them in memory reveals no login.
+func (s *Service) LoginKeys(login string) []string {
+	cs := s.loginCandidates(login)
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.typ + ":" + c.value
+	}
+	return out
+}
+
 // Principal loads the caller's identity and grants; blocked or deleted
 // users get EUNAUTHORIZED so their existing tokens stop working at once.
 func (s *Service) Principal(ctx context.Context, userID string) (*roster.Principal, error) {
@@ -583,7 +602,7 @@ func (s *Service) principal(ctx context.Context, rec *store.UserRecord) (*roster
 	if err != nil {
 		return nil, err
 	}
-	p := &roster.Principal{UserID: rec.ID, Username: rec.Username, RootOrgID: rec.RootOrgID}
+	p := &roster.Principal{UserID: rec.ID, Username: rec.Username, RootOrgID: rec.RootOrgID, SessionGeneration: rec.SessionGeneration}
 	for _, m := range ms {
 		if m.IsDeleted || !m.IsApproved || m.IsRejected {
 			continue

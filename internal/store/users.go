@@ -21,6 +21,9 @@ type UserRecord struct {
 	RecoveryPhoneEnc []byte
 	PrevUsedEmailEnc []byte
 	PrevUsedPhoneEnc []byte
+	// SessionGeneration is read with the row but written only by
+	// EndSessions, so a concurrent UpdateUser cannot undo an increment.
+	SessionGeneration int64
 }
 
 const userColumns = `id, username, first_name, last_name, email_enc, masked_email, email_verified,
@@ -40,6 +43,10 @@ func (r *UserRecord) args() []any {
 		u.Status, u.IsDeleted, u.DeletedDate, u.PasswordHash, NullString(u.CreatedBy), u.CreatedDate, NullString(u.UpdatedBy), u.UpdatedDate}
 }
 
+// userSelect is what reads fetch: the written columns and the session
+// generation.
+const userSelect = userColumns + `, session_generation`
+
 func scanUser(row Row) (*UserRecord, error) {
 	var r UserRecord
 	u := &r.User
@@ -50,7 +57,7 @@ func scanUser(row Row) (*UserRecord, error) {
 		&r.PrevUsedEmailEnc, &r.PrevUsedPhoneEnc, &u.CountryCode, &u.DOB, &u.Gender, &language, &u.Position,
 		&u.ProfileSummary, &u.Location, &u.Channel, &u.RootOrgID, &u.FlagsValue, &framework, &profileLocation,
 		&profileUserTypes, &allTnc, &u.TncAcceptedOn, &u.TncAcceptedVersion, &managedBy,
-		&u.Status, &u.IsDeleted, &u.DeletedDate, &u.PasswordHash, &createdBy, &u.CreatedDate, &updatedBy, &u.UpdatedDate)
+		&u.Status, &u.IsDeleted, &u.DeletedDate, &u.PasswordHash, &createdBy, &u.CreatedDate, &updatedBy, &u.UpdatedDate, &r.SessionGeneration)
 	if err != nil {
 		return nil, err
 	}
@@ -94,13 +101,22 @@ func UpdateUser(ctx context.Context, q Queryer, r *UserRecord) error {
 
 // GetUser reads one user by id.
 func GetUser(ctx context.Context, q Queryer, id string) (*UserRecord, error) {
-	return scanUser(q.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	return scanUser(q.QueryRow(ctx, `SELECT `+userSelect+` FROM users WHERE id = $1`, id))
+}
+
+// EndSessions invalidates every token issued to the user so far.
+func EndSessions(ctx context.Context, q Queryer, id string) error {
+	n, err := q.Exec(ctx, `UPDATE users SET session_generation = session_generation + 1 WHERE id = $1`, id)
+	if err == nil && n == 0 {
+		return ErrNoRows
+	}
+	return err
 }
 
 // ListUsersByOrg pages through the users who are members of orgID, ordered
 // by id (keyset pagination: pass the last id seen as after).
 func ListUsersByOrg(ctx context.Context, q Queryer, orgID, after string, limit int) ([]UserRecord, error) {
-	return queryAll(ctx, q, scanUser, `SELECT `+prefixed("u.", userColumns)+` FROM users u
+	return queryAll(ctx, q, scanUser, `SELECT `+prefixed("u.", userSelect)+` FROM users u
 		JOIN user_organisation m ON m.user_id = u.id
 		WHERE m.organisation_id = $1 AND NOT m.is_deleted AND u.id > $2
 		ORDER BY u.id LIMIT $3`, orgID, after, limit)

@@ -1,5 +1,6 @@
 // Calls to the Roster JSON API. The session is the HttpOnly cookie set by
 // POST /api/v1/auth/login, so no token ever touches script-readable storage.
+// Every request that changes something carries X-Roster-CSRF.
 
 export const BASE = '/api/v1';
 
@@ -23,6 +24,10 @@ export class APIError extends Error {
 
 function plainMessage(status, p, retryAfter) {
   if (status === 429) {
+    // Sign-in delays grow from a second: say seconds while they are short.
+    if (retryAfter > 0 && retryAfter < 60) {
+      return `Too many attempts. Wait ${retryAfter === 1 ? 'a second' : `${retryAfter} seconds`} and try again.`;
+    }
     const min = Math.max(1, Math.ceil((retryAfter || 60) / 60));
     return `Too many attempts. Wait ${min === 1 ? 'a minute' : `${min} minutes`} and try again.`;
   }
@@ -41,6 +46,9 @@ export function onUnauthorized(fn) { listeners.add(fn); }
 
 export async function request(method, path, { json, form, signal, quiet401 } = {}) {
   const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin', signal };
+  // The server refuses cookie-authenticated changes without this header,
+  // which a page of another origin cannot send.
+  if (method !== 'GET' && method !== 'HEAD') init.headers['X-Roster-CSRF'] = '1';
   if (json !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(json);
