@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/authz"
 	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/store"
 )
@@ -25,25 +26,13 @@ type UserPatch struct {
 	RecoveryPhone    *string               `json:"recoveryPhone,omitempty"`
 }
 
-// UpdateUser applies patch; the user themselves or an admin of their tenant
-// may do it. Changing email or phone moves the old value to prevUsed* and
+// UpdateUser applies patch; the user themselves or an admin who manages
+// them (authz.UpdateUser) may do it. Changing email or phone moves the old value to prevUsed* and
 // moves the lookup, failing with ECONFLICT if the new value is taken.
 func (s *Service) UpdateUser(ctx context.Context, p *roster.Principal, id string, patch UserPatch) (*UserView, error) {
 	err := store.InTx(ctx, s.db, func(tx store.Tx) error {
-		rec, err := store.GetUser(ctx, tx, id)
+		rec, err := s.userFor(ctx, tx, p, id, authz.UpdateUser)
 		if err != nil {
-			return storeErr(err, "user")
-		}
-		if !canSeePII(p, rec.ID, rec.RootOrgID) {
-			if canSee(p, rec.ID, rec.RootOrgID) {
-				return forbidden()
-			}
-			return notFound("user")
-		}
-		if rec.DeletedDate != nil {
-			return roster.Errorf(roster.ECONFLICT, "a deleted user cannot be changed")
-		}
-		if err := s.guardAdmin(ctx, tx, p, rec); err != nil {
 			return err
 		}
 		var errs []roster.FieldError
@@ -239,20 +228,8 @@ func (s *Service) DeleteUser(ctx context.Context, p *roster.Principal, id string
 
 func (s *Service) setStatus(ctx context.Context, p *roster.Principal, id, action string, change func(*store.UserRecord) error) error {
 	return store.InTx(ctx, s.db, func(tx store.Tx) error {
-		rec, err := store.GetUser(ctx, tx, id)
+		rec, err := s.userFor(ctx, tx, p, id, authz.ManageUser)
 		if err != nil {
-			return storeErr(err, "user")
-		}
-		if !p.IsOrgAdminOf(rec.RootOrgID) {
-			if canSee(p, rec.ID, rec.RootOrgID) {
-				return forbidden()
-			}
-			return notFound("user")
-		}
-		if rec.DeletedDate != nil {
-			return roster.Errorf(roster.ECONFLICT, "the user has been deleted")
-		}
-		if err := s.guardAdmin(ctx, tx, p, rec); err != nil {
 			return err
 		}
 		if err := change(rec); err != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/authz"
 	"github.com/roster-dev/roster/internal/password"
 	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/store"
@@ -91,16 +92,10 @@ func (s *Service) Bootstrap(ctx context.Context) (*roster.Organisation, error) {
 	return org, err
 }
 
-func notFound(what string) error { return roster.Errorf(roster.ENOTFOUND, "%s not found", what) }
-
-func forbidden() error {
-	return roster.Errorf(roster.EFORBIDDEN, "you are not allowed to do this")
-}
-
 // storeErr turns store sentinels into caller-facing errors.
 func storeErr(err error, what string) error {
 	if errors.Is(err, store.ErrNoRows) {
-		return notFound(what)
+		return authz.NotFound(what)
 	}
 	return err
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/authz"
 	"github.com/roster-dev/roster/internal/jobs"
 	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/registry"
@@ -153,7 +154,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[JobArgs]) error {
 // administers its tenant.
 func (s *Service) resolveOrg(ctx context.Context, p *roster.Principal, ref OrgRef) (*roster.Organisation, error) {
 	if p == nil {
-		return nil, roster.Errorf(roster.EUNAUTHORIZED, "sign in first")
+		return nil, authz.Unauthenticated()
 	}
 	var org *roster.Organisation
 	var err error
@@ -169,8 +170,8 @@ func (s *Service) resolveOrg(ctx context.Context, p *roster.Principal, ref OrgRe
 	if err != nil {
 		return nil, err
 	}
-	if !p.IsAdminOfOrg(org.ID, org.RootOrgID) {
-		return nil, roster.Errorf(roster.EFORBIDDEN, "you can upload users only to an organisation you administer (or any organisation of a tenant you administer)")
+	if err := authz.Decide(p, authz.ManageOrg, authz.Resource{Tenant: org.RootOrgID, Org: org.ID}); err != nil {
+		return nil, err
 	}
 	return org, nil
 }
@@ -432,7 +433,7 @@ func (rec *Record) columnErrors(errs []roster.FieldError) []roster.FieldError {
 // organisation or tenant. Others are told it does not exist.
 func (s *Service) Get(ctx context.Context, p *roster.Principal, id string) (*Upload, error) {
 	up, err := store.GetUpload(ctx, s.db, id)
-	if errors.Is(err, store.ErrNoRows) || (err == nil && !p.IsAdminOfOrg(up.OrgID, up.RootOrgID)) {
+	if errors.Is(err, store.ErrNoRows) || (err == nil && !authz.Allowed(p, authz.ManageOrg, authz.Resource{Tenant: up.RootOrgID, Org: up.OrgID})) {
 		return nil, roster.Errorf(roster.ENOTFOUND, "upload not found (dry runs are deleted %s after they ran)", formatDuration(s.retention()))
 	}
 	if err == nil {
@@ -487,8 +488,8 @@ func (s *Service) List(ctx context.Context, p *roster.Principal, orgID, before s
 	if err != nil {
 		return nil, err
 	}
-	if !p.IsAdminOfOrg(org.ID, org.RootOrgID) {
-		return nil, roster.Errorf(roster.EFORBIDDEN, "you can list uploads only for an organisation you administer")
+	if err := authz.Decide(p, authz.ManageOrg, authz.Resource{Tenant: org.RootOrgID, Org: org.ID}); err != nil {
+		return nil, err
 	}
 	if limit <= 0 || limit > 100 {
 		limit = 20
