@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/roster-dev/roster/internal/jobs"
+	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/report"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/storetest"
@@ -54,6 +55,36 @@ func TestJobsCollector(t *testing.T) {
 			if got[k] != v {
 				t.Errorf("%s = %v, want %v", k, got[k], v)
 			}
+		}
+	})
+}
+
+func TestConflictsCollector(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		ctx := context.Background()
+		for _, scope := range []string{registry.ConflictOtherTenant, registry.ConflictOtherTenant, registry.ConflictSameTenant} {
+			if err := store.Audit(ctx, db, "admin", registry.AuditConflict, "user", "u", scope, "field=email"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := store.Audit(ctx, db, "admin", "user.block", "user", "u", "ok", ""); err != nil {
+			t.Fatal(err)
+		}
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(newConflictsCollector(db))
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		for _, f := range families {
+			for _, m := range f.GetMetric() {
+				got[f.GetName()+" "+m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+			}
+		}
+		want := map[string]float64{"roster_user_conflicts_total other_tenant": 2, "roster_user_conflicts_total same_tenant": 1}
+		if len(got) != len(want) || got["roster_user_conflicts_total other_tenant"] != 2 || got["roster_user_conflicts_total same_tenant"] != 1 {
+			t.Errorf("metrics = %v, want %v", got, want)
 		}
 	})
 }

@@ -166,3 +166,60 @@ func TestEnrolAnotherTenantsUserIsNotFound(t *testing.T) {
 		e.do(http.MethodPut, "/api/v1/batches/"+b.ID+"/participants/"+other.ID, e.login("otherLearner"), nil, nil).expect(t, http.StatusOK)
 	})
 }
+
+// Issue 8, requirement 6: uniqueness is global, so "already in use" can
+// name a value another tenant's user holds. Those answers are audited and
+// budgeted per admin; once the budget is used up every create or contact
+// change by that admin is refused with 429, whatever the values, so the
+// refusal tells nothing either. Conflicts inside the admin's own tenant are
+// not budgeted.
+func TestConflictsWithOtherTenantsAreBudgeted(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		e := newEnv(t, db, withJobs)
+		e.reg.ConflictLimit = 3
+		adminA, adminB := e.login("adminA"), e.login("adminB")
+		create := func(token, orgID, email string) *response {
+			return e.do(http.MethodPost, "/api/v1/users", token, map[string]any{"firstName": "Probe", "email": email, "orgId": orgID}, nil)
+		}
+		for range 5 { // tenant A's own admin, own tenant: always told
+			create(adminA, e.stateA.ID, "admin-a@example.org").expect(t, http.StatusConflict)
+		}
+		for range 3 {
+			create(adminB, e.stateB.ID, "admin-a@example.org").expect(t, http.StatusConflict)
+		}
+		create(adminB, e.stateB.ID, "admin-a@example.org").expect(t, http.StatusTooManyRequests)
+		create(adminB, e.stateB.ID, "free@example.org").expect(t, http.StatusTooManyRequests)
+		var own registry.UserView
+		e.do(http.MethodPost, "/api/v1/users/lookup", adminB, map[string]string{"type": "username", "value": "adminB"}, &own).
+			expect(t, http.StatusOK)
+		e.do(http.MethodPatch, "/api/v1/users/"+own.ID, adminB, map[string]any{"email": "else@example.org"}, nil).
+			expect(t, http.StatusTooManyRequests)
+		e.do(http.MethodPatch, "/api/v1/users/"+own.ID, adminB, map[string]any{"lastName": "Still"}, nil).expect(t, http.StatusOK)
+		// The CSV dry run is no way round: its rows are not checked either.
+		var dry uploadBody
+		e.postUpload(adminB, map[string]string{"orgId": e.stateB.ID, "dryRun": "true"}, "users.csv",
+			"firstName,email,userName,password\r\nRow,admin-a@example.org,row_u,Upl0adPass1\r\n", &dry).expect(t, http.StatusOK)
+		if len(dry.Rows) != 1 || dry.Rows[0].Status != upload.RowFailed || !strings.Contains(upload.JoinErrors(dry.Rows[0].Errors), "too many") ||
+			strings.Contains(upload.JoinErrors(dry.Rows[0].Errors), "already in use") {
+			t.Errorf("dry run rows = %+v", dry.Rows)
+		}
+		// Another admin is not affected.
+		create(adminA, e.stateA.ID, "new-a@example.org").expect(t, http.StatusCreated)
+
+		var other, same int
+		count := `SELECT count(*) FROM audit_log WHERE action = $1 AND outcome = $2 AND actor_id = $3`
+		_ = db.QueryRow(t.Context(), count, registry.AuditConflict, registry.ConflictOtherTenant, own.ID).Scan(&other)
+		if other != 3 {
+			t.Errorf("other-tenant conflicts audited for admin B = %d, want 3", other)
+		}
+		var a registry.UserView
+		e.do(http.MethodPost, "/api/v1/users/lookup", adminA, map[string]string{"type": "username", "value": "adminA"}, &a).expect(t, http.StatusOK)
+		_ = db.QueryRow(t.Context(), count, registry.AuditConflict, registry.ConflictSameTenant, a.ID).Scan(&same)
+		if same != 5 {
+			t.Errorf("same-tenant conflicts audited for admin A = %d, want 5", same)
+		}
+		if strings.Contains(e.logs.String(), "admin-a@example.org") {
+			t.Error("a probed value reached the logs")
+		}
+	})
+}

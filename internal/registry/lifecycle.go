@@ -30,11 +30,25 @@ type UserPatch struct {
 // them (authz.UpdateUser) may do it. Changing email or phone moves the old value to prevUsed* and
 // moves the lookup, failing with ECONFLICT if the new value is taken.
 func (s *Service) UpdateUser(ctx context.Context, p *roster.Principal, id string, patch UserPatch) (*UserView, error) {
+	var contacts NewUser // the unique values the patch claims
+	if patch.Email != nil || patch.Phone != nil {
+		if err := s.ConflictBudget(ctx, s.db, p); err != nil {
+			return nil, err
+		}
+		if patch.Email != nil {
+			contacts.User.Email = *patch.Email
+		}
+		if patch.Phone != nil {
+			contacts.User.Phone = *patch.Phone
+		}
+	}
+	tenant := ""
 	err := store.InTx(ctx, s.db, func(tx store.Tx) error {
 		rec, err := s.userFor(ctx, tx, p, id, authz.UpdateUser)
 		if err != nil {
 			return err
 		}
+		tenant = rec.RootOrgID
 		var errs []roster.FieldError
 		if patch.FirstName != nil {
 			rec.FirstName = *patch.FirstName
@@ -116,6 +130,11 @@ func (s *Service) UpdateUser(ctx context.Context, p *roster.Principal, id string
 		rec.UpdatedBy, rec.UpdatedDate = p.UserID, &now
 		return store.UpdateUser(ctx, tx, rec)
 	})
+	if inUse(err) {
+		if aerr := s.auditConflicts(ctx, p, tenant, id, contacts); aerr != nil {
+			return nil, aerr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

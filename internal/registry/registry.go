@@ -7,6 +7,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/authz"
@@ -22,11 +23,16 @@ type Service struct {
 	// HashPassword is swappable so tests and benchmarks can use cheap
 	// argon2 parameters; production uses password.Hash.
 	HashPassword func(string) string
+	// ConflictLimit conflicts with other tenants' users per admin within
+	// ConflictWindow (conflicts.go); 0 turns the budget off.
+	ConflictLimit  int
+	ConflictWindow time.Duration
 }
 
 // New returns a registry over db, sealing PII with keys.
 func New(db store.Engine, keys *pii.Keyring) *Service {
-	return &Service{db: db, keys: keys, HashPassword: password.Hash}
+	return &Service{db: db, keys: keys, HashPassword: password.Hash,
+		ConflictLimit: DefaultConflictLimit, ConflictWindow: DefaultConflictWindow}
 }
 
 // DB is the database the registry writes to.

@@ -195,13 +195,21 @@ func (s *Service) lookupValue(typ, normalised string) string {
 }
 
 // Conflicts reports which unique fields of in already belong to another
-// user, with the same messages CreateUserTx returns.
-func (s *Service) Conflicts(ctx context.Context, q store.Queryer, in NewUser) ([]roster.FieldError, error) {
+// user, with the same messages CreateUserTx returns, and audits each
+// answer given to p (conflicts.go).
+func (s *Service) Conflicts(ctx context.Context, q store.Queryer, p *roster.Principal, in NewUser) ([]roster.FieldError, error) {
 	n, _ := s.validate(&in)
+	tenant, err := s.tenantOf(ctx, q, in.OrgID)
+	if err != nil {
+		return nil, err
+	}
 	var out []roster.FieldError
 	for _, c := range s.claims(n) {
-		if _, err := store.LookupUserID(ctx, q, c.typ, c.value); err == nil {
+		if holder, err := store.LookupUserID(ctx, q, c.typ, c.value); err == nil {
 			out = append(out, roster.FieldError{Field: c.field, Message: c.field + " already in use"})
+			if err := s.noteConflict(ctx, q, p, tenant, c.field, holder); err != nil {
+				return nil, err
+			}
 		} else if !errors.Is(err, store.ErrNoRows) {
 			return nil, err
 		}
@@ -255,6 +263,9 @@ func (s *Service) CreateUser(ctx context.Context, p *roster.Principal, in NewUse
 	if err := grantOnCreate(p, org, in.Roles); err != nil {
 		return nil, err
 	}
+	if err := s.ConflictBudget(ctx, s.db, p); err != nil {
+		return nil, err
+	}
 	if in.Password != "" && in.User.PasswordHash == "" {
 		// Hash outside the transaction: argon2 takes tens of milliseconds
 		// and must not hold SQLite's write lock meanwhile.
@@ -267,6 +278,11 @@ func (s *Service) CreateUser(ctx context.Context, p *roster.Principal, in NewUse
 		created, err = s.CreateUserTx(ctx, tx, p, in)
 		return err
 	})
+	if inUse(err) {
+		if aerr := s.auditConflicts(ctx, p, org.RootOrgID, "", in); aerr != nil {
+			return nil, aerr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

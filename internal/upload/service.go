@@ -267,7 +267,7 @@ func (s *Service) DryRun(ctx context.Context, p *roster.Principal, ref OrgRef, f
 		rec := &recs[i]
 		r := RowResult{UploadID: up.ID, RowNumber: rec.Row.Number, Status: RowValid, CreatedAt: up.CreatedAt,
 			OriginalEnc: s.sealOriginal(up.ID, f.Columns, rec.Row)}
-		conflicts, err := s.conflicts(ctx, s.db, up.OrgID, rec)
+		conflicts, err := s.conflicts(ctx, s.db, p, up.OrgID, rec)
 		if err != nil {
 			return nil, err
 		}
@@ -392,14 +392,31 @@ func (s *Service) ExpireDryRuns(ctx context.Context) (int, error) {
 // userName, external ids) that existing users already hold. It is asked for
 // rows with other errors too, so an admin sees all of a row's problems in
 // one go rather than one more after each fix.
-func (s *Service) conflicts(ctx context.Context, q store.Queryer, orgID string, rec *Record) ([]roster.FieldError, error) {
+//
+// The answers count against p's budget of conflicts with other tenants'
+// users, as an API create's do; a row met after the budget is used up is
+// not checked and says why.
+func (s *Service) conflicts(ctx context.Context, q store.Queryer, p *roster.Principal, orgID string, rec *Record) ([]roster.FieldError, error) {
+	if fe, err := s.overBudget(ctx, q, p); fe != nil || err != nil {
+		return fe, err
+	}
 	nu := rec.User
 	nu.OrgID = orgID
-	conflicts, err := s.reg.Conflicts(ctx, q, nu)
+	conflicts, err := s.reg.Conflicts(ctx, q, p, nu)
 	if err != nil {
 		return nil, err
 	}
 	return rec.columnErrors(conflicts), nil
+}
+
+// overBudget is the row's error when p may not be told about conflicts
+// any more.
+func (s *Service) overBudget(ctx context.Context, q store.Queryer, p *roster.Principal) ([]roster.FieldError, error) {
+	err := s.reg.ConflictBudget(ctx, q, p)
+	if roster.ErrorCode(err) == roster.ETOOMANY {
+		return []roster.FieldError{{Field: "row", Message: roster.ErrorMessage(err)}}, nil
+	}
+	return nil, err
 }
 
 // columnErrors renames registry fields to the CSV's column names where

@@ -153,7 +153,7 @@ func (s *Service) processChunk(ctx context.Context, up *Upload, columns []string
 				// The row fails anyway; say too which of its values
 				// existing users hold (a valid row learns that from
 				// CreateUserTx).
-				conflicts, err := s.conflicts(ctx, tx, up.OrgID, rec)
+				conflicts, err := s.conflicts(ctx, tx, uploader, up.OrgID, rec)
 				if err != nil {
 					return err
 				}
@@ -163,12 +163,25 @@ func (s *Service) processChunk(ctx context.Context, up *Upload, columns []string
 				nu.OrgID = up.OrgID
 				nu.AssociationType = roster.AssociationSystemUpload
 				nu.User.FlagsValue = roster.FlagTenantVerified
-				u, err := s.reg.CreateUserTx(ctx, tx, uploader, nu)
+				if errs, err = s.overBudget(ctx, tx, uploader); err != nil {
+					return err
+				}
+				var u *roster.User
+				if errs == nil {
+					u, err = s.reg.CreateUserTx(ctx, tx, uploader, nu)
+				}
 				var re *roster.Error
 				switch {
+				case errs != nil:
 				case err == nil:
 					r.Status, r.UserID = RowCreated, u.ID
 				case errors.As(err, &re) && (re.Code == roster.ECONFLICT || re.Code == roster.EINVALID || re.Code == roster.EFORBIDDEN):
+					if re.Code == roster.ECONFLICT {
+						// Audited like any other answer that a value is taken.
+						if _, err := s.reg.Conflicts(ctx, tx, uploader, nu); err != nil {
+							return err
+						}
+					}
 					errs = rec.columnErrors(re.Fields)
 					if len(errs) == 0 {
 						errs = []roster.FieldError{{Field: "row", Message: re.Message}}
