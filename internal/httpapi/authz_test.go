@@ -92,6 +92,12 @@ func TestSchoolAdminCannotCreateAdmins(t *testing.T) {
 		csv := "firstName,email,userName,password,roles\r\n" +
 			"Third,third-admin@example.org,third_adm,Upl0adPass1,ORG_ADMIN\r\n" +
 			"Fourth,fourth@example.org,fourth_u,Upl0adPass2,COURSE_MENTOR\r\n"
+		// The dry run says so beforehand, as it does for every other error.
+		var dry uploadBody
+		e.postUpload(school, map[string]string{"orgId": e.schoolA.ID, "dryRun": "true"}, "users.csv", csv, &dry).expect(t, http.StatusOK)
+		if len(dry.Rows) != 2 || dry.Rows[0].Status != upload.RowFailed || dry.Rows[0].Errors[0].Field != "roles" || dry.Rows[1].Status != upload.RowValid {
+			t.Errorf("dry run rows = %+v", dry.Rows)
+		}
 		up := e.waitUpload(school, e.postUpload(school, map[string]string{"orgId": e.schoolA.ID}, "users.csv", csv, nil))
 		if up.Succeeded != 1 || up.Failed != 1 {
 			t.Fatalf("upload = %+v", up)

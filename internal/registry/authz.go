@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/authz"
@@ -27,4 +28,21 @@ func (s *Service) userFor(ctx context.Context, q store.Queryer, p *roster.Princi
 		return nil, roster.Errorf(roster.ECONFLICT, "the user has been deleted")
 	}
 	return rec, nil
+}
+
+// MayGrant tells a dry run whether CreateUserTx would let p give roles in
+// orgID, as the field error the real create would report.
+func (s *Service) MayGrant(ctx context.Context, p *roster.Principal, orgID string, roles []string) *roster.FieldError {
+	org, err := store.GetOrg(ctx, s.db, orgID)
+	if err != nil {
+		return nil // the create itself reports the organisation
+	}
+	var re *roster.Error
+	if errors.As(grantOnCreate(p, org, roles), &re) {
+		if len(re.Fields) > 0 {
+			return &re.Fields[0]
+		}
+		return &roster.FieldError{Field: "row", Message: re.Message}
+	}
+	return nil
 }

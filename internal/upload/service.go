@@ -272,6 +272,9 @@ func (s *Service) DryRun(ctx context.Context, p *roster.Principal, ref OrgRef, f
 			return nil, err
 		}
 		rec.Errors = append(rec.Errors, conflicts...)
+		if fe := s.reg.MayGrant(ctx, p, up.OrgID, rec.User.Roles); fe != nil {
+			rec.Errors = append(rec.Errors, *fe)
+		}
 		if !rec.OK() {
 			r.Status, r.Errors = RowFailed, capErrors(rec.Errors, up.Failed, s.Limits)
 			up.Failed++
