@@ -28,22 +28,7 @@ func TestJobsCollector(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(newJobsCollector(db))
-		families, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := map[string]float64{}
-		for _, f := range families {
-			for _, m := range f.GetMetric() {
-				key := f.GetName()
-				for _, l := range m.GetLabel() {
-					key += " " + l.GetName() + "=" + l.GetValue()
-				}
-				got[key] = m.GetGauge().GetValue()
-			}
-		}
+		got := gather(t, newJobsCollector(db))
 		want := map[string]float64{
 			"roster_jobs kind=report_retention state=available": 2,
 			"roster_jobs_scrape_ok":                             1,
@@ -70,21 +55,33 @@ func TestConflictsCollector(t *testing.T) {
 		if err := store.Audit(ctx, db, "admin", "user.block", "user", "u", "ok", ""); err != nil {
 			t.Fatal(err)
 		}
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(newConflictsCollector(db))
-		families, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := map[string]float64{}
-		for _, f := range families {
-			for _, m := range f.GetMetric() {
-				got[f.GetName()+" "+m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
-			}
-		}
-		want := map[string]float64{"roster_user_conflicts_total other_tenant": 2, "roster_user_conflicts_total same_tenant": 1}
-		if len(got) != len(want) || got["roster_user_conflicts_total other_tenant"] != 2 || got["roster_user_conflicts_total same_tenant"] != 1 {
+		got := gather(t, newConflictsCollector(db))
+		want := map[string]float64{"roster_user_conflicts_total scope=other_tenant": 2, "roster_user_conflicts_total scope=same_tenant": 1}
+		if len(got) != len(want) || got["roster_user_conflicts_total scope=other_tenant"] != 2 || got["roster_user_conflicts_total scope=same_tenant"] != 1 {
 			t.Errorf("metrics = %v, want %v", got, want)
 		}
 	})
+}
+
+// gather collects c's metrics as "name label=value …" → value (a gauge's
+// or a counter's).
+func gather(t *testing.T, c prometheus.Collector) map[string]float64 {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			key := f.GetName()
+			for _, l := range m.GetLabel() {
+				key += " " + l.GetName() + "=" + l.GetValue()
+			}
+			got[key] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	return got
 }
