@@ -76,6 +76,7 @@ type Resource struct {
 	Course  *roster.Course // a course (its creator and tenant)
 	Mentors []string       // mentors of the batch, or of every batch of the course
 	Roles   []string       // roles being granted in Org
+	Owner   string         // who requested a report, when the action is on one
 }
 
 // Decide returns nil when p may perform a on r, and otherwise the error
@@ -169,7 +170,10 @@ func Decide(p *roster.Principal, a Action, r Resource) error {
 		}
 		return Forbidden("only the learner can give, withdraw or read their consent to share their profile")
 	case UseReports:
-		if p.UserID == r.Course.CreatedBy && hasRoleInTenant(p, r.Course.RootOrgID, roster.RoleContentCreator) {
+		// A report is its requester's alone, even among the creators a
+		// course has had.
+		if p.UserID == r.Course.CreatedBy && hasRoleInTenant(p, r.Course.RootOrgID, roster.RoleContentCreator) &&
+			(r.Owner == "" || r.Owner == p.UserID) {
 			return nil
 		}
 		return Forbidden(MsgCreatorOnly)
