@@ -16,6 +16,7 @@ const (
 	EFORBIDDEN    = "forbidden"    // 403: authenticated, not allowed
 	EUNAUTHORIZED = "unauthorized" // 401
 	ETOOLARGE     = "too_large"    // 413
+	ETOOMANY      = "too_many"     // 429: a budget is used up; try later
 )
 
 // FieldError names the input field (CSV column or JSON property) that was

@@ -29,8 +29,8 @@ type Grant struct {
 // SystemPrincipal is used by operator commands (roster user create …).
 var SystemPrincipal = &Principal{UserID: "system", System: true}
 
-// HasRole reports whether p holds role in orgID (or in orgID's tenant when
-// the grant is on the tenant itself).
+// HasRole reports whether p holds role in orgID itself. It only reads the
+// grants: what a role allows is decided by internal/authz alone.
 func (p *Principal) HasRole(orgID, role string) bool {
 	if p == nil {
 		return false
@@ -41,52 +41,6 @@ func (p *Principal) HasRole(orgID, role string) bool {
 		}
 	}
 	return false
-}
-
-// HasRoleInTenant reports whether p holds role in any organisation of the
-// tenant rootOrgID.
-func (p *Principal) HasRoleInTenant(rootOrgID, role string) bool {
-	if p == nil {
-		return false
-	}
-	for _, g := range p.Grants {
-		if g.RootOrgID == rootOrgID && contains(g.Roles, role) {
-			return true
-		}
-	}
-	return false
-}
-
-// HasAnyRole reports whether p holds role anywhere.
-func (p *Principal) HasAnyRole(role string) bool {
-	if p == nil {
-		return false
-	}
-	for _, g := range p.Grants {
-		if contains(g.Roles, role) {
-			return true
-		}
-	}
-	return false
-}
-
-// IsOrgAdminOf reports whether p may administer users of tenant rootOrgID:
-// an ORG_ADMIN grant on the tenant or any of its organisations.
-func (p *Principal) IsOrgAdminOf(rootOrgID string) bool {
-	return p != nil && (p.System || p.HasRoleInTenant(rootOrgID, RoleOrgAdmin))
-}
-
-// IsTenantAdmin reports whether p holds ORG_ADMIN on the tenant itself (not
-// only on one of its schools): needed to grant ORG_ADMIN or to act on
-// another admin, so a school's admin cannot take over the state.
-func (p *Principal) IsTenantAdmin(rootOrgID string) bool {
-	return p != nil && (p.System || p.HasRole(rootOrgID, RoleOrgAdmin))
-}
-
-// IsAdminOfOrg reports whether p may manage the members of organisation
-// orgID of tenant rootOrgID: its own ORG_ADMIN or the tenant's.
-func (p *Principal) IsAdminOfOrg(orgID, rootOrgID string) bool {
-	return p.IsTenantAdmin(rootOrgID) || p.HasRole(orgID, RoleOrgAdmin)
 }
 
 func contains(list []string, v string) bool {

@@ -176,7 +176,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newJobsCollector(a.DB))
+		newJobsCollector(a.DB), newConflictsCollector(a.DB))
 
 	queue, err := a.NewQueue(true, true)
 	if err != nil {

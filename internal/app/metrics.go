@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/store"
 )
 
@@ -58,4 +59,42 @@ func (c *jobsCollector) collect(ctx context.Context, ch chan<- prometheus.Metric
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), kind, state)
 	}
 	return rows.Err()
+}
+
+// conflictsCollector reports how many "already in use" answers admins
+// got, by whether the value's holder was in their own tenant or another,
+// read from the audit log like jobsCollector so every replica agrees. A
+// rise of other_tenant is someone probing who is registered elsewhere
+// (docs/security.md).
+type conflictsCollector struct {
+	db   store.Queryer
+	desc *prometheus.Desc
+}
+
+func newConflictsCollector(db store.Queryer) *conflictsCollector {
+	return &conflictsCollector{db: db, desc: prometheus.NewDesc("roster_user_conflicts_total",
+		"Answers that an email, phone, username or external id is already in use, by the holder's tenant (same_tenant, other_tenant).",
+		[]string{"scope"}, nil)}
+}
+
+func (c *conflictsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *conflictsCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts, err := store.AuditOutcomes(ctx, c.db, registry.AuditConflict)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		return
+	}
+	seen := map[string]bool{}
+	for _, n := range counts {
+		seen[n.Outcome] = true
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(n.N), n.Outcome)
+	}
+	for _, scope := range []string{registry.ConflictSameTenant, registry.ConflictOtherTenant} {
+		if !seen[scope] {
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, 0, scope)
+		}
+	}
 }

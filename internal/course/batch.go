@@ -2,10 +2,12 @@ package course
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/authz"
 	"github.com/roster-dev/roster/internal/store"
 )
 
@@ -39,18 +41,18 @@ func dayPtr(t *time.Time) *time.Time {
 	return &d
 }
 
-// CreateBatch adds a batch to a course. The course creator and admins of the
-// course's tenant may do so.
+// CreateBatch adds a batch to a course (authz.AddBatch: the course creator
+// and admins of the course's tenant).
 func (s *Service) CreateBatch(ctx context.Context, p *roster.Principal, in NewBatch) (*roster.Batch, error) {
 	if p == nil {
-		return nil, unauthenticated()
+		return nil, authz.Unauthenticated()
 	}
 	c, err := s.course(ctx, s.db, in.CourseID)
 	if err != nil {
 		return nil, err
 	}
-	if p.UserID != c.CreatedBy && !p.IsOrgAdminOf(c.RootOrgID) {
-		return nil, forbidden("only the course creator can add batches to this course")
+	if err := authz.Decide(p, authz.AddBatch, authz.Resource{Course: c}); err != nil {
+		return nil, err
 	}
 	b := &roster.Batch{ID: roster.NewID(), CourseID: c.ID, Name: strings.TrimSpace(in.Name), CreatedBy: p.UserID,
 		StartDate: dayOf(in.StartDate), EndDate: dayPtr(in.EndDate), EnrolmentEndDate: dayPtr(in.EnrolmentEndDate),
@@ -116,18 +118,16 @@ type BatchView struct {
 // can see what they may enrol in; the course creator, its mentors and
 // admins of its tenant also get the batch's enrolment and consent counts.
 func (s *Service) GetBatch(ctx context.Context, p *roster.Principal, id string) (*BatchView, error) {
-	if p == nil {
-		return nil, unauthenticated()
-	}
-	b, c, err := s.batch(ctx, s.db, id)
+	b, c, err := s.batch(ctx, p, id)
 	if err != nil {
 		return nil, err
 	}
 	now := s.Now()
 	v := &BatchView{Batch: *b, Status: b.Status(now)}
-	if ok, err := s.canManage(ctx, p, c, nil); err != nil {
+	var denied *roster.Error
+	if err := s.staffView(ctx, p, c, nil); err != nil && !errors.As(err, &denied) {
 		return nil, err
-	} else if ok {
+	} else if err == nil {
 		n, err := store.CountBatchEnrolments(ctx, s.db, c.ID, b.ID, c.RootOrgID, now)
 		if err != nil {
 			return nil, err
@@ -141,16 +141,14 @@ func (s *Service) GetBatch(ctx context.Context, p *roster.Principal, id string) 
 // course creator, its mentors and admins of its tenant.
 func (s *Service) ListBatches(ctx context.Context, p *roster.Principal, courseID string) ([]BatchSummary, error) {
 	if p == nil {
-		return nil, unauthenticated()
+		return nil, authz.Unauthenticated()
 	}
 	c, err := s.course(ctx, s.db, courseID)
 	if err != nil {
 		return nil, err
 	}
-	if ok, err := s.canManage(ctx, p, c, nil); err != nil {
+	if err := s.staffView(ctx, p, c, nil); err != nil {
 		return nil, err
-	} else if !ok {
-		return nil, forbidden("only the course creator, its mentors and tenant administrators can see its batches")
 	}
 	batches, err := store.ListBatches(ctx, s.db, c.ID)
 	if err != nil {

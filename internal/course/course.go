@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/authz"
 	"github.com/roster-dev/roster/internal/store"
 )
 
@@ -60,18 +61,12 @@ type NewCourse struct {
 	CreatedBy string `json:"createdBy,omitempty"`
 }
 
-func unauthenticated() error { return roster.Errorf(roster.EUNAUTHORIZED, "sign in first") }
-
-func forbidden(msg string) error { return roster.Errorf(roster.EFORBIDDEN, "%s", msg) }
-
-func notFound(what string) error { return roster.Errorf(roster.ENOTFOUND, "%s not found", what) }
-
 // CreateCourse creates a course in a tenant. The caller needs the
 // CONTENT_CREATOR role in that tenant and becomes the course creator: the
 // only user who may request the course's User Profile Exhaust.
 func (s *Service) CreateCourse(ctx context.Context, p *roster.Principal, in NewCourse) (*roster.Course, error) {
 	if p == nil {
-		return nil, unauthenticated()
+		return nil, authz.Unauthenticated()
 	}
 	in.ID, in.Name, in.RootOrgID = strings.TrimSpace(in.ID), strings.TrimSpace(in.Name), strings.TrimSpace(in.RootOrgID)
 	var errs []roster.FieldError
@@ -97,8 +92,8 @@ func (s *Service) CreateCourse(ctx context.Context, p *roster.Principal, in NewC
 	if len(errs) > 0 {
 		return nil, roster.Invalid(errs...)
 	}
-	if !p.System && !p.HasRoleInTenant(tenant.ID, roster.RoleContentCreator) {
-		return nil, forbidden("only a content creator of this tenant can create its courses")
+	if err := authz.Decide(p, authz.CreateCourse, authz.Resource{Tenant: tenant.ID}); err != nil {
+		return nil, err
 	}
 	c := &roster.Course{ID: in.ID, Name: in.Name, Channel: tenant.Channel, RootOrgID: tenant.ID, CreatedBy: creator,
 		RequiresConsent: in.RequiresConsent == nil || *in.RequiresConsent, CreatedDate: s.Now()}
@@ -143,9 +138,13 @@ func (s *Service) activeUser(ctx context.Context, q store.Queryer, id string) (*
 // within the platform, as in the seed.
 func (s *Service) GetCourse(ctx context.Context, p *roster.Principal, id string) (*roster.Course, error) {
 	if p == nil {
-		return nil, unauthenticated()
+		return nil, authz.Unauthenticated()
 	}
-	return s.course(ctx, s.db, id)
+	c, err := s.course(ctx, s.db, id)
+	if err != nil {
+		return nil, err
+	}
+	return c, authz.Decide(p, authz.ReadCourse, authz.Resource{Course: c, Tenant: c.RootOrgID})
 }
 
 // MyCourses lists the courses the caller created or mentors a batch of,
@@ -153,52 +152,49 @@ func (s *Service) GetCourse(ctx context.Context, p *roster.Principal, id string)
 // course's CreatedBy tells the caller which ones they may report on.
 func (s *Service) MyCourses(ctx context.Context, p *roster.Principal) ([]roster.Course, error) {
 	if p == nil {
-		return nil, unauthenticated()
+		return nil, authz.Unauthenticated()
 	}
 	return store.ListCoursesForStaff(ctx, s.db, p.UserID)
 }
 
-// canManage reports whether p may see a course's batches, counts and
-// participants: its creator, an admin of its tenant, or a mentor of batch
-// (when batch is given) or of any batch of the course.
-func (s *Service) canManage(ctx context.Context, p *roster.Principal, c *roster.Course, batch *roster.Batch) (bool, error) {
-	if p == nil {
-		return false, nil
-	}
-	if p.UserID == c.CreatedBy || p.IsOrgAdminOf(c.RootOrgID) {
-		return true, nil
-	}
-	batches := []roster.Batch{}
+// staffView asks whether p may see a course's batches, counts and
+// participants (authz.ViewBatches): the mentors who count are those of
+// batch when it is given, else of every batch of the course.
+func (s *Service) staffView(ctx context.Context, p *roster.Principal, c *roster.Course, batch *roster.Batch) error {
+	var batches []roster.Batch
 	if batch != nil {
-		batches = append(batches, *batch)
+		batches = []roster.Batch{*batch}
 	} else {
 		var err error
 		if batches, err = store.ListBatches(ctx, s.db, c.ID); err != nil {
-			return false, err
+			return err
 		}
 	}
+	var mentors []string
 	for _, b := range batches {
-		for _, m := range b.Mentors {
-			if m == p.UserID {
-				return true, nil
-			}
-		}
+		mentors = append(mentors, b.Mentors...)
 	}
-	return false, nil
+	return authz.Decide(p, authz.ViewBatches, authz.Resource{Course: c, Mentors: mentors})
 }
 
 func (s *Service) course(ctx context.Context, q store.Queryer, id string) (*roster.Course, error) {
 	c, err := store.GetCourse(ctx, q, strings.TrimSpace(id))
 	if errors.Is(err, store.ErrNoRows) {
-		return nil, notFound("course")
+		return nil, authz.NotFound("course")
 	}
 	return c, err
 }
 
-func (s *Service) batch(ctx context.Context, q store.Queryer, id string) (*roster.Batch, *roster.Course, error) {
+// batch loads a batch and its course for a signed-in caller: the preamble
+// of every batch operation, whose own decision follows.
+func (s *Service) batch(ctx context.Context, p *roster.Principal, id string) (*roster.Batch, *roster.Course, error) {
+	if p == nil {
+		return nil, nil, authz.Unauthenticated()
+	}
+	q := s.db
 	b, err := store.GetBatch(ctx, q, strings.TrimSpace(id))
 	if errors.Is(err, store.ErrNoRows) {
-		return nil, nil, notFound("batch")
+		return nil, nil, authz.NotFound("batch")
 	} else if err != nil {
 		return nil, nil, err
 	}

@@ -170,14 +170,17 @@ func TestEnrolmentAuthorizationAndRules(t *testing.T) {
 		if _, err := f.Courses.Enrol(ctx, ssu, f.batch1.ID, ssu.UserID); err != nil {
 			t.Fatal(err)
 		}
-		// Another learner, the creator, the mentor and the other tenant's admin
-		// may not enrol someone else.
+		// Another learner, the creator and the mentor may not enrol someone
+		// else; to the other tenant's admin the user does not exist (issue 8).
 		third := f.User(t, registry.NewUser{OrgID: f.State.ID})
 		for name, p := range map[string]*roster.Principal{"learner": f.learner, "creator": f.creator,
-			"mentor": f.mentor, "other admin": f.OtherAdm} {
+			"mentor": f.mentor} {
 			if _, err := f.Courses.Enrol(ctx, p, f.batch1.ID, third); roster.ErrorCode(err) != roster.EFORBIDDEN {
 				t.Errorf("%s enrolling another user: err = %v, want forbidden", name, err)
 			}
+		}
+		if _, err := f.Courses.Enrol(ctx, f.OtherAdm, f.batch1.ID, third); roster.ErrorCode(err) != roster.ENOTFOUND {
+			t.Errorf("other admin enrolling another user: err = %v, want not found", err)
 		}
 		if _, err := f.Courses.Enrol(ctx, f.Admin, f.batch1.ID, third); err != nil {
 			t.Fatalf("tenant admin enrolling: %v", err)

@@ -7,29 +7,43 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/authz"
 	"github.com/roster-dev/roster/internal/store"
 )
 
-// canEnrol: learners enrol themselves; admins of the course's tenant enrol
-// others (system principals included).
-func canEnrol(p *roster.Principal, c *roster.Course, userID string) bool {
-	return p != nil && (p.UserID == userID || p.IsOrgAdminOf(c.RootOrgID))
+// enrolment loads the batch, its course and the learner of an enrolment
+// change and asks the policy (authz.Enrol). A learner who does not exist,
+// or whom the caller may not see, is "not found": enrolling is no way to
+// learn that a user id exists.
+func (s *Service) enrolment(ctx context.Context, p *roster.Principal, batchID, userID string) (*roster.Batch, *roster.Course, error) {
+	b, c, err := s.batch(ctx, p, batchID)
+	if err != nil {
+		return nil, nil, err
+	}
+	rec, err := store.GetUser(ctx, s.db, strings.TrimSpace(userID))
+	if errors.Is(err, store.ErrNoRows) {
+		return nil, nil, authz.NotFound("user")
+	} else if err != nil {
+		return nil, nil, err
+	}
+	u, err := authz.Subject(ctx, s.db, rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := authz.Decide(p, authz.Enrol, authz.Resource{Course: c, User: u}); err != nil {
+		return nil, nil, err
+	}
+	return b, c, nil
 }
 
 // Enrol enrols a user in a batch. A learner may hold one active enrolment
 // per course; enrolling again in the same batch is a no-op that returns the
 // enrolment.
 func (s *Service) Enrol(ctx context.Context, p *roster.Principal, batchID, userID string) (*roster.Enrolment, error) {
-	if p == nil {
-		return nil, unauthenticated()
-	}
 	userID = strings.TrimSpace(userID)
-	b, c, err := s.batch(ctx, s.db, batchID)
+	b, c, err := s.enrolment(ctx, p, batchID, userID)
 	if err != nil {
 		return nil, err
-	}
-	if !canEnrol(p, c, userID) {
-		return nil, forbidden("only the learner or an administrator of the course's tenant can enrol a learner")
 	}
 	now := s.Now()
 	if !b.EnrolmentOpen(now) {
@@ -69,23 +83,17 @@ func (s *Service) Enrol(ctx context.Context, p *roster.Principal, batchID, userI
 
 // Unenrol ends a user's enrolment in a batch; the row is kept inactive.
 func (s *Service) Unenrol(ctx context.Context, p *roster.Principal, batchID, userID string) error {
-	if p == nil {
-		return unauthenticated()
-	}
 	userID = strings.TrimSpace(userID)
-	b, c, err := s.batch(ctx, s.db, batchID)
+	b, _, err := s.enrolment(ctx, p, batchID, userID)
 	if err != nil {
 		return err
-	}
-	if !canEnrol(p, c, userID) {
-		return forbidden("only the learner or an administrator of the course's tenant can unenrol a learner")
 	}
 	return store.InTx(ctx, s.db, func(tx store.Tx) error {
 		ok, err := store.DeactivateEnrolment(ctx, tx, b.ID, userID, s.Now())
 		if err != nil {
 			return err
 		} else if !ok {
-			return notFound("enrolment")
+			return authz.NotFound("enrolment")
 		}
 		return store.Audit(ctx, tx, p.UserID, "enrolment.remove", "batch", b.ID, "ok", "user="+userID)
 	})
@@ -97,17 +105,12 @@ const MaxPage = 1000
 // Participants pages through a batch's active enrolments by user id, for the
 // course creator, the batch's mentors and admins of the course's tenant.
 func (s *Service) Participants(ctx context.Context, p *roster.Principal, batchID, afterUserID string, limit int) ([]roster.Enrolment, error) {
-	if p == nil {
-		return nil, unauthenticated()
-	}
-	b, c, err := s.batch(ctx, s.db, batchID)
+	b, c, err := s.batch(ctx, p, batchID)
 	if err != nil {
 		return nil, err
 	}
-	if ok, err := s.canManage(ctx, p, c, b); err != nil {
+	if err := s.staffView(ctx, p, c, b); err != nil {
 		return nil, err
-	} else if !ok {
-		return nil, forbidden("only the course creator, the batch's mentors and tenant administrators can list participants")
 	}
 	if limit <= 0 || limit > MaxPage {
 		limit = MaxPage
@@ -118,7 +121,7 @@ func (s *Service) Participants(ctx context.Context, p *roster.Principal, batchID
 // MyEnrolments lists the caller's active enrolments, newest first.
 func (s *Service) MyEnrolments(ctx context.Context, p *roster.Principal) ([]roster.Enrolment, error) {
 	if p == nil {
-		return nil, unauthenticated()
+		return nil, authz.Unauthenticated()
 	}
 	return store.ListUserEnrolments(ctx, s.db, p.UserID)
 }
@@ -139,14 +142,14 @@ type ConsentInput struct {
 // profile in the course's reports.
 func (s *Service) RecordConsent(ctx context.Context, p *roster.Principal, in ConsentInput) (*roster.Consent, error) {
 	if p == nil {
-		return nil, unauthenticated()
+		return nil, authz.Unauthenticated()
 	}
 	in.UserID, in.Status = strings.TrimSpace(in.UserID), strings.ToUpper(strings.TrimSpace(in.Status))
 	if in.Status != roster.ConsentActive && in.Status != roster.ConsentRevoked {
 		return nil, roster.Invalid(roster.FieldError{Field: FieldStatus, Message: "must be ACTIVE or REVOKED"})
 	}
-	if !p.System && p.UserID != in.UserID {
-		return nil, forbidden("only the learner can give or withdraw consent to share their profile")
+	if err := authz.Decide(p, authz.Consent, authz.Resource{User: &authz.User{ID: in.UserID}}); err != nil {
+		return nil, err
 	}
 	c, err := s.course(ctx, s.db, in.CourseID)
 	if err != nil {
@@ -189,10 +192,10 @@ func (s *Service) RevokeConsent(ctx context.Context, p *roster.Principal, userID
 // first; the last one is in force. Only the learner (or the system) reads it.
 func (s *Service) ConsentHistory(ctx context.Context, p *roster.Principal, userID, courseID string) ([]roster.Consent, error) {
 	if p == nil {
-		return nil, unauthenticated()
+		return nil, authz.Unauthenticated()
 	}
-	if !p.System && p.UserID != userID {
-		return nil, forbidden("only the learner can see their consent history")
+	if err := authz.Decide(p, authz.Consent, authz.Resource{User: &authz.User{ID: userID}}); err != nil {
+		return nil, err
 	}
 	c, err := s.course(ctx, s.db, courseID)
 	if err != nil {

@@ -260,7 +260,7 @@ func learners(ctx context.Context, reg *registry.Service, opts Options, tenant, 
 				}
 			}
 			in.User.ProfileLocation = declared
-			u, err := reg.CreateUserTx(ctx, tx, roster.SystemPrincipal.UserID, in)
+			u, err := reg.CreateUserTx(ctx, tx, roster.SystemPrincipal, in)
 			if err != nil {
 				return fmt.Errorf("demo learner %d: %w", n, err)
 			}

@@ -27,6 +27,8 @@ func statusOf(code string) int {
 		return http.StatusUnauthorized
 	case roster.ETOOLARGE:
 		return http.StatusRequestEntityTooLarge
+	case roster.ETOOMANY:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/authz"
 	"github.com/roster-dev/roster/internal/password"
 	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/store"
@@ -104,27 +105,29 @@ func (s *Service) checkPatch(ctx context.Context, q store.Queryer, rec *store.Us
 	return nil, nil
 }
 
-// UpdateUser applies patch; the user themselves or an admin of their tenant
-// may do it. Changing email or phone moves the old value to prevUsed* and
+// UpdateUser applies patch; the user themselves or an admin who manages
+// them (authz.UpdateUser) may do it. Changing email or phone moves the old value to prevUsed* and
 // moves the lookup, failing with ECONFLICT if the new value is taken.
 func (s *Service) UpdateUser(ctx context.Context, p *roster.Principal, id string, patch UserPatch) (*UserView, error) {
+	var contacts NewUser // the unique values the patch claims
+	if patch.Email != nil || patch.Phone != nil {
+		if err := s.ConflictBudget(ctx, s.db, p); err != nil {
+			return nil, err
+		}
+		if patch.Email != nil {
+			contacts.User.Email = *patch.Email
+		}
+		if patch.Phone != nil {
+			contacts.User.Phone = *patch.Phone
+		}
+	}
+	tenant := ""
 	err := store.InTx(ctx, s.db, func(tx store.Tx) error {
-		rec, err := store.GetUser(ctx, tx, id)
+		rec, err := s.userFor(ctx, tx, p, id, authz.UpdateUser)
 		if err != nil {
-			return storeErr(err, "user")
-		}
-		if !canSeePII(p, rec.ID, rec.RootOrgID) {
-			if canSee(p, rec.ID, rec.RootOrgID) {
-				return forbidden()
-			}
-			return notFound("user")
-		}
-		if rec.DeletedDate != nil {
-			return roster.Errorf(roster.ECONFLICT, "a deleted user cannot be changed")
-		}
-		if err := s.guardAdmin(ctx, tx, p, rec); err != nil {
 			return err
 		}
+		tenant = rec.RootOrgID
 		errs, err := s.checkPatch(ctx, tx, rec, &patch)
 		if err != nil {
 			return err
@@ -175,6 +178,11 @@ func (s *Service) UpdateUser(ctx context.Context, p *roster.Principal, id string
 		}
 		return nil
 	})
+	if inUse(err) {
+		if aerr := s.auditConflicts(ctx, p, tenant, id, contacts); aerr != nil {
+			return nil, aerr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -340,20 +348,8 @@ func (s *Service) DeleteUser(ctx context.Context, p *roster.Principal, id string
 
 func (s *Service) setStatus(ctx context.Context, p *roster.Principal, id, action string, change func(*store.UserRecord) error) error {
 	return store.InTx(ctx, s.db, func(tx store.Tx) error {
-		rec, err := store.GetUser(ctx, tx, id)
+		rec, err := s.userFor(ctx, tx, p, id, authz.ManageUser)
 		if err != nil {
-			return storeErr(err, "user")
-		}
-		if !p.IsOrgAdminOf(rec.RootOrgID) {
-			if canSee(p, rec.ID, rec.RootOrgID) {
-				return forbidden()
-			}
-			return notFound("user")
-		}
-		if rec.DeletedDate != nil {
-			return roster.Errorf(roster.ECONFLICT, "the user has been deleted")
-		}
-		if err := s.guardAdmin(ctx, tx, p, rec); err != nil {
 			return err
 		}
 		if err := change(rec); err != nil {

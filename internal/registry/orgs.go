@@ -3,10 +3,10 @@ package registry
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/authz"
 	"github.com/roster-dev/roster/internal/store"
 )
 
@@ -41,8 +41,8 @@ func (s *Service) CreateOrg(ctx context.Context, p *roster.Principal, o roster.O
 	o.Status = roster.StatusActive
 	o.CreatedDate = roster.Now()
 	if o.IsTenant {
-		if !p.System {
-			return nil, forbidden()
+		if err := authz.Decide(p, authz.CreateTenant, authz.Resource{}); err != nil {
+			return nil, err
 		}
 		o.RootOrgID = o.ID
 	} else {
@@ -52,8 +52,8 @@ func (s *Service) CreateOrg(ctx context.Context, p *roster.Principal, o roster.O
 		} else if err != nil {
 			return nil, err
 		}
-		if !p.IsTenantAdmin(root.ID) {
-			return nil, forbidden()
+		if err := authz.Decide(p, authz.CreateOrg, authz.Resource{Tenant: root.ID}); err != nil {
+			return nil, err
 		}
 		if o.Provider == "" {
 			o.Provider = root.Channel
@@ -71,11 +71,14 @@ func (s *Service) CreateOrg(ctx context.Context, p *roster.Principal, o roster.O
 // GetOrg returns an organisation to any signed-in user: names and channels
 // are not personal data and the upload form needs them.
 func (s *Service) GetOrg(ctx context.Context, p *roster.Principal, id string) (*roster.Organisation, error) {
-	if p == nil {
-		return nil, roster.Errorf(roster.EUNAUTHORIZED, "sign in first")
-	}
 	o, err := store.GetOrg(ctx, s.db, id)
-	return o, storeErr(err, "organisation")
+	if err != nil {
+		return nil, storeErr(err, "organisation")
+	}
+	if err := authz.Decide(p, authz.ReadOrg, authz.Resource{Tenant: o.RootOrgID, Org: o.ID}); err != nil {
+		return nil, err
+	}
+	return o, nil
 }
 
 // FindOrg finds an organisation by provider (tenant channel) and external
@@ -87,8 +90,8 @@ func (s *Service) FindOrg(ctx context.Context, provider, externalID string) (*ro
 
 // ListOrgs lists a tenant's organisations to its members.
 func (s *Service) ListOrgs(ctx context.Context, p *roster.Principal, rootOrgID string) ([]roster.Organisation, error) {
-	if !canSee(p, "", rootOrgID) {
-		return nil, forbidden()
+	if err := authz.Decide(p, authz.ListOrgs, authz.Resource{Tenant: rootOrgID}); err != nil {
+		return nil, err
 	}
 	return store.ListOrgs(ctx, s.db, rootOrgID)
 }
@@ -113,14 +116,8 @@ func (s *Service) AddMembership(ctx context.Context, p *roster.Principal, userID
 	}
 	var out roster.Membership
 	err := store.InTx(ctx, s.db, func(tx store.Tx) error {
-		org, user, err := s.memberCheck(ctx, tx, p, userID, orgID)
+		org, user, err := s.memberCheck(ctx, tx, p, userID, orgID, roles)
 		if err != nil {
-			return err
-		}
-		if slices.Contains(roles, roster.RoleOrgAdmin) && !p.IsTenantAdmin(org.RootOrgID) {
-			return roster.Errorf(roster.EFORBIDDEN, "only an admin of the whole tenant may grant ORG_ADMIN")
-		}
-		if err := s.guardAdmin(ctx, tx, p, user); err != nil {
 			return err
 		}
 		now := roster.Now()
@@ -146,11 +143,8 @@ func (s *Service) AddMembership(ctx context.Context, p *roster.Principal, userID
 // RemoveMembership marks the membership left (kept for history).
 func (s *Service) RemoveMembership(ctx context.Context, p *roster.Principal, userID, orgID string) error {
 	return store.InTx(ctx, s.db, func(tx store.Tx) error {
-		_, user, err := s.memberCheck(ctx, tx, p, userID, orgID)
+		_, _, err := s.memberCheck(ctx, tx, p, userID, orgID, nil)
 		if err != nil {
-			return err
-		}
-		if err := s.guardAdmin(ctx, tx, p, user); err != nil {
 			return err
 		}
 		ms, err := store.Memberships(ctx, tx, userID)
@@ -167,11 +161,14 @@ func (s *Service) RemoveMembership(ctx context.Context, p *roster.Principal, use
 				return store.Audit(ctx, tx, p.UserID, "membership.remove", "user", userID, "ok", "org="+orgID)
 			}
 		}
-		return notFound("membership")
+		return authz.NotFound("membership")
 	})
 }
 
-func (s *Service) memberCheck(ctx context.Context, q store.Queryer, p *roster.Principal, userID, orgID string) (*roster.Organisation, *store.UserRecord, error) {
+// memberCheck loads the organisation and the user of a membership change
+// and asks the policy whether p may give the user roles there (nil roles:
+// remove the membership).
+func (s *Service) memberCheck(ctx context.Context, q store.Queryer, p *roster.Principal, userID, orgID string, roles []string) (*roster.Organisation, *store.UserRecord, error) {
 	org, err := store.GetOrg(ctx, q, orgID)
 	if err != nil {
 		return nil, nil, storeErr(err, "organisation")
@@ -180,16 +177,18 @@ func (s *Service) memberCheck(ctx context.Context, q store.Queryer, p *roster.Pr
 	if err != nil {
 		return nil, nil, storeErr(err, "user")
 	}
-	if !p.IsOrgAdminOf(user.RootOrgID) {
-		return nil, nil, notFound("user") // other tenants learn nothing
+	subj, err := authz.Subject(ctx, q, user)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := authz.Decide(p, authz.ManageUser, authz.Resource{User: subj}); err != nil {
+		return nil, nil, err
 	}
 	if user.RootOrgID != org.RootOrgID {
 		return nil, nil, roster.Invalid(roster.FieldError{Field: "organisationId", Message: "belongs to another tenant than the user"})
 	}
-	// An organisation's memberships are managed by its own admins or the
-	// tenant's; a school admin cannot change another school or the state.
-	if !p.IsAdminOfOrg(org.ID, org.RootOrgID) {
-		return nil, nil, forbidden()
+	if err := authz.Decide(p, authz.GrantRoles, authz.Resource{Tenant: org.RootOrgID, Org: org.ID, Roles: roles}); err != nil {
+		return nil, nil, err
 	}
 	if user.DeletedDate != nil {
 		return nil, nil, roster.Errorf(roster.ECONFLICT, "the user has been deleted")
@@ -200,8 +199,8 @@ func (s *Service) memberCheck(ctx context.Context, q store.Queryer, p *roster.Pr
 // CreateLocation adds to the location master. Locations are shared by all
 // tenants, so only operators and org admins may add them.
 func (s *Service) CreateLocation(ctx context.Context, p *roster.Principal, l roster.Location) (*roster.Location, error) {
-	if p == nil || !(p.System || p.HasAnyRole(roster.RoleOrgAdmin)) {
-		return nil, forbidden()
+	if err := authz.Decide(p, authz.CreateLocation, authz.Resource{}); err != nil {
+		return nil, err
 	}
 	l.Code, l.Name, l.Type = strings.TrimSpace(l.Code), strings.TrimSpace(l.Name), strings.ToLower(strings.TrimSpace(l.Type))
 	var errs []roster.FieldError
@@ -247,23 +246,4 @@ func (s *Service) GetLocation(ctx context.Context, id string) (*roster.Location,
 // ListLocations lists locations of a type and/or under a parent.
 func (s *Service) ListLocations(ctx context.Context, typ, parentID string) ([]roster.Location, error) {
 	return store.ListLocations(ctx, s.db, typ, parentID)
-}
-
-// guardAdmin refuses changes to a user who administers any organisation
-// unless p administers the whole tenant (or is that user): otherwise a
-// school admin could block the state admin or reset their password.
-func (s *Service) guardAdmin(ctx context.Context, q store.Queryer, p *roster.Principal, user *store.UserRecord) error {
-	if p.UserID == user.ID || p.IsTenantAdmin(user.RootOrgID) {
-		return nil
-	}
-	ms, err := store.Memberships(ctx, q, user.ID)
-	if err != nil {
-		return err
-	}
-	for _, m := range ms {
-		if !m.IsDeleted && slices.Contains(m.Roles, roster.RoleOrgAdmin) {
-			return roster.Errorf(roster.EFORBIDDEN, "only an admin of the whole tenant may change another admin")
-		}
-	}
-	return nil
 }

@@ -7,8 +7,10 @@ package registry
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/authz"
 	"github.com/roster-dev/roster/internal/password"
 	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/store"
@@ -21,11 +23,16 @@ type Service struct {
 	// HashPassword is swappable so tests and benchmarks can use cheap
 	// argon2 parameters; production uses password.Hash.
 	HashPassword func(string) string
+	// ConflictLimit conflicts with other tenants' users per admin within
+	// ConflictWindow (conflicts.go); 0 turns the budget off.
+	ConflictLimit  int
+	ConflictWindow time.Duration
 }
 
 // New returns a registry over db, sealing PII with keys.
 func New(db store.Engine, keys *pii.Keyring) *Service {
-	return &Service{db: db, keys: keys, HashPassword: password.Hash}
+	return &Service{db: db, keys: keys, HashPassword: password.Hash,
+		ConflictLimit: DefaultConflictLimit, ConflictWindow: DefaultConflictWindow}
 }
 
 // DB is the database the registry writes to.
@@ -89,16 +96,10 @@ func (s *Service) Bootstrap(ctx context.Context) (*roster.Organisation, error) {
 	return org, err
 }
 
-func notFound(what string) error { return roster.Errorf(roster.ENOTFOUND, "%s not found", what) }
-
-func forbidden() error {
-	return roster.Errorf(roster.EFORBIDDEN, "you are not allowed to do this")
-}
-
 // storeErr turns store sentinels into caller-facing errors.
 func storeErr(err error, what string) error {
 	if errors.Is(err, store.ErrNoRows) {
-		return notFound(what)
+		return authz.NotFound(what)
 	}
 	return err
 }

@@ -263,7 +263,7 @@ func TestDuplicatesRejected(t *testing.T) {
 			}
 		}
 		// Conflicts (dry-run check) agrees with the writer.
-		fe, err := f.reg.Conflicts(f.ctx, db, registry.NewUser{User: roster.User{FirstName: "Z", Email: "dup@x.org", Phone: "9876543210"}})
+		fe, err := f.reg.Conflicts(f.ctx, db, roster.SystemPrincipal, registry.NewUser{User: roster.User{FirstName: "Z", Email: "dup@x.org", Phone: "9876543210"}})
 		if err != nil || len(fe) != 2 {
 			t.Fatalf("conflicts: %v %+v", err, fe)
 		}
@@ -399,10 +399,16 @@ func TestBlockAndDelete(t *testing.T) {
 		if _, err := f.reg.CreateUser(f.ctx, f.adminA, registry.NewUser{User: roster.User{FirstName: "Y", Email: "teacher@tn.gov.in"}, OrgID: f.stateA.ID}); err != nil {
 			t.Fatalf("email of deleted user not released: %v", err)
 		}
-		var audits int
-		_ = db.QueryRow(f.ctx, `SELECT count(*) FROM audit_log WHERE object_id = $1`, u.ID).Scan(&audits)
+		var audits, conflicts int
+		_ = db.QueryRow(f.ctx, `SELECT count(*) FROM audit_log WHERE object_id = $1 AND action <> $2`, u.ID, registry.AuditConflict).Scan(&audits)
 		if audits != 3 {
 			t.Fatalf("audit entries = %d, want 3 (block, unblock, delete)", audits)
+		}
+		// Issue 8: the refused reuse of the blocked user's email is audited too.
+		_ = db.QueryRow(f.ctx, `SELECT count(*) FROM audit_log WHERE object_id = $1 AND action = $2 AND outcome = $3`,
+			u.ID, registry.AuditConflict, registry.ConflictSameTenant).Scan(&conflicts)
+		if conflicts != 1 {
+			t.Fatalf("conflict audit entries = %d, want 1", conflicts)
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/authz"
 	"github.com/roster-dev/roster/internal/password"
 	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/store"
@@ -123,13 +124,21 @@ func (s *Service) lookupValue(typ, normalised string) string {
 }
 
 // Conflicts reports which unique fields of in already belong to another
-// user, with the same messages CreateUserTx returns.
-func (s *Service) Conflicts(ctx context.Context, q store.Queryer, in NewUser) ([]roster.FieldError, error) {
+// user, with the same messages CreateUserTx returns, and audits each
+// answer given to p (conflicts.go).
+func (s *Service) Conflicts(ctx context.Context, q store.Queryer, p *roster.Principal, in NewUser) ([]roster.FieldError, error) {
 	n, _ := s.validate(&in)
+	tenant, err := s.tenantOf(ctx, q, in.OrgID)
+	if err != nil {
+		return nil, err
+	}
 	var out []roster.FieldError
 	for _, c := range s.claims(n) {
-		if _, err := store.LookupUserID(ctx, q, c.typ, c.value); err == nil {
+		if holder, err := store.LookupUserID(ctx, q, c.typ, c.value); err == nil {
 			out = append(out, roster.FieldError{Field: c.field, Message: c.field + " already in use"})
+			if err := s.noteConflict(ctx, q, p, tenant, c.field, holder); err != nil {
+				return nil, err
+			}
 		} else if !errors.Is(err, store.ErrNoRows) {
 			return nil, err
 		}
@@ -172,15 +181,19 @@ func dedupeFields(in []roster.FieldError) []roster.FieldError {
 	return out
 }
 
-// CreateUser creates a user after checking that p administers the target
-// organisation's tenant.
+// CreateUser creates a user after checking that p may give them their
+// roles in the target organisation.
 func (s *Service) CreateUser(ctx context.Context, p *roster.Principal, in NewUser) (*UserView, error) {
 	org, err := s.orgOrCustodian(ctx, in.OrgID)
 	if err != nil {
 		return nil, err
 	}
-	if !p.IsAdminOfOrg(org.ID, org.RootOrgID) {
-		return nil, forbidden()
+	// Asked again by CreateUserTx; asking first spares the password hash.
+	if err := grantOnCreate(p, org, in.Roles); err != nil {
+		return nil, err
+	}
+	if err := s.ConflictBudget(ctx, s.db, p); err != nil {
+		return nil, err
 	}
 	if in.Password != "" && in.User.PasswordHash == "" {
 		// Hash outside the transaction: argon2 takes tens of milliseconds
@@ -191,9 +204,14 @@ func (s *Service) CreateUser(ctx context.Context, p *roster.Principal, in NewUse
 	}
 	var created *roster.User
 	err = store.InTx(ctx, s.db, func(tx store.Tx) error {
-		created, err = s.CreateUserTx(ctx, tx, p.UserID, in)
+		created, err = s.CreateUserTx(ctx, tx, p, in)
 		return err
 	})
+	if inUse(err) {
+		if aerr := s.auditConflicts(ctx, p, org.RootOrgID, "", in); aerr != nil {
+			return nil, aerr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -217,11 +235,19 @@ func (s *Service) orgOrCustodian(ctx context.Context, orgID string) (*roster.Org
 // errRetryUsername signals that a generated username lost a race.
 var errRetryUsername = errors.New("generated username taken")
 
-// CreateUserTx creates one user inside the caller's transaction without
-// authorization checks (the caller has done them). On a uniqueness clash it
-// returns ECONFLICT naming every clashing field and undoes only its own
-// writes, so a bulk writer can carry on with the next row.
-func (s *Service) CreateUserTx(ctx context.Context, tx store.Tx, actorID string, in NewUser) (*roster.User, error) {
+// grantOnCreate asks the policy whether p may create a user with roles in
+// org: the same rule as a membership change, so no path grants more.
+func grantOnCreate(p *roster.Principal, org *roster.Organisation, roles []string) error {
+	return authz.Decide(p, authz.GrantRoles, authz.Resource{Tenant: org.RootOrgID, Org: org.ID, Roles: roles})
+}
+
+// CreateUserTx creates one user for p inside the caller's transaction. It
+// is where every creation path (API, CSV upload, demo data) meets the
+// role-granting rule, so none of them needs a rule of its own. On a
+// uniqueness clash it returns ECONFLICT naming every clashing field and
+// undoes only its own writes, so a bulk writer can carry on with the next
+// row.
+func (s *Service) CreateUserTx(ctx context.Context, tx store.Tx, p *roster.Principal, in NewUser) (*roster.User, error) {
 	n, errs := s.validate(&in)
 	lerrs, err := CheckProfileLocation(ctx, tx, in.User.ProfileLocation)
 	if err != nil {
@@ -239,6 +265,10 @@ func (s *Service) CreateUserTx(ctx context.Context, tx store.Tx, actorID string,
 	} else if err != nil {
 		return nil, err
 	}
+	if err := grantOnCreate(p, org, in.Roles); err != nil {
+		return nil, err
+	}
+	actorID := p.UserID
 	if in.User.PasswordHash == "" && in.Password != "" {
 		in.User.PasswordHash = s.HashPassword(in.Password)
 	}
@@ -356,43 +386,20 @@ func (s *Service) insertUser(ctx context.Context, tx store.Tx, actorID string, i
 	return out, nil
 }
 
-// canSeePII reports whether p may read the decrypted contact details of a
-// user of tenant rootOrgID: the user themselves or an admin of the tenant.
-func canSeePII(p *roster.Principal, userID, rootOrgID string) bool {
-	return p != nil && (p.System || p.UserID == userID || p.IsOrgAdminOf(rootOrgID))
-}
-
-// canSee reports whether p may see the user at all: anyone of the same
-// tenant sees the masked profile; other tenants see nothing.
-func canSee(p *roster.Principal, userID, rootOrgID string) bool {
-	if canSeePII(p, userID, rootOrgID) {
-		return true
-	}
-	if p == nil {
-		return false
-	}
-	if p.RootOrgID == rootOrgID {
-		return true
-	}
-	for _, g := range p.Grants {
-		if g.RootOrgID == rootOrgID {
-			return true
-		}
-	}
-	return false
-}
-
 // GetUser returns the user as p may see them.
 func (s *Service) GetUser(ctx context.Context, p *roster.Principal, id string) (*UserView, error) {
 	rec, err := store.GetUser(ctx, s.db, id)
 	if err != nil {
 		return nil, storeErr(err, "user")
 	}
-	if !canSee(p, rec.ID, rec.RootOrgID) {
-		// Same answer as a missing user: other tenants learn nothing.
-		return nil, notFound("user")
+	u, err := authz.Subject(ctx, s.db, rec)
+	if err != nil {
+		return nil, err
 	}
-	return s.view(ctx, rec, canSeePII(p, rec.ID, rec.RootOrgID))
+	if err := authz.Decide(p, authz.ReadUser, authz.Resource{User: u}); err != nil {
+		return nil, err
+	}
+	return s.view(ctx, rec, authz.Allowed(p, authz.ReadUserPII, authz.Resource{User: u}))
 }
 
 func (s *Service) view(ctx context.Context, rec *store.UserRecord, visible bool) (*UserView, error) {
@@ -454,8 +461,14 @@ func (s *Service) FindUser(ctx context.Context, p *roster.Principal, q LookupQue
 	if err != nil {
 		return nil, storeErr(err, "user")
 	}
-	if !p.IsOrgAdminOf(rec.RootOrgID) {
-		return nil, notFound("user")
+	u, err := authz.Subject(ctx, s.db, rec)
+	if err != nil {
+		return nil, err
+	}
+	if !authz.Allowed(p, authz.ManageUser, authz.Resource{User: u}) {
+		// Whatever the reason: a lookup by contact details must not
+		// confirm that someone holds them.
+		return nil, authz.NotFound("user")
 	}
 	return s.view(ctx, rec, true)
 }
@@ -499,8 +512,8 @@ func (s *Service) ListUsers(ctx context.Context, p *roster.Principal, orgID, aft
 	if err != nil {
 		return nil, storeErr(err, "organisation")
 	}
-	if !p.IsAdminOfOrg(org.ID, org.RootOrgID) {
-		return nil, forbidden()
+	if err := authz.Decide(p, authz.ManageOrg, authz.Resource{Tenant: org.RootOrgID, Org: org.ID}); err != nil {
+		return nil, err
 	}
 	if limit <= 0 || limit > 500 {
 		limit = 100

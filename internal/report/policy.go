@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/authz"
 	"github.com/roster-dev/roster/internal/store"
 )
 
@@ -52,14 +53,14 @@ func (s *Service) tenant(ctx context.Context, rootOrgID string) (*roster.Organis
 // creators (who need to know what their reports will contain).
 func (s *Service) GetPolicy(ctx context.Context, p *roster.Principal, rootOrgID string) (*PolicyView, error) {
 	if p == nil {
-		return nil, unauthenticated()
+		return nil, authz.Unauthenticated()
 	}
 	t, err := s.tenant(ctx, rootOrgID)
 	if err != nil {
 		return nil, err
 	}
-	if !p.IsOrgAdminOf(t.ID) && !p.HasRoleInTenant(t.ID, roster.RoleContentCreator) {
-		return nil, roster.Errorf(roster.EFORBIDDEN, "only administrators and content creators of this tenant can see its report policy")
+	if err := authz.Decide(p, authz.ReadPolicy, authz.Resource{Tenant: t.ID}); err != nil {
+		return nil, err
 	}
 	pol, row, err := s.policy(ctx, t.ID)
 	if err != nil {
@@ -76,15 +77,15 @@ func (s *Service) GetPolicy(ctx context.Context, p *roster.Principal, rootOrgID 
 // Reports generated afterwards use it; finished files are not rewritten.
 func (s *Service) SetPolicy(ctx context.Context, p *roster.Principal, rootOrgID string, pol Policy) (*PolicyView, error) {
 	if p == nil {
-		return nil, unauthenticated()
+		return nil, authz.Unauthenticated()
 	}
 	t, err := s.tenant(ctx, rootOrgID)
 	if err != nil {
 		return nil, err
 	}
-	if !p.IsTenantAdmin(t.ID) { // a tenant-wide setting: not for a school's admin
+	if err := authz.Decide(p, authz.ChangePolicy, authz.Resource{Tenant: t.ID}); err != nil {
 		s.auditDenied(ctx, p, "report.policy", "organisation", t.ID, "")
-		return nil, roster.Errorf(roster.EFORBIDDEN, "only administrators of this tenant can change its report policy")
+		return nil, err
 	}
 	now := s.Now()
 	row := &store.ReportPolicy{RootOrgID: t.ID, SSUFields: pol.SSU.Fields(), SSOFields: pol.SSO.Fields(),

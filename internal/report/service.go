@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/authz"
 	"github.com/roster-dev/roster/internal/jobs"
 	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/store"
@@ -154,11 +155,9 @@ type File struct {
 }
 
 const (
-	msgCreatorOnly = "only the course creator can request and download the User Profile Exhaust"
+	msgCreatorOnly = authz.MsgCreatorOnly
 	passwordField  = "password"
 )
-
-func unauthenticated() error { return roster.Errorf(roster.EUNAUTHORIZED, "sign in first") }
 
 // ValidatePassword checks an archive password: 8 to 99 characters with at
 // least one letter and one digit, printable ASCII only, because 7-Zip on
@@ -185,18 +184,15 @@ func ValidatePassword(pw string) *roster.FieldError {
 	return nil
 }
 
-// authorizeCreator lets only the course's creator, still holding the
-// CONTENT_CREATOR role in the course's tenant, act on its reports. Every
-// refusal is audited.
-func (s *Service) authorizeCreator(ctx context.Context, p *roster.Principal, c *roster.Course, action, objectType, objectID string) error {
-	if p == nil {
-		return unauthenticated()
+// authorizeCreator asks the policy (authz.UseReports) whether p may act on
+// the course's reports, or on the report requestedBy asked for when it is
+// set. Every refusal is audited.
+func (s *Service) authorizeCreator(ctx context.Context, p *roster.Principal, c *roster.Course, requestedBy, action, objectType, objectID string) error {
+	err := authz.Decide(p, authz.UseReports, authz.Resource{Course: c, Owner: requestedBy})
+	if err != nil && p != nil {
+		s.auditDenied(ctx, p, action, objectType, objectID, "course="+c.ID)
 	}
-	if !p.System && p.UserID == c.CreatedBy && p.HasRoleInTenant(c.RootOrgID, roster.RoleContentCreator) {
-		return nil
-	}
-	s.auditDenied(ctx, p, action, objectType, objectID, "course="+c.ID)
-	return roster.Errorf(roster.EFORBIDDEN, msgCreatorOnly)
+	return err
 }
 
 func (s *Service) auditDenied(ctx context.Context, p *roster.Principal, action, objectType, objectID, detail string) {
@@ -236,13 +232,13 @@ func (s *Service) Request(ctx context.Context, p *roster.Principal, in NewReques
 	courseID, batchID, password := in.CourseID, in.BatchID, in.Password
 	if p == nil {
 		s.auditDenied(ctx, nil, "report.request", "course", strings.TrimSpace(courseID), "not signed in")
-		return nil, unauthenticated()
+		return nil, authz.Unauthenticated()
 	}
 	c, err := s.getCourse(ctx, courseID)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorizeCreator(ctx, p, c, "report.request", "course", c.ID); err != nil {
+	if err := s.authorizeCreator(ctx, p, c, "", "report.request", "course", c.ID); err != nil {
 		return nil, err
 	}
 	out := &Request{CourseName: c.Name}
@@ -316,7 +312,7 @@ const MaxList = 200
 // file is ready.
 func (s *Service) List(ctx context.Context, p *roster.Principal, courseID string, limit int) ([]Request, error) {
 	if p == nil {
-		return nil, unauthenticated()
+		return nil, authz.Unauthenticated()
 	}
 	if limit <= 0 || limit > MaxList {
 		limit = 50
@@ -393,7 +389,7 @@ func (s *Service) ownReport(ctx context.Context, p *roster.Principal, reportID, 
 	reportID = strings.TrimSpace(reportID)
 	if p == nil {
 		s.auditDenied(ctx, nil, action, "report", reportID, "not signed in")
-		return nil, nil, unauthenticated()
+		return nil, nil, authz.Unauthenticated()
 	}
 	r, err := store.GetReportRequest(ctx, s.db, reportID)
 	if errors.Is(err, store.ErrNoRows) {
@@ -406,12 +402,8 @@ func (s *Service) ownReport(ctx context.Context, p *roster.Principal, reportID, 
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := s.authorizeCreator(ctx, p, c, action, "report", r.ID); err != nil {
+	if err := s.authorizeCreator(ctx, p, c, r.RequestedBy, action, "report", r.ID); err != nil {
 		return nil, nil, err
-	}
-	if r.RequestedBy != p.UserID {
-		s.auditDenied(ctx, p, action, "report", r.ID, "not the requester")
-		return nil, nil, roster.Errorf(roster.EFORBIDDEN, msgCreatorOnly)
 	}
 	return r, c, nil
 }
@@ -463,7 +455,7 @@ func (s *Service) Open(ctx context.Context, p *roster.Principal, token string) (
 		// The report id is only trusted once the signature is checked,
 		// which needs the user; record the attempt without it.
 		s.auditDenied(ctx, nil, action, "report", "", "not signed in")
-		return nil, nil, unauthenticated()
+		return nil, nil, authz.Unauthenticated()
 	}
 	reportID, problem := s.verify(strings.TrimSpace(token), p.UserID, now)
 	switch problem {

@@ -24,6 +24,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/authz"
 	"github.com/roster-dev/roster/internal/jobs"
 	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/registry"
@@ -153,7 +154,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[JobArgs]) error {
 // administers its tenant.
 func (s *Service) resolveOrg(ctx context.Context, p *roster.Principal, ref OrgRef) (*roster.Organisation, error) {
 	if p == nil {
-		return nil, roster.Errorf(roster.EUNAUTHORIZED, "sign in first")
+		return nil, authz.Unauthenticated()
 	}
 	var org *roster.Organisation
 	var err error
@@ -169,8 +170,8 @@ func (s *Service) resolveOrg(ctx context.Context, p *roster.Principal, ref OrgRe
 	if err != nil {
 		return nil, err
 	}
-	if !p.IsAdminOfOrg(org.ID, org.RootOrgID) {
-		return nil, roster.Errorf(roster.EFORBIDDEN, "you can upload users only to an organisation you administer (or any organisation of a tenant you administer)")
+	if err := authz.Decide(p, authz.ManageOrg, authz.Resource{Tenant: org.RootOrgID, Org: org.ID}); err != nil {
+		return nil, err
 	}
 	return org, nil
 }
@@ -266,11 +267,14 @@ func (s *Service) DryRun(ctx context.Context, p *roster.Principal, ref OrgRef, f
 		rec := &recs[i]
 		r := RowResult{UploadID: up.ID, RowNumber: rec.Row.Number, Status: RowValid, CreatedAt: up.CreatedAt,
 			OriginalEnc: s.sealOriginal(up.ID, f.Columns, rec.Row)}
-		conflicts, err := s.conflicts(ctx, s.db, up.OrgID, rec)
+		conflicts, err := s.conflicts(ctx, s.db, p, up.OrgID, rec)
 		if err != nil {
 			return nil, err
 		}
 		rec.Errors = append(rec.Errors, conflicts...)
+		if fe := s.reg.MayGrant(ctx, p, up.OrgID, rec.User.Roles); fe != nil {
+			rec.Errors = append(rec.Errors, *fe)
+		}
 		if !rec.OK() {
 			r.Status, r.Errors = RowFailed, capErrors(rec.Errors, up.Failed, s.Limits)
 			up.Failed++
@@ -391,14 +395,31 @@ func (s *Service) ExpireDryRuns(ctx context.Context) (int, error) {
 // userName, external ids) that existing users already hold. It is asked for
 // rows with other errors too, so an admin sees all of a row's problems in
 // one go rather than one more after each fix.
-func (s *Service) conflicts(ctx context.Context, q store.Queryer, orgID string, rec *Record) ([]roster.FieldError, error) {
+//
+// The answers count against p's budget of conflicts with other tenants'
+// users, as an API create's do; a row met after the budget is used up is
+// not checked and says why.
+func (s *Service) conflicts(ctx context.Context, q store.Queryer, p *roster.Principal, orgID string, rec *Record) ([]roster.FieldError, error) {
+	if fe, err := s.overBudget(ctx, q, p); fe != nil || err != nil {
+		return fe, err
+	}
 	nu := rec.User
 	nu.OrgID = orgID
-	conflicts, err := s.reg.Conflicts(ctx, q, nu)
+	conflicts, err := s.reg.Conflicts(ctx, q, p, nu)
 	if err != nil {
 		return nil, err
 	}
 	return rec.columnErrors(conflicts), nil
+}
+
+// overBudget is the row's error when p may not be told about conflicts
+// any more.
+func (s *Service) overBudget(ctx context.Context, q store.Queryer, p *roster.Principal) ([]roster.FieldError, error) {
+	err := s.reg.ConflictBudget(ctx, q, p)
+	if roster.ErrorCode(err) == roster.ETOOMANY {
+		return []roster.FieldError{{Field: "row", Message: roster.ErrorMessage(err)}}, nil
+	}
+	return nil, err
 }
 
 // columnErrors renames registry fields to the CSV's column names where
@@ -429,7 +450,7 @@ func (rec *Record) columnErrors(errs []roster.FieldError) []roster.FieldError {
 // organisation or tenant. Others are told it does not exist.
 func (s *Service) Get(ctx context.Context, p *roster.Principal, id string) (*Upload, error) {
 	up, err := store.GetUpload(ctx, s.db, id)
-	if errors.Is(err, store.ErrNoRows) || (err == nil && !p.IsAdminOfOrg(up.OrgID, up.RootOrgID)) {
+	if errors.Is(err, store.ErrNoRows) || (err == nil && !authz.Allowed(p, authz.ManageOrg, authz.Resource{Tenant: up.RootOrgID, Org: up.OrgID})) {
 		return nil, roster.Errorf(roster.ENOTFOUND, "upload not found (dry runs are deleted %s after they ran)", formatDuration(s.retention()))
 	}
 	if err == nil {
@@ -484,8 +505,8 @@ func (s *Service) List(ctx context.Context, p *roster.Principal, orgID, before s
 	if err != nil {
 		return nil, err
 	}
-	if !p.IsAdminOfOrg(org.ID, org.RootOrgID) {
-		return nil, roster.Errorf(roster.EFORBIDDEN, "you can list uploads only for an organisation you administer")
+	if err := authz.Decide(p, authz.ManageOrg, authz.Resource{Tenant: org.RootOrgID, Org: org.ID}); err != nil {
+		return nil, err
 	}
 	if limit <= 0 || limit > 100 {
 		limit = 20

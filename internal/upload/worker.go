@@ -120,6 +120,10 @@ func (s *Service) Process(ctx context.Context, uploadID string) error {
 // counters in one transaction.
 func (s *Service) processChunk(ctx context.Context, up *Upload, columns []string, chunk []*Record) error {
 	first, last := chunk[0].Row.Number, chunk[len(chunk)-1].Row.Number
+	uploader, err := s.uploader(ctx, up)
+	if err != nil {
+		return err
+	}
 	return store.InTx(ctx, s.db, func(tx store.Tx) error {
 		now := roster.Now()
 		// The lock makes a second worker on the same upload wait here and
@@ -150,7 +154,7 @@ func (s *Service) processChunk(ctx context.Context, up *Upload, columns []string
 				// The row fails anyway; say too which of its values
 				// existing users hold (a valid row learns that from
 				// CreateUserTx).
-				conflicts, err := s.conflicts(ctx, tx, up.OrgID, rec)
+				conflicts, err := s.conflicts(ctx, tx, uploader, up.OrgID, rec)
 				if err != nil {
 					return err
 				}
@@ -160,12 +164,25 @@ func (s *Service) processChunk(ctx context.Context, up *Upload, columns []string
 				nu.OrgID = up.OrgID
 				nu.AssociationType = roster.AssociationSystemUpload
 				nu.User.FlagsValue = roster.FlagTenantVerified
-				u, err := s.reg.CreateUserTx(ctx, tx, up.UploadedBy, nu)
+				if errs, err = s.overBudget(ctx, tx, uploader); err != nil {
+					return err
+				}
+				var u *roster.User
+				if errs == nil {
+					u, err = s.reg.CreateUserTx(ctx, tx, uploader, nu)
+				}
 				var re *roster.Error
 				switch {
+				case errs != nil:
 				case err == nil:
 					r.Status, r.UserID = RowCreated, u.ID
-				case errors.As(err, &re) && (re.Code == roster.ECONFLICT || re.Code == roster.EINVALID):
+				case errors.As(err, &re) && (re.Code == roster.ECONFLICT || re.Code == roster.EINVALID || re.Code == roster.EFORBIDDEN):
+					if re.Code == roster.ECONFLICT {
+						// Audited like any other answer that a value is taken.
+						if _, err := s.reg.Conflicts(ctx, tx, uploader, nu); err != nil {
+							return err
+						}
+					}
 					errs = rec.columnErrors(re.Fields)
 					if len(errs) == 0 {
 						errs = []roster.FieldError{{Field: "row", Message: re.Message}}
@@ -187,6 +204,21 @@ func (s *Service) processChunk(ctx context.Context, up *Upload, columns []string
 		}
 		return store.AddUploadProgress(ctx, tx, up.ID, created, failed, now)
 	})
+}
+
+// uploader is the principal the rows are created for, as they stand now:
+// the registry applies their rights to each row exactly as to an API
+// create. One who can no longer sign in keeps no rights, so their
+// remaining rows fail.
+func (s *Service) uploader(ctx context.Context, up *Upload) (*roster.Principal, error) {
+	if up.UploadedBy == roster.SystemPrincipal.UserID {
+		return roster.SystemPrincipal, nil
+	}
+	p, err := s.reg.Principal(ctx, up.UploadedBy)
+	if roster.ErrorCode(err) == roster.EUNAUTHORIZED {
+		return &roster.Principal{UserID: up.UploadedBy}, nil
+	}
+	return p, err
 }
 
 // hashPasswords hashes the valid rows' passwords on s.Hashers goroutines.

@@ -1,0 +1,285 @@
+// Package authz is Roster's one authorization policy. Every service names
+// the action it is about to perform and the resource it acts on, and
+// Decide answers from the caller's memberships alone: the services still
+// make the call (authorization lives in the services, so the CLI and the
+// job workers obey the same rules as the HTTP API), but no service decides
+// on its own. table.go beside this file lists, for every HTTP operation,
+// who may call it; the matrix test in internal/httpapi holds the server to
+// that table and docs/security.md is generated from it.
+//
+// The roles the policy knows:
+//   - tenant admin: ORG_ADMIN of the tenant's root organisation;
+//   - school admin: ORG_ADMIN of an organisation below the root. They
+//     manage only users all of whose organisations they administer, and
+//     never an admin;
+//   - course creator: the user who created a course, while still holding
+//     CONTENT_CREATOR in its tenant;
+//   - mentor: a user named as a mentor of a batch;
+//   - the user themself;
+//   - any signed-in member (PUBLIC).
+//
+// Users, uploads and reports of another tenant are "not found", so a
+// caller cannot learn that they exist.
+package authz
+
+import (
+	"slices"
+
+	"github.com/roster-dev/roster"
+)
+
+// Action names what an operation does to its resource.
+type Action string
+
+// The actions. Each service call that needs permission passes one of them.
+const (
+	// Users.
+	ReadUser    Action = "user.read"     // the masked profile
+	ReadUserPII Action = "user.read_pii" // decrypted contact details
+	UpdateUser  Action = "user.update"   // fields, email, phone, password
+	ManageUser  Action = "user.manage"   // block, unblock, delete, find by contact details
+	// Organisations and roles.
+	CreateTenant   Action = "tenant.create"
+	CreateOrg      Action = "org.create"
+	ReadOrg        Action = "org.read"
+	ListOrgs       Action = "org.list"
+	ManageOrg      Action = "org.manage" // list its users, upload users, see its uploads
+	GrantRoles     Action = "role.grant" // create a user or a membership with roles
+	CreateLocation Action = "location.create"
+	// Courses.
+	CreateCourse Action = "course.create"
+	ReadCourse   Action = "course.read"
+	AddBatch     Action = "batch.create"
+	ViewBatches  Action = "course.staff_view" // batch lists, counts, participants
+	Enrol        Action = "enrolment.change"
+	Consent      Action = "consent.decide" // give, withdraw or read one's consent
+	// Reports.
+	UseReports   Action = "report.use" // request, read and download a course's User Profile Exhaust
+	ReadPolicy   Action = "report_policy.read"
+	ChangePolicy Action = "report_policy.change"
+)
+
+// User is a target user as the policy needs to see them: their tenant and
+// their current memberships.
+type User struct {
+	ID          string
+	RootOrgID   string
+	Memberships []roster.Membership // only those not deleted count
+}
+
+// Resource is what an action is performed on. Only the fields the action
+// needs are set.
+type Resource struct {
+	Tenant  string         // the tenant (root org id) the resource belongs to
+	Org     string         // an organisation of that tenant
+	User    *User          // a target user
+	Course  *roster.Course // a course (its creator and tenant)
+	Mentors []string       // mentors of the batch, or of every batch of the course
+	Roles   []string       // roles being granted in Org
+	Owner   string         // who requested a report, when the action is on one
+}
+
+// Decide returns nil when p may perform a on r, and otherwise the error
+// the caller must get: EUNAUTHORIZED for nobody, ENOTFOUND when r belongs
+// to another tenant and is not public, EFORBIDDEN otherwise.
+func Decide(p *roster.Principal, a Action, r Resource) error {
+	if p == nil {
+		return Unauthenticated()
+	}
+	if p.System {
+		// Operator commands may do anything but read a course's personal
+		// report: that belongs to its creator alone.
+		if a == UseReports {
+			return Forbidden(MsgCreatorOnly)
+		}
+		return nil
+	}
+	switch a {
+	case ReadUser:
+		if !memberOf(p, r.User.RootOrgID) {
+			return NotFound("user")
+		}
+		return nil
+	case ReadUserPII, UpdateUser:
+		if p.UserID == r.User.ID {
+			return nil
+		}
+		return manages(p, r.User)
+	case ManageUser:
+		return manages(p, r.User)
+	case CreateTenant:
+		return Forbidden("only a platform operator can create a tenant")
+	case CreateOrg, ChangePolicy:
+		if !tenantAdmin(p, r.Tenant) {
+			return Forbidden("only an administrator of the whole tenant can do this")
+		}
+		return nil
+	case ReadOrg, ReadCourse:
+		return nil // the catalogue of organisations and courses is public to members
+	case ListOrgs:
+		if !memberOf(p, r.Tenant) {
+			return Forbidden("only members of the tenant can list its organisations")
+		}
+		return nil
+	case ManageOrg:
+		if !adminOfOrg(p, r.Org, r.Tenant) {
+			return Forbidden("only an administrator of this organisation or of its tenant can do this")
+		}
+		return nil
+	case GrantRoles:
+		return grant(p, r.Org, r.Tenant, r.Roles)
+	case CreateLocation:
+		// Locations are shared by every tenant: any administrator adds them.
+		for _, g := range p.Grants {
+			if slices.Contains(g.Roles, roster.RoleOrgAdmin) {
+				return nil
+			}
+		}
+		return Forbidden("only administrators can add locations")
+	case CreateCourse:
+		if !hasRoleInTenant(p, r.Tenant, roster.RoleContentCreator) {
+			return Forbidden("only a content creator of this tenant can create its courses")
+		}
+		return nil
+	case AddBatch:
+		if p.UserID == r.Course.CreatedBy || tenantAdmin(p, r.Course.RootOrgID) {
+			return nil
+		}
+		return Forbidden("only the course creator or a tenant administrator can add batches to this course")
+	case ViewBatches:
+		if p.UserID == r.Course.CreatedBy || tenantAdmin(p, r.Course.RootOrgID) || slices.Contains(r.Mentors, p.UserID) {
+			return nil
+		}
+		return Forbidden("only the course creator, its mentors and tenant administrators can see this")
+	case Enrol:
+		// Learners enrol themselves in any course of the platform; anyone
+		// else enrols only users they manage, in their own tenant's courses.
+		if p.UserID == r.User.ID {
+			return nil
+		}
+		if !memberOf(p, r.User.RootOrgID) {
+			return NotFound("user")
+		}
+		if r.User.RootOrgID != r.Course.RootOrgID {
+			return Forbidden("only learners themselves enrol in another tenant's courses")
+		}
+		return manages(p, r.User)
+	case Consent:
+		if p.UserID == r.User.ID {
+			return nil
+		}
+		return Forbidden("only the learner can give, withdraw or read their consent to share their profile")
+	case UseReports:
+		// A report is its requester's alone, even among the creators a
+		// course has had.
+		if p.UserID == r.Course.CreatedBy && hasRoleInTenant(p, r.Course.RootOrgID, roster.RoleContentCreator) &&
+			(r.Owner == "" || r.Owner == p.UserID) {
+			return nil
+		}
+		return Forbidden(MsgCreatorOnly)
+	case ReadPolicy:
+		if adminInTenant(p, r.Tenant) || hasRoleInTenant(p, r.Tenant, roster.RoleContentCreator) {
+			return nil
+		}
+		return Forbidden("only administrators and content creators of this tenant can see its report policy")
+	}
+	return Forbidden("unknown action " + string(a))
+}
+
+// MsgCreatorOnly is the refusal of every report operation.
+const MsgCreatorOnly = "only the course creator can request and download the User Profile Exhaust"
+
+// Allowed is Decide as a yes or no, for what a caller may see rather than
+// do (whether a view shows decrypted contact details, counts).
+func Allowed(p *roster.Principal, a Action, r Resource) bool { return Decide(p, a, r) == nil }
+
+// manages is the user-administration rule: a tenant admin manages every
+// user of the tenant; a school admin manages a user only when the user
+// belongs to at least one organisation the admin administers and to none
+// they do not, and is not an admin. Other tenants' users are not found.
+func manages(p *roster.Principal, u *User) error {
+	if !memberOf(p, u.RootOrgID) {
+		return NotFound("user")
+	}
+	if tenantAdmin(p, u.RootOrgID) {
+		return nil
+	}
+	inScope := false
+	for _, m := range u.Memberships {
+		if m.IsDeleted {
+			continue
+		}
+		if slices.Contains(m.Roles, roster.RoleOrgAdmin) {
+			return Forbidden("only an administrator of the whole tenant can change another administrator")
+		}
+		if !p.HasRole(m.OrganisationID, roster.RoleOrgAdmin) {
+			return Forbidden("this user also belongs to an organisation you do not administer; ask an administrator of the whole tenant")
+		}
+		inScope = true
+	}
+	if !inScope {
+		return Forbidden("only an administrator of this user's organisation can do this")
+	}
+	return nil
+}
+
+// grant is the one rule for handing out roles, whatever the path
+// (membership, user creation, CSV upload): the caller must administer the
+// organisation, and ORG_ADMIN is granted only by an admin of the whole
+// tenant, so a school's admin cannot create a second, wider admin.
+func grant(p *roster.Principal, orgID, tenant string, roles []string) error {
+	if !adminOfOrg(p, orgID, tenant) {
+		return Forbidden("you can add users only to an organisation you administer (or any organisation of a tenant you administer)")
+	}
+	if slices.Contains(roles, roster.RoleOrgAdmin) && !tenantAdmin(p, tenant) {
+		return &roster.Error{Code: roster.EFORBIDDEN, Message: "only an admin of the whole tenant may grant ORG_ADMIN",
+			Fields: []roster.FieldError{{Field: "roles", Message: "only an admin of the whole tenant may grant ORG_ADMIN", Value: roster.RoleOrgAdmin}}}
+	}
+	return nil
+}
+
+// memberOf reports whether p belongs to tenant at all (their own tenant or
+// any grant in it): members see each other's masked profiles.
+func memberOf(p *roster.Principal, tenant string) bool {
+	if p.RootOrgID == tenant {
+		return true
+	}
+	for _, g := range p.Grants {
+		if g.RootOrgID == tenant {
+			return true
+		}
+	}
+	return false
+}
+
+func tenantAdmin(p *roster.Principal, tenant string) bool {
+	return p.HasRole(tenant, roster.RoleOrgAdmin)
+}
+
+func adminOfOrg(p *roster.Principal, orgID, tenant string) bool {
+	return tenantAdmin(p, tenant) || p.HasRole(orgID, roster.RoleOrgAdmin)
+}
+
+// adminInTenant: ORG_ADMIN of the tenant or of any of its organisations.
+func adminInTenant(p *roster.Principal, tenant string) bool {
+	return hasRoleInTenant(p, tenant, roster.RoleOrgAdmin)
+}
+
+func hasRoleInTenant(p *roster.Principal, tenant, role string) bool {
+	for _, g := range p.Grants {
+		if g.RootOrgID == tenant && slices.Contains(g.Roles, role) {
+			return true
+		}
+	}
+	return false
+}
+
+// Unauthenticated, Forbidden and NotFound are the refusals every service
+// returns, so the same situation reads the same everywhere.
+func Unauthenticated() error { return roster.Errorf(roster.EUNAUTHORIZED, "sign in first") }
+
+// Forbidden refuses a signed-in caller, saying who may do it.
+func Forbidden(msg string) error { return roster.Errorf(roster.EFORBIDDEN, "%s", msg) }
+
+// NotFound is the answer for what is missing or belongs to another tenant.
+func NotFound(what string) error { return roster.Errorf(roster.ENOTFOUND, "%s not found", what) }
