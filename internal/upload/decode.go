@@ -329,6 +329,9 @@ func parseXLSX(data []byte, lim Limits) (*File, error) {
 // fixXLSXDates reads DOB cells that Excel stored as dates. Their displayed
 // text depends on the cell format and the author's locale (1/2/90 may be
 // 1 February or January 2), so the date value itself is used instead.
+// The raw values come from a second pass over the sheet as a stream:
+// excelize's cell getters load the whole sheet and pad it to a rectangle,
+// so one empty cell at column XFD or row 1048576 costs gigabytes.
 func fixXLSXDates(book *excelize.File, sheet string, f *File) {
 	col := -1
 	for i, c := range f.Columns {
@@ -339,18 +342,30 @@ func fixXLSXDates(book *excelize.File, sheet string, f *File) {
 	if col < 0 {
 		return
 	}
-	colName, _ := excelize.ColumnNumberToName(f.colIndex[col] + 1)
+	j := f.colIndex[col]
+	dated := map[int]*Row{}
 	for i := range f.Rows {
-		row := &f.Rows[i]
-		if row.Values[ColDOB] == "" {
+		if f.Rows[i].Values[ColDOB] != "" {
+			dated[f.Rows[i].Number] = &f.Rows[i]
+		}
+	}
+	rows, err := book.Rows(sheet)
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	// Numbered as in parseXLSX: Next steps over missing rows one at a time.
+	for num := 1; len(dated) > 0 && rows.Next(); num++ {
+		row := dated[num]
+		if row == nil {
 			continue
 		}
-		cell := colName + strconv.Itoa(row.Number)
-		raw, err := book.GetCellValue(sheet, cell, excelize.Options{RawCellValue: true})
-		if err != nil {
+		delete(dated, num)
+		cells, err := rows.Columns(excelize.Options{RawCellValue: true})
+		if err != nil || j >= len(cells) {
 			continue
 		}
-		serial, err := strconv.ParseFloat(raw, 64)
+		serial, err := strconv.ParseFloat(cells[j], 64)
 		if err != nil || serial < 1 || serial > 2958465 {
 			continue
 		}
