@@ -155,6 +155,14 @@ func TestParseXLSXBombs(t *testing.T) {
 	_, err = Parse("u.xlsx", bomb, small)
 	wantFileError(t, err, roster.ETOOLARGE, "the workbook has more than 24 shared strings; a sheet of 2 users needs far fewer")
 
+	// One shared string of many rich-text runs: excelize decodes the whole
+	// part into structs, so its elements are bounded too (four per cell).
+	// 900,000 runs in 28 KB of zip cost a server 240 MB and 25 s.
+	shared = `<sst><si>` + strings.Repeat(`<r><t>x</t></r>`, 50) + `</si></sst>`
+	bomb = rezip(t, good, map[string][]byte{"xl/sharedStrings.xml": []byte(shared)}, nil)
+	_, err = Parse("u.xlsx", bomb, small)
+	wantFileError(t, err, roster.ETOOLARGE, "the workbook's part xl/sharedStrings.xml has more than 96 XML elements; save the sheet again as a plain .xlsx or as CSV")
+
 	// Many small elements in a part excelize parses whole.
 	styles := `<styleSheet><cellXfs>` + strings.Repeat(`<xf/>`, maxPartElements) + `</cellXfs></styleSheet>`
 	bomb = rezip(t, good, map[string][]byte{"xl/styles.xml": []byte(styles)}, nil)

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"math"
 	"path"
 	"strings"
 
@@ -113,6 +114,20 @@ func (c *xmlCounter) scan(name string, r io.Reader) error {
 	if ext := path.Ext(base); ext != ".xml" && ext != ".rels" && ext != ".vml" {
 		return nil
 	}
+	// Sheets are read as a stream, one cell at a time; every other part is
+	// decoded whole. Shared strings may hold rich-text runs, so they get
+	// room for four elements a cell rather than a fixed count: a plain
+	// string is two, so the count of strings is what stops a plain part.
+	limit := maxPartElements
+	switch {
+	case sheet:
+		limit = math.MaxInt
+	case shared:
+		limit = c.lim.MaxCells
+		if limit < math.MaxInt/4 {
+			limit *= 4
+		}
+	}
 	elements := 0
 	d := xml.NewDecoder(r)
 	for {
@@ -130,12 +145,11 @@ func (c *xmlCounter) scan(name string, r io.Reader) error {
 		if !ok {
 			continue
 		}
+		if elements++; elements > limit {
+			return roster.Errorf(roster.ETOOLARGE, "the workbook's part %s has more than %d XML elements; save the sheet again as a plain .xlsx or as CSV",
+				shorten(name, 60), limit)
+		}
 		switch {
-		case !sheet && !shared:
-			if elements++; elements > maxPartElements {
-				return roster.Errorf(roster.ETOOLARGE, "the workbook's part %s has more than %d XML elements; save the sheet again as a plain .xlsx or as CSV",
-					shorten(name, 60), maxPartElements)
-			}
 		case sheet && el.Name.Local == "c":
 			if c.cells++; c.cells > c.lim.MaxCells {
 				return roster.Errorf(roster.ETOOLARGE, "the workbook has more than %d cells; a sheet of %d users needs far fewer", c.lim.MaxCells, c.lim.MaxRows)
