@@ -217,6 +217,8 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.IntVar(&g.cfg.UploadMaxRows, "upload-max-rows", envInt("ROSTER_UPLOAD_MAX_ROWS", upload.DefaultMaxRows), "data rows allowed in one upload (ROSTER_UPLOAD_MAX_ROWS)")
 	f.Int64Var(&g.cfg.UploadMaxBytes, "upload-max-bytes", int64(envInt("ROSTER_UPLOAD_MAX_BYTES", upload.DefaultMaxBytes)), "size allowed for one upload file (ROSTER_UPLOAD_MAX_BYTES)")
 	f.DurationVar(&g.cfg.ShutdownDelay, "shutdown-delay", envDuration("ROSTER_SHUTDOWN_DELAY", 0), "on SIGTERM keep serving this long with /readyz failing before closing the listener, e.g. 5s behind a load balancer (ROSTER_SHUTDOWN_DELAY)")
+	f.IntVar(&g.cfg.UploadConcurrency, "upload-concurrency", envInt("ROSTER_UPLOAD_CONCURRENCY", 0),
+		"uploads read and parsed at once; more wait 2 s, then get 503 with Retry-After; 0 means one per core (ROSTER_UPLOAD_CONCURRENCY)")
 	f.BoolVar(&g.cfg.SecureCookie, "secure-cookie", env("ROSTER_SECURE_COOKIE", "") == "true", "mark the session cookie Secure; set behind HTTPS (ROSTER_SECURE_COOKIE)")
 	return cmd
 }

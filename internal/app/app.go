@@ -200,6 +200,8 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 		Web:          webHandler(),
 		SecureCookie: a.Config.SecureCookie,
 		Version:      a.Config.Version,
+
+		UploadConcurrency: a.Config.UploadConcurrency,
 	})
 	srv := &http.Server{
 		Handler:           api,

@@ -58,6 +58,9 @@ type Config struct {
 	// Zero means the upload package's defaults (24 hours, 20).
 	DryRunRetention time.Duration
 	UploadMaxStored int
+	// UploadConcurrency bounds the uploads read and parsed at once
+	// (ROSTER_UPLOAD_CONCURRENCY); zero means one per core.
+	UploadConcurrency int
 
 	// JobRescueAfter is how long a background job attempt may run before
 	// it is cancelled and, if its worker died, run again (ROSTER_JOB_RESCUE_AFTER);
@@ -127,8 +130,8 @@ func (c Config) Validate() error {
 	if c.ReportRetention < 0 || c.ReportLinkTTL < 0 {
 		errs = append(errs, errors.New("--report-retention and --report-link-ttl must not be negative"))
 	}
-	if c.DryRunRetention < 0 || c.UploadMaxStored < 0 {
-		errs = append(errs, errors.New("--dry-run-retention and --upload-max-stored must not be negative"))
+	if c.DryRunRetention < 0 || c.UploadMaxStored < 0 || c.UploadConcurrency < 0 {
+		errs = append(errs, errors.New("--dry-run-retention, --upload-max-stored and --upload-concurrency must not be negative"))
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)

@@ -68,6 +68,9 @@ type Config struct {
 	// SecureCookie marks the session cookie Secure (set it when the service
 	// is reached over HTTPS, directly or through a proxy).
 	SecureCookie bool
+	// UploadConcurrency is how many uploads may be read and parsed at once;
+	// more wait briefly, then get 503 with Retry-After. Zero means one per core.
+	UploadConcurrency int
 	Version      string
 }
 
@@ -82,6 +85,8 @@ type Server struct {
 	api      huma.API
 	handler  http.Handler
 	throttle *loginThrottle
+	// uploadSlots holds one token per upload being read (gateUploads).
+	uploadSlots chan struct{}
 }
 
 // New builds the server and registers every route.
@@ -108,6 +113,10 @@ func New(cfg Config) *Server {
 		mux:      http.NewServeMux(),
 		throttle: newLoginThrottle(),
 	}
+	if cfg.UploadConcurrency <= 0 {
+		cfg.UploadConcurrency = defaultUploadConcurrency()
+	}
+	s.uploadSlots = make(chan struct{}, cfg.UploadConcurrency)
 
 	hc := huma.DefaultConfig("Roster API", cfg.Version)
 	hc.Info.Description = "User and organisation registry with encrypted PII, bulk CSV registration and course reports."
@@ -125,7 +134,7 @@ func New(cfg Config) *Server {
 			Description: "Set by POST /api/v1/auth/login for the web console."},
 	}
 	s.api = humago.New(s.mux, hc)
-	s.api.UseMiddleware(s.refuseControlChars, s.authenticate, s.boundBody)
+	s.api.UseMiddleware(s.refuseControlChars, s.authenticate, s.boundBody, s.gateUploads)
 
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
