@@ -183,6 +183,7 @@ func newRootCmd() *cobra.Command {
 		newUploadCmd(g),
 		newReportCmd(g),
 		newDemoCmd(g),
+		newLoadCmd(g),
 	)
 	return root
 }
