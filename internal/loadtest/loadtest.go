@@ -258,8 +258,24 @@ func (r *runner) get(ctx context.Context, path string) (int, []byte, error) {
 	return r.do(req)
 }
 
-func (r *runner) do(req *http.Request) (int, []byte, error) {
-	res, err := r.client.Do(req)
+func (r *runner) do(req *http.Request) (int, []byte, error) { return r.doWith(r.client, req) }
+
+// clientFrom is the client of burst goroutine i. Against an IPv4 loopback
+// server each goroutine connects from its own address of 127.0.0.0/8, so
+// the burst looks like one spread over many clients, as a real one would
+// be, and the per-client sign-in throttle does not answer it all alone.
+func (r *runner) clientFrom(i int) *http.Client {
+	u, _ := url.Parse(r.srv.URL)
+	if ip := net.ParseIP(u.Hostname()); ip == nil || ip.To4() == nil || !ip.IsLoopback() {
+		return r.client
+	}
+	local := &net.TCPAddr{IP: net.IPv4(127, byte(1+i/250%250), byte(i%250), 2)}
+	d := &net.Dialer{LocalAddr: local, Timeout: 10 * time.Second}
+	return &http.Client{Timeout: r.client.Timeout, Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 1}}
+}
+
+func (r *runner) doWith(c *http.Client, req *http.Request) (int, []byte, error) {
+	res, err := c.Do(req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -319,10 +335,13 @@ func (r *runner) burst(ctx context.Context, n int) *burst {
 	b := &burst{counts: map[int]int{}}
 	var seq atomic.Int64
 	for i := range n {
+		c := r.clientFrom(i)
 		b.wg.Go(func() {
 			for ctx.Err() == nil {
 				login := fmt.Sprintf("load-%d-%d-%d", os.Getpid(), i, seq.Add(1))
-				status, _, err := r.post(ctx, "/api/v1/auth/login", "application/json", signInBody(login, wrongPassword), "")
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, r.srv.URL+"/api/v1/auth/login", bytes.NewReader(signInBody(login, wrongPassword)))
+				req.Header.Set("Content-Type", "application/json")
+				status, _, err := r.doWith(c, req)
 				b.mu.Lock()
 				if err != nil {
 					if ctx.Err() == nil {
