@@ -16,7 +16,8 @@ import (
 // Every password check and hash of an interactive caller takes a worker of
 // the registry's hashing pool: sign-in of a known user, of an unknown one
 // (the dummy check, so both cost the same), creating a user with a
-// password and changing one. With the worker busy and the queue full, each
+// password, an admin changing one and a user changing their own (the
+// current password's check and the new hash). With the worker busy and the queue full, each
 // is refused with EUNAVAILABLE instead of running another hash; once the
 // pool frees, they work again.
 func TestPasswordWorkGoesThroughPool(t *testing.T) {
@@ -46,6 +47,9 @@ func TestPasswordWorkGoesThroughPool(t *testing.T) {
 				_, err := f.reg.CreateUser(f.ctx, f.adminA, registry.NewUser{User: roster.User{FirstName: "New", Email: "new@tn.gov.in"},
 					OrgID: f.stateA.ID, Password: "secret-pass-1"})
 				return err
+			},
+			"own password change": func() error {
+				return f.reg.ChangeOwnPassword(f.ctx, f.principal(t, u.ID), "secret-pass-1", newPw)
 			},
 			"password change": func() error {
 				_, err := f.reg.UpdateUser(f.ctx, f.adminA, u.ID, registry.UserPatch{Password: &newPw})
