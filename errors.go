@@ -17,6 +17,7 @@ const (
 	EUNAUTHORIZED = "unauthorized" // 401
 	ETOOLARGE     = "too_large"    // 413
 	ETOOMANY      = "too_many"     // 429: a budget is used up; try later
+	EUNAVAILABLE  = "unavailable"  // 503: overloaded or a dependency is down; retry later
 )
 
 // FieldError names the input field (CSV column or JSON property) that was

@@ -22,6 +22,7 @@ import (
 	"github.com/roster-dev/roster/internal/app"
 	"github.com/roster-dev/roster/internal/auth"
 	"github.com/roster-dev/roster/internal/jobs"
+	"github.com/roster-dev/roster/internal/password"
 	"github.com/roster-dev/roster/internal/report"
 	"github.com/roster-dev/roster/internal/upload"
 )
@@ -148,6 +149,11 @@ func newRootCmd() *cobra.Command {
 	// (upload, report) all rescue jobs whose worker died.
 	f.DurationVar(&g.cfg.JobRescueAfter, "job-rescue-after", envDuration("ROSTER_JOB_RESCUE_AFTER", jobs.DefaultRescueAfter),
 		"how long a background job attempt may run before it is cancelled and, if its worker died, run again; keep it above the longest upload or report (ROSTER_JOB_RESCUE_AFTER)")
+	// Global too: `upload` hashes passwords in-process like serve does.
+	f.IntVar(&g.cfg.HashWorkers, "hash-workers", envInt("ROSTER_HASH_WORKERS", 0),
+		"password hashes run at once, shared by sign-ins and uploads; each takes 19 MiB; 0 means one per CPU (ROSTER_HASH_WORKERS)")
+	f.IntVar(&g.cfg.HashQueue, "hash-queue", envInt("ROSTER_HASH_QUEUE", 0),
+		fmt.Sprintf("sign-ins that may wait for a hashing worker; more get 503 with Retry-After; 0 means %d per worker (ROSTER_HASH_QUEUE)", password.DefaultQueuePerWorker))
 	// Global, not serve-only: the report commands build and serve reports too.
 	f.StringVar(&g.cfg.ReportDir, "report-dir", env("ROSTER_REPORT_DIR", ""), "where report files are kept; default DATA_DIR/reports (ROSTER_REPORT_DIR)")
 	f.DurationVar(&g.cfg.ReportRetention, "report-retention", envDuration("ROSTER_REPORT_RETENTION", report.DefaultRetention),
@@ -177,6 +183,7 @@ func newRootCmd() *cobra.Command {
 		newUploadCmd(g),
 		newReportCmd(g),
 		newDemoCmd(g),
+		newLoadCmd(g),
 	)
 	return root
 }

@@ -62,6 +62,13 @@ type Config struct {
 	// (ROSTER_UPLOAD_CONCURRENCY); zero means one per core.
 	UploadConcurrency int
 
+	// Password hashing pool shared by sign-ins and uploads: how many
+	// argon2id hashes run at once (each holds 19 MiB) and how many sign-ins
+	// may wait for one before the rest get 503. Zero means GOMAXPROCS
+	// workers and password.DefaultQueuePerWorker waiting per worker.
+	HashWorkers int // ROSTER_HASH_WORKERS
+	HashQueue   int // ROSTER_HASH_QUEUE
+
 	// JobRescueAfter is how long a background job attempt may run before
 	// it is cancelled and, if its worker died, run again (ROSTER_JOB_RESCUE_AFTER);
 	// zero means jobs.DefaultRescueAfter.
@@ -132,6 +139,9 @@ func (c Config) Validate() error {
 	}
 	if c.DryRunRetention < 0 || c.UploadMaxStored < 0 || c.UploadConcurrency < 0 {
 		errs = append(errs, errors.New("--dry-run-retention, --upload-max-stored and --upload-concurrency must not be negative"))
+	}
+	if c.HashWorkers < 0 || c.HashQueue < 0 {
+		errs = append(errs, errors.New("--hash-workers and --hash-queue must not be negative"))
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)

@@ -61,8 +61,9 @@ func (s *Server) authRoutes() {
 		"each attempt for it must wait 1 s after the previous failure, doubling up to 30 s; " +
 		"after 10 failures from one client address (the connection's; IPv6 by /64) its attempts wait 1 s, doubling up to 15 minutes. " +
 		"An attempt made too early gets 429 with Retry-After in seconds. " +
-		"Counts are forgotten a quarter hour after their delay has passed; a successful sign-in clears the account's count."
-	login.Errors = []int{http.StatusUnauthorized, http.StatusTooManyRequests}
+		"Counts are forgotten a quarter hour after their delay has passed; a successful sign-in clears the account's count. " +
+		"When more sign-ins arrive than the server can check at once and queue, it answers 503 with Retry-After."
+	login.Errors = []int{http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusServiceUnavailable}
 	register(s, login, s.login)
 
 	// Logout only clears the cookie: tokens are stateless, so a stolen one
@@ -184,7 +185,7 @@ func tooManySignIns(wait time.Duration) error {
 		"too many failed sign-ins; wait and try again").(*huma.ErrorModel), wait}
 }
 
-// retryLater is a 429 with the Retry-After header.
+// retryLater is a 429 or 503 with the Retry-After header.
 type retryLater struct {
 	*huma.ErrorModel
 	wait time.Duration

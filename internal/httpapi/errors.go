@@ -29,6 +29,8 @@ func statusOf(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case roster.ETOOMANY:
 		return http.StatusTooManyRequests
+	case roster.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -71,6 +73,11 @@ func (s *Server) apiError(ctx context.Context, err error) error {
 	}
 	if status == http.StatusUnauthorized {
 		return unauthorizedError{out}
+	}
+	if status == http.StatusServiceUnavailable {
+		// The condition passes (a queue drains); saying when to come back
+		// (Retry-After: 1) spares the server clients that retry at once.
+		return retryLater{out, 0}
 	}
 	return out
 }

@@ -138,7 +138,9 @@ func (s *Service) UpdateUser(ctx context.Context, p *roster.Principal, id string
 			errs = append(errs, roster.FieldError{Field: FieldPassword, Message: "change your own password with POST /api/v1/me/password, which asks for the current one"})
 		}
 		if len(errs) == 0 && patch.Password != nil {
-			rec.PasswordHash = s.HashPassword(*patch.Password)
+			if rec.PasswordHash, err = s.hashPassword(ctx, password.Interactive, *patch.Password); err != nil {
+				return err
+			}
 		}
 		if patch.RecoveryEmail != nil {
 			rec.RecoveryEmailEnc = s.keys.Seal(*patch.RecoveryEmail, pii.UserField(rec.ID, pii.FieldRecoveryEmail))
@@ -217,12 +219,20 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, p *roster.Principal, cu
 	if err != nil {
 		return storeErr(err, "user")
 	}
-	if rec.PasswordHash == "" || password.Verify(current, rec.PasswordHash) != nil {
+	if rec.PasswordHash == "" {
+		return ErrWrongPassword
+	}
+	if poolErr, mismatch := s.verifyPassword(ctx, current, rec.PasswordHash); poolErr != nil {
+		return poolErr
+	} else if mismatch != nil {
 		return ErrWrongPassword
 	}
 	// Hashed outside the transaction: argon2 takes long enough that holding
 	// a write lock meanwhile would stall other writers on SQLite.
-	hash := s.HashPassword(next)
+	hash, err := s.hashPassword(ctx, password.Interactive, next)
+	if err != nil {
+		return err
+	}
 	return store.InTx(ctx, s.db, func(tx store.Tx) error {
 		rec, err := store.GetUser(ctx, tx, p.UserID)
 		if err != nil {

@@ -27,12 +27,47 @@ type Service struct {
 	// ConflictWindow (conflicts.go); 0 turns the budget off.
 	ConflictLimit  int
 	ConflictWindow time.Duration
+	// Hashing bounds every argon2 hash and check this service runs, sign-ins
+	// and uploads alike, so a burst of either costs waiting (or a 503), not
+	// memory. Shared with nothing else: one process, one pool.
+	Hashing *password.Pool
 }
 
 // New returns a registry over db, sealing PII with keys.
 func New(db store.Engine, keys *pii.Keyring) *Service {
-	return &Service{db: db, keys: keys, HashPassword: password.Hash,
+	return &Service{db: db, keys: keys, HashPassword: password.Hash, Hashing: password.NewPool(0, 0),
 		ConflictLimit: DefaultConflictLimit, ConflictWindow: DefaultConflictWindow}
+}
+
+// busy is what a caller gets when the interactive hashing queue is full.
+var busy = roster.Errorf(roster.EUNAVAILABLE, "the server is busy checking passwords; try again in a moment")
+
+// hashPassword hashes pw on a worker of the hashing pool.
+func (s *Service) hashPassword(ctx context.Context, lane password.Lane, pw string) (string, error) {
+	var h string
+	if err := s.Hashing.Do(ctx, lane, func() { h = s.HashPassword(pw) }); errors.Is(err, password.ErrBusy) {
+		return "", busy
+	} else if err != nil {
+		return "", err
+	}
+	return h, nil
+}
+
+// HashForUpload hashes a password of a bulk upload on the pool's bulk lane:
+// it waits for a worker rather than failing, and sign-ins keep priority.
+func (s *Service) HashForUpload(ctx context.Context, pw string) (string, error) {
+	return s.hashPassword(ctx, password.Bulk, pw)
+}
+
+// verifyPassword checks pw against hash on an interactive worker. The first
+// error is the pool's (busy, or ctx ended), the second the check's.
+func (s *Service) verifyPassword(ctx context.Context, pw, hash string) (poolErr, mismatch error) {
+	if err := s.Hashing.Do(ctx, password.Interactive, func() { mismatch = password.Verify(pw, hash) }); errors.Is(err, password.ErrBusy) {
+		return busy, nil
+	} else if err != nil {
+		return err, nil
+	}
+	return nil, mismatch
 }
 
 // DB is the database the registry writes to.

@@ -88,8 +88,9 @@ type Service struct {
 	MaxStored int
 	// ChunkSize is the number of rows per transaction.
 	ChunkSize int
-	// Hashers is the number of goroutines hashing passwords; argon2id is
-	// CPU-bound, so the default is one per core.
+	// Hashers is the number of goroutines feeding password hashes to the
+	// registry's hashing pool, which decides how many run at once; one per
+	// core keeps every worker the pool gives uploads busy.
 	Hashers int
 	// Now is the clock (DOB must be in the past); tests pin it.
 	Now func() time.Time

@@ -74,7 +74,7 @@ func (s *Service) Process(ctx context.Context, uploadID string) error {
 	var hashed chan struct{}
 	hash := func(c []*Record) chan struct{} {
 		ch := make(chan struct{})
-		go func() { s.hashPasswords(c); close(ch) }()
+		go func() { s.hashPasswords(ctx, c); close(ch) }()
 		return ch
 	}
 	defer func() {
@@ -221,19 +221,22 @@ func (s *Service) uploader(ctx context.Context, up *Upload) (*roster.Principal, 
 	return p, err
 }
 
-// hashPasswords hashes the valid rows' passwords on s.Hashers goroutines.
-func (s *Service) hashPasswords(chunk []*Record) { hashAll(chunk, s.Hashers, s.reg.HashPassword) }
+// hashPasswords hashes the valid rows' passwords on s.Hashers goroutines,
+// each waiting for a worker of the registry's hashing pool (its bulk lane),
+// so an upload shares the machine with sign-ins instead of taking it. It
+// stops early only when ctx ends.
+func (s *Service) hashPasswords(ctx context.Context, chunk []*Record) {
+	hashAll(ctx, chunk, s.Hashers, s.reg.HashForUpload)
+}
 
 // hashAll hashes with n goroutines pulling rows from a shared counter, so
-// all cores stay busy even when some rows need no hash. The clear password
-// is dropped as soon as its hash exists.
-func hashAll(recs []*Record, n int, hash func(string) string) {
+// all workers stay busy even when some rows need no hash. The clear
+// password is dropped as soon as its hash exists.
+func hashAll(ctx context.Context, recs []*Record, n int, hash func(context.Context, string) (string, error)) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range max(n, 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= len(recs) {
@@ -241,11 +244,14 @@ func hashAll(recs []*Record, n int, hash func(string) string) {
 				}
 				rec := recs[i]
 				if rec.OK() && rec.User.User.PasswordHash == "" {
-					rec.User.User.PasswordHash = hash(rec.User.Password)
-					rec.User.Password = ""
+					h, err := hash(ctx, rec.User.Password)
+					if err != nil {
+						return // ctx ended; the caller sees it
+					}
+					rec.User.User.PasswordHash, rec.User.Password = h, ""
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/password"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/testkit"
 )
@@ -52,6 +53,7 @@ func TestHashersRunInParallel(t *testing.T) {
 	hash, peak := barrierHash(hashers)
 	reg := registry.New(nil, testkit.Keyring(t))
 	reg.HashPassword = hash
+	reg.Hashing = password.NewPool(hashers, 0) // room for all of them
 	s := New(reg)
 	s.Hashers = hashers
 
@@ -65,7 +67,7 @@ func TestHashersRunInParallel(t *testing.T) {
 		recs = append(recs, rec)
 	}
 	start := time.Now()
-	s.hashPasswords(recs)
+	s.hashPasswords(t.Context(), recs)
 	if p := peak(); p != hashers {
 		t.Fatalf("at most %d hashes ran at once, want %d", p, hashers)
 	}
@@ -82,5 +84,53 @@ func TestHashersRunInParallel(t *testing.T) {
 		if rec.User.User.PasswordHash != want || rec.User.Password != pw {
 			t.Errorf("row %d: hash %q password %q", rec.Row.Number, rec.User.User.PasswordHash, rec.User.Password)
 		}
+	}
+}
+
+// An upload's hashing goroutines go through the registry's hashing pool:
+// with more goroutines than pool workers, no more than the workers hash at
+// once (the rest wait in the pool's bulk lane).
+func TestUploadHashingBoundedByPool(t *testing.T) {
+	const workers, hashers = 2, 5
+	reg := registry.New(nil, testkit.Keyring(t))
+	reg.Hashing = password.NewPool(workers, 0)
+	var mu sync.Mutex
+	running, most, hashed := 0, 0, 0
+	released := false
+	reg.HashPassword = func(pw string) string {
+		mu.Lock()
+		running++
+		hashed++
+		most = max(most, running)
+		mu.Unlock()
+		// Hold the first hashes until the other goroutines are either
+		// queued in the pool or (without one) hashing too.
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			mu.Lock()
+			done := released || running > workers || reg.Hashing.Stats().Waiting[password.Bulk] == hashers-workers
+			released = done
+			mu.Unlock()
+			if done {
+				break
+			}
+		}
+		mu.Lock()
+		running--
+		mu.Unlock()
+		return "hashed:" + pw
+	}
+	s := New(reg)
+	s.Hashers = hashers
+	recs := make([]*Record, 3*hashers)
+	for i := range recs {
+		recs[i] = &Record{Row: Row{Number: i + 2}}
+		recs[i].User.Password = "Welcome@2024"
+	}
+	s.hashPasswords(t.Context(), recs)
+	if most != workers {
+		t.Errorf("%d hashes ran at once with a pool of %d", most, workers)
+	}
+	if hashed != len(recs) {
+		t.Errorf("%d of %d rows hashed", hashed, len(recs))
 	}
 }
