@@ -71,7 +71,7 @@ type Config struct {
 	// UploadConcurrency is how many uploads may be read and parsed at once;
 	// more wait briefly, then get 503 with Retry-After. Zero means one per core.
 	UploadConcurrency int
-	Version      string
+	Version           string
 }
 
 // Server is the HTTP API.
