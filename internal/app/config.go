@@ -137,8 +137,11 @@ func (c Config) Validate() error {
 	if c.ReportRetention < 0 || c.ReportLinkTTL < 0 {
 		errs = append(errs, errors.New("--report-retention and --report-link-ttl must not be negative"))
 	}
-	if c.DryRunRetention < 0 || c.UploadMaxStored < 0 || c.UploadConcurrency < 0 {
-		errs = append(errs, errors.New("--dry-run-retention, --upload-max-stored and --upload-concurrency must not be negative"))
+	if c.DryRunRetention < 0 || c.UploadMaxStored < 0 {
+		errs = append(errs, errors.New("--dry-run-retention and --upload-max-stored must not be negative"))
+	}
+	if c.UploadConcurrency < 0 {
+		errs = append(errs, errors.New("--upload-concurrency must not be negative"))
 	}
 	if c.HashWorkers < 0 || c.HashQueue < 0 {
 		errs = append(errs, errors.New("--hash-workers and --hash-queue must not be negative"))
