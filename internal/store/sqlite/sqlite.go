@@ -196,6 +196,12 @@ func mapErr(err error) error {
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_BUSY_SNAPSHOT:
 			return fmt.Errorf("%w: %v", store.ErrBusy, err)
 		}
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_FULL:
+			// The file or its disk failed, not the statement: retrying
+			// later is all a caller can do.
+			return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+		}
 	}
 	return err
 }
