@@ -42,6 +42,15 @@ func Open(path string) (*DB, error) {
 			return nil, fmt.Errorf("sqlite: create data directory: %w", err)
 		}
 	}
+	// The driver would create the file 0644 (less the umask), readable by
+	// every local user when the directory is not private. Created here
+	// first, it is 0600, and SQLite gives the -wal and -shm files the mode
+	// of the database file.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("sqlite: create %s: %w", path, err)
+	}
 	q := url.Values{}
 	// busy_timeout first: switching a new file to WAL takes a lock, and
 	// replicas opening it together must wait for each other, not fail.
