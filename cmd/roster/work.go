@@ -125,7 +125,7 @@ func newUploadCmd(g *globals) *cobra.Command {
 	f.StringVar(&org.ID, "org", "", "organisation the users join")
 	f.StringVar(&org.Provider, "provider", "", "instead of --org: the tenant channel (with --external-id)")
 	f.StringVar(&org.ExternalID, "external-id", "", "instead of --org: the organisation's external id (with --provider)")
-	f.BoolVar(&dryRun, "dry-run", false, "validate every row, create nobody")
+	boolVar(f, &dryRun, "dry-run", false, "validate every row, create nobody")
 	f.StringVar(&as, "as", "", "act as this org admin (username, email or phone) instead of the operator")
 	return cmd
 }
@@ -226,8 +226,8 @@ func newReportCmd(g *globals) *cobra.Command {
 	f.StringVar(&courseID, "course", "", "course id (do_…)")
 	f.StringVar(&batchID, "batch", "", "batch id; every batch of the course when empty")
 	f.StringVar(&as, "as", "", "request as this user (default: the course creator)")
-	f.BoolVar(&passwordStdin, "password-stdin", false, "read the zip password from the first line of standard input")
-	f.BoolVar(&noWait, "no-wait", false, "return once the request is recorded")
+	boolVar(f, &passwordStdin, "password-stdin", false, "read the zip password from the first line of standard input")
+	boolVar(f, &noWait, "no-wait", false, "return once the request is recorded")
 	_ = request.MarkFlagRequired("course")
 
 	var out string
@@ -284,7 +284,7 @@ func newReportCmd(g *globals) *cobra.Command {
 		},
 	}
 	download.Flags().StringVarP(&out, "output", "o", "", "file to write (default: the report's file name)")
-	download.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
+	boolVar(download.Flags(), &force, "force", false, "overwrite an existing file")
 	download.Flags().StringVar(&as, "as", "", "download as this user (default: who requested the report)")
 	cmd.AddCommand(request, download)
 	return cmd

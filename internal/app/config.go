@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/roster-dev/roster/internal/dbopen"
 )
 
 // Config is everything an operator can set. Zero values mean the embedded
@@ -129,6 +131,9 @@ func (c Config) Validate() error {
 	}
 	if c.DryRunRetention < 0 || c.UploadMaxStored < 0 {
 		errs = append(errs, errors.New("--dry-run-retention and --upload-max-stored must not be negative"))
+	}
+	if err := dbopen.Check(c.DatabaseURL); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)
