@@ -93,12 +93,7 @@ func newUploadCmd(g *globals) *cobra.Command {
 				opt := upload.WaitOptions{DryRun: dryRun, PollInterval: 200 * time.Millisecond,
 					OnProgress: func(u upload.Upload) {
 						if bar == nil {
-							bar = progressbar.NewOptions(max(u.Total, 1),
-								progressbar.OptionSetWriter(cmd.ErrOrStderr()),
-								progressbar.OptionSetDescription("rows"),
-								progressbar.OptionShowCount(),
-								progressbar.OptionSetPredictTime(true),
-								progressbar.OptionThrottle(100*time.Millisecond))
+							bar = newBar(cmd, u.Total, "rows")
 						}
 						_ = bar.Set(u.Processed)
 					}}
@@ -323,7 +318,18 @@ func newDemoCmd(g *globals) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withMigrated(g, cmd, func(a *app.App) error {
+				var bar *progressbar.ProgressBar
+				opts.Progress = func(done, total int) {
+					if bar == nil {
+						bar = newBar(cmd, total, "learners")
+					}
+					_ = bar.Set(done)
+				}
 				res, err := demo.Load(cmd.Context(), a.Registry, a.Courses, opts)
+				if bar != nil {
+					_ = bar.Finish()
+					fmt.Fprintln(cmd.ErrOrStderr())
+				}
 				if err != nil {
 					return describe(err)
 				}
@@ -332,6 +338,17 @@ func newDemoCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().IntVar(&opts.Learners, "learners", 300, "number of learners")
+	cmd.Flags().IntVar(&opts.Learners, "learners", 300, fmt.Sprintf("number of learners, at most %d", demo.MaxLearners))
 	return cmd
+}
+
+// newBar is the progress bar of the long-running commands, on stderr so
+// stdout stays the result.
+func newBar(cmd *cobra.Command, total int, what string) *progressbar.ProgressBar {
+	return progressbar.NewOptions(max(total, 1),
+		progressbar.OptionSetWriter(cmd.ErrOrStderr()),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond))
 }
