@@ -72,8 +72,9 @@ type Result struct {
 var ErrLoaded = &roster.Error{Code: roster.ECONFLICT, Message: `demo data is already loaded (the tenant with channel "demo" exists); ` +
 	"sign in with the accounts printed when it was loaded, or load it into a fresh database"}
 
-// Load creates the demo data through the registry and course services, as
-// the system principal. It refuses to run twice.
+// Load creates the demo data as the system principal: tenant, schools,
+// staff, course and batches through the registry and course services, the
+// learners in bulk (see learners). It refuses to run twice.
 func Load(ctx context.Context, reg *registry.Service, courses *course.Service, opts Options) (*Result, error) {
 	if opts.Learners <= 0 {
 		opts.Learners = 300

@@ -52,22 +52,7 @@ func TestLoadThenReport(t *testing.T) {
 			t.Fatalf("second load: %v, want ErrLoaded", err)
 		}
 
-		creator, err := reg.Authenticate(ctx, "demo.creator", res.Accounts[0].Password)
-		if err != nil {
-			t.Fatal(err)
-		}
-		summaries, err := courses.ListBatches(ctx, creator, res.CourseID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var enrolled, consented int64
-		for _, s := range summaries {
-			enrolled += s.Enrolled
-			consented += s.Consented
-		}
-		if enrolled != 40 || consented != int64(res.Consented) {
-			t.Fatalf("batches = %+v", summaries)
-		}
+		creator := checkBatches(t, reg, courses, res, 40)
 
 		if err := jobs.Migrate(ctx, db); err != nil {
 			t.Fatal(err)
@@ -134,6 +119,30 @@ func TestLoadThenReport(t *testing.T) {
 	})
 }
 
+// checkBatches signs in as the demo creator and checks that the course's
+// batches count every learner and the consent given.
+func checkBatches(t *testing.T, reg *registry.Service, courses *course.Service, res *demo.Result, learners int64) *roster.Principal {
+	t.Helper()
+	ctx := context.Background()
+	creator, err := reg.Authenticate(ctx, "demo.creator", res.Accounts[0].Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	summaries, err := courses.ListBatches(ctx, creator, res.CourseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var enrolled, consented int64
+	for _, s := range summaries {
+		enrolled += s.Enrolled
+		consented += s.Consented
+	}
+	if enrolled != learners || consented != int64(res.Consented) {
+		t.Fatalf("batches = %+v, want %d enrolled, %d consented", summaries, learners, res.Consented)
+	}
+	return creator
+}
+
 // A large load (the suite's stand-in for the million a newcomer may ask
 // for) goes in chunks with progress, and every learner is there, findable
 // by their own phone number and email, enrolled, with the consent mix.
@@ -194,22 +203,7 @@ func TestLoadAtScale(t *testing.T) {
 		if found == 0 {
 			t.Error("none of the sampled learners has a phone; the phone check checked nothing")
 		}
-		creator, err := reg.Authenticate(ctx, "demo.creator", res.Accounts[0].Password)
-		if err != nil {
-			t.Fatal(err)
-		}
-		summaries, err := courses.ListBatches(ctx, creator, res.CourseID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var enrolled, consented int64
-		for _, s := range summaries {
-			enrolled += s.Enrolled
-			consented += s.Consented
-		}
-		if enrolled != n || consented != int64(res.Consented) {
-			t.Errorf("batches = %+v, want %d enrolled, %d consented", summaries, n, res.Consented)
-		}
+		checkBatches(t, reg, courses, res, n)
 	})
 }
 
