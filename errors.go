@@ -17,7 +17,10 @@ const (
 	EUNAUTHORIZED = "unauthorized" // 401
 	ETOOLARGE     = "too_large"    // 413
 	ETOOMANY      = "too_many"     // 429: a budget is used up; try later
-	EUNAVAILABLE  = "unavailable"  // 503: overloaded or a dependency is down; retry later
+	// EUNAVAILABLE is a dependency that is down or overloaded (the
+	// database, the identity provider): 503 with Retry-After, because the
+	// same request will work once it is back.
+	EUNAVAILABLE = "unavailable"
 )
 
 // FieldError names the input field (CSV column or JSON property) that was

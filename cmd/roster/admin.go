@@ -42,7 +42,7 @@ func newOrgCmd(g *globals) *cobra.Command {
 	f := create.Flags()
 	f.StringVar(&o.Name, "name", "", "organisation name")
 	f.StringVar(&o.Channel, "channel", "", "tenant channel, e.g. TN (required with --tenant)")
-	f.BoolVar(&o.IsTenant, "tenant", false, "create a tenant (root organisation)")
+	boolVar(f, &o.IsTenant, "tenant", false, "create a tenant (root organisation)")
 	f.StringVar(&o.RootOrgID, "root-org", "", "tenant id of a non-tenant organisation")
 	f.StringVar(&o.ExternalID, "external-id", "", "the organisation's id in the state's systems")
 	f.StringVar(&o.Provider, "provider", "", "provider of the external id (default: the tenant's channel)")
@@ -98,15 +98,15 @@ func newUserCmd(g *globals) *cobra.Command {
 	}
 	f := create.Flags()
 	f.StringVar(&in.OrgID, "org", "", "organisation to join (default: the custodian organisation)")
-	f.BoolVar(&admin, "admin", false, "make the user ORG_ADMIN of --org")
+	boolVar(f, &admin, "admin", false, "make the user ORG_ADMIN of --org")
 	f.StringSliceVar(&in.Roles, "role", nil, "role in --org (repeatable), e.g. CONTENT_CREATOR")
 	f.StringVar(&in.User.Username, "username", "", "login name (generated from the name when empty)")
 	f.StringVar(&in.User.Email, "email", "", "email address")
 	f.StringVar(&in.User.Phone, "phone", "", "mobile number")
 	f.StringVar(&in.User.FirstName, "first-name", "", "first name (default: Admin or User)")
 	f.StringVar(&in.User.LastName, "last-name", "", "last name")
-	f.BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
-	f.BoolVar(&noPassword, "no-password", false, "create the user without a password (SSO only)")
+	boolVar(f, &passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
+	boolVar(f, &noPassword, "no-password", false, "create the user without a password (SSO only)")
 	cmd.AddCommand(create)
 	return cmd
 }

@@ -219,14 +219,14 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&g.cfg.OIDCIDType, "oidc-id-type", env("ROSTER_OIDC_ID_TYPE", "sso"), "external identity idType of IdP subjects (ROSTER_OIDC_ID_TYPE)")
 	f.StringVar(&g.cfg.OIDCRedirectURL, "oidc-redirect-url", env("ROSTER_OIDC_REDIRECT_URL", ""), "turn on browser sign-in with the IdP; Roster's callback as registered there, https://HOST/api/v1/auth/oidc/callback (ROSTER_OIDC_REDIRECT_URL)")
 	f.StringVar(&g.cfg.OIDCName, "oidc-name", env("ROSTER_OIDC_NAME", ""), "IdP name on the sign-in button; default \"single sign-on\" (ROSTER_OIDC_NAME)")
-	f.BoolVar(&g.cfg.OIDCMapUsername, "oidc-map-username", env("ROSTER_OIDC_MAP_USERNAME", "") == "true", "also map IdP accounts to users by preferred_username; only for an IdP whose usernames are assigned, not chosen (ROSTER_OIDC_MAP_USERNAME)")
+	boolVar(f, &g.cfg.OIDCMapUsername, "oidc-map-username", envBool("ROSTER_OIDC_MAP_USERNAME", false), "also map IdP accounts to users by preferred_username; only for an IdP whose usernames are assigned, not chosen (ROSTER_OIDC_MAP_USERNAME)")
 	f.DurationVar(&g.cfg.TokenTTL, "token-ttl", envDuration("ROSTER_TOKEN_TTL", auth.DefaultTokenTTL), "lifetime of login tokens (ROSTER_TOKEN_TTL)")
 	f.IntVar(&g.cfg.UploadMaxRows, "upload-max-rows", envInt("ROSTER_UPLOAD_MAX_ROWS", upload.DefaultMaxRows), "data rows allowed in one upload (ROSTER_UPLOAD_MAX_ROWS)")
 	f.Int64Var(&g.cfg.UploadMaxBytes, "upload-max-bytes", int64(envInt("ROSTER_UPLOAD_MAX_BYTES", upload.DefaultMaxBytes)), "size allowed for one upload file (ROSTER_UPLOAD_MAX_BYTES)")
 	f.DurationVar(&g.cfg.ShutdownDelay, "shutdown-delay", envDuration("ROSTER_SHUTDOWN_DELAY", 0), "on SIGTERM keep serving this long with /readyz failing before closing the listener, e.g. 5s behind a load balancer (ROSTER_SHUTDOWN_DELAY)")
 	f.IntVar(&g.cfg.UploadConcurrency, "upload-concurrency", envInt("ROSTER_UPLOAD_CONCURRENCY", 0),
 		"uploads read and parsed at once; more wait 2 s, then get 503 with Retry-After; 0 means one per core (ROSTER_UPLOAD_CONCURRENCY)")
-	f.BoolVar(&g.cfg.SecureCookie, "secure-cookie", env("ROSTER_SECURE_COOKIE", "") == "true", "mark the session cookie Secure; set behind HTTPS (ROSTER_SECURE_COOKIE)")
+	boolVar(f, &g.cfg.SecureCookie, "secure-cookie", envBool("ROSTER_SECURE_COOKIE", false), "mark the session cookie Secure; set behind HTTPS (ROSTER_SECURE_COOKIE)")
 	return cmd
 }
 

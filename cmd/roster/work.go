@@ -93,12 +93,7 @@ func newUploadCmd(g *globals) *cobra.Command {
 				opt := upload.WaitOptions{DryRun: dryRun, PollInterval: 200 * time.Millisecond,
 					OnProgress: func(u upload.Upload) {
 						if bar == nil {
-							bar = progressbar.NewOptions(max(u.Total, 1),
-								progressbar.OptionSetWriter(cmd.ErrOrStderr()),
-								progressbar.OptionSetDescription("rows"),
-								progressbar.OptionShowCount(),
-								progressbar.OptionSetPredictTime(true),
-								progressbar.OptionThrottle(100*time.Millisecond))
+							bar = newBar(cmd, u.Total, "rows")
 						}
 						_ = bar.Set(u.Processed)
 					}}
@@ -125,7 +120,7 @@ func newUploadCmd(g *globals) *cobra.Command {
 	f.StringVar(&org.ID, "org", "", "organisation the users join")
 	f.StringVar(&org.Provider, "provider", "", "instead of --org: the tenant channel (with --external-id)")
 	f.StringVar(&org.ExternalID, "external-id", "", "instead of --org: the organisation's external id (with --provider)")
-	f.BoolVar(&dryRun, "dry-run", false, "validate every row, create nobody")
+	boolVar(f, &dryRun, "dry-run", false, "validate every row, create nobody")
 	f.StringVar(&as, "as", "", "act as this org admin (username, email or phone) instead of the operator")
 	return cmd
 }
@@ -226,8 +221,8 @@ func newReportCmd(g *globals) *cobra.Command {
 	f.StringVar(&courseID, "course", "", "course id (do_…)")
 	f.StringVar(&batchID, "batch", "", "batch id; every batch of the course when empty")
 	f.StringVar(&as, "as", "", "request as this user (default: the course creator)")
-	f.BoolVar(&passwordStdin, "password-stdin", false, "read the zip password from the first line of standard input")
-	f.BoolVar(&noWait, "no-wait", false, "return once the request is recorded")
+	boolVar(f, &passwordStdin, "password-stdin", false, "read the zip password from the first line of standard input")
+	boolVar(f, &noWait, "no-wait", false, "return once the request is recorded")
 	_ = request.MarkFlagRequired("course")
 
 	var out string
@@ -284,7 +279,7 @@ func newReportCmd(g *globals) *cobra.Command {
 		},
 	}
 	download.Flags().StringVarP(&out, "output", "o", "", "file to write (default: the report's file name)")
-	download.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
+	boolVar(download.Flags(), &force, "force", false, "overwrite an existing file")
 	download.Flags().StringVar(&as, "as", "", "download as this user (default: who requested the report)")
 	cmd.AddCommand(request, download)
 	return cmd
@@ -323,7 +318,18 @@ func newDemoCmd(g *globals) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withMigrated(g, cmd, func(a *app.App) error {
+				var bar *progressbar.ProgressBar
+				opts.Progress = func(done, total int) {
+					if bar == nil {
+						bar = newBar(cmd, total, "learners")
+					}
+					_ = bar.Set(done)
+				}
 				res, err := demo.Load(cmd.Context(), a.Registry, a.Courses, opts)
+				if bar != nil {
+					_ = bar.Finish()
+					fmt.Fprintln(cmd.ErrOrStderr())
+				}
 				if err != nil {
 					return describe(err)
 				}
@@ -332,6 +338,17 @@ func newDemoCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().IntVar(&opts.Learners, "learners", 300, "number of learners")
+	cmd.Flags().IntVar(&opts.Learners, "learners", 300, fmt.Sprintf("number of learners, at most %d", demo.MaxLearners))
 	return cmd
+}
+
+// newBar is the progress bar of the long-running commands, on stderr so
+// stdout stays the result.
+func newBar(cmd *cobra.Command, total int, what string) *progressbar.ProgressBar {
+	return progressbar.NewOptions(max(total, 1),
+		progressbar.OptionSetWriter(cmd.ErrOrStderr()),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond))
 }

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/roster-dev/roster/internal/dbopen"
 )
 
 // Config is everything an operator can set. Zero values mean the embedded
@@ -145,6 +147,9 @@ func (c Config) Validate() error {
 	}
 	if c.HashWorkers < 0 || c.HashQueue < 0 {
 		errs = append(errs, errors.New("--hash-workers and --hash-queue must not be negative"))
+	}
+	if err := dbopen.Check(c.DatabaseURL); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)

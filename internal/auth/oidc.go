@@ -2,10 +2,13 @@ package auth
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -92,7 +95,7 @@ func (o *OIDC) getVerifier(ctx context.Context) (*oidc.IDTokenVerifier, error) {
 	}
 	// Bound discovery attempts so a dead IdP is not hammered by every request.
 	if time.Since(o.lastTry) < 5*time.Second {
-		return nil, errors.New("auth: OIDC provider unavailable")
+		return nil, ErrIdPUnavailable
 	}
 	o.lastTry = time.Now()
 	// The provider keeps this context's HTTP client for key refreshes, so it
@@ -100,7 +103,7 @@ func (o *OIDC) getVerifier(ctx context.Context) (*oidc.IDTokenVerifier, error) {
 	pctx := oidc.ClientContext(context.WithoutCancel(ctx), o.cfg.HTTPClient)
 	provider, err := oidc.NewProvider(pctx, o.cfg.Issuer)
 	if err != nil {
-		return nil, fmt.Errorf("auth: OIDC discovery: %w", err)
+		return nil, fmt.Errorf("%w: OIDC discovery: %v", ErrIdPUnavailable, err)
 	}
 	// The client id is checked below, accepting azp as well as aud, because
 	// IdPs issue access tokens whose audience is the API, not the client.
@@ -116,12 +119,21 @@ type oidcClaims struct {
 
 // UserID verifies raw and returns the Roster user it belongs to.
 func (o *OIDC) UserID(ctx context.Context, raw string) (string, error) {
+	if !o.fromIssuer(raw) {
+		return "", ErrInvalidToken
+	}
 	v, err := o.getVerifier(ctx)
 	if err != nil {
 		return "", err
 	}
 	tok, err := v.Verify(ctx, raw)
 	if err != nil {
+		// go-oidc flattens its errors to text; this is how it says the
+		// key set (needed for a key id it has not seen) could not be
+		// fetched, which is the IdP's outage, not a bad token.
+		if strings.Contains(err.Error(), "fetching keys") {
+			return "", fmt.Errorf("%w: %v", ErrIdPUnavailable, err)
+		}
 		return "", ErrInvalidToken
 	}
 	var c oidcClaims
@@ -155,6 +167,28 @@ func (o *OIDC) UserID(ctx context.Context, raw string) (string, error) {
 	}
 	return "", ErrNoUser
 }
+
+// fromIssuer reports whether raw is a JWT whose (not yet verified) iss claim
+// is the configured issuer. Anything else cannot be the IdP's token, so it
+// is refused without asking the IdP: garbage stays 401 while the IdP is down.
+func (o *OIDC) fromIssuer(raw string) bool {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return false
+	}
+	var c struct {
+		Issuer string `json:"iss"`
+	}
+	return json.Unmarshal(payload, &c) == nil && c.Issuer == o.cfg.Issuer
+}
+
+// ErrIdPUnavailable is wrapped around failures to reach the identity
+// provider: the token may be valid, so the caller is told to retry (503).
+var ErrIdPUnavailable = &roster.Error{Code: roster.EUNAVAILABLE, Message: "the identity provider is unavailable; try again shortly"}
 
 // ErrNoUser is returned for a valid IdP token that maps to no Roster user.
 var ErrNoUser = errors.New("auth: no Roster user for this identity")

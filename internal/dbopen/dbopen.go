@@ -5,6 +5,8 @@ package dbopen
 
 import (
 	"context"
+	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/roster-dev/roster/internal/store"
@@ -13,17 +15,46 @@ import (
 )
 
 // Open opens the database named by url:
-//   - "postgres://…" or "postgresql://…": PostgreSQL
+//   - "postgres://…" or "postgresql://…" (or a libpq "host=… dbname=…"
+//     string): PostgreSQL
 //   - "sqlite:PATH", "file:PATH" or a plain path: SQLite
+//
+// Anything else with a scheme is refused (see Check).
 func Open(ctx context.Context, url string) (store.Engine, error) {
+	if err := Check(url); err != nil {
+		return nil, err
+	}
 	if IsPostgres(url) {
 		return postgres.Open(ctx, url)
 	}
-	path := url
-	for _, prefix := range []string{"sqlite://", "sqlite:", "file:"} {
-		path = strings.TrimPrefix(path, prefix)
+	return sqlite.Open(sqlitePath(url))
+}
+
+// scheme matches a URL scheme at the start (RFC 3986: a letter, then
+// letters, digits, "+", "-" or "."), which a plain file path never has
+// before its first slash.
+var scheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:`)
+
+// Check refuses a database URL that names no engine Roster has. Treating
+// it as a file name, as Roster once did, turned a mistyped production URL
+// (mysql://…, Postgres://…) into a fresh SQLite file per replica.
+func Check(url string) error {
+	if IsPostgres(url) || url != sqlitePath(url) || !scheme.MatchString(url) {
+		return nil
 	}
-	return sqlite.Open(path)
+	// Only the scheme is named: the rest may hold a password.
+	return fmt.Errorf("database URL scheme %q is not supported; use postgres://, postgresql:// (lower case), sqlite:PATH or a plain file path",
+		strings.TrimSuffix(scheme.FindString(url), ":"))
+}
+
+// sqlitePath strips the SQLite prefixes Roster accepts.
+func sqlitePath(url string) string {
+	for _, prefix := range []string{"sqlite://", "sqlite:", "file:"} {
+		if strings.HasPrefix(url, prefix) {
+			return strings.TrimPrefix(url, prefix)
+		}
+	}
+	return url
 }
 
 // IsPostgres reports whether url names a PostgreSQL database.

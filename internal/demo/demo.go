@@ -29,7 +29,20 @@ type Options struct {
 	Learners int    // default 300
 	Password string // staff password; generated when empty
 	Seed     uint64 // random seed for the learners' mix; default 1
+	// Progress, when set, is called after each chunk of learners with the
+	// number loaded so far.
+	Progress func(done, total int)
 }
+
+// MaxLearners bounds --learners: the phone numbers and ids below are
+// distinct up to it, and a million is already far more than a state's
+// largest course.
+const MaxLearners = 1_000_000
+
+// chunk is how many learners one transaction loads: big enough that
+// commits do not dominate, small enough that an interrupted load keeps
+// what it committed and SQLite's write lock is released often.
+const chunk = 2000
 
 // Account is a staff account created by Load.
 type Account struct {
@@ -59,11 +72,15 @@ type Result struct {
 var ErrLoaded = &roster.Error{Code: roster.ECONFLICT, Message: `demo data is already loaded (the tenant with channel "demo" exists); ` +
 	"sign in with the accounts printed when it was loaded, or load it into a fresh database"}
 
-// Load creates the demo data through the registry and course services, as
-// the system principal. It refuses to run twice.
+// Load creates the demo data as the system principal: tenant, schools,
+// staff, course and batches through the registry and course services, the
+// learners in bulk (see learners). It refuses to run twice.
 func Load(ctx context.Context, reg *registry.Service, courses *course.Service, opts Options) (*Result, error) {
 	if opts.Learners <= 0 {
 		opts.Learners = 300
+	}
+	if opts.Learners > MaxLearners {
+		return nil, roster.Invalid(roster.FieldError{Field: "learners", Message: fmt.Sprintf("must be at most %d", MaxLearners)})
 	}
 	if opts.Seed == 0 {
 		opts.Seed = 1
@@ -139,44 +156,11 @@ func Load(ctx context.Context, reg *registry.Service, courses *course.Service, o
 		res.Batches = append(res.Batches, *b)
 	}
 
-	ids, err := learners(ctx, reg, opts, tenant, custodian, schools, loc, res)
-	if err != nil {
+	if err := learners(ctx, reg, opts, tenant, custodian, schools, c, res); err != nil {
 		return nil, err
 	}
-	rng := rand.New(rand.NewPCG(opts.Seed, 2))
-	for i, id := range ids {
-		batch := res.Batches[0]
-		if i%5 >= 3 { // 60% in the running batch, 40% in the upcoming one
-			batch = res.Batches[1]
-		}
-		if _, err := courses.Enrol(ctx, sys, batch.ID, id); err != nil {
-			return nil, fmt.Errorf("demo enrolment: %w", err)
-		}
-		granted := now.Add(-time.Duration(rng.IntN(25*24)+24) * time.Hour)
-		record := func(status string, at time.Time) error {
-			_, err := courses.RecordConsent(ctx, sys, course.ConsentInput{UserID: id, CourseID: c.ID, Status: status, At: at})
-			return err
-		}
-		switch r := rng.IntN(100); {
-		case r < 50:
-			err = record(roster.ConsentActive, granted)
-			res.Consented++
-		case r < 65:
-			err = record(roster.ConsentActive, granted)
-			if err == nil {
-				// Revoked some hours later, but before now: the report
-				// reads the ledger as of its own start.
-				hours := int(now.Sub(granted)/time.Hour) - 1
-				err = record(roster.ConsentRevoked, granted.Add(time.Duration(rng.IntN(hours)+1)*time.Hour))
-			}
-			res.Revoked++
-		default:
-			res.NoAnswer++
-		}
-		if err != nil {
-			return nil, fmt.Errorf("demo consent: %w", err)
-		}
-	}
+	// One entry for the lot: the learners were loaded, not enrolled by anyone.
+	_ = store.Audit(ctx, reg.DB(), roster.SystemPrincipal.UserID, "demo.load", "course", c.ID, "ok", fmt.Sprintf("learners=%d", res.Learners))
 	return res, nil
 }
 
@@ -216,60 +200,124 @@ var (
 	lastNames = []string{"Rao", "Gowda", "Hegde", "Shetty", "Naik", "Kulkarni", "Patil", "Reddy", "Khan", "Iyer", ""}
 )
 
-// learners creates the learners in one transaction (they have no password,
-// so nothing slow happens inside it): 40% state-validated teachers with a
-// teacher id, half of them in a school; 60% self-signed-up, some with a
-// declared state id; about one in five without any location.
+// learners creates the learners with their enrolments and consent, chunk
+// by chunk, each in one transaction of multi-row inserts: 40%
+// state-validated teachers with a teacher id, half of them in a school; 60%
+// self-signed-up, some with a declared state id; about one in five without
+// any location. 60% are in the running batch, 40% in the upcoming one; half
+// consented, 15% revoked after granting, the rest never answered. They
+// have no password, so no hash is computed.
 func learners(ctx context.Context, reg *registry.Service, opts Options, tenant, custodian *roster.Organisation,
-	schools []*roster.Organisation, loc map[string]*roster.Location, res *Result) ([]string, error) {
+	schools []*roster.Organisation, c *roster.Course, res *Result) error {
 	rng := rand.New(rand.NewPCG(opts.Seed, 1))
-	ids := make([]string, 0, opts.Learners)
-	err := store.InTx(ctx, reg.DB(), func(tx store.Tx) error {
-		ids = ids[:0]
-		res.SSO, res.NoLocation = 0, 0
-		for i := range opts.Learners {
-			n := i + 1
-			in := registry.NewUser{User: roster.User{
-				FirstName: firstNames[rng.IntN(len(firstNames))], LastName: lastNames[rng.IntN(len(lastNames))],
-				Email: fmt.Sprintf("demo.learner%04d@example.org", n),
-			}}
-			if rng.IntN(3) > 0 {
-				in.User.Phone = fmt.Sprintf("70000%05d", n)
-			}
-			d := districts[rng.IntN(len(districts))]
-			declared := []roster.LocationRef{{Code: "demo-29", Type: roster.LocationState}, {Code: d.code, Type: roster.LocationDistrict}}
-			if rng.IntN(100) < 40 {
+	now := roster.Now()
+	for start := 0; start < opts.Learners; start += chunk {
+		n := min(chunk, opts.Learners-start)
+		users := make([]registry.NewUser, n)
+		for i := range users {
+			users[i] = learner(rng, start+i+1, tenant, custodian, schools)
+			if users[i].AssociationType == roster.AssociationSSO {
 				res.SSO++
-				in.User.FlagsValue = roster.FlagTenantVerified
-				in.AssociationType = roster.AssociationSSO
-				in.OrgID = tenant.ID
-				if rng.IntN(2) == 0 {
-					in.OrgID = schools[rng.IntN(len(schools))].ID
-				} else if rng.IntN(3) == 0 {
-					declared = nil // the state's own location still names the state
-				}
-				in.ExternalIDs = []roster.ExternalIdentity{{Provider: Channel, IDType: Channel, ExternalID: fmt.Sprintf("KA-T%05d", n)}}
-			} else {
-				in.OrgID = custodian.ID
-				if rng.IntN(100) < 30 {
-					in.ExternalIDs = []roster.ExternalIdentity{{Provider: Channel, IDType: "declared-ext-id", ExternalID: fmt.Sprintf("DECL-%05d", n)}}
-				}
-				if rng.IntN(100) < 30 {
-					declared = nil
-					res.NoLocation++
-				}
+			} else if users[i].User.ProfileLocation == nil {
+				res.NoLocation++ // a tenant's teacher still has the state's location
 			}
-			in.User.ProfileLocation = declared
-			u, err := reg.CreateUserTx(ctx, tx, roster.SystemPrincipal, in)
-			if err != nil {
-				return fmt.Errorf("demo learner %d: %w", n, err)
-			}
-			ids = append(ids, u.ID)
 		}
-		return nil
-	})
-	res.Learners = len(ids)
-	return ids, err
+		var consented, revoked, noAnswer int
+		err := store.InTx(ctx, reg.DB(), func(tx store.Tx) error {
+			consented, revoked, noAnswer = 0, 0, 0
+			ids, err := reg.CreateUsersTx(ctx, tx, roster.SystemPrincipal, users)
+			if err != nil {
+				return fmt.Errorf("demo learners: %w", err)
+			}
+			enrolments := make([]roster.Enrolment, len(ids))
+			var consents []roster.Consent
+			// Each attempt draws the same mix: InTx may run this twice.
+			crng := rand.New(rand.NewPCG(opts.Seed, 2+uint64(start)))
+			for i, id := range ids {
+				batch := res.Batches[0]
+				if (start+i)%5 >= 3 {
+					batch = res.Batches[1]
+				}
+				enrolments[i] = roster.Enrolment{UserID: id, CourseID: c.ID, BatchID: batch.ID, EnrolledDate: now, Active: true}
+				entry := func(status string, at time.Time) roster.Consent {
+					return roster.Consent{ID: roster.NewID(), UserID: id, ConsumerID: c.RootOrgID, ObjectID: c.ID,
+						ObjectType: roster.ConsentCollection, Status: status, At: at.Truncate(time.Microsecond)}
+				}
+				granted := now.Add(-time.Duration(crng.IntN(25*24)+24) * time.Hour)
+				switch r := crng.IntN(100); {
+				case r < 50:
+					consents = append(consents, entry(roster.ConsentActive, granted))
+					consented++
+				case r < 65:
+					// Revoked some hours later, but before now: the report
+					// reads the ledger as of its own start.
+					hours := int(now.Sub(granted)/time.Hour) - 1
+					consents = append(consents, entry(roster.ConsentActive, granted),
+						entry(roster.ConsentRevoked, granted.Add(time.Duration(crng.IntN(hours)+1)*time.Hour)))
+					revoked++
+				default:
+					noAnswer++
+				}
+			}
+			if err := store.InsertEnrolments(ctx, tx, enrolments); err != nil {
+				return fmt.Errorf("demo enrolments: %w", err)
+			}
+			if err := store.InsertConsents(ctx, tx, consents); err != nil {
+				return fmt.Errorf("demo consent: %w", err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		res.Learners += n
+		res.Consented += consented
+		res.Revoked += revoked
+		res.NoAnswer += noAnswer
+		if opts.Progress != nil {
+			opts.Progress(res.Learners, opts.Learners)
+		}
+	}
+	return nil
+}
+
+// phone is the n-th learner's number: 7 and n in nine digits, a valid
+// ten-digit Indian mobile number, distinct up to MaxLearners (70000 and
+// five digits overflowed at 100,000).
+func phone(n int) string { return fmt.Sprintf("7%09d", n) }
+
+// learner is the n-th demo learner.
+func learner(rng *rand.Rand, n int, tenant, custodian *roster.Organisation, schools []*roster.Organisation) registry.NewUser {
+	in := registry.NewUser{User: roster.User{
+		FirstName: firstNames[rng.IntN(len(firstNames))], LastName: lastNames[rng.IntN(len(lastNames))],
+		Username: fmt.Sprintf("demo.learner%07d", n), Email: fmt.Sprintf("demo.learner%07d@example.org", n),
+	}}
+	if rng.IntN(3) > 0 {
+		in.User.Phone = phone(n)
+	}
+	d := districts[rng.IntN(len(districts))]
+	declared := []roster.LocationRef{{Code: "demo-29", Type: roster.LocationState}, {Code: d.code, Type: roster.LocationDistrict}}
+	if rng.IntN(100) < 40 {
+		in.User.FlagsValue = roster.FlagTenantVerified
+		in.AssociationType = roster.AssociationSSO
+		in.OrgID = tenant.ID
+		if rng.IntN(2) == 0 {
+			in.OrgID = schools[rng.IntN(len(schools))].ID
+		} else if rng.IntN(3) == 0 {
+			declared = nil // the state's own location still names the state
+		}
+		in.ExternalIDs = []roster.ExternalIdentity{{Provider: Channel, IDType: Channel, ExternalID: fmt.Sprintf("KA-T%07d", n)}}
+	} else {
+		in.OrgID = custodian.ID
+		if rng.IntN(100) < 30 {
+			in.ExternalIDs = []roster.ExternalIdentity{{Provider: Channel, IDType: "declared-ext-id", ExternalID: fmt.Sprintf("DECL-%07d", n)}}
+		}
+		if rng.IntN(100) < 30 {
+			declared = nil
+		}
+	}
+	in.User.ProfileLocation = declared
+	return in
 }
 
 // Summary is what `roster demo` prints: where to look and how to sign in.

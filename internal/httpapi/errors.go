@@ -71,8 +71,14 @@ func (s *Server) apiError(ctx context.Context, err error) error {
 		}
 		out.Errors = append(out.Errors, d)
 	}
-	if status == http.StatusUnauthorized {
+	switch status {
+	case http.StatusUnauthorized:
 		return unauthorizedError{out}
+	case http.StatusServiceUnavailable:
+		// Logged because an operator must hear of the outage; the error
+		// chain names the driver's reason, never request data.
+		s.log.WarnContext(ctx, "dependency unavailable", "err", err)
+		return unavailableError{out}
 	}
 	if status == http.StatusServiceUnavailable {
 		// The condition passes (a queue drains); saying when to come back
@@ -80,6 +86,17 @@ func (s *Server) apiError(ctx context.Context, err error) error {
 		return retryLater{out, 0}
 	}
 	return out
+}
+
+// RetryAfter is the Retry-After, in seconds, of every 503: long enough for
+// a restarting database or IdP, short enough that clients come back soon.
+const RetryAfter = "5"
+
+// unavailableError tells the client when to try again.
+type unavailableError struct{ *huma.ErrorModel }
+
+func (e unavailableError) GetHeaders() http.Header {
+	return http.Header{"Retry-After": {RetryAfter}}
 }
 
 func init() {

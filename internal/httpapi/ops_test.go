@@ -121,6 +121,34 @@ func TestOIDCToken(t *testing.T) {
 	})
 }
 
+// With the IdP down before its first use, a token that may be the IdP's
+// answers 503 with Retry-After, not 500; one that cannot be (not a JWT,
+// another issuer) is still refused with 401, and Roster's own tokens work.
+func TestOIDCIssuerUnreachable(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		idp := authtest.NewIdP(t)
+		e := newEnv(t, db, withOIDC(idp.URL))
+		idp.Stop()
+		for _, tok := range []string{idp.Token(map[string]any{"sub": "idp-subject-7", "aud": "roster"}),
+			idp.ForeignToken(map[string]any{"sub": "idp-subject-7", "aud": "roster"})} {
+			res := e.do(http.MethodGet, "/api/v1/me", tok, nil, nil).expect(t, http.StatusServiceUnavailable)
+			if res.Header.Get("Retry-After") == "" {
+				t.Error("503 without Retry-After")
+			}
+		}
+		for name, tok := range map[string]string{
+			"garbage":        "garbage",
+			"three parts":    "a.b.c",
+			"another issuer": idp.Token(map[string]any{"sub": "idp-subject-7", "aud": "roster", "iss": "https://evil.example"}),
+		} {
+			if res := e.do(http.MethodGet, "/api/v1/me", tok, nil, nil); res.StatusCode != http.StatusUnauthorized {
+				t.Errorf("%s token with the IdP down = %d, want 401", name, res.StatusCode)
+			}
+		}
+		e.do(http.MethodGet, "/api/v1/me", e.login("adminA"), nil, nil).expect(t, http.StatusOK)
+	})
+}
+
 func TestOperationalEndpoints(t *testing.T) {
 	e := newEnv(t, storetest.Open(t, "sqlite"))
 	e.do(http.MethodGet, "/healthz", "", nil, nil).expect(t, http.StatusOK)

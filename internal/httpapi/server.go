@@ -210,9 +210,15 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	p, err := s.auth.Authenticate(ctx.Context(), token)
 	if err != nil {
 		status, msg := http.StatusUnauthorized, roster.ErrorMessage(err)
-		if roster.ErrorCode(err) == roster.EUNAUTHORIZED {
+		switch roster.ErrorCode(err) {
+		case roster.EUNAUTHORIZED:
 			ctx.SetHeader("WWW-Authenticate", `Bearer realm="roster"`)
-		} else {
+		case roster.EUNAVAILABLE:
+			// The database or the IdP is down: the token may be fine.
+			s.log.WarnContext(ctx.Context(), "authentication unavailable", "err", err)
+			ctx.SetHeader("Retry-After", RetryAfter)
+			status = http.StatusServiceUnavailable
+		default:
 			s.log.ErrorContext(ctx.Context(), "authentication failed", "err", err)
 			status, msg = http.StatusInternalServerError, "internal error"
 		}

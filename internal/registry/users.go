@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -297,47 +298,15 @@ func (s *Service) CreateUserTx(ctx context.Context, tx store.Tx, p *roster.Princ
 
 func (s *Service) insertUser(ctx context.Context, tx store.Tx, actorID string, in NewUser, n normalised, org *roster.Organisation) (*roster.User, error) {
 	now := roster.Now()
-	rec := &store.UserRecord{User: in.User}
-	u := &rec.User
-	u.ID = roster.NewID()
-	u.Username = n.username
-	u.Email, u.Phone = "", ""
-	u.RootOrgID = org.RootOrgID
 	root, err := store.GetOrg(ctx, tx, org.RootOrgID)
 	if err != nil {
 		return nil, err
 	}
-	if u.Channel == "" {
-		u.Channel = root.Channel
+	if err := s.checkManager(ctx, tx, in, org); err != nil {
+		return nil, err
 	}
-	if !root.IsCustodian {
-		// Seed 001: flagsValue 4 marks users a tenant created (upload, admin,
-		// tenant login); everyone under the custodian is self-signed-up.
-		u.FlagsValue |= roster.FlagTenantVerified
-	}
-	if n.phone != "" {
-		u.CountryCode = pii.CountryCode(n.phone) // from the number itself, never trusted from input
-	}
-	if u.ManagedBy != "" {
-		// A managed (child) user's parent must be a user of the same tenant.
-		parent, err := store.GetUser(ctx, tx, u.ManagedBy)
-		if errors.Is(err, store.ErrNoRows) || (err == nil && parent.RootOrgID != org.RootOrgID) {
-			return nil, roster.Invalid(roster.FieldError{Field: FieldManagedBy, Message: "is not a user of this tenant"})
-		} else if err != nil {
-			return nil, err
-		}
-	}
-	u.Status, u.IsDeleted, u.DeletedDate = roster.StatusActive, false, nil
-	u.CreatedBy, u.CreatedDate, u.UpdatedDate = actorID, now, nil
-	if n.email != "" {
-		rec.EmailEnc, u.MaskedEmail = s.keys.Seal(n.email, pii.UserField(u.ID, pii.FieldEmail)), pii.MaskEmail(n.email)
-	}
-	if n.phone != "" {
-		rec.PhoneEnc, u.MaskedPhone = s.keys.Seal(n.phone, pii.UserField(u.ID, pii.FieldPhone)), pii.MaskPhone(n.phone)
-	}
-	rec.RecoveryEmailEnc = s.keys.Seal(n.recoveryEmail, pii.UserField(u.ID, pii.FieldRecoveryEmail))
-	rec.RecoveryPhoneEnc = s.keys.Seal(n.recoveryPhone, pii.UserField(u.ID, pii.FieldRecoveryPhone))
-	u.RecoveryEmail, u.RecoveryPhone, u.PrevUsedEmail, u.PrevUsedPhone = "", "", "", ""
+	rec := s.newRecord(actorID, in, n, root, now)
+	u := &rec.User
 
 	var out *roster.User
 	err = store.Savepoint(ctx, tx, "create_user", func() error {
@@ -360,12 +329,8 @@ func (s *Service) insertUser(ctx context.Context, tx store.Tx, actorID string, i
 		if len(clashes) > 0 {
 			return &roster.Error{Code: roster.ECONFLICT, Message: "user already exists", Fields: dedupeFields(clashes)}
 		}
-		for _, x := range n.extIDs {
-			ok, err := store.InsertExternalIdentity(ctx, tx, store.ExternalIdentityRecord{
-				Provider: x.Provider, IDType: x.IDType, Hash: s.extIDHash(x.Provider, x.IDType, x.ExternalID),
-				Enc:    s.keys.Seal(x.ExternalID, pii.ExternalID(x.Provider, x.IDType, u.ID)),
-				UserID: u.ID, CreatedBy: actorID, CreatedOn: now,
-			})
+		for _, x := range s.externalIdentities(actorID, u.ID, n, now) {
+			ok, err := store.InsertExternalIdentity(ctx, tx, x)
 			if err != nil {
 				return err
 			} else if !ok {
@@ -373,13 +338,7 @@ func (s *Service) insertUser(ctx context.Context, tx store.Tx, actorID string, i
 					Fields: []roster.FieldError{{Field: FieldExternalID, Message: FieldExternalID + " already in use"}}}
 			}
 		}
-		roles := in.Roles
-		if len(roles) == 0 {
-			roles = []string{roster.RolePublic}
-		}
-		m := roster.Membership{UserID: u.ID, OrganisationID: org.ID, AssociationType: in.AssociationType,
-			Roles: roles, IsApproved: true, ApprovalDate: &now, OrgJoinDate: now, UpdatedBy: actorID}
-		if err := store.UpsertMembership(ctx, tx, m); err != nil {
+		if err := store.UpsertMembership(ctx, tx, newMembership(actorID, u.ID, in, org, now)); err != nil {
 			return err
 		}
 		out = &rec.User
@@ -390,6 +349,77 @@ func (s *Service) insertUser(ctx context.Context, tx store.Tx, actorID string, i
 	}
 	out.Email, out.Phone, out.RecoveryEmail, out.RecoveryPhone = n.email, n.phone, n.recoveryEmail, n.recoveryPhone
 	return out, nil
+}
+
+// checkManager requires a managed (child) user's parent to be a user of
+// the same tenant.
+func (s *Service) checkManager(ctx context.Context, q store.Queryer, in NewUser, org *roster.Organisation) error {
+	if in.User.ManagedBy == "" {
+		return nil
+	}
+	parent, err := store.GetUser(ctx, q, in.User.ManagedBy)
+	if errors.Is(err, store.ErrNoRows) || (err == nil && parent.RootOrgID != org.RootOrgID) {
+		return roster.Invalid(roster.FieldError{Field: FieldManagedBy, Message: "is not a user of this tenant"})
+	}
+	return err
+}
+
+// newRecord is the users row of a new, validated user of tenant root:
+// fresh id, contact details sealed under the user's id and masked, flags
+// and country code derived, never taken from input.
+func (s *Service) newRecord(actorID string, in NewUser, n normalised, root *roster.Organisation, now time.Time) *store.UserRecord {
+	rec := &store.UserRecord{User: in.User}
+	u := &rec.User
+	u.ID = roster.NewID()
+	u.Username = n.username
+	u.Email, u.Phone = "", ""
+	u.RootOrgID = root.ID
+	if u.Channel == "" {
+		u.Channel = root.Channel
+	}
+	if !root.IsCustodian {
+		// Seed 001: flagsValue 4 marks users a tenant created (upload, admin,
+		// tenant login); everyone under the custodian is self-signed-up.
+		u.FlagsValue |= roster.FlagTenantVerified
+	}
+	if n.phone != "" {
+		u.CountryCode = pii.CountryCode(n.phone) // from the number itself, never trusted from input
+	}
+	u.Status, u.IsDeleted, u.DeletedDate = roster.StatusActive, false, nil
+	u.CreatedBy, u.CreatedDate, u.UpdatedDate = actorID, now, nil
+	if n.email != "" {
+		rec.EmailEnc, u.MaskedEmail = s.keys.Seal(n.email, pii.UserField(u.ID, pii.FieldEmail)), pii.MaskEmail(n.email)
+	}
+	if n.phone != "" {
+		rec.PhoneEnc, u.MaskedPhone = s.keys.Seal(n.phone, pii.UserField(u.ID, pii.FieldPhone)), pii.MaskPhone(n.phone)
+	}
+	rec.RecoveryEmailEnc = s.keys.Seal(n.recoveryEmail, pii.UserField(u.ID, pii.FieldRecoveryEmail))
+	rec.RecoveryPhoneEnc = s.keys.Seal(n.recoveryPhone, pii.UserField(u.ID, pii.FieldRecoveryPhone))
+	u.RecoveryEmail, u.RecoveryPhone, u.PrevUsedEmail, u.PrevUsedPhone = "", "", "", ""
+	return rec
+}
+
+// externalIdentities are a new user's identity rows, ids sealed.
+func (s *Service) externalIdentities(actorID, userID string, n normalised, now time.Time) []store.ExternalIdentityRecord {
+	out := make([]store.ExternalIdentityRecord, 0, len(n.extIDs))
+	for _, x := range n.extIDs {
+		out = append(out, store.ExternalIdentityRecord{
+			Provider: x.Provider, IDType: x.IDType, Hash: s.extIDHash(x.Provider, x.IDType, x.ExternalID),
+			Enc:    s.keys.Seal(x.ExternalID, pii.ExternalID(x.Provider, x.IDType, userID)),
+			UserID: userID, CreatedBy: actorID, CreatedOn: now,
+		})
+	}
+	return out
+}
+
+// newMembership is a new user's membership of org; no roles means PUBLIC.
+func newMembership(actorID, userID string, in NewUser, org *roster.Organisation, now time.Time) roster.Membership {
+	roles := in.Roles
+	if len(roles) == 0 {
+		roles = []string{roster.RolePublic}
+	}
+	return roster.Membership{UserID: userID, OrganisationID: org.ID, AssociationType: in.AssociationType,
+		Roles: roles, IsApproved: true, ApprovalDate: &now, OrgJoinDate: now, UpdatedBy: actorID}
 }
 
 // GetUser returns the user as p may see them.

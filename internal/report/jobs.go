@@ -182,7 +182,7 @@ func (s *Service) generate(ctx context.Context, id string) error {
 // in a temporary file and renames it into place, so a crash never leaves a
 // truncated report where a download could find it.
 func (s *Service) writeArchive(ctx context.Context, final, password string, kind *Kind, format *Format, src *Source) (size int64, stats Stats, err error) {
-	tmp, err := os.CreateTemp(s.cfg.Dir, ".report-*.tmp") // mode 0600
+	tmp, err := createTemp(s.cfg.Dir)
 	if err != nil {
 		return 0, stats, err
 	}
@@ -231,6 +231,63 @@ func (s *Service) writeArchive(ctx context.Context, final, password string, kind
 		return 0, stats, err
 	}
 	return info.Size(), stats, nil
+}
+
+// createTemp creates the temporary file a report is written to (mode 0600)
+// and holds an exclusive flock on it while it is open. The kernel drops the
+// lock when the process dies, which is how the next start tells a killed
+// job's partial file from one that another replica sharing the directory
+// is still writing.
+func createTemp(dir string) (*os.File, error) {
+	f, err := os.CreateTemp(dir, ".report-*.tmp")
+	if err != nil {
+		return nil, err
+	}
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+	if err == nil {
+		// A starting replica may have taken the file for dead and removed
+		// it between its creation and the lock.
+		var held, named os.FileInfo
+		if held, err = f.Stat(); err == nil {
+			if named, err = os.Stat(f.Name()); err == nil && !os.SameFile(held, named) {
+				err = errors.New("temporary report file replaced")
+			}
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock temporary report file: %w", err)
+	}
+	return f, nil
+}
+
+// isTemp reports whether name is a temporary report file.
+func isTemp(name string) bool {
+	return strings.HasPrefix(name, ".report-") && strings.HasSuffix(name, ".tmp")
+}
+
+// removeDeadTemp removes the temporary report files in dir that no process
+// holds locked: their job was killed mid-file and no retry reuses them.
+func removeDeadTemp(dir string) (removed int) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	for _, e := range entries {
+		if !isTemp(e.Name()) {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		f, err := os.Open(path)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil && os.Remove(path) == nil {
+			removed++
+		}
+		f.Close()
+	}
+	return removed
 }
 
 // RetentionArgs is the periodic job that deletes expired report files.
@@ -300,7 +357,7 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 		return n, err
 	}
 	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), ".report-") || !strings.HasSuffix(e.Name(), ".tmp") {
+		if !isTemp(e.Name()) {
 			continue
 		}
 		if info, err := e.Info(); err == nil && now.Sub(info.ModTime()) > staleAfter {

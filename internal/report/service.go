@@ -103,6 +103,11 @@ func New(db store.Engine, keys *pii.Keyring, cfg Config) (*Service, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
 		return nil, err
 	}
+	// Partial files of jobs killed with their process would otherwise wait
+	// for the daily sweep; a running job's file is locked and stays.
+	if n := removeDeadTemp(cfg.Dir); n > 0 {
+		cfg.Logger.Info("removed temporary files of report jobs that died", "files", n)
+	}
 	if len(cfg.LinkKeys) == 0 {
 		cfg.LinkKeys = keys.LinkKeys()
 	}

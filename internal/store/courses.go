@@ -164,14 +164,19 @@ WHERE user_id = $1 AND active ORDER BY enrolled_date DESC, batch_id`, userID)
 
 // InsertConsent appends an entry to the consent ledger.
 func InsertConsent(ctx context.Context, q Queryer, c *roster.Consent) error {
-	_, err := q.Exec(ctx, `INSERT INTO consent (id, user_id, consumer_id, object_id, object_type, status, at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.ID, c.UserID, c.ConsumerID, c.ObjectID, c.ObjectType, c.Status, c.At)
+	_, err := q.Exec(ctx, `INSERT INTO consent (`+consentColumns+`) VALUES (`+Placeholders(7)+`)`, consentArgs(c)...)
 	return err
+}
+
+const consentColumns = `id, user_id, consumer_id, object_id, object_type, status, at`
+
+func consentArgs(c *roster.Consent) []any {
+	return []any{c.ID, c.UserID, c.ConsumerID, c.ObjectID, c.ObjectType, c.Status, c.At}
 }
 
 // ConsentHistory returns every ledger entry of a user for an object, oldest first.
 func ConsentHistory(ctx context.Context, q Queryer, userID, objectID, consumerID string) ([]roster.Consent, error) {
-	return queryAll(ctx, q, scanConsent, `SELECT id, user_id, consumer_id, object_id, object_type, status, at FROM consent
+	return queryAll(ctx, q, scanConsent, `SELECT `+consentColumns+` FROM consent
 WHERE user_id = $1 AND object_id = $2 AND consumer_id = $3 ORDER BY at, id`, userID, objectID, consumerID)
 }
 

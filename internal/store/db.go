@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/roster-dev/roster"
 )
 
 // Queryer is the part of a connection pool or transaction the SQL needs.
@@ -69,8 +71,15 @@ var ErrNoRows = errors.New("store: no rows")
 var ErrUnique = errors.New("store: unique constraint violated")
 
 // ErrBusy is wrapped around serialization failures and lock timeouts that
-// are worth retrying.
-var ErrBusy = errors.New("store: database busy")
+// are worth retrying. When retries run out the caller is told to come back
+// later (503), as for an outage: the request itself was fine.
+var ErrBusy = &roster.Error{Code: roster.EUNAVAILABLE, Message: "the database is busy; try again shortly"}
+
+// ErrUnavailable is wrapped by engine adapters around errors that mean the
+// database cannot be reached (refused or dropped connections, a server
+// shutting down, a connect timeout, an unreadable file), so callers answer
+// 503 and the same request succeeds once the database is back.
+var ErrUnavailable = &roster.Error{Code: roster.EUNAVAILABLE, Message: "the database is unavailable; try again shortly"}
 
 // UniqueError says which constraint was violated, as far as the engine tells.
 type UniqueError struct {

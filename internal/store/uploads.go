@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/roster-dev/roster"
@@ -161,28 +160,11 @@ func FinishUpload(ctx context.Context, q Queryer, id, status, failure string, no
 // has an outcome makes it fail with ErrUnique, which aborts the caller's
 // transaction rather than recording the row twice.
 func InsertUploadRows(ctx context.Context, q Queryer, rows []UploadRow) error {
-	const perRow = 7
-	// Stay well inside SQLite's 32766 bound-parameter limit.
-	const batch = 1000
-	for len(rows) > 0 {
-		n := min(len(rows), batch)
-		var b strings.Builder
-		b.WriteString(`INSERT INTO upload_row (upload_id, row_number, status, user_id, errors, original_enc, created_at) VALUES `)
-		args := make([]any, 0, n*perRow)
-		for i, r := range rows[:n] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(" + placeholdersFrom(i*perRow+1, perRow) + ")")
-			args = append(args, r.UploadID, r.RowNumber, r.Status, NullString(r.UserID),
-				JSONText(r.Errors, "[]"), r.OriginalEnc, r.CreatedAt)
-		}
-		if _, err := q.Exec(ctx, b.String(), args...); err != nil {
-			return err
-		}
-		rows = rows[n:]
-	}
-	return nil
+	return insertRows(ctx, q, `INSERT INTO upload_row (upload_id, row_number, status, user_id, errors, original_enc, created_at)`,
+		7, len(rows), func(i int) []any {
+			r := rows[i]
+			return []any{r.UploadID, r.RowNumber, r.Status, NullString(r.UserID), JSONText(r.Errors, "[]"), r.OriginalEnc, r.CreatedAt}
+		})
 }
 
 // UploadRowsDone returns the row numbers in [from, to] that already have an

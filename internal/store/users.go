@@ -193,25 +193,29 @@ func DeleteExternalIdentities(ctx context.Context, q Queryer, userID string) err
 
 // UpsertMembership inserts or replaces the (user, organisation) row.
 func UpsertMembership(ctx context.Context, q Queryer, m roster.Membership) error {
-	_, err := q.Exec(ctx, `INSERT INTO user_organisation (user_id, organisation_id, association_type, roles,
-			is_approved, is_rejected, is_deleted, approval_date, org_join_date, org_left_date, updated_by, updated_date)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+	_, err := q.Exec(ctx, `INSERT INTO user_organisation (`+membershipColumns+`)
+		VALUES (`+Placeholders(12)+`)
 		ON CONFLICT (user_id, organisation_id) DO UPDATE SET
 			association_type = excluded.association_type, roles = excluded.roles,
 			is_approved = excluded.is_approved, is_rejected = excluded.is_rejected,
 			is_deleted = excluded.is_deleted, approval_date = excluded.approval_date,
 			org_join_date = excluded.org_join_date, org_left_date = excluded.org_left_date,
-			updated_by = excluded.updated_by, updated_date = excluded.updated_date`,
-		m.UserID, m.OrganisationID, m.AssociationType, JSONText(m.Roles, "[]"),
-		m.IsApproved, m.IsRejected, m.IsDeleted, m.ApprovalDate, m.OrgJoinDate, m.OrgLeftDate,
-		NullString(m.UpdatedBy), m.UpdatedDate)
+			updated_by = excluded.updated_by, updated_date = excluded.updated_date`, membershipArgs(m)...)
 	return err
+}
+
+const membershipColumns = `user_id, organisation_id, association_type, roles,
+	is_approved, is_rejected, is_deleted, approval_date, org_join_date, org_left_date, updated_by, updated_date`
+
+func membershipArgs(m roster.Membership) []any {
+	return []any{m.UserID, m.OrganisationID, m.AssociationType, JSONText(m.Roles, "[]"),
+		m.IsApproved, m.IsRejected, m.IsDeleted, m.ApprovalDate, m.OrgJoinDate, m.OrgLeftDate,
+		NullString(m.UpdatedBy), m.UpdatedDate}
 }
 
 // Memberships lists a user's organisation memberships, including left ones.
 func Memberships(ctx context.Context, q Queryer, userID string) ([]roster.Membership, error) {
-	return queryAll(ctx, q, scanMembership, `SELECT user_id, organisation_id, association_type, roles, is_approved,
-			is_rejected, is_deleted, approval_date, org_join_date, org_left_date, updated_by, updated_date
+	return queryAll(ctx, q, scanMembership, `SELECT `+membershipColumns+`
 		FROM user_organisation WHERE user_id = $1 ORDER BY org_join_date, organisation_id`, userID)
 }
 

@@ -64,6 +64,10 @@ func NewIdP(t testing.TB) *IdP {
 	return i
 }
 
+// Stop shuts the IdP down, so its issuer URL refuses connections: an IdP
+// outage. Tokens it signed before can still be made with Token.
+func (i *IdP) Stop() { i.server.Close() }
+
 // Token signs claims; iss, iat and exp (one hour) are filled in unless given.
 func (i *IdP) Token(claims map[string]any) string { return i.sign(i.key, claims) }
 

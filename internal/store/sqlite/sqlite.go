@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -41,6 +42,15 @@ func Open(path string) (*DB, error) {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("sqlite: create data directory: %w", err)
 		}
+	}
+	// The driver would create the file 0644 (less the umask), readable by
+	// every local user when the directory is not private. Created here
+	// first, it is 0600, and SQLite gives the -wal and -shm files the mode
+	// of the database file.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("sqlite: create %s: %w", path, err)
 	}
 	q := url.Values{}
 	// busy_timeout first: switching a new file to WAL takes a lock, and
@@ -147,7 +157,7 @@ type sqlQueryer interface {
 type queryer struct{ q sqlQueryer }
 
 func (q queryer) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	res, err := q.q.ExecContext(ctx, query, args...)
+	res, err := q.q.ExecContext(ctx, positional(query), args...)
 	if err != nil {
 		return 0, mapErr(err)
 	}
@@ -164,6 +174,45 @@ func (q queryer) Query(ctx context.Context, query string, args ...any) (store.Ro
 
 func (q queryer) QueryRow(ctx context.Context, query string, args ...any) store.Row {
 	return rowAdapter{q.q.QueryRowContext(ctx, query, args...)}
+}
+
+// positional turns "$1, $2, … $n", when each appears once and in order
+// outside quotes, into plain "?" parameters. SQLite looks "$n" names up by
+// a linear scan, so a multi-row INSERT with thousands of them costs the
+// square of their number; "?" costs nothing. Anything else is left as is.
+func positional(query string) string {
+	if len(query) < 2000 {
+		return query // short statements gain nothing
+	}
+	var b strings.Builder
+	b.Grow(len(query))
+	next := 1
+	var quote byte
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '$':
+			j := i + 1
+			for j < len(query) && query[j] >= '0' && query[j] <= '9' {
+				j++
+			}
+			if n, err := strconv.Atoi(query[i+1 : j]); err != nil || n != next {
+				return query
+			}
+			next++
+			b.WriteByte('?')
+			i = j - 1
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 type rowsAdapter struct{ *sql.Rows }
@@ -195,6 +244,12 @@ func mapErr(err error) error {
 			return &store.UniqueError{Constraint: constraint, Err: err}
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_BUSY_SNAPSHOT:
 			return fmt.Errorf("%w: %v", store.ErrBusy, err)
+		}
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_FULL:
+			// The file or its disk failed, not the statement: retrying
+			// later is all a caller can do.
+			return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
 		}
 	}
 	return err
