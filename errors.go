@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Error codes. Each maps to one HTTP status at the edge, so inner packages
@@ -39,6 +40,10 @@ type Error struct {
 	Code    string
 	Message string
 	Fields  []FieldError
+	// RetryAfter says, for EUNAVAILABLE, when the condition is likely to
+	// have passed: a hashing queue drains in a second, a restarting
+	// database takes longer. Zero means the edge's default.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

@@ -185,7 +185,7 @@ func tooManySignIns(wait time.Duration) error {
 		"too many failed sign-ins; wait and try again").(*huma.ErrorModel), wait}
 }
 
-// retryLater is a 429 or 503 with the Retry-After header.
+// retryLater is a 429 with the Retry-After header.
 type retryLater struct {
 	*huma.ErrorModel
 	wait time.Duration

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -78,12 +80,7 @@ func (s *Server) apiError(ctx context.Context, err error) error {
 		// Logged because an operator must hear of the outage; the error
 		// chain names the driver's reason, never request data.
 		s.log.WarnContext(ctx, "dependency unavailable", "err", err)
-		return unavailableError{out}
-	}
-	if status == http.StatusServiceUnavailable {
-		// The condition passes (a queue drains); saying when to come back
-		// (Retry-After: 1) spares the server clients that retry at once.
-		return retryLater{out, 0}
+		return unavailableError{out, retryAfter(re)}
 	}
 	return out
 }
@@ -92,11 +89,24 @@ func (s *Server) apiError(ctx context.Context, err error) error {
 // a restarting database or IdP, short enough that clients come back soon.
 const RetryAfter = "5"
 
+// retryAfter is the Retry-After of a 503 for err: the service's own hint
+// (a hashing queue drains in a second), else RetryAfter.
+func retryAfter(err error) string {
+	var re *roster.Error
+	if errors.As(err, &re) && re.RetryAfter > 0 {
+		return strconv.Itoa(int(re.RetryAfter.Round(time.Second) / time.Second))
+	}
+	return RetryAfter
+}
+
 // unavailableError tells the client when to try again.
-type unavailableError struct{ *huma.ErrorModel }
+type unavailableError struct {
+	*huma.ErrorModel
+	retryAfter string
+}
 
 func (e unavailableError) GetHeaders() http.Header {
-	return http.Header{"Retry-After": {RetryAfter}}
+	return http.Header{"Retry-After": {e.retryAfter}}
 }
 
 func init() {

@@ -216,7 +216,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		case roster.EUNAVAILABLE:
 			// The database or the IdP is down: the token may be fine.
 			s.log.WarnContext(ctx.Context(), "authentication unavailable", "err", err)
-			ctx.SetHeader("Retry-After", RetryAfter)
+			ctx.SetHeader("Retry-After", retryAfter(err))
 			status = http.StatusServiceUnavailable
 		default:
 			s.log.ErrorContext(ctx.Context(), "authentication failed", "err", err)

@@ -40,7 +40,8 @@ func New(db store.Engine, keys *pii.Keyring) *Service {
 }
 
 // busy is what a caller gets when the interactive hashing queue is full.
-var busy = roster.Errorf(roster.EUNAVAILABLE, "the server is busy checking passwords; try again in a moment")
+var busy = &roster.Error{Code: roster.EUNAVAILABLE, Message: "the server is busy checking passwords; try again in a moment",
+	RetryAfter: time.Second}
 
 // hashPassword hashes pw on a worker of the hashing pool.
 func (s *Service) hashPassword(ctx context.Context, lane password.Lane, pw string) (string, error) {
