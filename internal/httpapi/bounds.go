@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/roster-dev/roster/internal/registry"
 )
 
 // Bounds on JSON request bodies. Every body Roster takes is a few hundred
@@ -65,6 +68,14 @@ func (s *Server) boundBody(ctx huma.Context, next func(huma.Context)) {
 			&huma.ErrorDetail{Location: "body", Message: msg})
 		return
 	}
+	if locs := nulLocations(data); len(locs) > 0 {
+		details := make([]error, len(locs))
+		for i, l := range locs {
+			details[i] = &huma.ErrorDetail{Location: l, Message: registry.MsgControl}
+		}
+		_ = huma.WriteErr(s.api, ctx, http.StatusUnprocessableEntity, "validation failed", details...)
+		return
+	}
 	r.Body = io.NopCloser(bytes.NewReader(data))
 	next(ctx)
 }
@@ -100,6 +111,67 @@ func jsonShapeProblem(data []byte) string {
 			} else {
 				items = append(items, -1)
 			}
+		}
+	}
+}
+
+// nulLocations lists, as "body.<path>", every string of a JSON body that
+// holds a NUL character. PostgreSQL cannot store NUL in text and SQLite
+// would keep it silently, so every operation refuses it here, before its
+// service sees the value, with the rule book's message; the rule book
+// still checks the other control characters of user fields itself.
+func nulLocations(data []byte) []string {
+	if !bytes.Contains(data, []byte(`\u0000`)) {
+		return nil
+	}
+	type frame struct {
+		object  bool
+		key     string
+		wantKey bool
+	}
+	var stack []frame
+	var out []string
+	dec := json.NewDecoder(bytes.NewReader(data))
+	path := func() string {
+		p := "body"
+		for _, f := range stack {
+			if f.object && f.key != "" {
+				p += "." + f.key
+			}
+		}
+		return p
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return out
+		}
+		top := len(stack) - 1
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				stack = append(stack, frame{object: d == '{', wantKey: d == '{'})
+			default:
+				stack = stack[:top]
+				if top > 0 && stack[top-1].object {
+					stack[top-1].wantKey = true
+				}
+			}
+			continue
+		}
+		if top >= 0 && stack[top].object && stack[top].wantKey {
+			k, _ := tok.(string)
+			stack[top].key, stack[top].wantKey = k, false
+			if strings.ContainsRune(k, 0) {
+				out = append(out, path())
+			}
+			continue
+		}
+		if s, ok := tok.(string); ok && strings.ContainsRune(s, 0) {
+			out = append(out, path())
+		}
+		if top >= 0 && stack[top].object {
+			stack[top].wantKey = true
 		}
 	}
 }
