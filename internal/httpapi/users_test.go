@@ -123,12 +123,15 @@ func TestUserRoundTrip(t *testing.T) {
 			t.Errorf("removed membership still granted: %+v", me.Principal.Grants)
 		}
 
-		// Blocking stops the user's token at once; unblocking restores it.
+		// Blocking stops the user's token at once and for good: unblocking
+		// lets the user sign in again, not their old tokens back in.
 		e.do(http.MethodPost, "/api/v1/users/"+created.ID+"/block", adminA, nil, nil).expect(t, http.StatusNoContent)
 		e.do(http.MethodGet, "/api/v1/me", self, nil, nil).expect(t, http.StatusUnauthorized)
 		e.do(http.MethodPost, "/api/v1/auth/login", "", map[string]string{"login": "meena.k@example.org", "password": "Secret123"}, nil).
 			expect(t, http.StatusUnauthorized)
 		e.do(http.MethodPost, "/api/v1/users/"+created.ID+"/unblock", adminA, nil, nil).expect(t, http.StatusNoContent)
+		e.do(http.MethodGet, "/api/v1/me", self, nil, nil).expect(t, http.StatusUnauthorized)
+		self = e.loginWith("meena.k@example.org", "Secret123")
 		e.do(http.MethodGet, "/api/v1/me", self, nil, nil).expect(t, http.StatusOK)
 
 		// Soft delete: the token stops working and the user is gone for lookups.

@@ -381,6 +381,14 @@ func (s *Service) setStatus(ctx context.Context, p *roster.Principal, id, action
 		if err := store.UpdateUser(ctx, tx, rec); err != nil {
 			return err
 		}
+		if rec.IsDeleted {
+			// A block or delete ends every session for good: unblocking
+			// must not bring back tokens that may have been the reason for
+			// the block.
+			if err := store.EndSessions(ctx, tx, rec.ID); err != nil {
+				return err
+			}
+		}
 		return store.Audit(ctx, tx, p.UserID, "user."+action, "user", rec.ID, "ok", "")
 	})
 }
