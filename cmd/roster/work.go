@@ -91,7 +91,7 @@ func newUploadCmd(g *globals) *cobra.Command {
 				}
 				var bar *progressbar.ProgressBar
 				opt := upload.WaitOptions{DryRun: dryRun, PollInterval: 200 * time.Millisecond,
-					OnProgress: func(u upload.Upload) {
+					OnProgress: func(u roster.Upload) {
 						if bar == nil {
 							bar = newBar(cmd, u.Total, "rows")
 						}

@@ -69,7 +69,7 @@ func TestJobRescueAfterReachesTheQueue(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got.Status == upload.StatusCompleted && got.Succeeded == 1 {
+				if got.Status == roster.UploadCompleted && got.Succeeded == 1 {
 					return
 				}
 				if time.Now().After(deadline) {

@@ -95,14 +95,14 @@ func TestSchoolAdminCannotCreateAdmins(t *testing.T) {
 		// The dry run says so beforehand, as it does for every other error.
 		var dry uploadBody
 		e.postUpload(school, map[string]string{"orgId": e.schoolA.ID, "dryRun": "true"}, "users.csv", csv, &dry).expect(t, http.StatusOK)
-		if len(dry.Rows) != 2 || dry.Rows[0].Status != upload.RowFailed || dry.Rows[0].Errors[0].Field != "roles" || dry.Rows[1].Status != upload.RowValid {
+		if len(dry.Rows) != 2 || dry.Rows[0].Status != roster.UploadRowFailed || dry.Rows[0].Errors[0].Field != "roles" || dry.Rows[1].Status != roster.UploadRowValid {
 			t.Errorf("dry run rows = %+v", dry.Rows)
 		}
 		up := e.waitUpload(school, e.postUpload(school, map[string]string{"orgId": e.schoolA.ID}, "users.csv", csv, nil))
 		if up.Succeeded != 1 || up.Failed != 1 {
 			t.Fatalf("upload = %+v", up)
 		}
-		var rows struct{ Rows []upload.RowResult }
+		var rows struct{ Rows []roster.UploadRow }
 		e.do(http.MethodGet, "/api/v1/uploads/"+up.ID+"/rows?status=failed", school, nil, &rows).expect(t, http.StatusOK)
 		if len(rows.Rows) != 1 || rows.Rows[0].RowNumber != 2 || len(rows.Rows[0].Errors) != 1 ||
 			rows.Rows[0].Errors[0].Field != "roles" || !strings.Contains(rows.Rows[0].Errors[0].Message, "ORG_ADMIN") {
@@ -121,13 +121,13 @@ func TestSchoolAdminCannotCreateAdmins(t *testing.T) {
 }
 
 // waitUpload polls a submitted upload until it completes.
-func (e *env) waitUpload(token string, submitted *response) upload.Upload {
+func (e *env) waitUpload(token string, submitted *response) roster.Upload {
 	e.t.Helper()
 	submitted.expect(e.t, http.StatusAccepted)
-	var up upload.Upload
+	var up roster.Upload
 	e.do(http.MethodGet, "/api/v1/uploads/"+uploadID(e.t, submitted), token, nil, &up).expect(e.t, http.StatusOK)
-	for deadline := time.Now().Add(60 * time.Second); up.Status != upload.StatusCompleted; {
-		if up.Status == upload.StatusFailed || time.Now().After(deadline) {
+	for deadline := time.Now().Add(60 * time.Second); up.Status != roster.UploadCompleted; {
+		if up.Status == roster.UploadFailed || time.Now().After(deadline) {
 			e.t.Fatalf("upload ended as %+v", up)
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -138,7 +138,7 @@ func (e *env) waitUpload(token string, submitted *response) upload.Upload {
 
 func uploadID(t *testing.T, r *response) string {
 	t.Helper()
-	var up upload.Upload
+	var up roster.Upload
 	if err := json.Unmarshal(r.body, &up); err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestConflictsWithOtherTenantsAreBudgeted(t *testing.T) {
 		var dry uploadBody
 		e.postUpload(adminB, map[string]string{"orgId": e.stateB.ID, "dryRun": "true"}, "users.csv",
 			"firstName,email,userName,password\r\nRow,admin-a@example.org,row_u,Upl0adPass1\r\n", &dry).expect(t, http.StatusOK)
-		if len(dry.Rows) != 1 || dry.Rows[0].Status != upload.RowFailed || !strings.Contains(upload.JoinErrors(dry.Rows[0].Errors), "too many") ||
+		if len(dry.Rows) != 1 || dry.Rows[0].Status != roster.UploadRowFailed || !strings.Contains(upload.JoinErrors(dry.Rows[0].Errors), "too many") ||
 			strings.Contains(upload.JoinErrors(dry.Rows[0].Errors), "already in use") {
 			t.Errorf("dry run rows = %+v", dry.Rows)
 		}

@@ -18,7 +18,6 @@ import (
 	"github.com/roster-dev/roster/internal/report"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/storetest"
-	"github.com/roster-dev/roster/internal/upload"
 )
 
 // The authorization matrix: every operation of the served OpenAPI
@@ -156,7 +155,7 @@ func newMatrixWorld(t *testing.T, db store.Engine) *matrixWorld {
 	}
 	w.reportID, w.dlLink = r.ID, r.Download.Token
 
-	var up upload.Upload
+	var up roster.Upload
 	e.postUploadTo("/api/v1/uploads?dryRun=true", w.tokens[authz.TenantAdmin], map[string]string{"orgId": e.schoolA.ID},
 		"users.csv", w.csv(), &up).expect(t, http.StatusOK)
 	w.uploadID = up.ID

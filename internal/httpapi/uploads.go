@@ -23,8 +23,8 @@ import (
 // uploadView is an upload as the API returns it; a dry run also carries
 // every row's result.
 type uploadView struct {
-	*upload.Upload
-	Rows []upload.RowResult `json:"rows,omitempty" doc:"Dry runs only: every row's result"`
+	*roster.Upload
+	Rows []roster.UploadRow `json:"rows,omitempty" doc:"Dry runs only: every row's result"`
 }
 
 type uploadOutput struct {
@@ -34,14 +34,14 @@ type uploadOutput struct {
 
 type uploadListOutput struct {
 	Body struct {
-		Uploads []upload.Upload `json:"uploads"`
+		Uploads []roster.Upload `json:"uploads"`
 		Next    string          `json:"next,omitempty" doc:"Pass as 'before' for the next page; empty on the last page"`
 	}
 }
 
 type uploadRowsOutput struct {
 	Body struct {
-		Rows []upload.RowResult `json:"rows"`
+		Rows []roster.UploadRow `json:"rows"`
 		Next int                `json:"next,omitempty" doc:"Pass as 'after' for the next page; absent on the last page"`
 	}
 }

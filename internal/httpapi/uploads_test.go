@@ -48,8 +48,8 @@ func (e *env) postUploadTo(path, token string, fields map[string]string, fileNam
 }
 
 type uploadBody struct {
-	upload.Upload
-	Rows []upload.RowResult
+	roster.Upload
+	Rows []roster.UploadRow
 }
 
 func TestUploadOverHTTP(t *testing.T) {
@@ -64,7 +64,7 @@ func TestUploadOverHTTP(t *testing.T) {
 		if !dry.DryRun || dry.Total != 3 || dry.Succeeded != 1 || dry.Failed != 2 || len(dry.Rows) != 3 {
 			t.Fatalf("dry run = %+v", dry)
 		}
-		if dry.Rows[0].RowNumber != 2 || dry.Rows[0].Status != upload.RowValid || len(dry.Rows[1].Errors) < 2 {
+		if dry.Rows[0].RowNumber != 2 || dry.Rows[0].Status != roster.UploadRowValid || len(dry.Rows[1].Errors) < 2 {
 			t.Errorf("dry-run rows = %+v", dry.Rows)
 		}
 		e.do(http.MethodPost, "/api/v1/users/lookup", admin, map[string]string{"type": "username", "value": "asha_r"}, nil).
@@ -73,12 +73,12 @@ func TestUploadOverHTTP(t *testing.T) {
 		// Real upload: 202 at once, then poll to completion.
 		var up uploadBody
 		e.postUpload(admin, map[string]string{"orgId": e.schoolA.ID}, "users.csv", sampleCSV, &up).expect(t, http.StatusAccepted)
-		if up.ID == "" || up.Status != upload.StatusNew {
+		if up.ID == "" || up.Status != roster.UploadNew {
 			t.Fatalf("submitted = %+v", up.Upload)
 		}
 		deadline := time.Now().Add(60 * time.Second)
-		for up.Status != upload.StatusCompleted {
-			if up.Status == upload.StatusFailed || time.Now().After(deadline) {
+		for up.Status != roster.UploadCompleted {
+			if up.Status == roster.UploadFailed || time.Now().After(deadline) {
 				t.Fatalf("upload ended as %+v", up.Upload)
 			}
 			time.Sleep(50 * time.Millisecond)
@@ -87,7 +87,7 @@ func TestUploadOverHTTP(t *testing.T) {
 		if up.Succeeded != 1 || up.Failed != 2 || up.Processed != 3 {
 			t.Errorf("counts = %+v", up.Upload)
 		}
-		var failed struct{ Rows []upload.RowResult }
+		var failed struct{ Rows []roster.UploadRow }
 		e.do(http.MethodGet, "/api/v1/uploads/"+up.ID+"/rows?status=failed", admin, nil, &failed).expect(t, http.StatusOK)
 		if len(failed.Rows) != 2 || failed.Rows[1].RowNumber != 4 || !strings.Contains(upload.JoinErrors(failed.Rows[1].Errors), "already") {
 			t.Errorf("failed rows = %+v", failed.Rows)
@@ -100,7 +100,7 @@ func TestUploadOverHTTP(t *testing.T) {
 			!res.contains("CREATED") || res.contains("Upl0adPass") {
 			t.Errorf("result CSV = %q", res.body)
 		}
-		var list struct{ Uploads []upload.Upload }
+		var list struct{ Uploads []roster.Upload }
 		e.do(http.MethodGet, "/api/v1/uploads?orgId="+e.schoolA.ID, admin, nil, &list).expect(t, http.StatusOK)
 		if len(list.Uploads) != 2 || list.Uploads[0].ID != up.ID {
 			t.Errorf("uploads = %+v", list.Uploads)
@@ -156,8 +156,8 @@ func TestUploadDryRunInQueryAndOrgByExternalID(t *testing.T) {
 			var dry uploadBody
 			e.postUploadTo(path, admin, map[string]string{"orgId": e.schoolA.ID}, "users.csv", sampleCSV, &dry).
 				expect(t, http.StatusOK)
-			if !dry.DryRun || dry.Status != upload.StatusCompleted || dry.Total != 3 || len(dry.Rows) != 3 ||
-				dry.Rows[0].Status != upload.RowValid {
+			if !dry.DryRun || dry.Status != roster.UploadCompleted || dry.Total != 3 || len(dry.Rows) != 3 ||
+				dry.Rows[0].Status != roster.UploadRowValid {
 				t.Fatalf("%s: %+v", path, dry)
 			}
 		}
@@ -185,8 +185,8 @@ func TestUploadDryRunInQueryAndOrgByExternalID(t *testing.T) {
 		if up.OrgID != e.schoolA.ID || up.DryRun {
 			t.Fatalf("upload by external id: %+v", up.Upload)
 		}
-		for deadline := time.Now().Add(60 * time.Second); up.Status != upload.StatusCompleted; {
-			if up.Status == upload.StatusFailed || time.Now().After(deadline) {
+		for deadline := time.Now().Add(60 * time.Second); up.Status != roster.UploadCompleted; {
+			if up.Status == roster.UploadFailed || time.Now().After(deadline) {
 				t.Fatalf("upload ended as %+v", up.Upload)
 			}
 			time.Sleep(50 * time.Millisecond)

@@ -9,67 +9,11 @@ import (
 	"github.com/roster-dev/roster"
 )
 
-// Upload statuses: NEW until a worker picks it up, then IN_PROGRESS, then
-// COMPLETED (every row has an outcome) or FAILED (the file as a whole could
-// not be processed).
-const (
-	UploadNew        = "NEW"
-	UploadInProgress = "IN_PROGRESS"
-	UploadCompleted  = "COMPLETED"
-	UploadFailed     = "FAILED"
-)
-
-// Row outcomes. VALID is used by dry runs only: the row would be created.
-const (
-	RowCreated = "CREATED"
-	RowFailed  = "FAILED"
-	RowValid   = "VALID"
-)
-
-// Upload is a row of the upload table: one bulk user upload and its
-// progress. FileEnc is filled only by UploadFile.
-type Upload struct {
-	ID         string     `json:"id"`
-	OrgID      string     `json:"orgId"`
-	RootOrgID  string     `json:"rootOrgId"`
-	UploadedBy string     `json:"uploadedBy"`
-	FileName   string     `json:"fileName"`
-	FileSize   int64      `json:"fileSize"`
-	Format     string     `json:"format"`
-	Columns    []string   `json:"columns"`
-	FileEnc    []byte     `json:"-"`
-	Status     string     `json:"status"`
-	Failure    string     `json:"failure,omitempty"`
-	Total      int        `json:"total"`
-	Processed  int        `json:"processed"`
-	Succeeded  int        `json:"succeeded"`
-	Failed     int        `json:"failed"`
-	DryRun     bool       `json:"dryRun"`
-	CreatedAt  time.Time  `json:"createdAt"`
-	UpdatedAt  time.Time  `json:"updatedAt"`
-	StartedAt  *time.Time `json:"startedAt,omitempty"`
-	FinishedAt *time.Time `json:"finishedAt,omitempty"`
-	// ExpiresAt is when a dry run and its rows are deleted; computed by the
-	// upload service from its retention, not stored.
-	ExpiresAt *time.Time `json:"expiresAt,omitempty" doc:"Dry runs only: when the dry run and its results are deleted"`
-}
-
-// UploadRow is the recorded outcome of one data row.
-type UploadRow struct {
-	UploadID    string              `json:"-"`
-	RowNumber   int                 `json:"row"`
-	Status      string              `json:"status"`
-	UserID      string              `json:"userId,omitempty"`
-	Errors      []roster.FieldError `json:"errors,omitempty"`
-	OriginalEnc []byte              `json:"-"` // sealed JSON of the row's values, password blanked
-	CreatedAt   time.Time           `json:"-"`
-}
-
 const uploadColumns = `id, org_id, root_org_id, uploaded_by, file_name, file_size, format, columns, status,
 	failure, total, processed, succeeded, failed, dry_run, created_at, updated_at, started_at, finished_at`
 
-func scanUpload(row Row) (*Upload, error) {
-	var u Upload
+func scanUpload(row Row) (*roster.Upload, error) {
+	var u roster.Upload
 	var columns string
 	err := row.Scan(&u.ID, &u.OrgID, &u.RootOrgID, &u.UploadedBy, &u.FileName, &u.FileSize, &u.Format, &columns,
 		&u.Status, &u.Failure, &u.Total, &u.Processed, &u.Succeeded, &u.Failed, &u.DryRun,
@@ -86,7 +30,7 @@ func scanUpload(row Row) (*Upload, error) {
 }
 
 // InsertUpload records a new upload, including its sealed file.
-func InsertUpload(ctx context.Context, q Queryer, u *Upload) error {
+func InsertUpload(ctx context.Context, q Queryer, u *roster.Upload) error {
 	_, err := q.Exec(ctx, `INSERT INTO upload (`+uploadColumns+`, file_enc)
 		VALUES (`+Placeholders(20)+`)`,
 		u.ID, u.OrgID, u.RootOrgID, u.UploadedBy, u.FileName, u.FileSize, u.Format, JSONText(u.Columns, "[]"), u.Status,
@@ -96,7 +40,7 @@ func InsertUpload(ctx context.Context, q Queryer, u *Upload) error {
 }
 
 // GetUpload returns an upload without its file, or ErrNoRows.
-func GetUpload(ctx context.Context, q Queryer, id string) (*Upload, error) {
+func GetUpload(ctx context.Context, q Queryer, id string) (*roster.Upload, error) {
 	return scanUpload(q.QueryRow(ctx, `SELECT `+uploadColumns+` FROM upload WHERE id = $1`, id))
 }
 
@@ -110,7 +54,7 @@ func UploadFile(ctx context.Context, q Queryer, id string) ([]byte, error) {
 // ListUploads returns an organisation's uploads, newest first. Pass the
 // last id of a page as before to get the next one (ids are UUIDv7, so they
 // sort by creation time).
-func ListUploads(ctx context.Context, q Queryer, orgID, before string, limit int) ([]Upload, error) {
+func ListUploads(ctx context.Context, q Queryer, orgID, before string, limit int) ([]roster.Upload, error) {
 	sql := `SELECT ` + uploadColumns + ` FROM upload WHERE org_id = $1`
 	args := []any{orgID}
 	if before != "" {
@@ -137,7 +81,7 @@ func LockUpload(ctx context.Context, tx Tx, id string, now time.Time) error {
 // status alone, so a retried job does not reset started_at.
 func StartUpload(ctx context.Context, q Queryer, id string, now time.Time) error {
 	_, err := q.Exec(ctx, `UPDATE upload SET status = $3, started_at = $2, updated_at = $2
-		WHERE id = $1 AND status = $4`, id, now, UploadInProgress, UploadNew)
+		WHERE id = $1 AND status = $4`, id, now, roster.UploadInProgress, roster.UploadNew)
 	return err
 }
 
@@ -159,7 +103,7 @@ func FinishUpload(ctx context.Context, q Queryer, id, status, failure string, no
 // InsertUploadRows records outcomes in one statement. A row that already
 // has an outcome makes it fail with ErrUnique, which aborts the caller's
 // transaction rather than recording the row twice.
-func InsertUploadRows(ctx context.Context, q Queryer, rows []UploadRow) error {
+func InsertUploadRows(ctx context.Context, q Queryer, rows []roster.UploadRow) error {
 	return insertRows(ctx, q, `INSERT INTO upload_row (upload_id, row_number, status, user_id, errors, original_enc, created_at)`,
 		7, len(rows), func(i int) []any {
 			r := rows[i]
@@ -189,7 +133,7 @@ func UploadRowsDone(ctx context.Context, q Queryer, uploadID string, from, to in
 
 // ListUploadRows pages through outcomes in row order, optionally only those
 // with one status. withOriginal also loads the sealed original values.
-func ListUploadRows(ctx context.Context, q Queryer, uploadID, status string, afterRow, limit int, withOriginal bool) ([]UploadRow, error) {
+func ListUploadRows(ctx context.Context, q Queryer, uploadID, status string, afterRow, limit int, withOriginal bool) ([]roster.UploadRow, error) {
 	cols := `upload_id, row_number, status, user_id, errors, created_at`
 	if withOriginal {
 		cols += `, original_enc`
@@ -206,9 +150,9 @@ func ListUploadRows(ctx context.Context, q Queryer, uploadID, status string, aft
 
 // uploadRowScanner scans upload_row rows, with the sealed original values
 // when the query selected them.
-func uploadRowScanner(withOriginal bool) func(Row) (*UploadRow, error) {
-	return func(row Row) (*UploadRow, error) {
-		var r UploadRow
+func uploadRowScanner(withOriginal bool) func(Row) (*roster.UploadRow, error) {
+	return func(row Row) (*roster.UploadRow, error) {
+		var r roster.UploadRow
 		var userID *string
 		var errs string
 		dest := []any{&r.UploadID, &r.RowNumber, &r.Status, &userID, &errs, &r.CreatedAt}

@@ -36,9 +36,9 @@ func TestUploadLifecycle(t *testing.T) {
 		ctx := context.Background()
 		org, userID := newUploadFixture(t, db)
 		now := roster.Now()
-		up := &store.Upload{ID: roster.NewID(), OrgID: org.ID, RootOrgID: org.ID, UploadedBy: "admin-1",
+		up := &roster.Upload{ID: roster.NewID(), OrgID: org.ID, RootOrgID: org.ID, UploadedBy: "admin-1",
 			FileName: "users.csv", FileSize: 42, Format: "csv", Columns: []string{"firstName", "email"},
-			FileEnc: []byte("sealed"), Status: store.UploadNew, Total: 3, CreatedAt: now, UpdatedAt: now}
+			FileEnc: []byte("sealed"), Status: roster.UploadNew, Total: 3, CreatedAt: now, UpdatedAt: now}
 		if err := store.InsertUpload(ctx, db, up); err != nil {
 			t.Fatal(err)
 		}
@@ -67,9 +67,9 @@ func TestUploadLifecycle(t *testing.T) {
 			if err := store.LockUpload(ctx, tx, up.ID, later); err != nil {
 				return err
 			}
-			rows := []store.UploadRow{
-				{UploadID: up.ID, RowNumber: 2, Status: store.RowCreated, UserID: userID, OriginalEnc: []byte("o2"), CreatedAt: later},
-				{UploadID: up.ID, RowNumber: 4, Status: store.RowFailed, CreatedAt: later, OriginalEnc: []byte("o4"),
+			rows := []roster.UploadRow{
+				{UploadID: up.ID, RowNumber: 2, Status: roster.UploadRowCreated, UserID: userID, OriginalEnc: []byte("o2"), CreatedAt: later},
+				{UploadID: up.ID, RowNumber: 4, Status: roster.UploadRowFailed, CreatedAt: later, OriginalEnc: []byte("o4"),
 					Errors: []roster.FieldError{{Field: "email", Message: "is not a valid email address"}}},
 			}
 			if err := store.InsertUploadRows(ctx, tx, rows); err != nil {
@@ -87,7 +87,7 @@ func TestUploadLifecycle(t *testing.T) {
 		}
 
 		got, _ = store.GetUpload(ctx, db, up.ID)
-		if got.Status != store.UploadInProgress || got.StartedAt == nil || !got.StartedAt.Equal(later) ||
+		if got.Status != roster.UploadInProgress || got.StartedAt == nil || !got.StartedAt.Equal(later) ||
 			got.Processed != 2 || got.Succeeded != 1 || got.Failed != 1 {
 			t.Fatalf("after a chunk: %+v", got)
 		}
@@ -99,7 +99,7 @@ func TestUploadLifecycle(t *testing.T) {
 
 		// Recording a row twice fails: a resumed upload can never double-count.
 		err = store.InTx(ctx, db, func(tx store.Tx) error {
-			return store.InsertUploadRows(ctx, tx, []store.UploadRow{{UploadID: up.ID, RowNumber: 2, Status: store.RowFailed, CreatedAt: later}})
+			return store.InsertUploadRows(ctx, tx, []roster.UploadRow{{UploadID: up.ID, RowNumber: 2, Status: roster.UploadRowFailed, CreatedAt: later}})
 		})
 		if !errors.Is(err, store.ErrUnique) {
 			t.Fatalf("duplicate outcome: %v", err)
@@ -110,7 +110,7 @@ func TestUploadLifecycle(t *testing.T) {
 			all[1].RowNumber != 4 || all[1].Errors[0].Message != "is not a valid email address" || all[1].UserID != "" {
 			t.Fatalf("rows %+v %v", all, err)
 		}
-		failed, _ := store.ListUploadRows(ctx, db, up.ID, store.RowFailed, 0, 10, false)
+		failed, _ := store.ListUploadRows(ctx, db, up.ID, roster.UploadRowFailed, 0, 10, false)
 		if len(failed) != 1 || failed[0].RowNumber != 4 || failed[0].OriginalEnc != nil {
 			t.Fatalf("failed rows %+v", failed)
 		}
@@ -119,11 +119,11 @@ func TestUploadLifecycle(t *testing.T) {
 			t.Fatalf("page after row 2: %+v", page)
 		}
 
-		if err := store.FinishUpload(ctx, db, up.ID, store.UploadCompleted, "", later); err != nil {
+		if err := store.FinishUpload(ctx, db, up.ID, roster.UploadCompleted, "", later); err != nil {
 			t.Fatal(err)
 		}
 		got, _ = store.GetUpload(ctx, db, up.ID)
-		if got.Status != store.UploadCompleted || got.FinishedAt == nil {
+		if got.Status != roster.UploadCompleted || got.FinishedAt == nil {
 			t.Fatalf("finished: %+v", got)
 		}
 		if enc, err := store.UploadFile(ctx, db, up.ID); err != nil || enc != nil {
@@ -140,8 +140,8 @@ func TestListUploads(t *testing.T) {
 		var ids []string
 		for i := 0; i < 5; i++ {
 			now := roster.Now()
-			up := &store.Upload{ID: roster.NewID(), OrgID: org.ID, RootOrgID: org.ID, UploadedBy: "a", FileName: "f.csv",
-				Format: "csv", Status: store.UploadNew, CreatedAt: now, UpdatedAt: now}
+			up := &roster.Upload{ID: roster.NewID(), OrgID: org.ID, RootOrgID: org.ID, UploadedBy: "a", FileName: "f.csv",
+				Format: "csv", Status: roster.UploadNew, CreatedAt: now, UpdatedAt: now}
 			if i == 2 {
 				up.OrgID, up.RootOrgID = other.ID, other.ID
 			} else {

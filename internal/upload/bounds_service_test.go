@@ -2,6 +2,7 @@ package upload
 
 import (
 	"bytes"
+	"github.com/roster-dev/roster"
 	"strings"
 	"testing"
 
@@ -70,7 +71,7 @@ func TestErrorsCappedPerRowAndPerFile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		check(t, res.Upload.ID, RowValid)
+		check(t, res.Upload.ID, roster.UploadRowValid)
 
 		up, err := f.svc.Submit(f.ctx, f.adminA, OrgRef{ID: f.schoolA.ID}, "u.csv", data, false)
 		if err != nil {
@@ -79,6 +80,6 @@ func TestErrorsCappedPerRowAndPerFile(t *testing.T) {
 		if err := f.svc.Process(f.ctx, up.ID); err != nil {
 			t.Fatal(err)
 		}
-		check(t, up.ID, RowCreated)
+		check(t, up.ID, roster.UploadRowCreated)
 	})
 }

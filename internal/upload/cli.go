@@ -14,20 +14,20 @@ type WaitOptions struct {
 	PollInterval time.Duration
 	// OnProgress is called with the upload after submitting and after every
 	// poll, for a progress bar (Processed of Total).
-	OnProgress func(Upload)
+	OnProgress func(roster.Upload)
 }
 
 // Report is the outcome `roster upload` prints: the final upload and every
 // failed row (errors only, never row values).
 type Report struct {
-	Upload *Upload
-	Failed []RowResult
+	Upload *roster.Upload
+	Failed []roster.UploadRow
 }
 
 // OK reports whether the upload finished and every row succeeded; the
 // command exits non-zero otherwise.
 func (r *Report) OK() bool {
-	return r.Upload != nil && r.Upload.Status == StatusCompleted && r.Upload.Failed == 0
+	return r.Upload != nil && r.Upload.Status == roster.UploadCompleted && r.Upload.Failed == 0
 }
 
 // SubmitAndWait submits a file (or dry-runs it), waits until the upload is
@@ -39,7 +39,7 @@ func (s *Service) SubmitAndWait(ctx context.Context, p *roster.Principal, org Or
 	if opt.PollInterval <= 0 {
 		opt.PollInterval = 500 * time.Millisecond
 	}
-	progress := func(u *Upload) {
+	progress := func(u *roster.Upload) {
 		if opt.OnProgress != nil {
 			opt.OnProgress(*u)
 		}
@@ -51,7 +51,7 @@ func (s *Service) SubmitAndWait(ctx context.Context, p *roster.Principal, org Or
 	progress(up)
 	tick := time.NewTicker(opt.PollInterval)
 	defer tick.Stop()
-	for up.Status != StatusCompleted && up.Status != StatusFailed {
+	for up.Status != roster.UploadCompleted && up.Status != roster.UploadFailed {
 		select {
 		case <-ctx.Done():
 			return &Report{Upload: up}, ctx.Err()
@@ -62,9 +62,9 @@ func (s *Service) SubmitAndWait(ctx context.Context, p *roster.Principal, org Or
 		}
 		progress(up)
 	}
-	rep := &Report{Upload: up, Failed: []RowResult{}}
+	rep := &Report{Upload: up, Failed: []roster.UploadRow{}}
 	for after := 0; ; {
-		rows, err := s.Rows(ctx, p, up.ID, RowFilter{Status: RowFailed, After: after, Limit: 1000})
+		rows, err := s.Rows(ctx, p, up.ID, RowFilter{Status: roster.UploadRowFailed, After: after, Limit: 1000})
 		if err != nil {
 			return nil, err
 		}

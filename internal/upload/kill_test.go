@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/roster-dev/roster"
 	"os"
 	"os/exec"
 	"testing"
@@ -60,7 +61,7 @@ func TestKilledWorkerHelper(t *testing.T) {
 	// Wait to be killed. Should the parent miss its moment, stop once the
 	// upload is done (it then fails), and never outlive it by much.
 	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if up, err := store.GetUpload(ctx, db, uploadID); err == nil && up.Status == StatusCompleted {
+		if up, err := store.GetUpload(ctx, db, uploadID); err == nil && up.Status == roster.UploadCompleted {
 			break
 		}
 	}
@@ -112,7 +113,7 @@ func TestKilledWorkerResumes(t *testing.T) {
 					_ = child.Wait()
 				}
 			})
-			get := func() *Upload {
+			get := func() *roster.Upload {
 				t.Helper()
 				u, err := f.svc.Get(ctx, f.adminA, up.ID)
 				if err != nil {
@@ -135,7 +136,7 @@ func TestKilledWorkerResumes(t *testing.T) {
 			_ = child.Wait()
 			killed = true
 			mid := get()
-			if mid.Status != StatusInProgress || mid.Processed == 0 || mid.Processed >= n {
+			if mid.Status != roster.UploadInProgress || mid.Processed == 0 || mid.Processed >= n {
 				t.Fatalf("after the kill: %+v\nworker output:\n%s", mid, out.String())
 			}
 			if s := f.count(t, `SELECT count(*) FROM river_job WHERE kind = 'upload_users' AND CAST(state AS TEXT) = 'running'`); s != 1 {
@@ -157,8 +158,8 @@ func TestKilledWorkerResumes(t *testing.T) {
 			t.Cleanup(func() { _ = q.Stop(context.Background()) })
 			start := time.Now()
 			end := get()
-			for deadline := start.Add(90 * time.Second); end.Status != StatusCompleted; end = get() {
-				if end.Status == StatusFailed || time.Now().After(deadline) {
+			for deadline := start.Add(90 * time.Second); end.Status != roster.UploadCompleted; end = get() {
+				if end.Status == roster.UploadFailed || time.Now().After(deadline) {
 					t.Fatalf("not resumed: %+v", end)
 				}
 				time.Sleep(100 * time.Millisecond)
@@ -193,12 +194,12 @@ func TestKilledWorkerResumes(t *testing.T) {
 			for _, r := range results {
 				i := r.RowNumber - 2
 				if i == 57 {
-					if r.Status != RowFailed || JoinErrors(r.Errors) != "email: is not a valid email address" {
+					if r.Status != roster.UploadRowFailed || JoinErrors(r.Errors) != "email: is not a valid email address" {
 						t.Fatalf("row %d: %+v", r.RowNumber, r)
 					}
 					continue
 				}
-				if r.Status != RowCreated {
+				if r.Status != roster.UploadRowCreated {
 					t.Fatalf("row %d: %+v", r.RowNumber, r)
 				}
 				v, err := f.reg.GetUser(ctx, f.adminA, r.UserID)

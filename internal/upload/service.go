@@ -31,25 +31,6 @@ import (
 	"github.com/roster-dev/roster/internal/store"
 )
 
-// Upload statuses and row outcomes (see store for their meaning).
-const (
-	StatusNew        = store.UploadNew
-	StatusInProgress = store.UploadInProgress
-	StatusCompleted  = store.UploadCompleted
-	StatusFailed     = store.UploadFailed
-
-	RowCreated = store.RowCreated
-	RowFailed  = store.RowFailed
-	RowValid   = store.RowValid
-)
-
-// Upload is an upload's status and counters as callers see them.
-type Upload = store.Upload
-
-// RowResult is one row's outcome: row number, status, and the created
-// user's id or the row's errors. It never holds row values.
-type RowResult = store.UploadRow
-
 // Defaults of Service.DryRunRetention and Service.MaxStored. A day is long
 // enough to read a dry run's results and fix the file; twenty files of the
 // 10 MB limit bound what one organisation can make the database hold.
@@ -145,7 +126,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[JobArgs]) error {
 	if err != nil && job.Attempt >= job.MaxAttempts {
 		// No retry is coming: say so instead of leaving the upload
 		// IN_PROGRESS forever. Rows already done keep their outcome.
-		_ = store.FinishUpload(context.WithoutCancel(ctx), w.s.db, job.Args.UploadID, StatusFailed,
+		_ = store.FinishUpload(context.WithoutCancel(ctx), w.s.db, job.Args.UploadID, roster.UploadFailed,
 			"processing failed repeatedly; rows already processed keep their outcome", roster.Now())
 	}
 	return err
@@ -179,7 +160,7 @@ func (s *Service) resolveOrg(ctx context.Context, p *roster.Principal, ref OrgRe
 
 // newUpload parses the file and builds its upload record. Nothing is
 // written yet, so a bad file leaves no trace.
-func (s *Service) newUpload(ctx context.Context, p *roster.Principal, ref OrgRef, fileName string, data []byte) (*Upload, *File, error) {
+func (s *Service) newUpload(ctx context.Context, p *roster.Principal, ref OrgRef, fileName string, data []byte) (*roster.Upload, *File, error) {
 	org, err := s.resolveOrg(ctx, p, ref)
 	if err != nil {
 		return nil, nil, err
@@ -194,10 +175,10 @@ func (s *Service) newUpload(ctx context.Context, p *roster.Principal, ref OrgRef
 		return nil, nil, err
 	}
 	now := roster.Now()
-	up := &Upload{
+	up := &roster.Upload{
 		ID: roster.NewID(), OrgID: org.ID, RootOrgID: org.RootOrgID, UploadedBy: p.UserID,
 		FileName: cleanFileName(fileName), FileSize: int64(len(data)), Format: f.Format, Columns: f.Columns,
-		Status: StatusNew, Total: len(f.Rows), CreatedAt: now, UpdatedAt: now,
+		Status: roster.UploadNew, Total: len(f.Rows), CreatedAt: now, UpdatedAt: now,
 	}
 	return up, f, nil
 }
@@ -207,7 +188,7 @@ func (s *Service) newUpload(ctx context.Context, p *roster.Principal, ref OrgRef
 // job are written in one transaction, so a job never points at a missing
 // upload and an upload is never left without a job. With dryRun it
 // behaves as DryRun and returns the finished dry-run upload.
-func (s *Service) Submit(ctx context.Context, p *roster.Principal, ref OrgRef, fileName string, data []byte, dryRun bool) (*Upload, error) {
+func (s *Service) Submit(ctx context.Context, p *roster.Principal, ref OrgRef, fileName string, data []byte, dryRun bool) (*roster.Upload, error) {
 	if dryRun {
 		res, err := s.DryRun(ctx, p, ref, fileName, data)
 		if err != nil {
@@ -247,8 +228,8 @@ func (s *Service) Submit(ctx context.Context, p *roster.Principal, ref OrgRef, f
 
 // DryRunResult is a dry run's upload record and every row's result.
 type DryRunResult struct {
-	Upload *Upload
-	Rows   []RowResult
+	Upload *roster.Upload
+	Rows   []roster.UploadRow
 }
 
 // DryRun validates a file exactly as an upload would, including whether
@@ -263,10 +244,10 @@ func (s *Service) DryRun(ctx context.Context, p *roster.Principal, ref OrgRef, f
 		return nil, err
 	}
 	recs := ValidateRows(f.Rows, s.Now())
-	rows := make([]RowResult, len(recs))
+	rows := make([]roster.UploadRow, len(recs))
 	for i := range recs {
 		rec := &recs[i]
-		r := RowResult{UploadID: up.ID, RowNumber: rec.Row.Number, Status: RowValid, CreatedAt: up.CreatedAt,
+		r := roster.UploadRow{UploadID: up.ID, RowNumber: rec.Row.Number, Status: roster.UploadRowValid, CreatedAt: up.CreatedAt,
 			OriginalEnc: s.sealOriginal(up.ID, f.Columns, rec.Row)}
 		conflicts, err := s.conflicts(ctx, s.db, p, up.OrgID, rec)
 		if err != nil {
@@ -277,7 +258,7 @@ func (s *Service) DryRun(ctx context.Context, p *roster.Principal, ref OrgRef, f
 			rec.Errors = append(rec.Errors, *fe)
 		}
 		if !rec.OK() {
-			r.Status, r.Errors = RowFailed, capErrors(rec.Errors, up.Failed, s.Limits)
+			r.Status, r.Errors = roster.UploadRowFailed, capErrors(rec.Errors, up.Failed, s.Limits)
 			up.Failed++
 		} else {
 			up.Succeeded++
@@ -285,7 +266,7 @@ func (s *Service) DryRun(ctx context.Context, p *roster.Principal, ref OrgRef, f
 		rows[i] = r
 	}
 	now := roster.Now()
-	up.DryRun, up.Status, up.Processed = true, StatusCompleted, up.Total
+	up.DryRun, up.Status, up.Processed = true, roster.UploadCompleted, up.Total
 	up.StartedAt, up.FinishedAt, up.UpdatedAt = &up.CreatedAt, &now, now
 	err = store.InTx(ctx, s.db, func(tx store.Tx) error {
 		if err := store.InsertUpload(ctx, tx, up); err != nil {
@@ -449,7 +430,7 @@ func (rec *Record) columnErrors(errs []roster.FieldError) []roster.FieldError {
 
 // Get returns an upload's status and counters to an admin of its
 // organisation or tenant. Others are told it does not exist.
-func (s *Service) Get(ctx context.Context, p *roster.Principal, id string) (*Upload, error) {
+func (s *Service) Get(ctx context.Context, p *roster.Principal, id string) (*roster.Upload, error) {
 	up, err := store.GetUpload(ctx, s.db, id)
 	if errors.Is(err, store.ErrNoRows) || (err == nil && !authz.Allowed(p, authz.ManageOrg, authz.Resource{Tenant: up.RootOrgID, Org: up.OrgID})) {
 		return nil, roster.Errorf(roster.ENOTFOUND, "upload not found (dry runs are deleted %s after they ran)", formatDuration(s.retention()))
@@ -461,7 +442,7 @@ func (s *Service) Get(ctx context.Context, p *roster.Principal, id string) (*Upl
 }
 
 // setExpiry tells a dry run's reader when it is deleted.
-func (s *Service) setExpiry(up *Upload) {
+func (s *Service) setExpiry(up *roster.Upload) {
 	if up.DryRun {
 		t := up.CreatedAt.Add(s.retention())
 		up.ExpiresAt = &t
@@ -476,12 +457,12 @@ type RowFilter struct {
 }
 
 // Rows returns row results in row order.
-func (s *Service) Rows(ctx context.Context, p *roster.Principal, id string, f RowFilter) ([]RowResult, error) {
+func (s *Service) Rows(ctx context.Context, p *roster.Principal, id string, f RowFilter) ([]roster.UploadRow, error) {
 	status := strings.ToUpper(strings.TrimSpace(f.Status))
 	switch status {
 	case "", "ALL":
 		status = ""
-	case RowCreated, RowFailed, RowValid:
+	case roster.UploadRowCreated, roster.UploadRowFailed, roster.UploadRowValid:
 	default:
 		return nil, roster.Invalid(roster.FieldError{Field: "status", Message: "must be all, created, failed or valid"})
 	}
@@ -494,14 +475,14 @@ func (s *Service) Rows(ctx context.Context, p *roster.Principal, id string, f Ro
 	}
 	rows, err := store.ListUploadRows(ctx, s.db, id, status, f.After, f.Limit, false)
 	if rows == nil && err == nil {
-		rows = []RowResult{}
+		rows = []roster.UploadRow{}
 	}
 	return rows, err
 }
 
 // List returns an organisation's uploads, newest first, to admins of its
 // tenant. Pass the last id of a page as before for the next page.
-func (s *Service) List(ctx context.Context, p *roster.Principal, orgID, before string, limit int) ([]Upload, error) {
+func (s *Service) List(ctx context.Context, p *roster.Principal, orgID, before string, limit int) ([]roster.Upload, error) {
 	org, err := s.reg.GetOrg(ctx, p, orgID)
 	if err != nil {
 		return nil, err
@@ -514,7 +495,7 @@ func (s *Service) List(ctx context.Context, p *roster.Principal, orgID, before s
 	}
 	ups, err := store.ListUploads(ctx, s.db, orgID, before, limit)
 	if ups == nil && err == nil {
-		ups = []Upload{}
+		ups = []roster.Upload{}
 	}
 	for i := range ups {
 		s.setExpiry(&ups[i])

@@ -135,7 +135,7 @@ func TestSubmitProcessResults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if up.Status != StatusNew || up.Total != 5 || up.FileName != "users.csv" || up.OrgID != f.schoolA.ID || up.RootOrgID != f.stateA.ID {
+		if up.Status != roster.UploadNew || up.Total != 5 || up.FileName != "users.csv" || up.OrgID != f.schoolA.ID || up.RootOrgID != f.stateA.ID {
 			t.Fatalf("submitted: %+v", up)
 		}
 		if n := f.count(t, `SELECT count(*) FROM river_job WHERE kind = 'upload_users' AND queue = $1`, jobs.QueueUploads); n != 1 {
@@ -154,7 +154,7 @@ func TestSubmitProcessResults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Status != StatusCompleted || got.Processed != 5 || got.Succeeded != 2 || got.Failed != 3 ||
+		if got.Status != roster.UploadCompleted || got.Processed != 5 || got.Succeeded != 2 || got.Failed != 3 ||
 			got.StartedAt == nil || got.FinishedAt == nil {
 			t.Fatalf("finished: %+v", got)
 		}
@@ -166,10 +166,10 @@ func TestSubmitProcessResults(t *testing.T) {
 		if err != nil || len(rows) != 5 {
 			t.Fatalf("rows %+v %v", rows, err)
 		}
-		if rows[0].RowNumber != 2 || rows[0].Status != RowCreated || rows[0].UserID == "" || rows[1].Status != RowCreated {
+		if rows[0].RowNumber != 2 || rows[0].Status != roster.UploadRowCreated || rows[0].UserID == "" || rows[1].Status != roster.UploadRowCreated {
 			t.Fatalf("created rows %+v", rows[:2])
 		}
-		if e := JoinErrors(rows[3].Errors); rows[3].Status != RowFailed || e != "email: email already in use" {
+		if e := JoinErrors(rows[3].Errors); rows[3].Status != roster.UploadRowFailed || e != "email: email already in use" {
 			t.Fatalf("row 5: %s %q", rows[3].Status, e)
 		}
 		failed, _ := f.svc.Rows(f.ctx, f.adminA, up.ID, RowFilter{Status: "failed"})
@@ -403,7 +403,7 @@ func TestDryRun(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !up.DryRun || up.Status != StatusCompleted || up.Succeeded != 1 || up.Failed != 0 {
+		if !up.DryRun || up.Status != roster.UploadCompleted || up.Succeeded != 1 || up.Failed != 0 {
 			t.Fatalf("dry run upload %+v", up)
 		}
 		rows, _ := f.svc.Rows(f.ctx, f.adminA, up.ID, RowFilter{Status: "valid"})
@@ -452,7 +452,7 @@ func TestCrashAndResume(t *testing.T) {
 			t.Fatalf("first run: %v", err)
 		}
 		mid, _ := f.svc.Get(f.ctx, f.adminA, up.ID)
-		if mid.Status != StatusInProgress || mid.Processed != 20 || mid.Succeeded != 19 || mid.Failed != 1 {
+		if mid.Status != roster.UploadInProgress || mid.Processed != 20 || mid.Succeeded != 19 || mid.Failed != 1 {
 			t.Fatalf("after the crash: %+v", mid)
 		}
 		if m := f.members(t, f.schoolA.ID); m != 19 {
@@ -471,7 +471,7 @@ func TestCrashAndResume(t *testing.T) {
 			t.Fatal(err)
 		}
 		end, _ := f.svc.Get(f.ctx, f.adminA, up.ID)
-		if end.Status != StatusCompleted || end.Processed != n || end.Succeeded != n-1 || end.Failed != 1 {
+		if end.Status != roster.UploadCompleted || end.Processed != n || end.Succeeded != n-1 || end.Failed != 1 {
 			t.Fatalf("after resuming: %+v", end)
 		}
 		if m := f.members(t, f.schoolA.ID); m != n-1 {
@@ -511,7 +511,7 @@ func TestSameUploadTwiceConcurrently(t *testing.T) {
 			}
 		}
 		end, _ := f.svc.Get(f.ctx, f.adminA, up.ID)
-		if end.Status != StatusCompleted || end.Processed != n || end.Succeeded != n {
+		if end.Status != roster.UploadCompleted || end.Processed != n || end.Succeeded != n {
 			t.Fatalf("counters: %+v", end)
 		}
 		if m := f.members(t, f.schoolA.ID); m != n {
@@ -554,9 +554,9 @@ func TestConcurrentUploadsSharingAnEmail(t *testing.T) {
 			rows, _ := f.svc.Rows(f.ctx, f.adminA, id, RowFilter{})
 			r := rows[5]
 			switch {
-			case r.Status == RowCreated:
+			case r.Status == roster.UploadRowCreated:
 				created++
-			case r.Status == RowFailed && JoinErrors(r.Errors) == "email: email already in use":
+			case r.Status == roster.UploadRowFailed && JoinErrors(r.Errors) == "email: email already in use":
 				failed++
 			default:
 				t.Fatalf("shared row: %+v", r)
@@ -582,11 +582,11 @@ func TestThroughRiverWithProgress(t *testing.T) {
 		rows := userRows("r", 25)
 		rows[3][5] = "short"
 		var mu sync.Mutex
-		var seen []Upload
+		var seen []roster.Upload
 		ctx, cancel := context.WithTimeout(f.ctx, 60*time.Second)
 		defer cancel()
 		rep, err := f.svc.SubmitAndWait(ctx, f.adminA, OrgRef{ID: f.schoolA.ID}, "u.csv", csvFile(header, rows...),
-			WaitOptions{PollInterval: 20 * time.Millisecond, OnProgress: func(u Upload) {
+			WaitOptions{PollInterval: 20 * time.Millisecond, OnProgress: func(u roster.Upload) {
 				mu.Lock()
 				seen = append(seen, u)
 				mu.Unlock()
@@ -594,11 +594,11 @@ func TestThroughRiverWithProgress(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.OK() || rep.Upload.Status != StatusCompleted || rep.Upload.Succeeded != 24 || len(rep.Failed) != 1 ||
+		if rep.OK() || rep.Upload.Status != roster.UploadCompleted || rep.Upload.Succeeded != 24 || len(rep.Failed) != 1 ||
 			rep.Failed[0].RowNumber != 5 || JoinErrors(rep.Failed[0].Errors) != "password: must be 8 to 128 characters" {
 			t.Fatalf("report %+v failed %+v", rep.Upload, rep.Failed)
 		}
-		if len(seen) < 2 || seen[0].Status != StatusNew || seen[len(seen)-1].Processed != 25 {
+		if len(seen) < 2 || seen[0].Status != roster.UploadNew || seen[len(seen)-1].Processed != 25 {
 			t.Fatalf("progress reports %+v", seen)
 		}
 		for i := 1; i < len(seen); i++ {
@@ -622,7 +622,7 @@ func TestWorkerFailures(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		f := newFixture(t, db)
-		submit := func() *Upload {
+		submit := func() *roster.Upload {
 			up, err := f.svc.Submit(f.ctx, f.adminA, OrgRef{ID: f.schoolA.ID}, "u.csv", csvFile(header, userRows(roster.NewID()[:8], 3)...), false)
 			if err != nil {
 				t.Fatal(err)
@@ -669,7 +669,7 @@ func TestWorkerFailures(t *testing.T) {
 			t.Fatalf("after the last attempt: %q", got)
 		}
 		// The rows done before the failure keep their outcome and user.
-		if rows, _ := f.svc.Rows(f.ctx, f.adminA, up.ID, RowFilter{}); len(rows) != 2 || rows[1].Status != RowCreated {
+		if rows, _ := f.svc.Rows(f.ctx, f.adminA, up.ID, RowFilter{}); len(rows) != 2 || rows[1].Status != roster.UploadRowCreated {
 			t.Fatalf("rows %+v", rows)
 		}
 	})
@@ -693,8 +693,8 @@ func TestXLSXUpload(t *testing.T) {
 			t.Fatal(err)
 		}
 		rows, _ := f.svc.Rows(f.ctx, f.adminA, up.ID, RowFilter{})
-		if up.Format != FormatXLSX || len(rows) != 2 || rows[0].Status != RowCreated ||
-			rows[1].Status != RowFailed || JoinErrors(rows[1].Errors) != "email: email or phone is required" {
+		if up.Format != FormatXLSX || len(rows) != 2 || rows[0].Status != roster.UploadRowCreated ||
+			rows[1].Status != roster.UploadRowFailed || JoinErrors(rows[1].Errors) != "email: email or phone is required" {
 			t.Fatalf("format %s rows %+v", up.Format, rows)
 		}
 		v, err := f.reg.GetUser(f.ctx, f.adminA, rows[0].UserID)
@@ -724,7 +724,7 @@ func TestRowErrorsAndConflictsTogether(t *testing.T) {
 			2: "FAILED DOB: is not a real date; email: email already in use",
 			3: "FAILED firstName: may contain only letters, spaces, dots, apostrophes and hyphens; userName: userName already in use; phone: phone already in use",
 		}
-		check := func(what string, rows []RowResult, ok string) {
+		check := func(what string, rows []roster.UploadRow, ok string) {
 			t.Helper()
 			want[4] = ok
 			if len(rows) != 3 {
@@ -792,7 +792,7 @@ func TestEncodedFilesThroughProcessing(t *testing.T) {
 				t.Fatal(err)
 			}
 			rows, err := f.svc.Rows(f.ctx, f.adminA, up.ID, RowFilter{})
-			if err != nil || len(rows) != 1 || rows[0].Status != RowCreated {
+			if err != nil || len(rows) != 1 || rows[0].Status != roster.UploadRowCreated {
 				t.Fatalf("%s rows %+v %v", c.enc, rows, err)
 			}
 			v, err := f.reg.GetUser(f.ctx, f.adminA, rows[0].UserID)

@@ -27,11 +27,11 @@ func (s *Service) Process(ctx context.Context, uploadID string) error {
 	} else if err != nil {
 		return err
 	}
-	if up.Status == StatusCompleted || up.Status == StatusFailed {
+	if up.Status == roster.UploadCompleted || up.Status == roster.UploadFailed {
 		return nil
 	}
 	fail := func(msg string) error {
-		return store.FinishUpload(ctx, s.db, up.ID, StatusFailed, msg, roster.Now())
+		return store.FinishUpload(ctx, s.db, up.ID, roster.UploadFailed, msg, roster.Now())
 	}
 	enc, err := store.UploadFile(ctx, s.db, up.ID)
 	if err != nil {
@@ -104,7 +104,7 @@ func (s *Service) Process(ctx context.Context, uploadID string) error {
 		}
 	}
 	return store.InTx(ctx, s.db, func(tx store.Tx) error {
-		if err := store.FinishUpload(ctx, tx, up.ID, StatusCompleted, "", roster.Now()); err != nil {
+		if err := store.FinishUpload(ctx, tx, up.ID, roster.UploadCompleted, "", roster.Now()); err != nil {
 			return err
 		}
 		cur, err := store.GetUpload(ctx, tx, up.ID)
@@ -118,7 +118,7 @@ func (s *Service) Process(ctx context.Context, uploadID string) error {
 
 // processChunk writes a hashed chunk's users, their outcomes and the
 // counters in one transaction.
-func (s *Service) processChunk(ctx context.Context, up *Upload, columns []string, chunk []*Record) error {
+func (s *Service) processChunk(ctx context.Context, up *roster.Upload, columns []string, chunk []*Record) error {
 	first, last := chunk[0].Row.Number, chunk[len(chunk)-1].Row.Number
 	uploader, err := s.uploader(ctx, up)
 	if err != nil {
@@ -141,13 +141,13 @@ func (s *Service) processChunk(ctx context.Context, up *Upload, columns []string
 		if err != nil {
 			return err
 		}
-		rows := make([]store.UploadRow, 0, len(chunk))
+		rows := make([]roster.UploadRow, 0, len(chunk))
 		created, failed := 0, 0
 		for _, rec := range chunk {
 			if done[rec.Row.Number] {
 				continue
 			}
-			r := store.UploadRow{UploadID: up.ID, RowNumber: rec.Row.Number, CreatedAt: now,
+			r := roster.UploadRow{UploadID: up.ID, RowNumber: rec.Row.Number, CreatedAt: now,
 				OriginalEnc: s.sealOriginal(up.ID, columns, rec.Row)}
 			errs := rec.Errors
 			if len(errs) > 0 {
@@ -175,7 +175,7 @@ func (s *Service) processChunk(ctx context.Context, up *Upload, columns []string
 				switch {
 				case errs != nil:
 				case err == nil:
-					r.Status, r.UserID = RowCreated, u.ID
+					r.Status, r.UserID = roster.UploadRowCreated, u.ID
 				case errors.As(err, &re) && (re.Code == roster.ECONFLICT || re.Code == roster.EINVALID || re.Code == roster.EFORBIDDEN):
 					if re.Code == roster.ECONFLICT {
 						// Audited like any other answer that a value is taken.
@@ -192,7 +192,7 @@ func (s *Service) processChunk(ctx context.Context, up *Upload, columns []string
 				}
 			}
 			if len(errs) > 0 {
-				r.Status, r.Errors = RowFailed, capErrors(errs, cur.Failed+failed, s.Limits)
+				r.Status, r.Errors = roster.UploadRowFailed, capErrors(errs, cur.Failed+failed, s.Limits)
 				failed++
 			} else {
 				created++
@@ -210,7 +210,7 @@ func (s *Service) processChunk(ctx context.Context, up *Upload, columns []string
 // the registry applies their rights to each row exactly as to an API
 // create. One who can no longer sign in keeps no rights, so their
 // remaining rows fail.
-func (s *Service) uploader(ctx context.Context, up *Upload) (*roster.Principal, error) {
+func (s *Service) uploader(ctx context.Context, up *roster.Upload) (*roster.Principal, error) {
 	if up.UploadedBy == roster.SystemPrincipal.UserID {
 		return roster.SystemPrincipal, nil
 	}
