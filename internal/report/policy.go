@@ -31,7 +31,7 @@ func presetName(p Policy) string {
 }
 
 // policy returns a tenant's policy, DefaultPolicy when it has none.
-func (s *Service) policy(ctx context.Context, rootOrgID string) (Policy, *store.ReportPolicy, error) {
+func (s *Service) policy(ctx context.Context, rootOrgID string) (Policy, *roster.ReportPolicy, error) {
 	row, err := store.GetReportPolicy(ctx, s.db, rootOrgID)
 	if errors.Is(err, store.ErrNoRows) {
 		return DefaultPolicy, nil, nil
@@ -88,7 +88,7 @@ func (s *Service) SetPolicy(ctx context.Context, p *roster.Principal, rootOrgID 
 		return nil, err
 	}
 	now := s.Now()
-	row := &store.ReportPolicy{RootOrgID: t.ID, SSUFields: pol.SSU.Fields(), SSOFields: pol.SSO.Fields(),
+	row := &roster.ReportPolicy{RootOrgID: t.ID, SSUFields: pol.SSU.Fields(), SSOFields: pol.SSO.Fields(),
 		UpdatedBy: p.UserID, UpdatedDate: now}
 	err = store.InTx(ctx, s.db, func(tx store.Tx) error {
 		if err := store.PutReportPolicy(ctx, tx, row); err != nil {

@@ -90,7 +90,7 @@ func CountEnrolments(ctx context.Context, q Queryer, courseID, consumerID string
 
 // CountBatchEnrolments returns the counts of one batch of a course.
 func CountBatchEnrolments(ctx context.Context, q Queryer, courseID, batchID, consumerID string, at time.Time) (BatchCount, error) {
-	m, err := countEnrolments(ctx, q, " AND e.batch_id = $4", courseID, consumerID, at, batchID)
+	m, err := countEnrolments(ctx, q, " AND e.batch_id = $5", courseID, consumerID, at, batchID)
 	return m[batchID], err
 }
 
@@ -99,11 +99,11 @@ func countEnrolments(ctx context.Context, q Queryer, filter, courseID, consumerI
 	// as the report does), not joined: a join lets PostgreSQL hash the whole
 	// consent ledger for one course's counts.
 	rows, err := q.Query(ctx, `
-SELECT batch_id, COUNT(*), COALESCE(SUM(CASE WHEN status = 'ACTIVE' THEN 1 ELSE 0 END), 0)
+SELECT batch_id, COUNT(*), COALESCE(SUM(CASE WHEN status = $4 THEN 1 ELSE 0 END), 0)
 FROM (SELECT e.batch_id, (SELECT c.status `+latestConsent+`) AS status
       FROM enrolment e
       WHERE e.course_id = $1 AND e.active`+filter+`) x
-GROUP BY batch_id`, append([]any{courseID, consumerID, at}, args...)...)
+GROUP BY batch_id`, append([]any{courseID, consumerID, at, roster.ConsentActive}, args...)...)
 	if err != nil {
 		return nil, err
 	}

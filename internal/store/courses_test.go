@@ -433,7 +433,7 @@ func TestReportPolicy(t *testing.T) {
 		if _, err := store.GetReportPolicy(ctx, db, f.tenant.ID); !errors.Is(err, store.ErrNoRows) {
 			t.Fatalf("no policy: err = %v", err)
 		}
-		p := &store.ReportPolicy{RootOrgID: f.tenant.ID, SSUFields: nil, SSOFields: []string{"userName", "externalId"},
+		p := &roster.ReportPolicy{RootOrgID: f.tenant.ID, SSUFields: nil, SSOFields: []string{"userName", "externalId"},
 			UpdatedBy: f.creator, UpdatedDate: roster.Now()}
 		if err := store.PutReportPolicy(ctx, db, p); err != nil {
 			t.Fatal(err)

@@ -9,19 +9,9 @@ import (
 	"github.com/roster-dev/roster"
 )
 
-// ReportPolicy is a tenant's narrowing of the personal fields a User Profile
-// Exhaust shares on consent, for self-signed-up and for validated users.
-type ReportPolicy struct {
-	RootOrgID   string
-	SSUFields   []string
-	SSOFields   []string
-	UpdatedBy   string
-	UpdatedDate time.Time
-}
-
 // GetReportPolicy returns ErrNoRows when the tenant has no policy.
-func GetReportPolicy(ctx context.Context, q Queryer, rootOrgID string) (*ReportPolicy, error) {
-	var p ReportPolicy
+func GetReportPolicy(ctx context.Context, q Queryer, rootOrgID string) (*roster.ReportPolicy, error) {
+	var p roster.ReportPolicy
 	var ssu, sso string
 	err := q.QueryRow(ctx, `SELECT root_org_id, ssu_fields, sso_fields, updated_by, updated_date FROM report_policy WHERE root_org_id = $1`,
 		rootOrgID).Scan(&p.RootOrgID, &ssu, &sso, &p.UpdatedBy, &p.UpdatedDate)
@@ -39,7 +29,7 @@ func GetReportPolicy(ctx context.Context, q Queryer, rootOrgID string) (*ReportP
 }
 
 // PutReportPolicy creates or replaces a tenant's policy.
-func PutReportPolicy(ctx context.Context, q Queryer, p *ReportPolicy) error {
+func PutReportPolicy(ctx context.Context, q Queryer, p *roster.ReportPolicy) error {
 	_, err := q.Exec(ctx, `INSERT INTO report_policy (root_org_id, ssu_fields, sso_fields, updated_by, updated_date)
 VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (root_org_id) DO UPDATE SET ssu_fields = excluded.ssu_fields, sso_fields = excluded.sso_fields,
@@ -82,8 +72,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 func FindPendingReport(ctx context.Context, q Queryer, r *roster.ReportRequest) (*roster.ReportRequest, error) {
 	return scanReport(q.QueryRow(ctx, `SELECT `+reportColumns+` FROM report_request
 WHERE course_id = $1 AND COALESCE(batch_id, '') = $2 AND requested_by = $3 AND kind = $4 AND format = $5
-    AND status IN ('SUBMITTED', 'PROCESSING')`,
-		r.CourseID, r.BatchID, r.RequestedBy, r.Kind, r.Format))
+    AND status IN ($6, $7)`,
+		r.CourseID, r.BatchID, r.RequestedBy, r.Kind, r.Format, roster.ReportSubmitted, roster.ReportProcessing))
 }
 
 // GetReportRequest returns ErrNoRows when the request does not exist.
@@ -115,31 +105,32 @@ WHERE requested_by = $1 AND course_id = $2 ORDER BY requested_at DESC, id DESC L
 // was pending; a request already finished is left alone so a retried or
 // duplicated job does no harm.
 func StartReport(ctx context.Context, q Queryer, id string, at time.Time) (bool, error) {
-	n, err := q.Exec(ctx, `UPDATE report_request SET status = 'PROCESSING', started_at = $2
-WHERE id = $1 AND status IN ('SUBMITTED', 'PROCESSING')`, id, at)
+	n, err := q.Exec(ctx, `UPDATE report_request SET status = $3, started_at = $2
+WHERE id = $1 AND status IN ($4, $3)`, id, at, roster.ReportProcessing, roster.ReportSubmitted)
 	return n > 0, err
 }
 
 // NoteReportFailure records why the latest attempt failed while River will
 // retry it, so the requester sees progress rather than silence.
 func NoteReportFailure(ctx context.Context, q Queryer, id, message string) error {
-	_, err := q.Exec(ctx, `UPDATE report_request SET failure = $2 WHERE id = $1 AND status = 'PROCESSING'`, id, message)
+	_, err := q.Exec(ctx, `UPDATE report_request SET failure = $2 WHERE id = $1 AND status = $3`, id, message, roster.ReportProcessing)
 	return err
 }
 
 // FinishReport records a successful report and wipes its password.
 func FinishReport(ctx context.Context, q Queryer, r *roster.ReportRequest) error {
-	_, err := q.Exec(ctx, `UPDATE report_request SET status = 'SUCCESS', failure = '', total_rows = $2, consented_rows = $3,
+	_, err := q.Exec(ctx, `UPDATE report_request SET status = $8, failure = '', total_rows = $2, consented_rows = $3,
     file_path = $4, file_size = $5, finished_at = $6, expires_at = $7, password_enc = NULL
-WHERE id = $1 AND status IN ('SUBMITTED', 'PROCESSING')`,
-		r.ID, r.TotalRows, r.ConsentedRows, r.FilePath, r.FileSize, r.FinishedAt, r.ExpiresAt)
+WHERE id = $1 AND status IN ($9, $10)`,
+		r.ID, r.TotalRows, r.ConsentedRows, r.FilePath, r.FileSize, r.FinishedAt, r.ExpiresAt,
+		roster.ReportSuccess, roster.ReportSubmitted, roster.ReportProcessing)
 	return err
 }
 
 // FailReport records a final failure and wipes the password.
 func FailReport(ctx context.Context, q Queryer, id, message string, at time.Time) error {
-	_, err := q.Exec(ctx, `UPDATE report_request SET status = 'FAILED', failure = $2, finished_at = $3, password_enc = NULL
-WHERE id = $1 AND status IN ('SUBMITTED', 'PROCESSING')`, id, message, at)
+	_, err := q.Exec(ctx, `UPDATE report_request SET status = $4, failure = $2, finished_at = $3, password_enc = NULL
+WHERE id = $1 AND status IN ($5, $6)`, id, message, at, roster.ReportFailed, roster.ReportSubmitted, roster.ReportProcessing)
 	return err
 }
 
@@ -147,19 +138,19 @@ WHERE id = $1 AND status IN ('SUBMITTED', 'PROCESSING')`, id, message, at)
 // passwords: their job was lost (deleted or discarded outside the worker),
 // and a sealed password must not outlive the job that needed it.
 func FailStaleReports(ctx context.Context, q Queryer, before time.Time, message string, at time.Time) (int64, error) {
-	return q.Exec(ctx, `UPDATE report_request SET status = 'FAILED', failure = $2, finished_at = $3, password_enc = NULL
-WHERE status IN ('SUBMITTED', 'PROCESSING') AND requested_at < $1`, before, message, at)
+	return q.Exec(ctx, `UPDATE report_request SET status = $4, failure = $2, finished_at = $3, password_enc = NULL
+WHERE status IN ($5, $6) AND requested_at < $1`, before, message, at, roster.ReportFailed, roster.ReportSubmitted, roster.ReportProcessing)
 }
 
 // ExpiredReports returns successful requests whose file is past its expiry.
 func ExpiredReports(ctx context.Context, q Queryer, now time.Time, limit int) ([]roster.ReportRequest, error) {
 	return queryAll(ctx, q, scanReport, `SELECT `+reportColumns+` FROM report_request
-WHERE status = 'SUCCESS' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, now, limit)
+WHERE status = $3 AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, now, limit, roster.ReportSuccess)
 }
 
 // ExpireReport marks a request EXPIRED once its file is gone.
 func ExpireReport(ctx context.Context, q Queryer, id string) error {
-	_, err := q.Exec(ctx, `UPDATE report_request SET status = 'EXPIRED', file_path = NULL WHERE id = $1 AND status = 'SUCCESS'`, id)
+	_, err := q.Exec(ctx, `UPDATE report_request SET status = $2, file_path = NULL WHERE id = $1 AND status = $3`, id, roster.ReportExpired, roster.ReportSuccess)
 	return err
 }
 
