@@ -13,15 +13,16 @@ import (
 // SQLite engine sends such statements with "?" placeholders instead.)
 const maxParams = 3000
 
-// insertRows writes n rows with multi-row INSERTs: head is the statement up
-// to VALUES, args(i) the perRow values of row i. One statement per few
+// insertRows writes n rows into table with multi-row INSERTs: args(i) is
+// the values of row i, one per name in columns. One statement per few
 // hundred rows instead of one per row is what makes bulk loads fast.
-func insertRows(ctx context.Context, q Queryer, head string, perRow, n int, args func(i int) []any) error {
+func insertRows(ctx context.Context, q Queryer, table, columns string, n int, args func(i int) []any) error {
+	perRow := columnCount(columns)
 	per := maxParams / perRow
 	for start := 0; start < n; start += per {
 		end := min(n, start+per)
 		var b strings.Builder
-		b.WriteString(head + " VALUES ")
+		b.WriteString(`INSERT INTO ` + table + ` (` + columns + `) VALUES `)
 		vals := make([]any, 0, (end-start)*perRow)
 		for i := start; i < end; i++ {
 			if i > start {
@@ -46,20 +47,19 @@ type Lookup struct{ Type, Value, UserID string }
 
 // InsertUsers inserts new users rows.
 func InsertUsers(ctx context.Context, q Queryer, rs []*UserRecord) error {
-	return insertRows(ctx, q, `INSERT INTO users (`+userColumns+`)`, 39, len(rs), func(i int) []any { return rs[i].args() })
+	return insertRows(ctx, q, `users`, userColumns, len(rs), func(i int) []any { return rs[i].args() })
 }
 
 // InsertLookups claims every value.
 func InsertLookups(ctx context.Context, q Queryer, ls []Lookup) error {
-	return insertRows(ctx, q, `INSERT INTO user_lookup (type, value, user_id)`, 3, len(ls), func(i int) []any {
+	return insertRows(ctx, q, `user_lookup`, lookupColumns, len(ls), func(i int) []any {
 		return []any{ls[i].Type, ls[i].Value, ls[i].UserID}
 	})
 }
 
 // InsertExternalIdentities inserts identities.
 func InsertExternalIdentities(ctx context.Context, q Queryer, rs []ExternalIdentityRecord) error {
-	return insertRows(ctx, q, `INSERT INTO usr_external_identity
-		(provider, id_type, external_id_hash, external_id_enc, user_id, created_by, created_on)`, 7, len(rs), func(i int) []any {
+	return insertRows(ctx, q, `usr_external_identity`, externalIdentityColumns, len(rs), func(i int) []any {
 		r := rs[i]
 		return []any{r.Provider, r.IDType, r.Hash, r.Enc, r.UserID, NullString(r.CreatedBy), r.CreatedOn}
 	})
@@ -67,22 +67,22 @@ func InsertExternalIdentities(ctx context.Context, q Queryer, rs []ExternalIdent
 
 // InsertMemberships inserts memberships of users who have none yet.
 func InsertMemberships(ctx context.Context, q Queryer, ms []roster.Membership) error {
-	return insertRows(ctx, q, `INSERT INTO user_organisation (`+membershipColumns+`)`, 12, len(ms), func(i int) []any {
+	return insertRows(ctx, q, `user_organisation`, membershipColumns, len(ms), func(i int) []any {
 		return membershipArgs(ms[i])
 	})
 }
 
 // InsertEnrolments inserts active enrolments.
 func InsertEnrolments(ctx context.Context, q Queryer, es []roster.Enrolment) error {
-	return insertRows(ctx, q, `INSERT INTO enrolment (batch_id, user_id, course_id, enrolled_date, active)`, 5, len(es), func(i int) []any {
+	return insertRows(ctx, q, `enrolment`, enrolmentColumns, len(es), func(i int) []any {
 		e := es[i]
-		return []any{e.BatchID, e.UserID, e.CourseID, e.EnrolledDate, true}
+		return []any{e.UserID, e.CourseID, e.BatchID, e.EnrolledDate, true}
 	})
 }
 
 // InsertConsents appends entries to the consent ledger.
 func InsertConsents(ctx context.Context, q Queryer, cs []roster.Consent) error {
-	return insertRows(ctx, q, `INSERT INTO consent (`+consentColumns+`)`, 7, len(cs), func(i int) []any {
+	return insertRows(ctx, q, `consent`, consentColumns, len(cs), func(i int) []any {
 		return consentArgs(&cs[i])
 	})
 }

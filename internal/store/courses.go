@@ -21,7 +21,7 @@ func scanCourse(row Row) (*roster.Course, error) {
 
 // InsertCourse stores a new course; a duplicate id is ErrUnique.
 func InsertCourse(ctx context.Context, q Queryer, c *roster.Course) error {
-	_, err := q.Exec(ctx, `INSERT INTO course (`+courseColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+	_, err := q.Exec(ctx, insertSQL(`course`, courseColumns),
 		c.ID, c.Name, c.Channel, c.RootOrgID, c.CreatedBy, c.RequiresConsent, c.CreatedDate)
 	return err
 }
@@ -59,7 +59,7 @@ func scanBatch(row Row) (*roster.Batch, error) {
 
 // InsertBatch stores a new batch.
 func InsertBatch(ctx context.Context, q Queryer, b *roster.Batch) error {
-	_, err := q.Exec(ctx, `INSERT INTO course_batch (`+batchColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+	_, err := q.Exec(ctx, insertSQL(`course_batch`, batchColumns),
 		b.ID, b.CourseID, b.Name, b.CreatedBy, JSONText(b.Mentors, "[]"), b.StartDate, b.EndDate, b.EnrolmentEndDate, b.CreatedDate)
 	return err
 }
@@ -124,10 +124,9 @@ GROUP BY batch_id`, append([]any{courseID, consumerID, at, roster.ConsentActive}
 // enrolment in the same batch. An active enrolment in another batch of the
 // same course is ErrUnique (constraint enrolment_one_active_per_course).
 func UpsertEnrolment(ctx context.Context, q Queryer, e *roster.Enrolment) error {
-	_, err := q.Exec(ctx, `
-INSERT INTO enrolment (batch_id, user_id, course_id, enrolled_date, active) VALUES ($1, $2, $3, $4, TRUE)
+	_, err := q.Exec(ctx, insertSQL(`enrolment`, enrolmentColumns)+`
 ON CONFLICT (batch_id, user_id) DO UPDATE SET active = TRUE, enrolled_date = excluded.enrolled_date, updated_date = excluded.enrolled_date`,
-		e.BatchID, e.UserID, e.CourseID, e.EnrolledDate)
+		e.UserID, e.CourseID, e.BatchID, e.EnrolledDate, true)
 	return err
 }
 
@@ -164,7 +163,7 @@ WHERE user_id = $1 AND active ORDER BY enrolled_date DESC, batch_id`, userID)
 
 // InsertConsent appends an entry to the consent ledger.
 func InsertConsent(ctx context.Context, q Queryer, c *roster.Consent) error {
-	_, err := q.Exec(ctx, `INSERT INTO consent (`+consentColumns+`) VALUES (`+Placeholders(7)+`)`, consentArgs(c)...)
+	_, err := q.Exec(ctx, insertSQL(`consent`, consentColumns), consentArgs(c)...)
 	return err
 }
 

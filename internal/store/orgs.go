@@ -25,7 +25,7 @@ func scanOrg(row Row) (*roster.Organisation, error) {
 
 // InsertOrg writes a new organisation.
 func InsertOrg(ctx context.Context, q Queryer, o *roster.Organisation) error {
-	_, err := q.Exec(ctx, `INSERT INTO organisation (`+orgColumns+`) VALUES (`+Placeholders(11)+`)`,
+	_, err := q.Exec(ctx, insertSQL(`organisation`, orgColumns),
 		o.ID, o.Name, NullString(o.Channel), o.IsTenant, o.IsCustodian, o.RootOrgID, NullString(o.ExternalID),
 		NullString(o.Provider), JSONText(o.LocationIDs, "[]"), o.Status, o.CreatedDate)
 	return err

@@ -9,11 +9,13 @@ import (
 	"github.com/roster-dev/roster"
 )
 
+const reportPolicyColumns = `root_org_id, ssu_fields, sso_fields, updated_by, updated_date`
+
 // GetReportPolicy returns ErrNoRows when the tenant has no policy.
 func GetReportPolicy(ctx context.Context, q Queryer, rootOrgID string) (*roster.ReportPolicy, error) {
 	var p roster.ReportPolicy
 	var ssu, sso string
-	err := q.QueryRow(ctx, `SELECT root_org_id, ssu_fields, sso_fields, updated_by, updated_date FROM report_policy WHERE root_org_id = $1`,
+	err := q.QueryRow(ctx, `SELECT `+reportPolicyColumns+` FROM report_policy WHERE root_org_id = $1`,
 		rootOrgID).Scan(&p.RootOrgID, &ssu, &sso, &p.UpdatedBy, &p.UpdatedDate)
 	if err != nil {
 		return nil, err
@@ -30,8 +32,7 @@ func GetReportPolicy(ctx context.Context, q Queryer, rootOrgID string) (*roster.
 
 // PutReportPolicy creates or replaces a tenant's policy.
 func PutReportPolicy(ctx context.Context, q Queryer, p *roster.ReportPolicy) error {
-	_, err := q.Exec(ctx, `INSERT INTO report_policy (root_org_id, ssu_fields, sso_fields, updated_by, updated_date)
-VALUES ($1, $2, $3, $4, $5)
+	_, err := q.Exec(ctx, insertSQL(`report_policy`, reportPolicyColumns)+`
 ON CONFLICT (root_org_id) DO UPDATE SET ssu_fields = excluded.ssu_fields, sso_fields = excluded.sso_fields,
     updated_by = excluded.updated_by, updated_date = excluded.updated_date`,
 		p.RootOrgID, JSONText(p.SSUFields, "[]"), JSONText(p.SSOFields, "[]"), p.UpdatedBy, p.UpdatedDate)
@@ -60,8 +61,7 @@ func scanReport(row Row) (*roster.ReportRequest, error) {
 // course, batch and requester is ErrUnique (constraint
 // report_request_pending).
 func InsertReportRequest(ctx context.Context, q Queryer, r *roster.ReportRequest, passwordEnc []byte) error {
-	_, err := q.Exec(ctx, `INSERT INTO report_request (id, kind, format, course_id, batch_id, requested_by, status, password_enc, requested_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+	_, err := q.Exec(ctx, insertSQL(`report_request`, `id, kind, format, course_id, batch_id, requested_by, status, password_enc, requested_at`),
 		r.ID, r.Kind, r.Format, r.CourseID, NullString(r.BatchID), r.RequestedBy, r.Status, passwordEnc, r.RequestedAt)
 	return err
 }

@@ -32,6 +32,15 @@ func UTCPtr(t *time.Time) *time.Time {
 	return &u
 }
 
+// insertSQL is the INSERT of one row into table with the given column
+// list, its placeholders counted from the list so the two cannot drift.
+func insertSQL(table, columns string) string {
+	return `INSERT INTO ` + table + ` (` + columns + `) VALUES (` + Placeholders(columnCount(columns)) + `)`
+}
+
+// columnCount is the number of columns in a comma-separated list.
+func columnCount(columns string) int { return strings.Count(columns, ",") + 1 }
+
 // Placeholders returns "$1, $2, …, $n".
 func Placeholders(n int) string { return placeholdersFrom(1, n) }
 

@@ -31,8 +31,7 @@ func scanUpload(row Row) (*roster.Upload, error) {
 
 // InsertUpload records a new upload, including its sealed file.
 func InsertUpload(ctx context.Context, q Queryer, u *roster.Upload) error {
-	_, err := q.Exec(ctx, `INSERT INTO upload (`+uploadColumns+`, file_enc)
-		VALUES (`+Placeholders(20)+`)`,
+	_, err := q.Exec(ctx, insertSQL(`upload`, uploadColumns+`, file_enc`),
 		u.ID, u.OrgID, u.RootOrgID, u.UploadedBy, u.FileName, u.FileSize, u.Format, JSONText(u.Columns, "[]"), u.Status,
 		u.Failure, u.Total, u.Processed, u.Succeeded, u.Failed, u.DryRun, u.CreatedAt, u.UpdatedAt, u.StartedAt, u.FinishedAt,
 		u.FileEnc)
@@ -100,15 +99,18 @@ func FinishUpload(ctx context.Context, q Queryer, id, status, failure string, no
 	return err
 }
 
+// uploadRowColumns are read and written in this order; the sealed
+// original values follow them when a query wants them.
+const uploadRowColumns = `upload_id, row_number, status, user_id, errors, created_at`
+
 // InsertUploadRows records outcomes in one statement. A row that already
 // has an outcome makes it fail with ErrUnique, which aborts the caller's
 // transaction rather than recording the row twice.
 func InsertUploadRows(ctx context.Context, q Queryer, rows []roster.UploadRow) error {
-	return insertRows(ctx, q, `INSERT INTO upload_row (upload_id, row_number, status, user_id, errors, original_enc, created_at)`,
-		7, len(rows), func(i int) []any {
-			r := rows[i]
-			return []any{r.UploadID, r.RowNumber, r.Status, NullString(r.UserID), JSONText(r.Errors, "[]"), r.OriginalEnc, r.CreatedAt}
-		})
+	return insertRows(ctx, q, `upload_row`, uploadRowColumns+`, original_enc`, len(rows), func(i int) []any {
+		r := rows[i]
+		return []any{r.UploadID, r.RowNumber, r.Status, NullString(r.UserID), JSONText(r.Errors, "[]"), r.CreatedAt, r.OriginalEnc}
+	})
 }
 
 // UploadRowsDone returns the row numbers in [from, to] that already have an
@@ -134,7 +136,7 @@ func UploadRowsDone(ctx context.Context, q Queryer, uploadID string, from, to in
 // ListUploadRows pages through outcomes in row order, optionally only those
 // with one status. withOriginal also loads the sealed original values.
 func ListUploadRows(ctx context.Context, q Queryer, uploadID, status string, afterRow, limit int, withOriginal bool) ([]roster.UploadRow, error) {
-	cols := `upload_id, row_number, status, user_id, errors, created_at`
+	cols := uploadRowColumns
 	if withOriginal {
 		cols += `, original_enc`
 	}

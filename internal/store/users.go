@@ -80,7 +80,7 @@ func scanUser(row Row) (*UserRecord, error) {
 
 // InsertUser writes a new users row.
 func InsertUser(ctx context.Context, q Queryer, r *UserRecord) error {
-	_, err := q.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES (`+Placeholders(39)+`)`, r.args()...)
+	_, err := q.Exec(ctx, insertSQL(`users`, userColumns), r.args()...)
 	return err
 }
 
@@ -122,11 +122,13 @@ func ListUsersByOrg(ctx context.Context, q Queryer, orgID, after string, limit i
 		ORDER BY u.id LIMIT $3`, orgID, after, limit)
 }
 
+const lookupColumns = `type, value, user_id`
+
 // InsertLookup claims (typ, value) for userID. It reports false, without an
 // error, when another user already holds the value; ON CONFLICT keeps a
 // PostgreSQL transaction usable after the clash.
 func InsertLookup(ctx context.Context, q Queryer, typ, value, userID string) (bool, error) {
-	n, err := q.Exec(ctx, `INSERT INTO user_lookup (type, value, user_id) VALUES ($1, $2, $3)
+	n, err := q.Exec(ctx, insertSQL(`user_lookup`, lookupColumns)+`
 		ON CONFLICT (type, value) DO NOTHING`, typ, value, userID)
 	return n == 1, err
 }
@@ -158,19 +160,19 @@ type ExternalIdentityRecord struct {
 	CreatedOn              time.Time
 }
 
+const externalIdentityColumns = `provider, id_type, external_id_hash, external_id_enc, user_id, created_by, created_on`
+
 // InsertExternalIdentity stores an identity; false means another user
 // already holds it.
 func InsertExternalIdentity(ctx context.Context, q Queryer, r ExternalIdentityRecord) (bool, error) {
-	n, err := q.Exec(ctx, `INSERT INTO usr_external_identity
-		(provider, id_type, external_id_hash, external_id_enc, user_id, created_by, created_on)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+	n, err := q.Exec(ctx, insertSQL(`usr_external_identity`, externalIdentityColumns)+` ON CONFLICT DO NOTHING`,
 		r.Provider, r.IDType, r.Hash, r.Enc, r.UserID, NullString(r.CreatedBy), r.CreatedOn)
 	return n == 1, err
 }
 
 // ExternalIdentities lists a user's identities.
 func ExternalIdentities(ctx context.Context, q Queryer, userID string) ([]ExternalIdentityRecord, error) {
-	return queryAll(ctx, q, scanExternalIdentity, `SELECT provider, id_type, external_id_hash, external_id_enc, user_id, created_by, created_on
+	return queryAll(ctx, q, scanExternalIdentity, `SELECT `+externalIdentityColumns+`
 		FROM usr_external_identity WHERE user_id = $1 ORDER BY provider, id_type`, userID)
 }
 
@@ -193,8 +195,7 @@ func DeleteExternalIdentities(ctx context.Context, q Queryer, userID string) err
 
 // UpsertMembership inserts or replaces the (user, organisation) row.
 func UpsertMembership(ctx context.Context, q Queryer, m roster.Membership) error {
-	_, err := q.Exec(ctx, `INSERT INTO user_organisation (`+membershipColumns+`)
-		VALUES (`+Placeholders(12)+`)
+	_, err := q.Exec(ctx, insertSQL(`user_organisation`, membershipColumns)+`
 		ON CONFLICT (user_id, organisation_id) DO UPDATE SET
 			association_type = excluded.association_type, roles = excluded.roles,
 			is_approved = excluded.is_approved, is_rejected = excluded.is_rejected,
