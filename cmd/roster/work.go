@@ -325,7 +325,7 @@ func newDemoCmd(g *globals) *cobra.Command {
 					}
 					_ = bar.Set(done)
 				}
-				res, err := demo.Load(cmd.Context(), a.Registry, a.Courses, opts)
+				res, err := demo.Load(cmd.Context(), a.DB, a.Registry, a.Courses, opts)
 				if bar != nil {
 					_ = bar.Finish()
 					fmt.Fprintln(cmd.ErrOrStderr())

@@ -70,7 +70,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	reg := registry.New(db, keys)
 	reg.Hashing = password.NewPool(cfg.HashWorkers, cfg.HashQueue)
-	uploads := upload.New(reg)
+	uploads := upload.New(db, keys, reg)
 	uploads.Limits = upload.Limits{MaxRows: cfg.UploadMaxRows, MaxBytes: cfg.UploadMaxBytes}
 	uploads.DryRunRetention, uploads.MaxStored = cfg.DryRunRetention, cfg.UploadMaxStored
 	a := &App{Config: cfg, Log: log, DB: db, Keys: keys, Registry: reg,

@@ -75,7 +75,7 @@ var ErrLoaded = &roster.Error{Code: roster.ECONFLICT, Message: `demo data is alr
 // Load creates the demo data as the system principal: tenant, schools,
 // staff, course and batches through the registry and course services, the
 // learners in bulk (see learners). It refuses to run twice.
-func Load(ctx context.Context, reg *registry.Service, courses *course.Service, opts Options) (*Result, error) {
+func Load(ctx context.Context, db store.Engine, reg *registry.Service, courses *course.Service, opts Options) (*Result, error) {
 	if opts.Learners <= 0 {
 		opts.Learners = 300
 	}
@@ -94,7 +94,7 @@ func Load(ctx context.Context, reg *registry.Service, courses *course.Service, o
 	if err != nil {
 		return nil, err
 	}
-	loc, err := locations(ctx, reg)
+	loc, err := locations(ctx, db, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -156,11 +156,11 @@ func Load(ctx context.Context, reg *registry.Service, courses *course.Service, o
 		res.Batches = append(res.Batches, *b)
 	}
 
-	if err := learners(ctx, reg, opts, tenant, custodian, schools, c, res); err != nil {
+	if err := learners(ctx, db, reg, opts, tenant, custodian, schools, c, res); err != nil {
 		return nil, err
 	}
 	// One entry for the lot: the learners were loaded, not enrolled by anyone.
-	_ = store.Audit(ctx, reg.DB(), roster.SystemPrincipal.UserID, "demo.load", "course", c.ID, "ok", fmt.Sprintf("learners=%d", res.Learners))
+	_ = store.Audit(ctx, db, roster.SystemPrincipal.UserID, "demo.load", "course", c.ID, "ok", fmt.Sprintf("learners=%d", res.Learners))
 	return res, nil
 }
 
@@ -171,10 +171,10 @@ var districts = []place{{"demo-2901", "Bengaluru Urban"}, {"demo-2902", "Mysuru"
 // locations creates the demo state and its districts, or reuses them when
 // an earlier, interrupted run created them. Codes are prefixed "demo-" so
 // they never collide with a real location master.
-func locations(ctx context.Context, reg *registry.Service) (map[string]*roster.Location, error) {
+func locations(ctx context.Context, db store.Engine, reg *registry.Service) (map[string]*roster.Location, error) {
 	out := map[string]*roster.Location{}
 	get := func(typ, code, name, parent string) (*roster.Location, error) {
-		l, err := store.LocationByTypeCode(ctx, reg.DB(), typ, code)
+		l, err := store.LocationByTypeCode(ctx, db, typ, code)
 		if err == nil {
 			return l, nil
 		} else if !errors.Is(err, store.ErrNoRows) {
@@ -207,7 +207,7 @@ var (
 // any location. 60% are in the running batch, 40% in the upcoming one; half
 // consented, 15% revoked after granting, the rest never answered. They
 // have no password, so no hash is computed.
-func learners(ctx context.Context, reg *registry.Service, opts Options, tenant, custodian *roster.Organisation,
+func learners(ctx context.Context, db store.Engine, reg *registry.Service, opts Options, tenant, custodian *roster.Organisation,
 	schools []*roster.Organisation, c *roster.Course, res *Result) error {
 	rng := rand.New(rand.NewPCG(opts.Seed, 1))
 	now := roster.Now()
@@ -223,7 +223,7 @@ func learners(ctx context.Context, reg *registry.Service, opts Options, tenant, 
 			}
 		}
 		var consented, revoked, noAnswer int
-		err := store.InTx(ctx, reg.DB(), func(tx store.Tx) error {
+		err := store.InTx(ctx, db, func(tx store.Tx) error {
 			consented, revoked, noAnswer = 0, 0, 0
 			ids, err := reg.CreateUsersTx(ctx, tx, roster.SystemPrincipal, users)
 			if err != nil {

@@ -33,7 +33,7 @@ func TestLoadThenReport(t *testing.T) {
 		reg := registry.New(db, keys)
 		reg.HashPassword = testkit.CheapHash
 		courses := course.New(db)
-		res, err := demo.Load(ctx, reg, courses, demo.Options{Learners: 40})
+		res, err := demo.Load(ctx, db, reg, courses, demo.Options{Learners: 40})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +47,7 @@ func TestLoadThenReport(t *testing.T) {
 		if s := res.Summary(); !strings.Contains(s, res.CourseID) || !strings.Contains(s, "demo.creator") {
 			t.Fatalf("summary:\n%s", s)
 		}
-		_, err = demo.Load(ctx, reg, courses, demo.Options{Learners: 5})
+		_, err = demo.Load(ctx, db, reg, courses, demo.Options{Learners: 5})
 		if !errors.Is(err, demo.ErrLoaded) {
 			t.Fatalf("second load: %v, want ErrLoaded", err)
 		}
@@ -154,7 +154,7 @@ func TestLoadAtScale(t *testing.T) {
 		courses := course.New(db)
 		const n = 20_000
 		var progress []int
-		res, err := demo.Load(ctx, reg, courses, demo.Options{Learners: n, Progress: func(done, total int) {
+		res, err := demo.Load(ctx, db, reg, courses, demo.Options{Learners: n, Progress: func(done, total int) {
 			if total != n {
 				t.Errorf("progress total %d", total)
 			}
@@ -212,7 +212,7 @@ func TestLoadAtScale(t *testing.T) {
 func TestLoadRefusesTooManyLearners(t *testing.T) {
 	db := storetest.Open(t, "sqlite")
 	reg := registry.New(db, testkit.Keyring(t))
-	_, err := demo.Load(context.Background(), reg, course.New(db), demo.Options{Learners: demo.MaxLearners + 1})
+	_, err := demo.Load(context.Background(), db, reg, course.New(db), demo.Options{Learners: demo.MaxLearners + 1})
 	if roster.ErrorCode(err) != roster.EINVALID {
 		t.Fatalf("%d learners: %v, want invalid", demo.MaxLearners+1, err)
 	}

@@ -83,7 +83,7 @@ func withJobs(s *envSetup) {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	us := upload.New(s.reg)
+	us := upload.New(s.db, s.keys, s.reg)
 	workers := river.NewWorkers()
 	rs.Register(workers)
 	us.AddWorker(workers)

@@ -71,12 +71,6 @@ func (s *Service) verifyPassword(ctx context.Context, pw, hash string) (poolErr,
 	return nil, mismatch
 }
 
-// DB is the database the registry writes to.
-func (s *Service) DB() store.Engine { return s.db }
-
-// Keys is the PII key ring, for readers that decrypt in bulk (reports).
-func (s *Service) Keys() *pii.Keyring { return s.keys }
-
 // NewUser is the input for creating a user.
 type NewUser struct {
 	User roster.User // Email/Phone in clear; normalised by the service

@@ -47,7 +47,7 @@ func TestKilledWorkerHelper(t *testing.T) {
 		time.Sleep(40 * time.Millisecond)
 		return testkit.CheapHash(pw)
 	}
-	svc := New(reg)
+	svc := New(db, testkit.Keyring(t), reg)
 	svc.ChunkSize, svc.Hashers = 10, 2
 	workers := river.NewWorkers()
 	svc.AddWorker(workers)

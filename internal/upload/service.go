@@ -81,12 +81,14 @@ type Service struct {
 	afterChunk func(uploadID string, chunk int) error
 }
 
-// New returns a service writing users through reg. Call SetQueue before
+// New returns a service keeping uploads in db, sealed with keys, and
+// creating their users through reg (which must use the same db: a chunk's
+// users and outcomes commit in one transaction). Call SetQueue before
 // Submit, and AddWorker on the workers of the queue that should run
 // uploads.
-func New(reg *registry.Service) *Service {
+func New(db store.Engine, keys *pii.Keyring, reg *registry.Service) *Service {
 	return &Service{
-		reg: reg, db: reg.DB(), keys: reg.Keys(),
+		reg: reg, db: db, keys: keys,
 		ChunkSize: DefaultChunkSize,
 		Hashers:   runtime.NumCPU(),
 		Now:       roster.Now,

@@ -46,7 +46,7 @@ func newFixture(t testing.TB, db store.Engine) *fixture {
 	if err := jobs.Migrate(f.ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	f.svc = New(f.reg)
+	f.svc = New(db, testkit.Keyring(t), f.reg)
 	var err error
 	if f.queue, err = jobs.New(db, nil, jobs.Config{}); err != nil {
 		t.Fatal(err)

@@ -46,7 +46,7 @@ func barrierHash(n int) (hash func(string) string, peak func() int) {
 // by default; rows with errors are not hashed and clear passwords are
 // dropped once hashed.
 func TestHashersRunInParallel(t *testing.T) {
-	if New(registry.New(nil, testkit.Keyring(t))).Hashers != runtime.NumCPU() {
+	if New(nil, testkit.Keyring(t), registry.New(nil, testkit.Keyring(t))).Hashers != runtime.NumCPU() {
 		t.Fatalf("default Hashers is not runtime.NumCPU() = %d", runtime.NumCPU())
 	}
 	const hashers = 4
@@ -54,7 +54,7 @@ func TestHashersRunInParallel(t *testing.T) {
 	reg := registry.New(nil, testkit.Keyring(t))
 	reg.HashPassword = hash
 	reg.Hashing = password.NewPool(hashers, 0) // room for all of them
-	s := New(reg)
+	s := New(nil, testkit.Keyring(t), reg)
 	s.Hashers = hashers
 
 	var recs []*Record
@@ -119,7 +119,7 @@ func TestUploadHashingBoundedByPool(t *testing.T) {
 		mu.Unlock()
 		return "hashed:" + pw
 	}
-	s := New(reg)
+	s := New(nil, testkit.Keyring(t), reg)
 	s.Hashers = hashers
 	recs := make([]*Record, 3*hashers)
 	for i := range recs {
