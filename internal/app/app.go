@@ -265,7 +265,7 @@ func (a *App) NewQueue(work, maintenance bool) (*jobs.Queue, error) {
 	if work {
 		workers = river.NewWorkers()
 		a.Reports.Register(workers)
-		a.Uploads.AddWorker(workers)
+		a.Uploads.Register(workers)
 		if maintenance {
 			// Dry runs are swept more often than reports: they expire after
 			// a day, not a week.
@@ -278,6 +278,6 @@ func (a *App) NewQueue(work, maintenance bool) (*jobs.Queue, error) {
 		return nil, err
 	}
 	a.Reports.UseQueue(q)
-	a.Uploads.SetQueue(q)
+	a.Uploads.UseQueue(q)
 	return q, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -109,7 +110,11 @@ func (e unavailableError) GetHeaders() http.Header {
 	return http.Header{"Retry-After": {e.retryAfter}}
 }
 
-func init() {
+// hideErrorValues makes huma's own errors (schema validation, unparsable
+// parameters) carry no values. huma builds them through the package-level
+// huma.NewError, with no per-API option, so New installs the hook once,
+// where the API is configured, rather than at import time of this package.
+var hideErrorValues = sync.OnceFunc(func() {
 	// huma's own errors (schema validation, unparsable parameters) carry
 	// the offending value, and for a missing property the whole request
 	// object, password and contact details included. Clients log problem
@@ -127,7 +132,7 @@ func init() {
 		}
 		return out
 	}
-}
+})
 
 // unauthorizedError adds the WWW-Authenticate challenge RFC 9110 requires
 // on a 401.

@@ -86,13 +86,13 @@ func withJobs(s *envSetup) {
 	us := upload.New(s.db, s.keys, s.reg)
 	workers := river.NewWorkers()
 	rs.Register(workers)
-	us.AddWorker(workers)
+	us.Register(workers)
 	q, err := jobs.New(s.db, workers, jobs.Config{PollInterval: 50 * time.Millisecond})
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	rs.UseQueue(q)
-	us.SetQueue(q)
+	us.UseQueue(q)
 	if err := q.Start(ctx); err != nil {
 		s.t.Fatal(err)
 	}

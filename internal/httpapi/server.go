@@ -133,6 +133,7 @@ func New(cfg Config) *Server {
 		"cookie": {Type: "apiKey", In: "cookie", Name: SessionCookie,
 			Description: "Set by POST /api/v1/auth/login for the web console."},
 	}
+	hideErrorValues()
 	s.api = humago.New(s.mux, hc)
 	s.api.UseMiddleware(s.refuseControlChars, s.authenticate, s.boundBody, s.gateUploads)
 

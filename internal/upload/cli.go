@@ -33,7 +33,7 @@ func (r *Report) OK() bool {
 // SubmitAndWait submits a file (or dry-runs it), waits until the upload is
 // COMPLETED or FAILED and collects the failed rows. Some process must run
 // the upload workers: a `roster serve` on the same database, or a queue the
-// caller started with AddWorker. Cancelling ctx stops waiting, not the
+// caller started with Register. Cancelling ctx stops waiting, not the
 // upload, which carries on in the background.
 func (s *Service) SubmitAndWait(ctx context.Context, p *roster.Principal, org OrgRef, fileName string, data []byte, opt WaitOptions) (*Report, error) {
 	if opt.PollInterval <= 0 {

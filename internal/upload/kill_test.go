@@ -50,7 +50,7 @@ func TestKilledWorkerHelper(t *testing.T) {
 	svc := New(db, testkit.Keyring(t), reg)
 	svc.ChunkSize, svc.Hashers = 10, 2
 	workers := river.NewWorkers()
-	svc.AddWorker(workers)
+	svc.Register(workers)
 	q, err := jobs.New(db, workers, jobs.Config{PollInterval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +147,7 @@ func TestKilledWorkerResumes(t *testing.T) {
 			// This process's workers take over once River's rescuer runs on
 			// the new leader.
 			workers := river.NewWorkers()
-			f.svc.AddWorker(workers)
+			f.svc.Register(workers)
 			q, err := jobs.New(db, workers, jobs.Config{PollInterval: 50 * time.Millisecond, RescueAfter: 3 * time.Second})
 			if err != nil {
 				t.Fatal(err)

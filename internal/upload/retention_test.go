@@ -79,7 +79,7 @@ func TestDryRunsExpire(t *testing.T) {
 		// The periodic job does the same, as soon as the workers start.
 		f.age(t, ids[2], 2*time.Hour)
 		workers := river.NewWorkers()
-		f.svc.AddWorker(workers)
+		f.svc.Register(workers)
 		q, err := jobs.New(db, workers, jobs.Config{PollInterval: 50 * time.Millisecond,
 			PeriodicJobs: []*river.PeriodicJob{f.svc.ExpiryJob(time.Hour)}})
 		if err != nil {

@@ -83,8 +83,8 @@ type Service struct {
 
 // New returns a service keeping uploads in db, sealed with keys, and
 // creating their users through reg (which must use the same db: a chunk's
-// users and outcomes commit in one transaction). Call SetQueue before
-// Submit, and AddWorker on the workers of the queue that should run
+// users and outcomes commit in one transaction). Call UseQueue before
+// Submit, and Register on the workers of the queue that should run
 // uploads.
 func New(db store.Engine, keys *pii.Keyring, reg *registry.Service) *Service {
 	return &Service{
@@ -95,9 +95,9 @@ func New(db store.Engine, keys *pii.Keyring, reg *registry.Service) *Service {
 	}
 }
 
-// SetQueue sets the queue Submit enqueues on. The queue is built after the
+// UseQueue sets the queue Submit enqueues on. The queue is built after the
 // service because its workers need the service.
-func (s *Service) SetQueue(q *jobs.Queue) { s.queue = q }
+func (s *Service) UseQueue(q *jobs.Queue) { s.queue = q }
 
 // JobArgs is the River job that processes one upload.
 type JobArgs struct {
@@ -112,8 +112,8 @@ func (JobArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: jobs.QueueUploads, MaxAttempts: 10}
 }
 
-// AddWorker registers the upload worker and the dry-run expiry worker.
-func (s *Service) AddWorker(w *river.Workers) {
+// Register adds the upload worker and the dry-run expiry worker to w.
+func (s *Service) Register(w *river.Workers) {
 	river.AddWorker(w, &worker{s: s})
 	river.AddWorker(w, &expiryWorker{s: s})
 }

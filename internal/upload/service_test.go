@@ -51,7 +51,7 @@ func newFixture(t testing.TB, db store.Engine) *fixture {
 	if f.queue, err = jobs.New(db, nil, jobs.Config{}); err != nil {
 		t.Fatal(err)
 	}
-	f.svc.SetQueue(f.queue)
+	f.svc.UseQueue(f.queue)
 	return f
 }
 
@@ -59,7 +59,7 @@ func newFixture(t testing.TB, db store.Engine) *fixture {
 func (f *fixture) startWorkers(t testing.TB) {
 	t.Helper()
 	workers := river.NewWorkers()
-	f.svc.AddWorker(workers)
+	f.svc.Register(workers)
 	q, err := jobs.New(f.db, workers, jobs.Config{PollInterval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +68,7 @@ func (f *fixture) startWorkers(t testing.TB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = q.Stop(context.Background()) })
-	f.svc.SetQueue(q)
+	f.svc.UseQueue(q)
 }
 
 func (f *fixture) count(t testing.TB, sql string, args ...any) int {
