@@ -70,27 +70,13 @@ func (s *Server) authRoutes() {
 	// stays valid until it expires unless the user is blocked or their
 	// password changes (which ends every session).
 	register(s, public(op("logout", http.MethodPost, "/auth/logout", "Clear the session cookie", "auth")),
-		func(ctx context.Context, _ *struct{}) (*logoutOutput, error) {
-			out := &logoutOutput{SetCookie: s.cookie("", time.Unix(0, 0))}
-			out.SetCookie.MaxAge = -1
-			return out, nil
-		})
+		s.logout)
 
 	// Lets clients (the web console) find out whether IdP tokens are
 	// accepted, and where browser sign-in with the IdP starts when it is
 	// configured.
 	register(s, public(op("authConfig", http.MethodGet, "/auth/config", "How callers can authenticate", "auth")),
-		func(ctx context.Context, _ *struct{}) (*authConfigOutput, error) {
-			out := &authConfigOutput{}
-			if o := s.auth.OIDC; o != nil {
-				out.Body.OIDC.Enabled = true
-				out.Body.OIDC.Issuer, out.Body.OIDC.ClientID = o.Issuer(), o.ClientID()
-			}
-			if l := s.cfg.OIDCLogin; l != nil {
-				out.Body.OIDC.Name, out.Body.OIDC.LoginURL = l.Name(), OIDCLoginPath
-			}
-			return out, nil
-		})
+		s.authConfig)
 	if s.cfg.OIDCLogin != nil {
 		s.oidcLoginRoutes()
 	}
@@ -104,16 +90,35 @@ func (s *Server) authRoutes() {
 	register(s, pw, s.changePassword)
 
 	register(s, op("me", http.MethodGet, "/me", "The caller, their grants and profile", "auth"),
-		func(ctx context.Context, _ *struct{}) (*meOutput, error) {
-			p := caller(ctx)
-			u, err := s.reg.GetUser(ctx, p, p.UserID)
-			if err != nil {
-				return nil, err
-			}
-			out := &meOutput{}
-			out.Body.Principal, out.Body.User = p, u
-			return out, nil
-		})
+		s.me)
+}
+func (s *Server) logout(ctx context.Context, _ *struct{}) (*logoutOutput, error) {
+	out := &logoutOutput{SetCookie: s.cookie("", time.Unix(0, 0))}
+	out.SetCookie.MaxAge = -1
+	return out, nil
+}
+
+func (s *Server) authConfig(ctx context.Context, _ *struct{}) (*authConfigOutput, error) {
+	out := &authConfigOutput{}
+	if o := s.auth.OIDC; o != nil {
+		out.Body.OIDC.Enabled = true
+		out.Body.OIDC.Issuer, out.Body.OIDC.ClientID = o.Issuer(), o.ClientID()
+	}
+	if l := s.cfg.OIDCLogin; l != nil {
+		out.Body.OIDC.Name, out.Body.OIDC.LoginURL = l.Name(), OIDCLoginPath
+	}
+	return out, nil
+}
+
+func (s *Server) me(ctx context.Context, _ *struct{}) (*meOutput, error) {
+	p := caller(ctx)
+	u, err := s.reg.GetUser(ctx, p, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	out := &meOutput{}
+	out.Body.Principal, out.Body.User = p, u
+	return out, nil
 }
 
 type changePasswordInput struct {

@@ -111,174 +111,184 @@ func (s *Server) courseRoutes() {
 	if s.cfg.Courses == nil {
 		return
 	}
-	cs := s.cfg.Courses
-
 	create := op("createCourse", http.MethodPost, "/courses", "Create a course; you become its creator", "courses")
 	create.Description = "Needs the CONTENT_CREATOR role in the course's tenant. Only the creator may request the course's User Profile Exhaust."
 	create.DefaultStatus = http.StatusCreated
 	create.Errors = append(create.Errors, http.StatusConflict)
-	register(s, create, func(ctx context.Context, in *struct {
-		Body struct {
-			ID              string `json:"id,omitempty" maxLength:"67" doc:"do_… id; generated when empty"`
-			Name            string `json:"name" maxLength:"300"`
-			RootOrgID       string `json:"rootOrgId,omitempty" maxLength:"64" doc:"Owning tenant; defaults to yours"`
-			RequiresConsent *bool  `json:"requiresConsent,omitempty" doc:"Whether enrolment asks learners for consent (default true)"`
-		}
-	}) (*courseOutput, error) {
-		p := caller(ctx)
-		root := in.Body.RootOrgID
-		if root == "" {
-			root = p.RootOrgID
-		}
-		c, err := cs.CreateCourse(ctx, p, course.NewCourse{ID: in.Body.ID, Name: in.Body.Name, RootOrgID: root,
-			RequiresConsent: in.Body.RequiresConsent})
-		if err != nil {
-			return nil, err
-		}
-		return &courseOutput{Body: c}, nil
-	})
+	register(s, create, s.createCourse)
 
 	get := op("getCourse", http.MethodGet, "/courses/{courseId}", "Read a course", "courses")
 	get.Errors = append(get.Errors, http.StatusNotFound)
-	register(s, get, func(ctx context.Context, in *courseIDInput) (*courseOutput, error) {
-		c, err := cs.GetCourse(ctx, caller(ctx), in.CourseID)
-		if err != nil {
-			return nil, err
-		}
-		return &courseOutput{Body: c}, nil
-	})
+	register(s, get, s.getCourse)
 
-	myCourses := func(ctx context.Context, _ *struct{}) (*coursesOutput, error) {
-		list, err := cs.MyCourses(ctx, caller(ctx))
-		if err != nil {
-			return nil, err
-		}
-		out := &coursesOutput{}
-		out.Body.Courses = nonNil(list)
-		return out, nil
-	}
-	register(s, op("myCourses", http.MethodGet, "/me/courses", "Courses you created or mentor", "courses"), myCourses)
-	register(s, op("listCourses", http.MethodGet, "/courses", "Your courses (same as /me/courses)", "courses"), myCourses)
+	register(s, op("myCourses", http.MethodGet, "/me/courses", "Courses you created or mentor", "courses"), s.myCourses)
+	register(s, op("listCourses", http.MethodGet, "/courses", "Your courses (same as /me/courses)", "courses"), s.myCourses)
 
 	createBatch := op("createBatch", http.MethodPost, "/courses/{courseId}/batches", "Add a batch to a course", "courses")
 	createBatch.DefaultStatus = http.StatusCreated
 	createBatch.Errors = append(createBatch.Errors, http.StatusNotFound)
-	register(s, createBatch, func(ctx context.Context, in *struct {
-		CourseID string `path:"courseId" maxLength:"80"`
-		Body     batchBody
-	}) (*batchOutput, error) {
-		nb, err := in.Body.newBatch(in.CourseID)
-		if err != nil {
-			return nil, err
-		}
-		b, err := cs.CreateBatch(ctx, caller(ctx), nb)
-		if err != nil {
-			return nil, err
-		}
-		return &batchOutput{Body: b}, nil
-	})
+	register(s, createBatch, s.createBatch)
 
 	listBatches := op("listBatches", http.MethodGet, "/courses/{courseId}/batches", "A course's batches with status and enrolment/consent counts", "courses")
 	listBatches.Errors = append(listBatches.Errors, http.StatusNotFound)
-	register(s, listBatches, func(ctx context.Context, in *courseIDInput) (*batchesOutput, error) {
-		list, err := cs.ListBatches(ctx, caller(ctx), in.CourseID)
-		if err != nil {
-			return nil, err
-		}
-		out := &batchesOutput{}
-		out.Body.Batches = nonNil(list)
-		return out, nil
-	})
+	register(s, listBatches, s.listBatches)
 
 	getBatch := op("getBatch", http.MethodGet, "/batches/{batchId}", "Read a batch", "courses")
 	getBatch.Errors = append(getBatch.Errors, http.StatusNotFound)
 	getBatch.Description = "Everyone signed in sees the batch and its status; the course creator, its mentors and " +
 		"tenant administrators also get its enrolment and consent counts."
-	register(s, getBatch, func(ctx context.Context, in *batchIDInput) (*batchViewOutput, error) {
-		b, err := cs.GetBatch(ctx, caller(ctx), in.BatchID)
-		if err != nil {
-			return nil, err
-		}
-		return &batchViewOutput{Body: b}, nil
-	})
+	register(s, getBatch, s.getBatch)
 
 	participants := op("listParticipants", http.MethodGet, "/batches/{batchId}/participants", "A batch's active enrolments", "courses")
 	participants.Errors = append(participants.Errors, http.StatusNotFound)
-	register(s, participants, func(ctx context.Context, in *struct {
-		BatchID string `path:"batchId" maxLength:"64"`
-		After   string `query:"after" maxLength:"64" doc:"User id of the last participant of the previous page"`
-		Limit   int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
-	}) (*participantsOutput, error) {
-		list, err := cs.Participants(ctx, caller(ctx), in.BatchID, in.After, in.Limit)
-		if err != nil {
-			return nil, err
-		}
-		out := &participantsOutput{}
-		out.Body.Participants = nonNil(list)
-		if len(list) == in.Limit {
-			out.Body.Next = list[len(list)-1].UserID
-		}
-		return out, nil
-	})
+	register(s, participants, s.listParticipants)
 
 	enrol := op("enrol", http.MethodPut, "/batches/{batchId}/participants/{userId}", "Enrol a learner (yourself, or anyone as a tenant admin)", "courses")
 	enrol.Errors = append(enrol.Errors, http.StatusNotFound, http.StatusConflict)
-	register(s, enrol, func(ctx context.Context, in *enrolInput) (*enrolmentOutput, error) {
-		e, err := cs.Enrol(ctx, caller(ctx), in.BatchID, in.UserID)
-		if err != nil {
-			return nil, err
-		}
-		return &enrolmentOutput{Body: e}, nil
-	})
+	register(s, enrol, s.enrol)
 
 	unenrol := op("unenrol", http.MethodDelete, "/batches/{batchId}/participants/{userId}", "End a learner's enrolment", "courses")
 	unenrol.DefaultStatus = http.StatusNoContent
 	unenrol.Errors = append(unenrol.Errors, http.StatusNotFound)
-	register(s, unenrol, func(ctx context.Context, in *enrolInput) (*struct{}, error) {
-		return nil, cs.Unenrol(ctx, caller(ctx), in.BatchID, in.UserID)
-	})
+	register(s, unenrol, s.unenrol)
 
 	register(s, op("myEnrolments", http.MethodGet, "/me/enrolments", "Your active enrolments", "courses"),
-		func(ctx context.Context, _ *struct{}) (*enrolmentsOutput, error) {
-			list, err := cs.MyEnrolments(ctx, caller(ctx))
-			if err != nil {
-				return nil, err
-			}
-			out := &enrolmentsOutput{}
-			out.Body.Enrolments = nonNil(list)
-			return out, nil
-		})
+		s.myEnrolments)
 
 	consent := op("recordConsent", http.MethodPost, "/courses/{courseId}/consent", "Grant (ACTIVE) or withdraw (REVOKED) consent to share your profile with the course's organisation", "courses")
 	consent.Description = "Every decision is kept; the latest one is in force when a report is generated."
 	consent.DefaultStatus = http.StatusCreated
 	consent.Errors = append(consent.Errors, http.StatusNotFound)
-	register(s, consent, func(ctx context.Context, in *struct {
-		CourseID string `path:"courseId" maxLength:"80"`
-		Body     struct {
-			Status string `json:"status" enum:"ACTIVE,REVOKED"`
-		}
-	}) (*consentOutput, error) {
-		p := caller(ctx)
-		c, err := cs.RecordConsent(ctx, p, course.ConsentInput{UserID: p.UserID, CourseID: in.CourseID, Status: in.Body.Status})
-		if err != nil {
-			return nil, err
-		}
-		return &consentOutput{Body: c}, nil
-	})
+	register(s, consent, s.recordConsent)
 
 	history := op("consentHistory", http.MethodGet, "/courses/{courseId}/consent", "Your consent decisions for a course, oldest first", "courses")
 	history.Errors = append(history.Errors, http.StatusNotFound)
-	register(s, history, func(ctx context.Context, in *courseIDInput) (*decisionsOutput, error) {
-		p := caller(ctx)
-		list, err := cs.ConsentHistory(ctx, p, p.UserID, in.CourseID)
-		if err != nil {
-			return nil, err
-		}
-		out := &decisionsOutput{}
-		out.Body.Decisions = nonNil(list)
-		return out, nil
-	})
+	register(s, history, s.consentHistory)
+}
+func (s *Server) createCourse(ctx context.Context, in *struct {
+	Body struct {
+		ID              string `json:"id,omitempty" maxLength:"67" doc:"do_… id; generated when empty"`
+		Name            string `json:"name" maxLength:"300"`
+		RootOrgID       string `json:"rootOrgId,omitempty" maxLength:"64" doc:"Owning tenant; defaults to yours"`
+		RequiresConsent *bool  `json:"requiresConsent,omitempty" doc:"Whether enrolment asks learners for consent (default true)"`
+	}
+}) (*courseOutput, error) {
+	p := caller(ctx)
+	root := in.Body.RootOrgID
+	if root == "" {
+		root = p.RootOrgID
+	}
+	c, err := s.cfg.Courses.CreateCourse(ctx, p, course.NewCourse{ID: in.Body.ID, Name: in.Body.Name, RootOrgID: root,
+		RequiresConsent: in.Body.RequiresConsent})
+	if err != nil {
+		return nil, err
+	}
+	return &courseOutput{Body: c}, nil
+}
+
+func (s *Server) getCourse(ctx context.Context, in *courseIDInput) (*courseOutput, error) {
+	c, err := s.cfg.Courses.GetCourse(ctx, caller(ctx), in.CourseID)
+	if err != nil {
+		return nil, err
+	}
+	return &courseOutput{Body: c}, nil
+}
+
+func (s *Server) createBatch(ctx context.Context, in *struct {
+	CourseID string `path:"courseId" maxLength:"80"`
+	Body     batchBody
+}) (*batchOutput, error) {
+	nb, err := in.Body.newBatch(in.CourseID)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.cfg.Courses.CreateBatch(ctx, caller(ctx), nb)
+	if err != nil {
+		return nil, err
+	}
+	return &batchOutput{Body: b}, nil
+}
+
+func (s *Server) listBatches(ctx context.Context, in *courseIDInput) (*batchesOutput, error) {
+	list, err := s.cfg.Courses.ListBatches(ctx, caller(ctx), in.CourseID)
+	if err != nil {
+		return nil, err
+	}
+	out := &batchesOutput{}
+	out.Body.Batches = nonNil(list)
+	return out, nil
+}
+
+func (s *Server) getBatch(ctx context.Context, in *batchIDInput) (*batchViewOutput, error) {
+	b, err := s.cfg.Courses.GetBatch(ctx, caller(ctx), in.BatchID)
+	if err != nil {
+		return nil, err
+	}
+	return &batchViewOutput{Body: b}, nil
+}
+
+func (s *Server) listParticipants(ctx context.Context, in *struct {
+	BatchID string `path:"batchId" maxLength:"64"`
+	After   string `query:"after" maxLength:"64" doc:"User id of the last participant of the previous page"`
+	Limit   int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
+}) (*participantsOutput, error) {
+	list, err := s.cfg.Courses.Participants(ctx, caller(ctx), in.BatchID, in.After, in.Limit)
+	if err != nil {
+		return nil, err
+	}
+	out := &participantsOutput{}
+	out.Body.Participants = nonNil(list)
+	if len(list) == in.Limit {
+		out.Body.Next = list[len(list)-1].UserID
+	}
+	return out, nil
+}
+
+func (s *Server) enrol(ctx context.Context, in *enrolInput) (*enrolmentOutput, error) {
+	e, err := s.cfg.Courses.Enrol(ctx, caller(ctx), in.BatchID, in.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return &enrolmentOutput{Body: e}, nil
+}
+
+func (s *Server) unenrol(ctx context.Context, in *enrolInput) (*struct{}, error) {
+	return nil, s.cfg.Courses.Unenrol(ctx, caller(ctx), in.BatchID, in.UserID)
+}
+
+func (s *Server) myEnrolments(ctx context.Context, _ *struct{}) (*enrolmentsOutput, error) {
+	list, err := s.cfg.Courses.MyEnrolments(ctx, caller(ctx))
+	if err != nil {
+		return nil, err
+	}
+	out := &enrolmentsOutput{}
+	out.Body.Enrolments = nonNil(list)
+	return out, nil
+}
+
+func (s *Server) recordConsent(ctx context.Context, in *struct {
+	CourseID string `path:"courseId" maxLength:"80"`
+	Body     struct {
+		Status string `json:"status" enum:"ACTIVE,REVOKED"`
+	}
+}) (*consentOutput, error) {
+	p := caller(ctx)
+	c, err := s.cfg.Courses.RecordConsent(ctx, p, course.ConsentInput{UserID: p.UserID, CourseID: in.CourseID, Status: in.Body.Status})
+	if err != nil {
+		return nil, err
+	}
+	return &consentOutput{Body: c}, nil
+}
+
+func (s *Server) consentHistory(ctx context.Context, in *courseIDInput) (*decisionsOutput, error) {
+	p := caller(ctx)
+	list, err := s.cfg.Courses.ConsentHistory(ctx, p, p.UserID, in.CourseID)
+	if err != nil {
+		return nil, err
+	}
+	out := &decisionsOutput{}
+	out.Body.Decisions = nonNil(list)
+	return out, nil
 }
 
 // nonNil makes empty lists encode as [] rather than null.
@@ -287,4 +297,15 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// myCourses serves both /me/courses and /courses.
+func (s *Server) myCourses(ctx context.Context, _ *struct{}) (*coursesOutput, error) {
+	list, err := s.cfg.Courses.MyCourses(ctx, caller(ctx))
+	if err != nil {
+		return nil, err
+	}
+	out := &coursesOutput{}
+	out.Body.Courses = nonNil(list)
+	return out, nil
 }

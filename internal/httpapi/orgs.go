@@ -57,112 +57,127 @@ func (s *Server) orgRoutes() {
 	create := op("createOrganisation", http.MethodPost, "/organisations", "Create an organisation in your tenant", "organisations")
 	create.DefaultStatus = http.StatusCreated
 	create.Errors = append(create.Errors, http.StatusConflict)
-	register(s, create, func(ctx context.Context, in *struct{ Body orgBody }) (*orgOutput, error) {
-		b := in.Body
-		o, err := s.reg.CreateOrg(ctx, caller(ctx), roster.Organisation{
-			Name: b.Name, Channel: b.Channel, IsTenant: b.IsTenant, RootOrgID: b.RootOrgID,
-			ExternalID: b.ExternalID, Provider: b.Provider, LocationIDs: b.LocationIDs,
-		})
-		if err != nil {
-			return nil, err
-		}
-		return &orgOutput{Body: o}, nil
-	})
+	register(s, create, s.createOrganisation)
 
 	get := op("getOrganisation", http.MethodGet, "/organisations/{id}", "Read an organisation", "organisations")
 	get.Errors = append(get.Errors, http.StatusNotFound)
-	register(s, get, func(ctx context.Context, in *struct {
-		ID string `path:"id" maxLength:"64"`
-	}) (*orgOutput, error) {
-		o, err := s.reg.GetOrg(ctx, caller(ctx), in.ID)
-		if err != nil {
-			return nil, err
-		}
-		return &orgOutput{Body: o}, nil
-	})
+	register(s, get, s.getOrganisation)
 
 	register(s, op("listOrganisations", http.MethodGet, "/organisations", "List a tenant's organisations", "organisations"),
-		func(ctx context.Context, in *struct {
-			RootOrgID string `query:"rootOrgId" maxLength:"64" doc:"Defaults to the caller's tenant"`
-		}) (*orgListOutput, error) {
-			p := caller(ctx)
-			root := in.RootOrgID
-			if root == "" {
-				root = p.RootOrgID
-			}
-			orgs, err := s.reg.ListOrgs(ctx, p, root)
-			if err != nil {
-				return nil, err
-			}
-			out := &orgListOutput{}
-			out.Body.Organisations = orgs
-			return out, nil
-		})
+		s.listOrganisations)
 
 	createLoc := op("createLocation", http.MethodPost, "/locations", "Add a location (state, district, block, cluster)", "locations")
 	createLoc.DefaultStatus = http.StatusCreated
 	createLoc.Errors = append(createLoc.Errors, http.StatusConflict)
-	register(s, createLoc, func(ctx context.Context, in *struct{ Body locationBody }) (*locationOutput, error) {
-		b := in.Body
-		l, err := s.reg.CreateLocation(ctx, caller(ctx), roster.Location{Code: b.Code, Name: b.Name, Type: b.Type, ParentID: b.ParentID})
-		if err != nil {
-			return nil, err
-		}
-		return &locationOutput{Body: l}, nil
-	})
+	register(s, createLoc, s.createLocation)
 
 	getLoc := op("getLocation", http.MethodGet, "/locations/{id}", "Read a location", "locations")
 	getLoc.Errors = append(getLoc.Errors, http.StatusNotFound)
-	register(s, getLoc, func(ctx context.Context, in *struct {
-		ID string `path:"id" maxLength:"64"`
-	}) (*locationOutput, error) {
-		l, err := s.reg.GetLocation(ctx, in.ID)
-		if err != nil {
-			return nil, err
-		}
-		return &locationOutput{Body: l}, nil
-	})
+	register(s, getLoc, s.getLocation)
 
 	register(s, op("listLocations", http.MethodGet, "/locations", "List locations by type and/or parent", "locations"),
-		func(ctx context.Context, in *struct {
-			Type     string `query:"type" enum:"state,district,block,cluster,"`
-			ParentID string `query:"parentId" maxLength:"64"`
-		}) (*locationListOutput, error) {
-			ls, err := s.reg.ListLocations(ctx, in.Type, in.ParentID)
-			if err != nil {
-				return nil, err
-			}
-			out := &locationListOutput{}
-			out.Body.Locations = ls
-			return out, nil
-		})
+		s.listLocations)
 
 	add := op("putMembership", http.MethodPut, "/organisations/{orgId}/members/{userId}", "Add a user to an organisation or replace their roles there", "organisations")
 	add.Errors = append(add.Errors, http.StatusNotFound)
-	register(s, add, func(ctx context.Context, in *struct {
-		OrgID  string `path:"orgId" maxLength:"64"`
-		UserID string `path:"userId" maxLength:"64"`
-		Body   struct {
-			Roles           []string `json:"roles,omitempty" maxItems:"20" doc:"PUBLIC when empty"`
-			AssociationType int      `json:"associationType,omitempty" doc:"Bit mask: 1 SSO, 2 self-declared, 4 system upload"`
-		}
-	}) (*membershipOutput, error) {
-		m, err := s.reg.AddMembership(ctx, caller(ctx), in.UserID, in.OrgID, in.Body.Roles, in.Body.AssociationType)
-		if err != nil {
-			return nil, err
-		}
-		s.auth.Forget(in.UserID)
-		return &membershipOutput{Body: m}, nil
-	})
+	register(s, add, s.putMembership)
 
 	remove := op("deleteMembership", http.MethodDelete, "/organisations/{orgId}/members/{userId}", "Remove a user from an organisation", "organisations")
 	remove.DefaultStatus = http.StatusNoContent
 	remove.Errors = append(remove.Errors, http.StatusNotFound)
-	register(s, remove, func(ctx context.Context, in *membershipInput) (*struct{}, error) {
-		if err := s.reg.RemoveMembership(ctx, caller(ctx), in.UserID, in.OrgID); err != nil {
-			return nil, err
-		}
-		s.auth.Forget(in.UserID)
-		return nil, nil
+	register(s, remove, s.deleteMembership)
+}
+func (s *Server) createOrganisation(ctx context.Context, in *struct{ Body orgBody }) (*orgOutput, error) {
+	b := in.Body
+	o, err := s.reg.CreateOrg(ctx, caller(ctx), roster.Organisation{
+		Name: b.Name, Channel: b.Channel, IsTenant: b.IsTenant, RootOrgID: b.RootOrgID,
+		ExternalID: b.ExternalID, Provider: b.Provider, LocationIDs: b.LocationIDs,
 	})
+	if err != nil {
+		return nil, err
+	}
+	return &orgOutput{Body: o}, nil
+}
+
+func (s *Server) getOrganisation(ctx context.Context, in *struct {
+	ID string `path:"id" maxLength:"64"`
+}) (*orgOutput, error) {
+	o, err := s.reg.GetOrg(ctx, caller(ctx), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &orgOutput{Body: o}, nil
+}
+
+func (s *Server) listOrganisations(ctx context.Context, in *struct {
+	RootOrgID string `query:"rootOrgId" maxLength:"64" doc:"Defaults to the caller's tenant"`
+}) (*orgListOutput, error) {
+	p := caller(ctx)
+	root := in.RootOrgID
+	if root == "" {
+		root = p.RootOrgID
+	}
+	orgs, err := s.reg.ListOrgs(ctx, p, root)
+	if err != nil {
+		return nil, err
+	}
+	out := &orgListOutput{}
+	out.Body.Organisations = orgs
+	return out, nil
+}
+
+func (s *Server) createLocation(ctx context.Context, in *struct{ Body locationBody }) (*locationOutput, error) {
+	b := in.Body
+	l, err := s.reg.CreateLocation(ctx, caller(ctx), roster.Location{Code: b.Code, Name: b.Name, Type: b.Type, ParentID: b.ParentID})
+	if err != nil {
+		return nil, err
+	}
+	return &locationOutput{Body: l}, nil
+}
+
+func (s *Server) getLocation(ctx context.Context, in *struct {
+	ID string `path:"id" maxLength:"64"`
+}) (*locationOutput, error) {
+	l, err := s.reg.GetLocation(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &locationOutput{Body: l}, nil
+}
+
+func (s *Server) listLocations(ctx context.Context, in *struct {
+	Type     string `query:"type" enum:"state,district,block,cluster,"`
+	ParentID string `query:"parentId" maxLength:"64"`
+}) (*locationListOutput, error) {
+	ls, err := s.reg.ListLocations(ctx, in.Type, in.ParentID)
+	if err != nil {
+		return nil, err
+	}
+	out := &locationListOutput{}
+	out.Body.Locations = ls
+	return out, nil
+}
+
+func (s *Server) putMembership(ctx context.Context, in *struct {
+	OrgID  string `path:"orgId" maxLength:"64"`
+	UserID string `path:"userId" maxLength:"64"`
+	Body   struct {
+		Roles           []string `json:"roles,omitempty" maxItems:"20" doc:"PUBLIC when empty"`
+		AssociationType int      `json:"associationType,omitempty" doc:"Bit mask: 1 SSO, 2 self-declared, 4 system upload"`
+	}
+}) (*membershipOutput, error) {
+	m, err := s.reg.AddMembership(ctx, caller(ctx), in.UserID, in.OrgID, in.Body.Roles, in.Body.AssociationType)
+	if err != nil {
+		return nil, err
+	}
+	s.auth.Forget(in.UserID)
+	return &membershipOutput{Body: m}, nil
+}
+
+func (s *Server) deleteMembership(ctx context.Context, in *membershipInput) (*struct{}, error) {
+	if err := s.reg.RemoveMembership(ctx, caller(ctx), in.UserID, in.OrgID); err != nil {
+		return nil, err
+	}
+	s.auth.Forget(in.UserID)
+	return nil, nil
 }

@@ -114,79 +114,18 @@ func (s *Server) uploadRoutes() {
 			},
 		}},
 	}}
-	register(s, submit, func(ctx context.Context, in *struct {
-		// Clients build the URL once and send the same form either way, so
-		// a dry run asked for in the query must not quietly create users.
-		DryRun      bool   `query:"dryRun" doc:"Validate only; the same as the form field dryRun (either one set to true makes a dry run)"`
-		ContentType string `header:"Content-Type"`
-		RawBody     []byte `contentType:"multipart/form-data"`
-	}) (*uploadOutput, error) {
-		form, err := parseUploadForm(in.ContentType, in.RawBody, maxBytes)
-		if err != nil {
-			return nil, err
-		}
-		p := caller(ctx)
-		if form.dryRun || in.DryRun {
-			res, err := us.DryRun(ctx, p, form.org, form.fileName, form.data)
-			if err != nil {
-				return nil, err
-			}
-			return &uploadOutput{Status: http.StatusOK, Body: uploadView{Upload: res.Upload, Rows: nonNil(res.Rows)}}, nil
-		}
-		up, err := us.Submit(ctx, p, form.org, form.fileName, form.data, false)
-		if err != nil {
-			return nil, err
-		}
-		return &uploadOutput{Status: http.StatusAccepted, Body: uploadView{Upload: up}}, nil
-	})
+	register(s, submit, s.submitUpload)
 
 	register(s, op("listUploads", http.MethodGet, "/uploads", "An organisation's uploads, latest first", "uploads"),
-		func(ctx context.Context, in *struct {
-			OrgID  string `query:"orgId" maxLength:"64" required:"true"`
-			Before string `query:"before" maxLength:"64" doc:"Id of the last upload of the previous page"`
-			Limit  int    `query:"limit" minimum:"1" maximum:"100" default:"20"`
-		}) (*uploadListOutput, error) {
-			list, err := us.List(ctx, caller(ctx), in.OrgID, in.Before, in.Limit)
-			if err != nil {
-				return nil, err
-			}
-			out := &uploadListOutput{}
-			out.Body.Uploads = nonNil(list)
-			if len(list) == in.Limit {
-				out.Body.Next = list[len(list)-1].ID
-			}
-			return out, nil
-		})
+		s.listUploads)
 
 	get := op("getUpload", http.MethodGet, "/uploads/{id}", "An upload's status and counts (poll it for progress)", "uploads")
 	get.Errors = append(get.Errors, http.StatusNotFound)
-	register(s, get, func(ctx context.Context, in *uploadIDInput) (*uploadOutput, error) {
-		up, err := us.Get(ctx, caller(ctx), in.ID)
-		if err != nil {
-			return nil, err
-		}
-		return &uploadOutput{Status: http.StatusOK, Body: uploadView{Upload: up}}, nil
-	})
+	register(s, get, s.getUpload)
 
 	rows := op("listUploadRows", http.MethodGet, "/uploads/{id}/rows", "Row results: row number, status, created user id or errors", "uploads")
 	rows.Errors = append(rows.Errors, http.StatusNotFound)
-	register(s, rows, func(ctx context.Context, in *struct {
-		ID     string `path:"id" maxLength:"64"`
-		Status string `query:"status" maxLength:"16" doc:"all, created, failed or valid (any case)"`
-		After  int    `query:"after" minimum:"0" doc:"Row number the previous page ended with"`
-		Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
-	}) (*uploadRowsOutput, error) {
-		list, err := us.Rows(ctx, caller(ctx), in.ID, upload.RowFilter{Status: in.Status, After: in.After, Limit: in.Limit})
-		if err != nil {
-			return nil, err
-		}
-		out := &uploadRowsOutput{}
-		out.Body.Rows = nonNil(list)
-		if len(list) == in.Limit {
-			out.Body.Next = list[len(list)-1].RowNumber
-		}
-		return out, nil
-	})
+	register(s, rows, s.listUploadRows)
 
 	result := op("uploadResultCSV", http.MethodGet, "/uploads/{id}/result.csv",
 		"The result file: the original columns (password blank) plus status and errors", "uploads")
@@ -195,42 +134,114 @@ func (s *Server) uploadRoutes() {
 		Description: "CSV, UTF-8 with BOM",
 		Content:     map[string]*huma.MediaType{"text/csv": {Schema: &huma.Schema{Type: "string"}}},
 	}}
-	register(s, result, func(ctx context.Context, in *uploadIDInput) (*huma.StreamResponse, error) {
-		p := caller(ctx)
-		up, err := us.Get(ctx, p, in.ID)
-		if err != nil {
-			return nil, err
-		}
-		// Build the file before answering, so a failure half-way is still a
-		// proper error rather than a truncated download.
-		var buf bytes.Buffer
-		if err := us.ResultCSV(ctx, p, in.ID, &buf); err != nil {
-			return nil, err
-		}
-		name := strings.TrimSuffix(up.FileName, ".csv")
-		name = strings.TrimSuffix(strings.TrimSuffix(name, ".xlsx"), ".txt") + "-result.csv"
-		return &huma.StreamResponse{Body: func(hctx huma.Context) {
-			hctx.SetHeader("Content-Type", "text/csv; charset=utf-8")
-			hctx.SetHeader("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-			hctx.SetHeader("Content-Length", strconv.Itoa(buf.Len()))
-			hctx.SetStatus(http.StatusOK)
-			_, _ = buf.WriteTo(hctx.BodyWriter())
-		}}, nil
-	})
+	register(s, result, s.uploadResultCSV)
 
 	tmpl := op("uploadTemplate", http.MethodGet, "/uploads/template.csv", "The CSV template: every accepted column in seed 002's order", "uploads")
 	tmpl.Responses = result.Responses
-	register(s, tmpl, func(ctx context.Context, _ *struct{}) (*huma.StreamResponse, error) {
-		var buf bytes.Buffer
-		cw, _ := sheet.NewWriter(&buf, upload.Columns) // a bytes.Buffer does not fail
-		_ = cw.Flush()
-		return &huma.StreamResponse{Body: func(hctx huma.Context) {
-			hctx.SetHeader("Content-Type", "text/csv; charset=utf-8")
-			hctx.SetHeader("Content-Disposition", `attachment; filename="users-template.csv"`)
-			hctx.SetStatus(http.StatusOK)
-			_, _ = buf.WriteTo(hctx.BodyWriter())
-		}}, nil
-	})
+	register(s, tmpl, s.uploadTemplate)
+}
+func (s *Server) submitUpload(ctx context.Context, in *struct {
+	// Clients build the URL once and send the same form either way, so
+	// a dry run asked for in the query must not quietly create users.
+	DryRun      bool   `query:"dryRun" doc:"Validate only; the same as the form field dryRun (either one set to true makes a dry run)"`
+	ContentType string `header:"Content-Type"`
+	RawBody     []byte `contentType:"multipart/form-data"`
+}) (*uploadOutput, error) {
+	form, err := parseUploadForm(in.ContentType, in.RawBody, s.cfg.Uploads.Limits.WithDefaults().MaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	p := caller(ctx)
+	if form.dryRun || in.DryRun {
+		res, err := s.cfg.Uploads.DryRun(ctx, p, form.org, form.fileName, form.data)
+		if err != nil {
+			return nil, err
+		}
+		return &uploadOutput{Status: http.StatusOK, Body: uploadView{Upload: res.Upload, Rows: nonNil(res.Rows)}}, nil
+	}
+	up, err := s.cfg.Uploads.Submit(ctx, p, form.org, form.fileName, form.data, false)
+	if err != nil {
+		return nil, err
+	}
+	return &uploadOutput{Status: http.StatusAccepted, Body: uploadView{Upload: up}}, nil
+}
+
+func (s *Server) listUploads(ctx context.Context, in *struct {
+	OrgID  string `query:"orgId" maxLength:"64" required:"true"`
+	Before string `query:"before" maxLength:"64" doc:"Id of the last upload of the previous page"`
+	Limit  int    `query:"limit" minimum:"1" maximum:"100" default:"20"`
+}) (*uploadListOutput, error) {
+	list, err := s.cfg.Uploads.List(ctx, caller(ctx), in.OrgID, in.Before, in.Limit)
+	if err != nil {
+		return nil, err
+	}
+	out := &uploadListOutput{}
+	out.Body.Uploads = nonNil(list)
+	if len(list) == in.Limit {
+		out.Body.Next = list[len(list)-1].ID
+	}
+	return out, nil
+}
+
+func (s *Server) getUpload(ctx context.Context, in *uploadIDInput) (*uploadOutput, error) {
+	up, err := s.cfg.Uploads.Get(ctx, caller(ctx), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &uploadOutput{Status: http.StatusOK, Body: uploadView{Upload: up}}, nil
+}
+
+func (s *Server) listUploadRows(ctx context.Context, in *struct {
+	ID     string `path:"id" maxLength:"64"`
+	Status string `query:"status" maxLength:"16" doc:"all, created, failed or valid (any case)"`
+	After  int    `query:"after" minimum:"0" doc:"Row number the previous page ended with"`
+	Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
+}) (*uploadRowsOutput, error) {
+	list, err := s.cfg.Uploads.Rows(ctx, caller(ctx), in.ID, upload.RowFilter{Status: in.Status, After: in.After, Limit: in.Limit})
+	if err != nil {
+		return nil, err
+	}
+	out := &uploadRowsOutput{}
+	out.Body.Rows = nonNil(list)
+	if len(list) == in.Limit {
+		out.Body.Next = list[len(list)-1].RowNumber
+	}
+	return out, nil
+}
+
+func (s *Server) uploadResultCSV(ctx context.Context, in *uploadIDInput) (*huma.StreamResponse, error) {
+	p := caller(ctx)
+	up, err := s.cfg.Uploads.Get(ctx, p, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	// Build the file before answering, so a failure half-way is still a
+	// proper error rather than a truncated download.
+	var buf bytes.Buffer
+	if err := s.cfg.Uploads.ResultCSV(ctx, p, in.ID, &buf); err != nil {
+		return nil, err
+	}
+	name := strings.TrimSuffix(up.FileName, ".csv")
+	name = strings.TrimSuffix(strings.TrimSuffix(name, ".xlsx"), ".txt") + "-result.csv"
+	return &huma.StreamResponse{Body: func(hctx huma.Context) {
+		hctx.SetHeader("Content-Type", "text/csv; charset=utf-8")
+		hctx.SetHeader("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+		hctx.SetHeader("Content-Length", strconv.Itoa(buf.Len()))
+		hctx.SetStatus(http.StatusOK)
+		_, _ = buf.WriteTo(hctx.BodyWriter())
+	}}, nil
+}
+
+func (s *Server) uploadTemplate(ctx context.Context, _ *struct{}) (*huma.StreamResponse, error) {
+	var buf bytes.Buffer
+	cw, _ := sheet.NewWriter(&buf, upload.Columns) // a bytes.Buffer does not fail
+	_ = cw.Flush()
+	return &huma.StreamResponse{Body: func(hctx huma.Context) {
+		hctx.SetHeader("Content-Type", "text/csv; charset=utf-8")
+		hctx.SetHeader("Content-Disposition", `attachment; filename="users-template.csv"`)
+		hctx.SetStatus(http.StatusOK)
+		_, _ = buf.WriteTo(hctx.BodyWriter())
+	}}, nil
 }
 
 // parseUploadForm reads the multipart form from memory.

@@ -117,60 +117,26 @@ func (s *Server) userRoutes() {
 
 	create.DefaultStatus = http.StatusCreated
 	create.Errors = append(create.Errors, http.StatusConflict)
-	register(s, create, func(ctx context.Context, in *struct{ Body createUserBody }) (*userOutput, error) {
-		u, err := s.reg.CreateUser(ctx, caller(ctx), in.Body.newUser())
-		if err != nil {
-			return nil, err
-		}
-		return &userOutput{Body: u}, nil
-	})
+	register(s, create, s.createUser)
 
 	get := op("getUser", http.MethodGet, "/users/{id}", "Read a user", "users")
 	get.Description = "Contact details are decrypted for the user themselves and org admins of the user's tenant; " +
 		"other members of the tenant see masked values; other tenants get 404."
 	get.Errors = append(get.Errors, http.StatusNotFound)
-	register(s, get, func(ctx context.Context, in *userIDInput) (*userOutput, error) {
-		u, err := s.reg.GetUser(ctx, caller(ctx), in.ID)
-		if err != nil {
-			return nil, err
-		}
-		return &userOutput{Body: u}, nil
-	})
+	register(s, get, s.getUser)
 
 	patch := op("updateUser", http.MethodPatch, "/users/{id}", "Change some fields of a user", "users")
 	patch.Description = "The fields given are checked as on create. " + ruleBookNote + " " +
 		"A password set here (an admin's reset) ends every session and token the user had. " +
 		"Callers change their own password with POST /me/password, which asks for the current one; here it gives 422."
 	patch.Errors = append(patch.Errors, http.StatusNotFound, http.StatusConflict)
-	register(s, patch, func(ctx context.Context, in *struct {
-		ID   string `path:"id" maxLength:"64"`
-		Body registry.UserPatch
-	}) (*userOutput, error) {
-		u, err := s.reg.UpdateUser(ctx, caller(ctx), in.ID, in.Body)
-		if err != nil {
-			return nil, err
-		}
-		if in.Body.Password != nil {
-			// Their old tokens must stop now, not when the principal
-			// cache expires.
-			s.auth.Forget(in.ID)
-		}
-		return &userOutput{Body: u}, nil
-	})
+	register(s, patch, s.updateUser)
 
 	status := func(id, method, path, summary string, fn func(context.Context, *roster.Principal, string) error) {
 		o := op(id, method, path, summary, "users")
 		o.DefaultStatus = http.StatusNoContent
 		o.Errors = append(o.Errors, http.StatusNotFound)
-		register(s, o, func(ctx context.Context, in *userIDInput) (*struct{}, error) {
-			if err := fn(ctx, caller(ctx), in.ID); err != nil {
-				return nil, err
-			}
-			// The user's tokens must stop (or start) working now, not when
-			// the principal cache expires.
-			s.auth.Forget(in.ID)
-			return nil, nil
-		})
+		register(s, o, s.userStatus(fn))
 	}
 	status("blockUser", http.MethodPost, "/users/{id}/block", "Block a user (status 0, isDeleted)", s.reg.BlockUser)
 	status("unblockUser", http.MethodPost, "/users/{id}/unblock", "Unblock a user", s.reg.UnblockUser)
@@ -179,31 +145,66 @@ func (s *Server) userRoutes() {
 	lookup := op("lookupUser", http.MethodPost, "/users/lookup", "Find a user by email, phone, username or external id", "users")
 	lookup.Description = "Org admins only, within their tenant; a user of another tenant is reported as not found."
 	lookup.Errors = append(lookup.Errors, http.StatusNotFound)
-	register(s, lookup, func(ctx context.Context, in *lookupInput) (*userOutput, error) {
-		u, err := s.reg.FindUser(ctx, caller(ctx), registry.LookupQuery{
-			Type: in.Body.Type, Value: in.Body.Value, Provider: in.Body.Provider, IDType: in.Body.IDType,
-		})
-		if err != nil {
-			return nil, err
-		}
-		return &userOutput{Body: u}, nil
-	})
+	register(s, lookup, s.lookupUser)
 
 	list := op("listOrgUsers", http.MethodGet, "/organisations/{orgId}/users", "List an organisation's members", "users")
 	list.Errors = append(list.Errors, http.StatusNotFound)
-	register(s, list, func(ctx context.Context, in *listUsersInput) (*userListOutput, error) {
-		users, err := s.reg.ListUsers(ctx, caller(ctx), in.OrgID, in.After, in.Limit)
-		if err != nil {
-			return nil, err
-		}
-		out := &userListOutput{}
-		out.Body.Users = users
-		if len(users) == in.Limit {
-			out.Body.Next = users[len(users)-1].ID
-		}
-		return out, nil
-	})
+	register(s, list, s.listOrgUsers)
 	s.describeUserBodies()
+}
+func (s *Server) createUser(ctx context.Context, in *struct{ Body createUserBody }) (*userOutput, error) {
+	u, err := s.reg.CreateUser(ctx, caller(ctx), in.Body.newUser())
+	if err != nil {
+		return nil, err
+	}
+	return &userOutput{Body: u}, nil
+}
+
+func (s *Server) getUser(ctx context.Context, in *userIDInput) (*userOutput, error) {
+	u, err := s.reg.GetUser(ctx, caller(ctx), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &userOutput{Body: u}, nil
+}
+
+func (s *Server) updateUser(ctx context.Context, in *struct {
+	ID   string `path:"id" maxLength:"64"`
+	Body registry.UserPatch
+}) (*userOutput, error) {
+	u, err := s.reg.UpdateUser(ctx, caller(ctx), in.ID, in.Body)
+	if err != nil {
+		return nil, err
+	}
+	if in.Body.Password != nil {
+		// Their old tokens must stop now, not when the principal
+		// cache expires.
+		s.auth.Forget(in.ID)
+	}
+	return &userOutput{Body: u}, nil
+}
+
+func (s *Server) lookupUser(ctx context.Context, in *lookupInput) (*userOutput, error) {
+	u, err := s.reg.FindUser(ctx, caller(ctx), registry.LookupQuery{
+		Type: in.Body.Type, Value: in.Body.Value, Provider: in.Body.Provider, IDType: in.Body.IDType,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &userOutput{Body: u}, nil
+}
+
+func (s *Server) listOrgUsers(ctx context.Context, in *listUsersInput) (*userListOutput, error) {
+	users, err := s.reg.ListUsers(ctx, caller(ctx), in.OrgID, in.After, in.Limit)
+	if err != nil {
+		return nil, err
+	}
+	out := &userListOutput{}
+	out.Body.Users = users
+	if len(users) == in.Limit {
+		out.Body.Next = users[len(users)-1].ID
+	}
+	return out, nil
 }
 
 // describeUserBodies writes the registry's rule book into the API
@@ -230,5 +231,20 @@ func (s *Server) describeUserBodies() {
 				p.Description = d
 			}
 		}
+	}
+}
+
+// userStatus is the handler of block, unblock and delete: fn changes the
+// status, and the user's cached principal is dropped so the change holds
+// at once.
+func (s *Server) userStatus(fn func(context.Context, *roster.Principal, string) error) func(context.Context, *userIDInput) (*struct{}, error) {
+	return func(ctx context.Context, in *userIDInput) (*struct{}, error) {
+		if err := fn(ctx, caller(ctx), in.ID); err != nil {
+			return nil, err
+		}
+		// The user's tokens must stop (or start) working now, not when
+		// the principal cache expires.
+		s.auth.Forget(in.ID)
+		return nil, nil
 	}
 }
