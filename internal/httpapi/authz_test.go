@@ -229,3 +229,29 @@ func TestConflictsWithOtherTenantsAreBudgeted(t *testing.T) {
 		}
 	})
 }
+
+// More admins do not buy more probes: the admins of one tenant share a
+// tenant-wide budget of conflicts with other tenants' users.
+func TestConflictBudgetIsSharedByATenantsAdmins(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		e := newEnv(t, db)
+		e.reg.ConflictLimit, e.reg.TenantConflictLimit = 3, 4
+		e.createUser(e.stateB.ID, "adminBee", "admin-b2@example.org", roster.RoleOrgAdmin)
+		adminB, adminB2 := e.login("adminB"), e.login("adminBee")
+		create := func(token, email string) *response {
+			return e.do(http.MethodPost, "/api/v1/users", token, map[string]any{"firstName": "Probe", "email": email, "orgId": e.stateB.ID}, nil)
+		}
+		for range 3 {
+			create(adminB, "admin-a@example.org").expect(t, http.StatusConflict)
+		}
+		create(adminB, "admin-a@example.org").expect(t, http.StatusTooManyRequests)
+		// The second admin has used none of their own budget, but the
+		// tenant has one probe left.
+		create(adminB2, "admin-a@example.org").expect(t, http.StatusConflict)
+		create(adminB2, "admin-a@example.org").expect(t, http.StatusTooManyRequests)
+		create(adminB2, "free-b2@example.org").expect(t, http.StatusTooManyRequests)
+		// Tenant A's admin is not affected.
+		e.do(http.MethodPost, "/api/v1/users", e.login("adminA"), map[string]any{"firstName": "Fine", "email": "fine-a@example.org", "orgId": e.stateA.ID}, nil).
+			expect(t, http.StatusCreated)
+	})
+}

@@ -19,15 +19,18 @@ import (
 // ConflictLimit values held in other tenants within ConflictWindow gets
 // ETOOMANY for every create or change of a user until the window has
 // moved on. The refusal does not depend on the values sent, so it reveals
-// nothing either. Same-tenant conflicts are audited but not budgeted: the
+// nothing either. A tenant as a whole has TenantConflictLimit in the same
+// window, so a tenant admin cannot multiply the budget by creating more
+// admins. Same-tenant conflicts are audited but not budgeted: the
 // admin may see those users anyway.
 const (
 	AuditConflict       = "user.conflict"
 	ConflictSameTenant  = "same_tenant"
 	ConflictOtherTenant = "other_tenant"
 
-	DefaultConflictLimit  = 20
-	DefaultConflictWindow = 24 * time.Hour
+	DefaultConflictLimit       = 20
+	DefaultTenantConflictLimit = 100
+	DefaultConflictWindow      = 24 * time.Hour
 )
 
 // ConflictBudget returns ETOOMANY when p has used up their budget of
@@ -36,11 +39,20 @@ func (s *Service) ConflictBudget(ctx context.Context, q store.Queryer, p *roster
 	if p == nil || p.System || s.ConflictLimit <= 0 {
 		return nil
 	}
-	n, err := store.CountAudit(ctx, q, p.UserID, AuditConflict, ConflictOtherTenant, roster.Now().Add(-s.ConflictWindow))
+	since := roster.Now().Add(-s.ConflictWindow)
+	n, err := store.CountAudit(ctx, q, p.UserID, AuditConflict, ConflictOtherTenant, since)
 	if err != nil {
 		return err
 	}
-	if n >= s.ConflictLimit {
+	over := n >= s.ConflictLimit
+	if !over && s.TenantConflictLimit > 0 && p.RootOrgID != "" {
+		t, err := store.CountTenantAudit(ctx, q, p.RootOrgID, AuditConflict, ConflictOtherTenant, since)
+		if err != nil {
+			return err
+		}
+		over = t >= s.TenantConflictLimit
+	}
+	if over {
 		return roster.Errorf(roster.ETOOMANY, "too many of the values you entered recently belong to users of other tenants; "+
 			"try again later, or ask a platform operator to look the users up")
 	}

@@ -27,6 +27,9 @@ type Service struct {
 	// ConflictWindow (conflicts.go); 0 turns the budget off.
 	ConflictLimit  int
 	ConflictWindow time.Duration
+	// TenantConflictLimit is the same budget for all admins of one tenant
+	// together; 0 turns it off.
+	TenantConflictLimit int
 	// Hashing bounds every argon2 hash and check this service runs, sign-ins
 	// and uploads alike, so a burst of either costs waiting (or a 503), not
 	// memory. Shared with nothing else: one process, one pool.
@@ -36,7 +39,8 @@ type Service struct {
 // New returns a registry over db, sealing PII with keys.
 func New(db store.Engine, keys *pii.Keyring) *Service {
 	return &Service{db: db, keys: keys, HashPassword: password.Hash, Hashing: password.NewPool(0, 0),
-		ConflictLimit: DefaultConflictLimit, ConflictWindow: DefaultConflictWindow}
+		ConflictLimit: DefaultConflictLimit, ConflictWindow: DefaultConflictWindow,
+		TenantConflictLimit: DefaultTenantConflictLimit}
 }
 
 // busy is what a caller gets when the interactive hashing queue is full.

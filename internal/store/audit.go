@@ -13,6 +13,15 @@ func CountAudit(ctx context.Context, q Queryer, actorID, action, outcome string,
 	return n, err
 }
 
+// CountTenantAudit counts the audit rows of action with outcome since, by
+// every actor whose own tenant is rootOrgID.
+func CountTenantAudit(ctx context.Context, q Queryer, rootOrgID, action, outcome string, since time.Time) (int, error) {
+	var n int
+	err := q.QueryRow(ctx, `SELECT COUNT(*) FROM audit_log a JOIN users u ON u.id = a.actor_id
+		WHERE a.action = $1 AND u.root_org_id = $2 AND a.at >= $3 AND a.outcome = $4`, action, rootOrgID, since, outcome).Scan(&n)
+	return n, err
+}
+
 // OutcomeCount is how many audit rows of one action had an outcome.
 type OutcomeCount struct {
 	Outcome string
