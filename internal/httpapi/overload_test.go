@@ -1,14 +1,11 @@
 package httpapi_test
 
 import (
-	"context"
 	"net/http"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/roster-dev/roster/internal/password"
 	"github.com/roster-dev/roster/internal/storetest"
+	"github.com/roster-dev/roster/internal/testkit"
 )
 
 // When the password hashing pool is busy and its queue full, a sign-in is
@@ -16,18 +13,8 @@ import (
 // does not count as a failed attempt; once the pool frees, it works.
 func TestLoginOverloadIs503(t *testing.T) {
 	e := newEnv(t, storetest.Open(t, "sqlite"))
-	pool := password.NewPool(1, 1)
+	pool, release := testkit.FullPool(t)
 	e.reg.Hashing = pool
-	hold := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 2 { // one hashing, one queued
-		wg.Go(func() { _ = pool.Do(context.Background(), password.Interactive, func() { <-hold }) })
-	}
-	for deadline := time.Now().Add(10 * time.Second); pool.Stats().Waiting[password.Interactive] < 1; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("pool never filled: %+v", pool.Stats())
-		}
-	}
 	for range 11 { // more than the throttle's 10 failures
 		for _, login := range []string{"adminA", "nobody"} {
 			res := e.do(http.MethodPost, "/api/v1/auth/login", "", map[string]string{"login": login, "password": testPassword}, nil).
@@ -37,7 +24,6 @@ func TestLoginOverloadIs503(t *testing.T) {
 			}
 		}
 	}
-	close(hold)
-	wg.Wait()
+	release()
 	e.login("adminA")
 }

@@ -1,16 +1,14 @@
 package registry_test
 
 import (
-	"context"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/password"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/storetest"
+	"github.com/roster-dev/roster/internal/testkit"
 )
 
 // Every password check and hash of an interactive caller takes a worker of
@@ -24,18 +22,8 @@ func TestPasswordWorkGoesThroughPool(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		f := newFixture(t, db)
 		u := f.mustCreate(t, f.adminA, f.stateA.ID, "teacher@tn.gov.in", "9876500002")
-		pool := password.NewPool(1, 1)
+		pool, release := testkit.FullPool(t)
 		f.reg.Hashing = pool
-		hold := make(chan struct{})
-		var wg sync.WaitGroup
-		for range 2 { // one hashing, one queued
-			wg.Go(func() { _ = pool.Do(context.Background(), password.Interactive, func() { <-hold }) })
-		}
-		for deadline := time.Now().Add(10 * time.Second); pool.Stats().Waiting[password.Interactive] < 1; time.Sleep(time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("pool never filled: %+v", pool.Stats())
-			}
-		}
 		newPw := "another-pass-2"
 		calls := map[string]func() error{
 			"sign-in": func() error { _, err := f.reg.Authenticate(f.ctx, "teacher@tn.gov.in", "secret-pass-1"); return err },
@@ -61,8 +49,7 @@ func TestPasswordWorkGoesThroughPool(t *testing.T) {
 				t.Errorf("%s with the pool full: %v, want %s", name, err, roster.EUNAVAILABLE)
 			}
 		}
-		close(hold)
-		wg.Wait()
+		release()
 		if _, err := f.reg.Authenticate(f.ctx, "teacher@tn.gov.in", "secret-pass-1"); err != nil {
 			t.Fatalf("sign-in after the pool freed: %v", err)
 		}
