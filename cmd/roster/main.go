@@ -184,6 +184,7 @@ func newRootCmd() *cobra.Command {
 		newVersionCmd(),
 		newOrgCmd(g),
 		newUserCmd(g),
+		newTncCmd(g),
 		newUploadCmd(g),
 		newReportCmd(g),
 		newDemoCmd(g),
