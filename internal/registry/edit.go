@@ -256,7 +256,10 @@ const (
 // move a teacher into school Y). Organisations of another tenant are
 // refused.
 func (s *Service) TransferUser(ctx context.Context, p *roster.Principal, id string, t Transfer) (*UserView, error) {
-	if err := store.InTx(ctx, s.db, func(tx store.Tx) error { return s.TransferUserTx(ctx, tx, p, id, t) }); err != nil {
+	err := unlessRaced(t.IfVersion == nil, func() error {
+		return store.InTx(ctx, s.db, func(tx store.Tx) error { return s.TransferUserTx(ctx, tx, p, id, t) })
+	})
+	if err != nil {
 		return nil, err
 	}
 	return s.GetUser(ctx, p, id)

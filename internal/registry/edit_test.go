@@ -360,3 +360,38 @@ func TestTransferEndsOldMembershipAndOpensNew(t *testing.T) {
 		}
 	})
 }
+
+// Without a precondition the last write wins, but never by undoing the
+// other: two racing edits of different fields both stay.
+func TestRacingEditsWithoutIfMatchKeepBoth(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		f := newFixture(t, db)
+		u := f.mustCreate(t, f.adminA, f.schoolA.ID, "both@tn.gov.in", "")
+		patches := []registry.UserPatch{{LastName: ptr("Changed")}, {Position: ptr("Head teacher")}}
+		errs := make([]error, len(patches))
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i, patch := range patches {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				_, errs[i] = f.reg.UpdateUser(f.ctx, f.adminA, u.ID, patch)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("edit %d: %v", i, err)
+			}
+		}
+		got, err := f.reg.GetUser(f.ctx, f.adminA, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.LastName != "Changed" || got.Position != "Head teacher" || got.Version != u.Version+2 {
+			t.Fatalf("lastName %q position %q version %d", got.LastName, got.Position, got.Version)
+		}
+	})
+}

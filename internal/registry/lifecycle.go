@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 
@@ -135,10 +136,12 @@ func (s *Service) UpdateUser(ctx context.Context, p *roster.Principal, id string
 		}
 	}
 	var res Edit
-	err := store.InTx(ctx, s.db, func(tx store.Tx) error {
-		var err error
-		res, err = s.UpdateUserTx(ctx, tx, p, id, patch)
-		return err
+	err := unlessRaced(patch.IfVersion == nil, func() error {
+		return store.InTx(ctx, s.db, func(tx store.Tx) error {
+			var err error
+			res, err = s.UpdateUserTx(ctx, tx, p, id, patch)
+			return err
+		})
 	})
 	if inUse(err) {
 		if aerr := s.auditConflicts(ctx, p, res.Tenant, id, contacts); aerr != nil {
@@ -149,6 +152,18 @@ func (s *Service) UpdateUser(ctx context.Context, p *roster.Principal, id string
 		return nil, err
 	}
 	return s.GetUser(ctx, p, id)
+}
+
+// unlessRaced runs a write again when another write of the same user
+// committed between its read and its own (store.ErrStale), so a caller who
+// gave no If-Match gets "last write wins" without undoing the other's
+// change. With a precondition (retry false) the stale answer stands.
+func unlessRaced(retry bool, write func() error) error {
+	err := write()
+	for i := 0; retry && i < 3 && errors.Is(err, store.ErrStale); i++ {
+		err = write()
+	}
+	return err
 }
 
 // Field names of a password change.
@@ -323,6 +338,10 @@ func (s *Service) DeleteUser(ctx context.Context, p *roster.Principal, id string
 }
 
 func (s *Service) setStatus(ctx context.Context, p *roster.Principal, id, action string, change func(*store.UserRecord) error) error {
+	return unlessRaced(true, func() error { return s.setStatusTx(ctx, p, id, action, change) })
+}
+
+func (s *Service) setStatusTx(ctx context.Context, p *roster.Principal, id, action string, change func(*store.UserRecord) error) error {
 	return store.InTx(ctx, s.db, func(tx store.Tx) error {
 		rec, err := s.userFor(ctx, tx, p, id, authz.ManageUser)
 		if err != nil {

@@ -100,6 +100,16 @@ func (s *Service) ListOrgs(ctx context.Context, p *roster.Principal, rootOrgID s
 // AddMembership adds (or re-activates) a user's membership of an
 // organisation with the given roles. Both must be in a tenant p administers.
 func (s *Service) AddMembership(ctx context.Context, p *roster.Principal, userID, orgID string, roles []string, assoc int) (*roster.Membership, error) {
+	var m *roster.Membership
+	err := unlessRaced(true, func() error {
+		var err error
+		m, err = s.addMembership(ctx, p, userID, orgID, roles, assoc)
+		return err
+	})
+	return m, err
+}
+
+func (s *Service) addMembership(ctx context.Context, p *roster.Principal, userID, orgID string, roles []string, assoc int) (*roster.Membership, error) {
 	var errs []roster.FieldError
 	for _, r := range roles {
 		if !roster.IsRole(r) {
@@ -146,6 +156,10 @@ func (s *Service) AddMembership(ctx context.Context, p *roster.Principal, userID
 
 // RemoveMembership marks the membership left (kept for history).
 func (s *Service) RemoveMembership(ctx context.Context, p *roster.Principal, userID, orgID string) error {
+	return unlessRaced(true, func() error { return s.removeMembership(ctx, p, userID, orgID) })
+}
+
+func (s *Service) removeMembership(ctx context.Context, p *roster.Principal, userID, orgID string) error {
 	return store.InTx(ctx, s.db, func(tx store.Tx) error {
 		_, user, err := s.memberCheck(ctx, tx, p, userID, orgID, nil)
 		if err != nil {
