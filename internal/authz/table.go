@@ -46,6 +46,9 @@ const (
 	School1Upload  = "an upload to school 1"
 	PupilToSchool1 = "pupil of school 1, into school 1"
 	PupilAsAdmin   = "pupil of school 1, into school 1 as ORG_ADMIN"
+	// A transfer needs the user managed and the target administered: a
+	// school's admin cannot push a pupil out, nor pull one in.
+	PupilToSchool2 = "pupil of school 1, moved to school 2"
 )
 
 // Outcome is what a caller gets.
@@ -119,6 +122,10 @@ var Table = []Row{
 	{"updateUser", TenantMember, callers(Self, TenantAdmin), b},
 	{"updateUser", OtherAdmin, callers(Self, TenantAdmin), b},
 	{"updateUser", OtherUser, callers(Self, OtherTenantAdmin), onlyA},
+	{"transferUser", PupilToSchool2, callers(TenantAdmin), b},
+	{"transferUser", OtherUser, callers(OtherTenantAdmin), onlyA},
+	{"userHistory", Pupil, tenantA, b},
+	{"userHistory", OtherUser, callers(Self, OtherTenantAdmin), onlyA},
 	{"blockUser", Pupil, callers(SchoolAdmin, TenantAdmin), b},
 	{"blockUser", TenantMember, callers(TenantAdmin), b},
 	{"blockUser", OtherAdmin, callers(TenantAdmin), b},

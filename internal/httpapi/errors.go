@@ -34,6 +34,8 @@ func statusOf(code string) int {
 		return http.StatusTooManyRequests
 	case roster.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
+	case roster.ESTALE:
+		return http.StatusPreconditionFailed
 	}
 	return http.StatusInternalServerError
 }

@@ -213,7 +213,7 @@ func (w *matrixWorld) csv() string {
 func (w *matrixWorld) target(kind string) *matrixTarget {
 	var t matrixTarget
 	switch kind {
-	case authz.Pupil, authz.PupilToSchool1, authz.PupilAsAdmin:
+	case authz.Pupil, authz.PupilToSchool1, authz.PupilAsAdmin, authz.PupilToSchool2:
 		t = w.newUser(w.e.schoolA.ID)
 	case authz.EnrolledPupil:
 		t = w.newUser(w.e.schoolA.ID)
@@ -291,6 +291,18 @@ var matrixRequests = map[string]func(w *matrixWorld, t *matrixTarget) matrixRequ
 	"updateUser": func(w *matrixWorld, t *matrixTarget) matrixRequest {
 		return send(http.MethodPatch, "/users/"+t.id, map[string]any{"lastName": "Changed"})
 	},
+	"transferUser": func(w *matrixWorld, t *matrixTarget) matrixRequest {
+		from, to := w.e.schoolA.ID, w.school2.ID
+		if t.kind == authz.OtherUser {
+			org, err := w.e.reg.CreateOrg(context.Background(), roster.SystemPrincipal, roster.Organisation{Name: w.unique("B school "), RootOrgID: w.e.stateB.ID})
+			if err != nil {
+				w.t.Fatal(err)
+			}
+			from, to = w.e.stateB.ID, org.ID
+		}
+		return send(http.MethodPost, "/users/"+t.id+"/transfer", map[string]any{"from": from, "to": to, "roles": []string{roster.RoleCourseMentor}})
+	},
+	"userHistory": func(w *matrixWorld, t *matrixTarget) matrixRequest { return get("/users/" + t.id + "/organisations") },
 	"blockUser": func(w *matrixWorld, t *matrixTarget) matrixRequest {
 		return send(http.MethodPost, "/users/"+t.id+"/block", nil)
 	},

@@ -107,6 +107,9 @@ type UserView struct {
 	ExternalIDs []roster.ExternalIdentity `json:"externalIds,omitempty"`
 	Memberships []roster.Membership       `json:"organisations,omitempty"`
 	PIIVisible  bool                      `json:"piiVisible"`
+	// Version is the user row's write count: the API's ETag, and what an
+	// edit names as UserPatch.IfVersion.
+	Version int64 `json:"-"`
 }
 
 // LookupQuery finds a user by one unique attribute.

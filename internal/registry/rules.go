@@ -479,6 +479,21 @@ func (e *fieldErrors) list1(field, what string, items, allowed []string, key fun
 	return out
 }
 
+// CheckRoles applies the roles rule to the roles of one membership, as
+// an edit or a transfer gives them: the canonical spellings, PUBLIC when
+// none, or the errors.
+func CheckRoles(roles []string) ([]string, []roster.FieldError) {
+	var e fieldErrors
+	out := e.list1(FieldRoles, "role", roles, roster.Roles, roleKey)
+	if len(e.list) > 0 {
+		return nil, e.list
+	}
+	if len(out) == 0 {
+		out = []string{roster.RolePublic}
+	}
+	return out, nil
+}
+
 func canonical(v string, allowed []string, key func(string) string) (string, bool) {
 	k := key(v)
 	for _, a := range allowed {

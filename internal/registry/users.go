@@ -439,7 +439,7 @@ func (s *Service) GetUser(ctx context.Context, p *roster.Principal, id string) (
 }
 
 func (s *Service) view(ctx context.Context, rec *store.UserRecord, visible bool) (*UserView, error) {
-	v := &UserView{User: rec.User, PIIVisible: visible}
+	v := &UserView{User: rec.User, PIIVisible: visible, Version: rec.Version}
 	v.PasswordHash = ""
 	if visible {
 		if err := s.decrypt(rec, &v.User); err != nil {

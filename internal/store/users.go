@@ -24,6 +24,10 @@ type UserRecord struct {
 	// SessionGeneration is read with the row but written only by
 	// EndSessions, so a concurrent UpdateUser cannot undo an increment.
 	SessionGeneration int64
+	// Version counts the writes of the row. UpdateUser writes only over
+	// the version it was read at and moves it on, so a change based on an
+	// older read fails with ErrStale.
+	Version int64
 }
 
 const userColumns = `id, username, first_name, last_name, email_enc, masked_email, email_verified,
@@ -45,7 +49,7 @@ func (r *UserRecord) args() []any {
 
 // userSelect is what reads fetch: the written columns and the session
 // generation.
-const userSelect = userColumns + `, session_generation`
+const userSelect = userColumns + `, session_generation, version`
 
 func scanUser(row Row) (*UserRecord, error) {
 	var r UserRecord
@@ -57,7 +61,7 @@ func scanUser(row Row) (*UserRecord, error) {
 		&r.PrevUsedEmailEnc, &r.PrevUsedPhoneEnc, &u.CountryCode, &u.DOB, &u.Gender, &language, &u.Position,
 		&u.ProfileSummary, &u.Location, &u.Channel, &u.RootOrgID, &u.FlagsValue, &framework, &profileLocation,
 		&profileUserTypes, &allTnc, &u.TncAcceptedOn, &u.TncAcceptedVersion, &managedBy,
-		&u.Status, &u.IsDeleted, &u.DeletedDate, &u.PasswordHash, &createdBy, &u.CreatedDate, &updatedBy, &u.UpdatedDate, &r.SessionGeneration)
+		&u.Status, &u.IsDeleted, &u.DeletedDate, &u.PasswordHash, &createdBy, &u.CreatedDate, &updatedBy, &u.UpdatedDate, &r.SessionGeneration, &r.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -84,19 +88,35 @@ func InsertUser(ctx context.Context, q Queryer, r *UserRecord) error {
 	return err
 }
 
-// UpdateUser rewrites every mutable column of an existing row.
+// ErrStale is UpdateUser's answer when the row was written by someone else
+// since r was read.
+var ErrStale = &roster.Error{Code: roster.ESTALE, Message: MsgStale}
+
+// MsgStale tells whoever edited from an old copy what to do.
+const MsgStale = "this user was changed by someone else since you loaded it; reload and make your change again"
+
+// UpdateUser rewrites every mutable column of an existing row, provided
+// the row is still at r.Version, and moves r.Version on.
 func UpdateUser(ctx context.Context, q Queryer, r *UserRecord) error {
 	cols := strings.Split(userColumns, ",")
-	args := r.args()
-	sets := make([]string, 0, len(cols)-1)
+	args := append(r.args(), r.Version)
+	sets := make([]string, 0, len(cols))
 	for i, c := range cols[1:] {
 		sets = append(sets, strings.TrimSpace(c)+" = $"+strconv.Itoa(i+2))
 	}
-	n, err := q.Exec(ctx, `UPDATE users SET `+strings.Join(sets, ", ")+` WHERE id = $1`, args...)
-	if err == nil && n == 0 {
-		return ErrNoRows
+	sets = append(sets, "version = version + 1")
+	n, err := q.Exec(ctx, `UPDATE users SET `+strings.Join(sets, ", ")+` WHERE id = $1 AND version = $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return err
 	}
-	return err
+	if n == 0 {
+		if _, err := GetUser(ctx, q, r.ID); err != nil {
+			return err
+		}
+		return ErrStale
+	}
+	r.Version++
+	return nil
 }
 
 // GetUser reads one user by id.

@@ -57,7 +57,12 @@ export function showFieldErrors(form, fields) {
     if (!wrap) { orphans.push(...msgs.map((m) => (name ? `${name}: ${m}` : m))); continue; }
     const ctl = wrap.querySelector('input, select, textarea');
     wrap.querySelector('.field-error').textContent = sentence(msgs.join('; '));
-    if (ctl) { ctl.setAttribute('aria-invalid', 'true'); first ||= ctl; }
+    if (ctl) {
+      ctl.setAttribute('aria-invalid', 'true');
+      // The first bad field in the form's order, whatever order the
+      // server listed them in.
+      if (!first || (ctl.compareDocumentPosition(first) & Node.DOCUMENT_POSITION_FOLLOWING)) first = ctl;
+    }
   }
   if (first) first.focus();
   return orphans;

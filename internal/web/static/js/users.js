@@ -4,6 +4,7 @@
 // the browser history or a server log.
 import * as api from './api.js';
 import { h, clear, field, showFieldErrors, clearFieldErrors, notice, badge, fmtDate, table, announce } from './ui.js';
+import { editForm, rolesForm, transferForm, historyTable } from './useredit.js';
 
 const kinds = [
   { value: 'email', label: 'Email', hint: 'For example asha@example.org', auto: 'email' },
@@ -103,17 +104,25 @@ function maskID(s) {
   return s.slice(0, 2) + '*'.repeat(Math.min(s.length - 4, 8)) + s.slice(-2);
 }
 
-async function profile(main, session, id, app) {
-  const u = await api.get(`users/${encodeURIComponent(id)}`);
+async function profile(main, session, id, app, flash) {
+  // The ETag is the version of the user this page shows; every save
+  // sends it back so a change made meanwhile by someone else is not lost.
+  const { body: u, etag } = await api.exchange('GET', `users/${encodeURIComponent(id)}`);
   let orgNames = {};
+  let orgs = [];
   try {
     const r = await api.get(api.apiURL('organisations', { rootOrgId: u.rootOrgId }));
-    orgNames = Object.fromEntries((r.organisations || []).map((o) => [o.id, o.name]));
+    orgs = r.organisations || [];
+    orgNames = Object.fromEntries(orgs.map((o) => [o.id, o.name]));
   } catch { /* names are a nicety; ids still identify the organisations */ }
+  const reload = async (said) => {
+    await profile(main, session, id, app, said);
+    if (said) main.querySelector('[role=status] .notice')?.scrollIntoView({ block: 'nearest' });
+  };
 
   const state = userState(u);
   const name = [u.firstName, u.lastName].filter(Boolean).join(' ');
-  const msg = h('div', { role: 'status' });
+  const msg = h('div', { role: 'status' }, flash ? notice('ok', flash) : null);
   const actions = h('div', { class: 'actions' });
 
   const memberships = (u.organisations || []).filter((m) => !m.isDeleted);
@@ -143,6 +152,11 @@ async function profile(main, session, id, app) {
         h('dt', null, 'User ID'), h('dd', null, h('code', null, u.id))),
       actions),
     orgTable);
+  if (state !== 'DELETED') {
+    main.append(...[editForm({ u, etag, reload }), rolesForm({ u, etag, orgNames, reload }),
+      transferForm({ u, etag, orgs, orgNames, reload })].filter(Boolean));
+  }
+  main.append(h('h2', null, 'History'), await historyTable(u));
 
   const setButtons = (current) => {
     if (current === 'DELETED') { clear(actions); return; }
