@@ -48,25 +48,25 @@ type FieldChange struct {
 // Upload is a row of the upload table: one bulk user upload and its
 // progress. FileEnc, the sealed file, is written on insert; reads leave it nil.
 type Upload struct {
-	ID         string     `json:"id"`
-	OrgID      string     `json:"orgId"`
-	RootOrgID  string     `json:"rootOrgId"`
-	UploadedBy string     `json:"uploadedBy"`
-	FileName   string     `json:"fileName"`
-	FileSize   int64      `json:"fileSize"`
-	Format     string     `json:"format"`
-	Columns    []string   `json:"columns"`
-	FileEnc    []byte     `json:"-"`
-	Status     string     `json:"status"`
-	Failure    string     `json:"failure,omitempty"`
-	Total      int        `json:"total"`
-	Processed  int        `json:"processed"`
-	Succeeded  int        `json:"succeeded"`
-	Failed     int        `json:"failed"`
-	DryRun     bool       `json:"dryRun"`
-	Mode       string     `json:"mode" enum:"create,update,upsert"`
+	ID         string   `json:"id"`
+	OrgID      string   `json:"orgId"`
+	RootOrgID  string   `json:"rootOrgId"`
+	UploadedBy string   `json:"uploadedBy"`
+	FileName   string   `json:"fileName"`
+	FileSize   int64    `json:"fileSize"`
+	Format     string   `json:"format"`
+	Columns    []string `json:"columns"`
+	FileEnc    []byte   `json:"-"`
+	Status     string   `json:"status"`
+	Failure    string   `json:"failure,omitempty"`
+	Total      int      `json:"total"`
+	Processed  int      `json:"processed"`
+	Succeeded  int      `json:"succeeded"`
+	Failed     int      `json:"failed"`
+	DryRun     bool     `json:"dryRun"`
+	Mode       string   `json:"mode" enum:"create,update,upsert"`
 	// Confirmed is set when the admin went past the change threshold.
-	Confirmed bool       `json:"confirmed"`
+	Confirmed  bool       `json:"confirmed"`
 	CreatedAt  time.Time  `json:"createdAt"`
 	UpdatedAt  time.Time  `json:"updatedAt"`
 	StartedAt  *time.Time `json:"startedAt,omitempty"`
@@ -89,13 +89,13 @@ type UploadThreshold struct {
 
 // UploadRow is the recorded outcome of one data row.
 type UploadRow struct {
-	UploadID    string       `json:"-"`
-	RowNumber   int          `json:"row"`
-	Status      string       `json:"status"`
-	UserID      string       `json:"userId,omitempty"`
-	Errors      []FieldError `json:"errors,omitempty"`
+	UploadID    string        `json:"-"`
+	RowNumber   int           `json:"row"`
+	Status      string        `json:"status"`
+	UserID      string        `json:"userId,omitempty"`
+	Errors      []FieldError  `json:"errors,omitempty"`
 	Action      string        `json:"action,omitempty" enum:"create,update,unchanged" doc:"What the row did, or would do in a dry run"`
 	Changes     []FieldChange `json:"changes,omitempty" doc:"Fields the row changes, old and new, personal values masked"`
-	OriginalEnc []byte       `json:"-"` // sealed JSON of the row's values, password blanked
-	CreatedAt   time.Time    `json:"-"`
+	OriginalEnc []byte        `json:"-"` // sealed JSON of the row's values, password blanked
+	CreatedAt   time.Time     `json:"-"`
 }

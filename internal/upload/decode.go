@@ -48,9 +48,9 @@ const (
 
 // Limits bound what Parse accepts. Zero fields take the defaults.
 type Limits struct {
-	MaxRows  int   // data rows, not counting the header or blank rows
+	MaxRows int // data rows, not counting the header or blank rows
 	// mode is the upload's mode, whose columns the header must have.
-	mode string
+	mode     string
 	MaxBytes int64 // size of the uploaded file as sent
 
 	MaxHeaderBytes int // the header row, in bytes of UTF-8

@@ -501,7 +501,7 @@ func (s *Service) setExpiry(up *roster.Upload) {
 
 // RowFilter selects and pages row results.
 type RowFilter struct {
-	Status string // "", "all", "created", "failed" or "valid" (any case)
+	Status string // "", "all", "created", "updated", "failed" or "valid" (any case)
 	After  int    // row number the previous page ended with
 	Limit  int    // default 100, at most 1000
 }
@@ -512,9 +512,9 @@ func (s *Service) Rows(ctx context.Context, p *roster.Principal, id string, f Ro
 	switch status {
 	case "", "ALL":
 		status = ""
-	case roster.UploadRowCreated, roster.UploadRowFailed, roster.UploadRowValid:
+	case roster.UploadRowCreated, roster.UploadRowUpdated, roster.UploadRowFailed, roster.UploadRowValid:
 	default:
-		return nil, roster.Invalid(roster.FieldError{Field: "status", Message: "must be all, created, failed or valid"})
+		return nil, roster.Invalid(roster.FieldError{Field: "status", Message: "must be all, created, updated, failed or valid"})
 	}
 	if f.Limit <= 0 {
 		f.Limit = 100
