@@ -312,8 +312,12 @@ func testUploadKeyboard(t *testing.T, root context.Context, srv *server) {
 	tb.key(kb.ArrowDown)
 	tb.waitFor("school chosen", fmt.Sprintf(`document.querySelector('select[name=orgId]').value === %q`, srv.schoolA.ID), 5*time.Second)
 	tb.key("\t")
+	if got := tb.focused(); got != "mode" {
+		t.Fatalf("Tab from the organisation went to %q, want what the file does", got)
+	}
+	tb.key("\t")
 	if got := tb.focused(); got != "file-input" {
-		t.Fatalf("Tab from the organisation went to %q, want the file input", got)
+		t.Fatalf("Tab from what the file does went to %q, want the file input", got)
 	}
 	tb.chooseFileWithKeyboard(xlsx)
 	tb.waitFor("file chosen", `document.getElementById('chosen-file').textContent.includes('users-sample.xlsx')`, 5*time.Second)

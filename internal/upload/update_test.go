@@ -124,6 +124,14 @@ func TestUpdateByUserNameAndExternalID(t *testing.T) {
 		if v2.FirstName != "Ravi" || v2.LastName != "" || v2.Gender != "" || v2.Email != "two@example.org" {
 			t.Fatalf("user two %+v", v2.User)
 		}
+		// Audited with the field names only; the dry run left no such entry.
+		var detail string
+		if err := db.QueryRow(f.ctx, `SELECT detail FROM audit_log WHERE action = 'user.update' AND object_id = $1`, one).Scan(&detail); err != nil || detail != "fields=firstName,email" {
+			t.Fatalf("audit %q %v", detail, err)
+		}
+		if n := f.count(t, `SELECT count(*) FROM audit_log WHERE action = 'user.update'`); n != 2 {
+			t.Fatalf("%d user.update entries, want 2 (one per updated row, none from the dry run)", n)
+		}
 		if _, err := f.reg.LookupUserID(f.ctx, registry.LookupQuery{Type: roster.LookupEmail, Value: "one@example.org"}); roster.ErrorCode(err) != roster.ENOTFOUND {
 			t.Fatalf("old email still looked up: %v", err)
 		}
