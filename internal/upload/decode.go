@@ -543,8 +543,7 @@ func missingColumns(seenAt map[string]int, mode string) []roster.FieldError {
 	has := func(col string) bool { _, ok := seenAt[col]; return ok }
 	if mode == roster.UploadModeUpdate {
 		if !has(ColUserName) && !(has(ColExternalID) && has(ColExternalIDType) && has(ColExternalIDProvider)) {
-			problems = append(problems, roster.FieldError{Field: ColUserName,
-				Message: "an update file needs a userName column, or externalId, externalIdType and externalIdProvider columns, to find its users"})
+			problems = append(problems, roster.FieldError{Field: ColUserName, Message: MsgUpdateHeader})
 		}
 		return problems
 	}

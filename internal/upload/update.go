@@ -37,6 +37,19 @@ const MsgNoUser = "no user of this organisation's tenant that you manage has thi
 // MsgNoKey is an update row's answer when it names no user at all.
 const MsgNoKey = "is required to find the user to update (or externalId, externalIdType and externalIdProvider)"
 
+// MsgThreshold is the refusal of an unconfirmed update past the change
+// threshold: changed, members, their percentage, the threshold.
+const MsgThreshold = "this file would change or block %d of the organisation's %d users (%d%%), more than the %d%% allowed without confirmation; " +
+	"check the file (a dry run lists every change), then upload it again with confirm"
+
+// MsgExtIDTogether is the error of a row that gives only some of the
+// three externalId columns.
+const MsgExtIDTogether = "externalId, externalIdType and externalIdProvider must be given together"
+
+// MsgUpdateHeader is the header problem of an update file that cannot
+// name its users.
+const MsgUpdateHeader = "an update file needs a userName column, or externalId, externalIdType and externalIdProvider columns, to find its users"
+
 // checkMode normalises an upload mode.
 func checkMode(mode string) (string, error) {
 	switch m := strings.ToLower(strings.TrimSpace(mode)); m {
@@ -78,9 +91,7 @@ func thresholdError(t *roster.UploadThreshold) error {
 	if t.OrgUsers > 0 {
 		pct = t.Changed * 100 / t.OrgUsers
 	}
-	return roster.Invalid(roster.FieldError{Field: "confirm", Message: fmt.Sprintf(
-		"this file would change or block %d of the organisation's %d users (%d%%), more than the %d%% allowed without confirmation; check the file (a dry run lists every change), then upload it again with confirm",
-		t.Changed, t.OrgUsers, pct, t.Percent)})
+	return roster.Invalid(roster.FieldError{Field: "confirm", Message: fmt.Sprintf(MsgThreshold, t.Changed, t.OrgUsers, pct, t.Percent)})
 }
 
 // rowResult is one row's outcome before it is recorded.
@@ -304,7 +315,7 @@ func decodeChange(r Row) (registry.UserKey, registry.UserChange, []roster.FieldE
 		if id == nil || idType == nil || idProvider == nil {
 			for _, c := range []string{ColExternalID, ColExternalIDType, ColExternalIDProvider} {
 				if r.Values[c] == "" {
-					errs.add(c, "externalId, externalIdType and externalIdProvider must be given together")
+					errs.add(c, MsgExtIDTogether)
 				}
 			}
 		} else {

@@ -2,6 +2,7 @@ package upload
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
@@ -411,6 +412,48 @@ func TestUpdateFileRules(t *testing.T) {
 		}
 		if got := JoinErrors(rows[1].Errors); got != "userName: "+MsgNoKey {
 			t.Fatalf("row 3 errors %q", got)
+		}
+	})
+}
+
+// An update whose worker dies after its first chunk resumes where it
+// stopped: the rows already applied keep their outcome, the others are
+// applied once, and no row is lost.
+func TestUpdateResumesAfterCrash(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		f := newFixture(t, db)
+		f.svc.ChangeThreshold = 100
+		f.svc.ChunkSize = 2
+		var rows [][]string
+		for i := range 5 {
+			name := "t_" + string(rune('a'+i))
+			f.seedUser(t, f.adminA, f.schoolA.ID, name, name+"@example.org")
+			rows = append(rows, []string{name, "Changed"})
+		}
+		up, err := f.svc.SubmitWith(f.ctx, f.adminA, OrgRef{ID: f.schoolA.ID}, "u.csv", csvFile([]string{"userName", "lastName"}, rows...),
+			Options{Mode: roster.UploadModeUpdate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		crash := errors.New("worker killed")
+		f.svc.afterChunk = func(string, int) error { return crash }
+		if err := f.svc.Process(f.ctx, up.ID); !errors.Is(err, crash) {
+			t.Fatalf("first run: %v", err)
+		}
+		if n := f.count(t, `SELECT count(*) FROM upload_row WHERE upload_id = $1`, up.ID); n != 2 {
+			t.Fatalf("%d rows recorded before the crash, want the first chunk's 2", n)
+		}
+		f.svc.afterChunk = nil
+		if err := f.svc.Process(f.ctx, up.ID); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := f.svc.Get(f.ctx, f.adminA, up.ID)
+		if got.Status != roster.UploadCompleted || got.Succeeded != 5 || got.Failed != 0 {
+			t.Fatalf("resumed %+v", got)
+		}
+		if n := f.count(t, `SELECT count(*) FROM audit_log WHERE action = 'user.update'`); n != 5 {
+			t.Fatalf("%d updates audited, want each of the 5 users once", n)
 		}
 	})
 }

@@ -162,7 +162,7 @@ func validateRow(r Row, today time.Time) Record {
 		complete := true
 		for _, c := range []string{ColExternalID, ColExternalIDType, ColExternalIDProvider} {
 			if get(c) == "" {
-				errs.add(c, "externalId, externalIdType and externalIdProvider must be given together")
+				errs.add(c, MsgExtIDTogether)
 				complete = false
 			}
 		}
