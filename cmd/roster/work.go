@@ -65,7 +65,7 @@ const rowsFailed = 2
 
 func newUploadCmd(g *globals) *cobra.Command {
 	var (
-		org    upload.OrgRef
+		org     upload.OrgRef
 		dryRun  bool
 		mode    string
 		confirm bool
@@ -81,7 +81,7 @@ func newUploadCmd(g *globals) *cobra.Command {
 			"so scripts can tell.",
 		Example: "  roster upload teachers.csv --org ORG_ID --dry-run\n  roster upload teachers.xlsx --provider TN --external-id SCH-001\n" +
 			"  roster upload changes.csv --org ORG_ID --mode update --dry-run",
-		Args:    cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			data, err := os.ReadFile(args[0])
 			if err != nil {
