@@ -170,6 +170,8 @@ func newRootCmd() *cobra.Command {
 		"how long dry runs and their results are kept before they are deleted (ROSTER_DRY_RUN_RETENTION)")
 	f.IntVar(&g.cfg.UploadMaxStored, "upload-max-stored", envInt("ROSTER_UPLOAD_MAX_STORED", upload.DefaultMaxStored),
 		"uploads one organisation may store at once: unexpired dry runs plus uploads still being processed (ROSTER_UPLOAD_MAX_STORED)")
+	f.IntVar(&g.cfg.UploadChangeThreshold, "upload-change-threshold", envInt("ROSTER_UPLOAD_CHANGE_THRESHOLD", upload.DefaultChangeThreshold),
+		"percent of an organisation's users an update upload may change or block without confirm (ROSTER_UPLOAD_CHANGE_THRESHOLD)")
 	// Keys come from the environment only: a flag would show in ps output.
 	g.cfg.PIIKey = os.Getenv("ROSTER_PII_KEY")
 	g.cfg.PIIIndexKey = os.Getenv("ROSTER_PII_INDEX_KEY")

@@ -76,6 +76,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	uploads := upload.New(db, keys, reg)
 	uploads.Limits = upload.Limits{MaxRows: cfg.UploadMaxRows, MaxBytes: cfg.UploadMaxBytes}
 	uploads.DryRunRetention, uploads.MaxStored = cfg.DryRunRetention, cfg.UploadMaxStored
+	uploads.ChangeThreshold = cfg.UploadChangeThreshold
 	a := &App{Config: cfg, Log: log, DB: db, Keys: keys, Registry: reg,
 		Courses: course.New(db), Reports: reports, Uploads: uploads}
 	return a, nil

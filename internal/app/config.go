@@ -61,6 +61,10 @@ type Config struct {
 	// Zero means the upload package's defaults (24 hours, 20).
 	DryRunRetention time.Duration
 	UploadMaxStored int
+	// UploadChangeThreshold is the percentage of an organisation's members
+	// an update upload may change or block without confirmation
+	// (ROSTER_UPLOAD_CHANGE_THRESHOLD); zero means the default, 10.
+	UploadChangeThreshold int
 	// UploadConcurrency bounds the uploads read and parsed at once
 	// (ROSTER_UPLOAD_CONCURRENCY); zero means one per core.
 	UploadConcurrency int
@@ -148,6 +152,9 @@ func (c Config) Validate() error {
 	}
 	if c.ReportRetention < 0 || c.ReportLinkTTL < 0 {
 		errs = append(errs, errors.New("--report-retention and --report-link-ttl must not be negative"))
+	}
+	if c.UploadChangeThreshold < 0 || c.UploadChangeThreshold > 100 {
+		errs = append(errs, errors.New("--upload-change-threshold must be a percentage from 0 to 100"))
 	}
 	if c.DryRunRetention < 0 || c.UploadMaxStored < 0 {
 		errs = append(errs, errors.New("--dry-run-retention and --upload-max-stored must not be negative"))

@@ -42,6 +42,18 @@ const (
 	FieldProfileLocation = "profileLocation"
 	FieldProfileUserType = "profileUserTypes"
 	FieldFramework       = "framework"
+	FieldStatus          = "status"
+)
+
+// ClearMarker is the cell value that clears a field in an update upload:
+// a blank cell leaves the field as it is, so clearing needs a word no real
+// value can be.
+const ClearMarker = "#clear"
+
+// Values of the status field of an update upload.
+const (
+	StatusActive  = "active"
+	StatusBlocked = "blocked"
 )
 
 // MaxLength is the longest value accepted per field, in characters. Longer
@@ -121,7 +133,22 @@ const (
 	MsgDOBPast        = "must be in the past"
 	MsgGender         = "must be Male, Female or Transgender"
 	MsgAssociation    = "must combine 1 (SSO), 2 (self-declared) and 4 (system upload)"
+	MsgStatus         = "must be active or blocked"
+	MsgStatusNew      = "a new user is always active; leave status blank or write active"
+	MsgBlockSelf      = "you cannot block yourself"
+	MsgNotMember      = "the user is not a member of this organisation, so has no roles in it to change"
+	MsgNotCleared     = "cannot be cleared"
 )
+
+// CheckStatus reads an update's status value (any case) as StatusActive or
+// StatusBlocked, or returns the message; blank is "leave as is".
+func CheckStatus(v string) (string, string) {
+	switch s := strings.ToLower(strings.TrimSpace(v)); s {
+	case "", StatusActive, StatusBlocked:
+		return s, ""
+	}
+	return "", MsgStatus
+}
 
 // MsgTrueOnlyWith is the message of a verified flag set without its value.
 func MsgTrueOnlyWith(field string) string { return "can be TRUE only when " + field + " is given" }
@@ -169,6 +196,8 @@ var Rules = []Rule{
 	{FieldSubject, listRule(Subjects) + " (the API's framework.subject)", []string{`unknown subject "X"; valid values are …`}},
 	{FieldExternalIDs, "at most 10 of {id, idType, provider}, each value 1–100 characters", []string{"entry 2: id, idType and provider are required", "entry 2: values must be at most 100 characters", "must have at most 10 entries"}},
 	{FieldProfileLocation, "API only: at most one entry per type (state, district, block, cluster); each code exists in the location table; each entry lies inside the entries above it", []string{`entry 2: unknown type "X"; valid types are state, district, block, cluster`, `entry 2: code is required`, `entry 2: no district has code "X"`, `entry 2: only one district may be given`, `entry 2: district "X" is not in state "Y"`}},
+	{FieldStatus, "update uploads: `active` or `blocked` (any case); blocking ends the user's sessions; blank leaves it as it is; a created user is always active", []string{MsgStatus, MsgStatusNew, MsgBlockSelf}},
+	{"update", "in update and upsert uploads a blank cell leaves the field as it is and `" + ClearMarker + "` clears it (firstName, userName and status cannot be cleared; roles cleared become PUBLIC); password is used only when a row creates a user", []string{MsgNotCleared, MsgNotMember}},
 	{"any", "no control characters (profileSummary may have line breaks and tabs); no longer than the limit below", []string{MsgControl, "is longer than N characters"}},
 }
 

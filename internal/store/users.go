@@ -208,6 +208,13 @@ func scanExternalIdentity(row Row) (*ExternalIdentityRecord, error) {
 	return &r, nil
 }
 
+// DeleteExternalIdentity removes userID's identity of provider and idType.
+func DeleteExternalIdentity(ctx context.Context, q Queryer, userID, provider, idType string) error {
+	_, err := q.Exec(ctx, `DELETE FROM usr_external_identity WHERE user_id = $1 AND provider = $2 AND id_type = $3`,
+		userID, provider, idType)
+	return err
+}
+
 func DeleteExternalIdentities(ctx context.Context, q Queryer, userID string) error {
 	_, err := q.Exec(ctx, `DELETE FROM usr_external_identity WHERE user_id = $1`, userID)
 	return err
