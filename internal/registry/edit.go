@@ -24,7 +24,6 @@ type Edit struct {
 
 // Messages of edits and transfers a caller can cause.
 const (
-	MsgNotMember      = "the user does not belong to this organisation now"
 	MsgAlreadyMember  = "the user already belongs to this organisation"
 	MsgSameOrg        = "must differ from the organisation the user leaves"
 	MsgOtherTenantOrg = "belongs to another tenant than the user"

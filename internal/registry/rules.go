@@ -136,7 +136,7 @@ const (
 	MsgStatus         = "must be active or blocked"
 	MsgStatusNew      = "a new user is always active; leave status blank or write active"
 	MsgBlockSelf      = "you cannot block yourself"
-	MsgNotMember      = "the user is not a member of this organisation, so has no roles in it to change"
+	MsgNotMember      = "the user does not belong to this organisation now"
 	MsgNotCleared     = "cannot be cleared"
 )
 
