@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/authz"
@@ -173,6 +174,9 @@ func (s *Service) UpdateUser(ctx context.Context, p *roster.Principal, id string
 		now := roster.Now()
 		rec.UpdatedBy, rec.UpdatedDate = p.UserID, &now
 		if err := store.UpdateUser(ctx, tx, rec); err != nil {
+			return err
+		}
+		if err := store.Audit(ctx, tx, p.UserID, "user.update", "user", rec.ID, "ok", "fields="+strings.Join(PatchFields(&patch), ",")); err != nil {
 			return err
 		}
 		if patch.Password != nil {
