@@ -42,6 +42,10 @@ const (
 	// contact details; each row is still decrypted only if ReadUserPII
 	// allows it, so this is the gate, not a wider grant.
 	ExportUserPII Action = "user.export_pii"
+	// ListDirectory is listing, searching and exporting an organisation's
+	// users: its admins and the tenant's; other tenants are not told the
+	// organisation exists.
+	ListDirectory Action = "org.directory"
 	// ReadAudit is reading a tenant's audit log.
 	ReadAudit Action = "audit.read"
 	// Organisations and roles.
@@ -116,6 +120,14 @@ func Decide(p *roster.Principal, a Action, r Resource) error {
 	case ExportUserPII:
 		if !adminOfOrg(p, r.Org, r.Tenant) {
 			return Forbidden("only an administrator of this organisation or of its tenant can export contact details")
+		}
+		return nil
+	case ListDirectory:
+		if !memberOf(p, r.Tenant) {
+			return NotFound("organisation")
+		}
+		if !adminOfOrg(p, r.Org, r.Tenant) {
+			return Forbidden("only an administrator of this organisation or of its tenant can list its users")
 		}
 		return nil
 	case ReadAudit:

@@ -205,7 +205,7 @@ func (s *Service) directoryOrg(ctx context.Context, p *roster.Principal, orgID s
 	if err != nil {
 		return nil, storeErr(err, "organisation")
 	}
-	if err := authz.Decide(p, authz.ManageOrg, authz.Resource{Tenant: org.RootOrgID, Org: org.ID}); err != nil {
+	if err := authz.Decide(p, authz.ListDirectory, authz.Resource{Tenant: org.RootOrgID, Org: org.ID}); err != nil {
 		return nil, err
 	}
 	return org, nil
