@@ -392,3 +392,7 @@ func exportDetail(f DirectoryFilter, full bool, rows, shown int) string {
 	return "contacts=" + contacts + " rows=" + strconv.Itoa(rows) + " decrypted=" + strconv.Itoa(shown) +
 		" filters=" + strings.Join(used, ",")
 }
+
+// CursorFor is the directory cursor that continues after userID, for
+// callers that page on their own (benchmarks, the CLI).
+func CursorFor(userID string) string { return encodeCursor(cursorDirectory, userID) }

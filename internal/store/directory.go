@@ -48,7 +48,9 @@ func ListDirectory(ctx context.Context, db Queryer, q DirectoryQuery) ([]UserRec
 	}
 	for _, n := range q.Names {
 		p := likePrefix(n)
-		w.add(`(lower(u.first_name) LIKE ? ESCAPE '\' OR lower(u.last_name) LIKE ? ESCAPE '\')`, p, p)
+		// The *_key columns are the lower-cased names (migration 00015),
+		// indexed for exactly this prefix LIKE.
+		w.add(`(u.first_name_key LIKE ? ESCAPE '\' OR u.last_name_key LIKE ? ESCAPE '\')`, p, p)
 	}
 	switch q.Status {
 	case DirectoryActive:

@@ -1,10 +1,14 @@
 -- +goose Up
 -- The console's directory searches an organisation's users by the start of
--- a first or last name, case-insensitively; the tenant leads so one
--- tenant's search never walks another's names.
--- text_pattern_ops lets LIKE 'abc%' use the index whatever the collation.
-CREATE INDEX users_first_name_search ON users (root_org_id, lower(first_name) text_pattern_ops);
-CREATE INDEX users_last_name_search ON users (root_org_id, lower(last_name) text_pattern_ops);
+-- a first or last name, case-insensitively. The lower-cased names are
+-- generated columns so one LIKE 'abc%' is indexable on both engines: here
+-- through text_pattern_ops (whatever the collation), on SQLite through a
+-- NOCASE index. The tenant leads so one tenant's search never walks
+-- another's names.
+ALTER TABLE users ADD COLUMN first_name_key TEXT GENERATED ALWAYS AS (lower(first_name)) STORED;
+ALTER TABLE users ADD COLUMN last_name_key TEXT GENERATED ALWAYS AS (lower(last_name)) STORED;
+CREATE INDEX users_first_name_search ON users (root_org_id, first_name_key text_pattern_ops);
+CREATE INDEX users_last_name_search ON users (root_org_id, last_name_key text_pattern_ops);
 
 -- Every audit row belongs to a tenant, so a tenant's admins read their own
 -- log and never another's. It is the tenant of the object acted on, or of
@@ -26,3 +30,5 @@ DROP INDEX audit_log_tenant;
 ALTER TABLE audit_log DROP COLUMN root_org_id;
 DROP INDEX users_last_name_search;
 DROP INDEX users_first_name_search;
+ALTER TABLE users DROP COLUMN last_name_key;
+ALTER TABLE users DROP COLUMN first_name_key;
