@@ -86,6 +86,13 @@ func (s *Service) AuditLog(ctx context.Context, p *roster.Principal, f AuditFilt
 	if page.Entries == nil {
 		page.Entries = []store.AuditEntry{}
 	}
+	for i := range page.Entries {
+		if e := &page.Entries[i]; e.Action == AuditConflict && e.Outcome == ConflictOtherTenant {
+			// The holder is another tenant's user: their id would let
+			// this tenant link its probes to one person.
+			e.ObjectID = ""
+		}
+	}
 	return page, nil
 }
 

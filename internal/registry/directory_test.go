@@ -353,6 +353,17 @@ func TestAuditLogIsTenantScopedFilteredAndPaged(t *testing.T) {
 		if _, err := w.reg.AuditLog(w.ctx, w.adminA, registry.AuditFilter{Cursor: "dTp4"}); !hasField(err, registry.FieldCursor) {
 			t.Errorf("a directory cursor on the audit log: %v", err)
 		}
+		// A clash with another tenant's user is in the caller's log, without
+		// that user's id.
+		if _, err := w.reg.CreateUser(w.ctx, w.adminA, registry.NewUser{User: roster.User{FirstName: "Probe", Email: "asha.bhat@example.org"}, OrgID: w.stateA.ID}); code(err) != roster.ECONFLICT {
+			t.Fatalf("probe: %v", err)
+		}
+		if got := all(w.adminA, registry.AuditFilter{Limit: 50, Action: registry.AuditConflict}); len(got) != 1 || got[0].ObjectID != "" || got[0].Outcome != registry.ConflictOtherTenant || got[0].Detail != "field=email" {
+			t.Errorf("conflict in A's log: %+v", got)
+		}
+		if got := all(w.adminB, registry.AuditFilter{Limit: 50, Action: registry.AuditConflict}); len(got) != 0 {
+			t.Errorf("A's probe shows in B's log: %+v", got)
+		}
 		// Scope.
 		for _, c := range []struct {
 			p      *roster.Principal

@@ -9,6 +9,9 @@ ALTER TABLE users ADD COLUMN first_name_key TEXT GENERATED ALWAYS AS (lower(firs
 ALTER TABLE users ADD COLUMN last_name_key TEXT GENERATED ALWAYS AS (lower(last_name)) STORED;
 CREATE INDEX users_first_name_search ON users (root_org_id, first_name_key text_pattern_ops);
 CREATE INDEX users_last_name_search ON users (root_org_id, last_name_key text_pattern_ops);
+-- A tenant's directory pages by id: with the tenant first, a page is a
+-- short walk of this index instead of a sort of every user of the tenant.
+CREATE INDEX users_root_org_id ON users (root_org_id, id);
 
 -- Every audit row belongs to a tenant, so a tenant's admins read their own
 -- log and never another's. It is the tenant of the object acted on, or of
@@ -28,6 +31,7 @@ CREATE INDEX audit_log_tenant ON audit_log (root_org_id, id);
 -- +goose Down
 DROP INDEX audit_log_tenant;
 ALTER TABLE audit_log DROP COLUMN root_org_id;
+DROP INDEX users_root_org_id;
 DROP INDEX users_last_name_search;
 DROP INDEX users_first_name_search;
 ALTER TABLE users DROP COLUMN last_name_key;
