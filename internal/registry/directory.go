@@ -283,23 +283,29 @@ func (s *Service) ExportDirectory(ctx context.Context, p *roster.Principal, orgI
 	if err != nil {
 		return err
 	}
-	recs, err := s.exportRecords(ctx, q)
-	if err != nil {
-		return err
-	}
 	cw, err := sheet.NewWriter(w, ExportColumns)
 	if err != nil {
 		return err
 	}
-	shown := 0
-	for start := 0; start < len(recs); start += exportChunk {
-		chunk := recs[start:min(start+exportChunk, len(recs))]
-		views, err := s.directoryViews(ctx, chunk)
+	// A chunk at a time, so memory holds the file being written, not every
+	// user of a large state. The HTTP handler buffers the file, so a list
+	// found too long half-way is still refused cleanly.
+	rows, shown := 0, 0
+	q.Limit = exportChunk
+	for {
+		recs, err := store.ListDirectory(ctx, s.db, q)
+		if err != nil {
+			return err
+		}
+		if rows += len(recs); rows > MaxExportRows {
+			return roster.Errorf(roster.EINVALID, "%s", MsgExportTooMany)
+		}
+		views, err := s.directoryViews(ctx, recs)
 		if err != nil {
 			return err
 		}
 		for i := range views {
-			row, open, err := s.exportRow(p, &chunk[i], &views[i], full)
+			row, open, err := s.exportRow(p, &recs[i], &views[i], full)
 			if err != nil {
 				return err
 			}
@@ -310,32 +316,15 @@ func (s *Service) ExportDirectory(ctx context.Context, p *roster.Principal, orgI
 				return err
 			}
 		}
+		if len(recs) < q.Limit {
+			break
+		}
+		q.After = recs[len(recs)-1].ID
 	}
 	if err := cw.Flush(); err != nil {
 		return err
 	}
-	return store.Audit(ctx, s.db, p.UserID, "user.export", "organisation", org.ID, "ok", exportDetail(f, full, len(recs), shown))
-}
-
-// exportRecords reads every matching user in pages, refusing a list longer
-// than MaxExportRows before building any of the file.
-func (s *Service) exportRecords(ctx context.Context, q store.DirectoryQuery) ([]store.UserRecord, error) {
-	var all []store.UserRecord
-	q.Limit = exportChunk
-	for {
-		recs, err := store.ListDirectory(ctx, s.db, q)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, recs...)
-		if len(all) > MaxExportRows {
-			return nil, roster.Errorf(roster.EINVALID, "%s", MsgExportTooMany)
-		}
-		if len(recs) < q.Limit {
-			return all, nil
-		}
-		q.After = recs[len(recs)-1].ID
-	}
+	return store.Audit(ctx, s.db, p.UserID, "user.export", "organisation", org.ID, "ok", exportDetail(f, full, rows, shown))
 }
 
 // exportRow is one user's CSV row; open says whether their contact details
