@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"io"
 	"slices"
 	"strconv"
@@ -192,7 +193,7 @@ func (s *Service) checkSchool(ctx context.Context, org *roster.Organisation, sch
 		return nil, nil
 	}
 	o, err := store.GetOrg(ctx, s.db, school)
-	if err == store.ErrNoRows || err == nil && o.RootOrgID != org.RootOrgID {
+	if errors.Is(err, store.ErrNoRows) || err == nil && o.RootOrgID != org.RootOrgID {
 		// Another tenant's school reads as unknown, so ids cannot be probed.
 		return &roster.FieldError{Field: FieldSchool, Message: MsgSchoolFilter}, nil
 	}
