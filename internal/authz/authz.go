@@ -38,6 +38,16 @@ const (
 	ReadUserPII Action = "user.read_pii" // decrypted contact details
 	UpdateUser  Action = "user.update"   // fields, email, phone, password
 	ManageUser  Action = "user.manage"   // block, unblock, delete, find by contact details
+	// ExportUserPII is exporting an organisation's directory with full
+	// contact details; each row is still decrypted only if ReadUserPII
+	// allows it, so this is the gate, not a wider grant.
+	ExportUserPII Action = "user.export_pii"
+	// ListDirectory is listing, searching and exporting an organisation's
+	// users: its admins and the tenant's; other tenants are not told the
+	// organisation exists.
+	ListDirectory Action = "org.directory"
+	// ReadAudit is reading a tenant's audit log.
+	ReadAudit Action = "audit.read"
 	// Organisations and roles.
 	CreateTenant   Action = "tenant.create"
 	CreateOrg      Action = "org.create"
@@ -191,6 +201,29 @@ func decide(p *roster.Principal, a Action, r Resource) error {
 		return manages(p, r.User)
 	case ManageUser:
 		return manages(p, r.User)
+	case ExportUserPII:
+		if !adminOfOrg(p, r.Org, r.Tenant) {
+			return Forbidden("only an administrator of this organisation or of its tenant can export contact details")
+		}
+		return nil
+	case ListDirectory:
+		if !memberOf(p, r.Tenant) {
+			return NotFound("organisation")
+		}
+		if !adminOfOrg(p, r.Org, r.Tenant) {
+			return Forbidden("only an administrator of this organisation or of its tenant can list its users")
+		}
+		return nil
+	case ReadAudit:
+		// School admins do not read the log: its rows name users and
+		// organisations across the whole tenant.
+		if !memberOf(p, r.Tenant) {
+			return NotFound("tenant")
+		}
+		if !tenantAdmin(p, r.Tenant) {
+			return Forbidden("only an administrator of the whole tenant can read its audit log")
+		}
+		return nil
 	case CreateTenant:
 		return Forbidden("only a platform operator can create a tenant")
 	case CreateOrg, ChangePolicy:

@@ -139,7 +139,10 @@ var Table = []Row{
 	{"lookupUser", Pupil, callers(SchoolAdmin, TenantAdmin), signedIn},
 	{"lookupUser", TenantMember, callers(TenantAdmin), signedIn},
 	{"lookupUser", OtherUser, callers(OtherTenantAdmin), signedIn},
-	{"listOrgUsers", School1, callers(SchoolAdmin, TenantAdmin), nil},
+	{"listOrgUsers", School1, callers(SchoolAdmin, TenantAdmin), b},
+	{"listOrgUsers", Tenant, callers(TenantAdmin), b},
+	{"exportOrgUsers", School1, callers(SchoolAdmin, TenantAdmin), b},
+	{"listAudit", Tenant, callers(TenantAdmin), b},
 
 	{"createOrganisation", Tenant, callers(TenantAdmin), nil},
 	{"getOrganisation", School1, signedIn, nil},

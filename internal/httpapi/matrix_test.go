@@ -315,8 +315,17 @@ var matrixRequests = map[string]func(w *matrixWorld, t *matrixTarget) matrixRequ
 	"lookupUser": func(w *matrixWorld, t *matrixTarget) matrixRequest {
 		return send(http.MethodPost, "/users/lookup", map[string]string{"type": "email", "value": t.email})
 	},
-	"listOrgUsers": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
-		return get("/organisations/" + w.e.schoolA.ID + "/users")
+	"listOrgUsers": func(w *matrixWorld, t *matrixTarget) matrixRequest {
+		if t.kind == authz.Tenant {
+			return get("/organisations/" + w.e.stateA.ID + "/users?q=a&status=active")
+		}
+		return get("/organisations/" + w.e.schoolA.ID + "/users?limit=5")
+	},
+	"exportOrgUsers": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
+		return get("/organisations/" + w.e.schoolA.ID + "/users/export.csv?contacts=full")
+	},
+	"listAudit": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
+		return get("/audit?tenant=" + w.e.stateA.ID + "&action=user.create")
 	},
 
 	"createOrganisation": func(w *matrixWorld, _ *matrixTarget) matrixRequest {

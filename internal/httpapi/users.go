@@ -128,19 +128,6 @@ type lookupInput struct {
 	}
 }
 
-type listUsersInput struct {
-	OrgID string `path:"orgId" maxLength:"64"`
-	After string `query:"after" maxLength:"64" doc:"Id of the last user of the previous page"`
-	Limit int    `query:"limit" minimum:"1" maximum:"500" default:"100"`
-}
-
-type userListOutput struct {
-	Body struct {
-		Users []registry.UserView `json:"users"`
-		Next  string              `json:"next,omitempty" doc:"Pass as 'after' for the next page; empty on the last page"`
-	}
-}
-
 func (s *Server) userRoutes() {
 	create := op("createUser", http.MethodPost, "/users", "Create a user", "users")
 	create.Description = "Org admins create users in their own tenant. Every invalid field is listed in one 422 answer; " +
@@ -196,9 +183,7 @@ func (s *Server) userRoutes() {
 	lookup.Errors = append(lookup.Errors, http.StatusNotFound)
 	register(s, lookup, s.lookupUser)
 
-	list := op("listOrgUsers", http.MethodGet, "/organisations/{orgId}/users", "List an organisation's members", "users")
-	list.Errors = append(list.Errors, http.StatusNotFound)
-	register(s, list, s.listOrgUsers)
+	s.directoryRoutes()
 	s.describeUserBodies()
 }
 func (s *Server) createUser(ctx context.Context, in *struct{ Body createUserBody }) (*userOutput, error) {
@@ -277,19 +262,6 @@ func (s *Server) lookupUser(ctx context.Context, in *lookupInput) (*userOutput, 
 		return nil, err
 	}
 	return newUserOutput(u), nil
-}
-
-func (s *Server) listOrgUsers(ctx context.Context, in *listUsersInput) (*userListOutput, error) {
-	users, err := s.reg.ListUsers(ctx, caller(ctx), in.OrgID, in.After, in.Limit)
-	if err != nil {
-		return nil, err
-	}
-	out := &userListOutput{}
-	out.Body.Users = users
-	if len(users) == in.Limit {
-		out.Body.Next = users[len(users)-1].ID
-	}
-	return out, nil
 }
 
 // describeUserBodies writes the registry's rule book into the API

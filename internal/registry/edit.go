@@ -240,11 +240,8 @@ type Transfer struct {
 	IfVersion *int64 `json:"-"`
 }
 
-// Field names of a transfer.
-const (
-	FieldFrom = "from"
-	FieldTo   = "to"
-)
+// A transfer's fields are FieldFrom and FieldTo (directory.go), the same
+// names as the audit log's range.
 
 // TransferUser moves user id as t says in one transaction: the old
 // membership ends (orgLeftDate set, the row kept for history and

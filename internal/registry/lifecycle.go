@@ -392,6 +392,9 @@ func (s *Service) leaveAll(ctx context.Context, tx store.Tx, userID, actorID str
 		if err := store.UpsertMembership(ctx, tx, m); err != nil {
 			return err
 		}
+		if err := store.Audit(ctx, tx, actorID, "membership.remove", "user", userID, "ok", "org="+m.OrganisationID); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -401,8 +401,8 @@ func TestBlockAndDelete(t *testing.T) {
 		}
 		var audits, conflicts int
 		_ = db.QueryRow(f.ctx, `SELECT count(*) FROM audit_log WHERE object_id = $1 AND action <> $2`, u.ID, registry.AuditConflict).Scan(&audits)
-		if audits != 3 {
-			t.Fatalf("audit entries = %d, want 3 (block, unblock, delete)", audits)
+		if audits != 5 {
+			t.Fatalf("audit entries = %d, want 5 (create, block, unblock, delete, leaving the organisation)", audits)
 		}
 		// Issue 8: the refused reuse of the blocked user's email is audited too.
 		_ = db.QueryRow(f.ctx, `SELECT count(*) FROM audit_log WHERE object_id = $1 AND action = $2 AND outcome = $3`,

@@ -341,6 +341,9 @@ func (s *Service) insertUser(ctx context.Context, tx store.Tx, actorID string, i
 		if err := store.UpsertMembership(ctx, tx, s.newMembership(actorID, u.ID, in, org, now)); err != nil {
 			return err
 		}
+		if err := store.Audit(ctx, tx, actorID, "user.create", "user", u.ID, "ok", "org="+org.ID); err != nil {
+			return err
+		}
 		out = &rec.User
 		return nil
 	})

@@ -266,9 +266,8 @@ func scanMembership(row Row) (*roster.Membership, error) {
 	return &m, nil
 }
 
+// The row's tenant is derived from the object (or the actor), see
+// AuditTenant for callers that know it.
 func Audit(ctx context.Context, q Queryer, actorID, action, objectType, objectID, outcome, detail string) error {
-	_, err := q.Exec(ctx, `INSERT INTO audit_log (id, at, actor_id, action, object_type, object_id, outcome, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		roster.NewID(), roster.Now(), actorID, action, objectType, objectID, outcome, detail)
-	return err
+	return AuditTenant(ctx, q, "", actorID, action, objectType, objectID, outcome, detail)
 }

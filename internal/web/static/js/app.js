@@ -6,6 +6,8 @@ import { h, clear, notice, focusHeading, announce } from './ui.js';
 import * as login from './login.js';
 import * as upload from './upload.js';
 import * as users from './users.js';
+import * as directory from './directory.js';
+import * as audit from './audit.js';
 import * as courses from './courses.js';
 import * as terms from './terms.js';
 
@@ -30,6 +32,9 @@ export class Session {
   roleOrgs(role) { return this.grants.filter((g) => (g.roles || []).includes(role)); }
   has(role) { return this.roleOrgs(role).length > 0; }
   get isAdmin() { return this.has(ADMIN); }
+  // isTenantAdmin: ORG_ADMIN of a tenant's root organisation, who reads
+  // the tenant's audit log.
+  get isTenantAdmin() { return this.roleOrgs(ADMIN).some((g) => g.orgId === g.rootOrgId); }
   get isCreator() { return this.has(CREATOR); }
   get isMentor() { return this.has(MENTOR); }
   get seesCourses() { return this.isCreator || this.isMentor; }
@@ -48,7 +53,9 @@ const routes = [
   { re: /^\/upload$/, page: upload, allow: (s) => s.isAdmin },
   { re: /^\/upload\/([\w-]+)$/, page: upload, allow: (s) => s.isAdmin },
   { re: /^\/users$/, page: users, allow: (s) => s.isAdmin },
+  { re: /^\/directory$/, page: directory, allow: (s) => s.isAdmin },
   { re: /^\/users\/([\w-]+)$/, page: users, allow: (s) => s.isAdmin },
+  { re: /^\/audit$/, page: audit, allow: (s) => s.isTenantAdmin },
   { re: /^\/courses$/, page: courses, allow: (s) => s.seesCourses },
   { re: /^\/courses\/([\w-]+)$/, page: courses, allow: (s) => s.seesCourses },
   { re: /^\/downloads$/, page: courses, view: 'downloads', allow: (s) => s.seesCourses },
@@ -90,7 +97,8 @@ function paintChrome() {
   if (!session) return;
   document.getElementById('whoami').textContent = session.name;
   for (const li of nav.querySelectorAll('li[data-needs]')) {
-    li.hidden = li.dataset.needs === 'admin' ? !session.isAdmin : !session.seesCourses;
+    const needs = { admin: session.isAdmin, tenantadmin: session.isTenantAdmin, courses: session.seesCourses };
+    li.hidden = !needs[li.dataset.needs];
   }
 }
 
