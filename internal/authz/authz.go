@@ -38,6 +38,7 @@ const (
 	ReadUserPII Action = "user.read_pii" // decrypted contact details
 	UpdateUser  Action = "user.update"   // fields, email, phone, password
 	ManageUser  Action = "user.manage"   // block, unblock, delete, find by contact details
+	EraseUser   Action = "user.erase"    // crypto-shred: the user themself or an admin who manages them
 	// Organisations and roles.
 	CreateTenant   Action = "tenant.create"
 	CreateOrg      Action = "org.create"
@@ -100,7 +101,7 @@ func Decide(p *roster.Principal, a Action, r Resource) error {
 			return NotFound("user")
 		}
 		return nil
-	case ReadUserPII, UpdateUser:
+	case ReadUserPII, UpdateUser, EraseUser:
 		if p.UserID == r.User.ID {
 			return nil
 		}
