@@ -4,6 +4,7 @@
 // the browser history or a server log.
 import * as api from './api.js';
 import { h, clear, field, showFieldErrors, clearFieldErrors, notice, badge, fmtDate, table, announce } from './ui.js';
+import { eraseSection } from './erase.js';
 
 const kinds = [
   { value: 'email', label: 'Email', hint: 'For example asha@example.org', auto: 'email' },
@@ -90,6 +91,7 @@ function search(main, session, app) {
 }
 
 function userState(u) {
+  if (u.erasedDate) return 'ERASED';
   if (u.deletedDate) return 'DELETED';
   if (u.status === 0 || u.isDeleted) return 'BLOCKED';
   return 'ACTIVE';
@@ -130,7 +132,7 @@ async function profile(main, session, id, app) {
   const ext = (u.externalIds || []).map((x) => `${maskID(x.externalId)} (${x.idType}, ${x.provider})`);
   clear(main,
     h('p', null, h('a', { href: '#/users' }, '← Back to search')),
-    h('h1', null, name || u.userName),
+    h('h1', null, name || u.userName || 'Erased user'),
     msg,
     h('section', { class: 'card' },
       h('dl', { class: 'profile' },
@@ -142,10 +144,11 @@ async function profile(main, session, id, app) {
         h('dt', null, 'Registered'), h('dd', null, fmtDate(u.createdDate)),
         h('dt', null, 'User ID'), h('dd', null, h('code', null, u.id))),
       actions),
-    orgTable);
+    orgTable,
+    eraseSection(u, () => app.go(`#/users/${u.id}`)));
 
   const setButtons = (current) => {
-    if (current === 'DELETED') { clear(actions); return; }
+    if (current === 'DELETED' || current === 'ERASED') { clear(actions); return; }
     const blocking = current === 'ACTIVE';
     const btn = h('button', { type: 'button', class: blocking ? 'danger' : '' }, blocking ? 'Block user' : 'Unblock user');
     btn.addEventListener('click', () => confirmStep(blocking));
