@@ -142,35 +142,38 @@ func newAEAD(key []byte) cipher.AEAD {
 	return aead
 }
 
-// UserKeys unwraps DEKs for one job (a report reads many users, several
-// times each across a course's batches) and keeps the handles, up to max,
-// so each DEK is unwrapped once.
+// UserKeys unwraps DEKs for one job (a report reads many users, some
+// several times across a course's batches). It keeps up to max unwrapped
+// DEKs, 32 bytes each rather than a whole AES-GCM state, so the cache stays
+// small next to a report's flat memory; a handle is rebuilt from its DEK,
+// which costs an AES key expansion but no unwrapping.
 type UserKeys struct {
 	ring  *Sealer
 	max   int
-	cache map[string]*UserKey
+	cache map[string][]byte
 }
 
-// NewUserKeys returns an empty cache of at most max handles.
+// NewUserKeys returns an empty cache of at most max DEKs.
 func (k *Sealer) NewUserKeys(max int) *UserKeys {
-	return &UserKeys{ring: k, max: max, cache: map[string]*UserKey{}}
+	return &UserKeys{ring: k, max: max, cache: map[string][]byte{}}
 }
 
-// Get returns userID's handle from its stored wrapped DEK (nil when the
+// Get returns userID's handle from their stored wrapped DEK (nil when the
 // user has none).
 func (c *UserKeys) Get(userID string, wrapped []byte) (*UserKey, error) {
-	if uk, ok := c.cache[userID]; ok {
-		return uk, nil
+	if len(wrapped) == 0 {
+		return c.ring.NoUserKey(userID), nil
 	}
-	uk := c.ring.NoUserKey(userID)
-	if len(wrapped) > 0 {
-		var err error
-		if uk, err = c.ring.UnwrapUserKey(userID, wrapped); err != nil {
-			return nil, err
+	dek, ok := c.cache[userID]
+	if !ok {
+		pt, err := c.ring.Open(wrapped, UserKeyWrap(userID))
+		if err != nil || len(pt) != 32 {
+			return nil, ErrDecrypt
+		}
+		dek = []byte(pt)
+		if len(c.cache) < c.max {
+			c.cache[userID] = dek
 		}
 	}
-	if len(c.cache) < c.max {
-		c.cache[userID] = uk
-	}
-	return uk, nil
+	return &UserKey{userID: userID, dek: newAEAD(dek), ring: c.ring}, nil
 }

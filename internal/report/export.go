@@ -32,6 +32,11 @@ func permanent(format string, args ...any) error { return &errPermanent{fmt.Spri
 // in practice but keeps memory flat if it were.
 const maxCached = 50000
 
+// maxCachedKeys bounds the data keys a report keeps unwrapped (32 bytes
+// each): learners enrolled in several batches of one course are unwrapped
+// once.
+const maxCachedKeys = 10000
+
 // exporter resolves and writes the rows of one report.
 type exporter struct {
 	db       store.Queryer
@@ -52,7 +57,7 @@ type exporter struct {
 
 func newExporter(db store.Queryer, keys *pii.Keyring, c *roster.Course, p Policy, loc *time.Location, snapshot time.Time,
 	pageSize int, custodianName string) *exporter {
-	return &exporter{db: db, keys: keys.NewUserKeys(maxCached), course: c, policy: p, loc: loc, snapshot: snapshot, pageSize: pageSize,
+	return &exporter{db: db, keys: keys.NewUserKeys(maxCachedKeys), course: c, policy: p, loc: loc, snapshot: snapshot, pageSize: pageSize,
 		custodianName: custodianName, locations: map[string]*roster.Location{}, orgs: map[string]*roster.Organisation{}}
 }
 
