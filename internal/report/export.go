@@ -112,11 +112,6 @@ func (e *exporter) resolvePage(ctx context.Context, b *roster.Batch, page []stor
 			// An erased user's consent ended with them: their row stays
 			// for the counts, with nothing personal in it.
 			Consented: u.ConsentStatus == roster.ConsentActive && !u.Erased}
-		keys, err := e.keys.Get(u.UserID, u.KeyWrapped)
-		if err != nil {
-			return nil, permanent("a learner's data key could not be unwrapped; check the PII keys")
-		}
-		userKeys[i] = keys
 		if !r.Validated && e.custodianName != "" {
 			r.OrgName = e.custodianName
 		}
@@ -126,6 +121,14 @@ func (e *exporter) resolvePage(ctx context.Context, b *roster.Batch, page []stor
 		share := r.Shared(e.policy)
 		if share.UserName {
 			r.Name = FullName(u.FirstName, u.LastName)
+		}
+		var keys *pii.UserKey
+		var err error
+		if share.Email || share.Phone || share.ExternalID { // most rows open nothing: no key for them
+			if keys, err = e.keys.Get(u.UserID, u.KeyWrapped); err != nil {
+				return nil, permanent("a learner's data key could not be unwrapped; check the PII keys")
+			}
+			userKeys[i] = keys
 		}
 		if share.Email {
 			if r.Email, err = keys.Open(u.EmailEnc, pii.UserField(u.UserID, pii.FieldEmail)); err != nil {
@@ -323,7 +326,7 @@ func (e *exporter) org(ctx context.Context, id string) (*roster.Organisation, er
 // provider an id type equal to the provider (the seed's convention for
 // state ids) is preferred, then the first id type.
 func (e *exporter) externalID(ctx context.Context, keys *pii.UserKey, u *store.ReportUser, mine []store.ExternalIDRow) (string, error) {
-	if len(mine) == 0 {
+	if len(mine) == 0 || keys == nil {
 		return "", nil
 	}
 	var tenants []*roster.Organisation
