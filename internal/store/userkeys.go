@@ -178,7 +178,7 @@ func EraseUser(ctx context.Context, q Queryer, userID, actorID string, now time.
 		profile_location = '[]', password_hash = '',
 		status = 0, is_deleted = TRUE, deleted_date = COALESCE(deleted_date, $2), erased_date = $2,
 		updated_by = $3, updated_date = $2, session_generation = session_generation + 1
-		WHERE id = $1 AND erased_date IS NULL`, userID, now, actorID)
+		WHERE id = $1 AND erased_date IS NULL`, userID, now, NullString(actorID))
 	if err != nil {
 		return err
 	}
