@@ -191,6 +191,7 @@ func newRootCmd() *cobra.Command {
 		newReportCmd(g),
 		newDemoCmd(g),
 		newLoadCmd(g),
+		newKeysCmd(g),
 	)
 	return root
 }

@@ -48,6 +48,7 @@ const (
 	ListDirectory Action = "org.directory"
 	// ReadAudit is reading a tenant's audit log.
 	ReadAudit Action = "audit.read"
+	EraseUser   Action = "user.erase"    // crypto-shred: the user themself or an admin who manages them
 	// Organisations and roles.
 	CreateTenant   Action = "tenant.create"
 	CreateOrg      Action = "org.create"
@@ -194,7 +195,7 @@ func decide(p *roster.Principal, a Action, r Resource) error {
 			return NotFound("user")
 		}
 		return nil
-	case ReadUserPII, UpdateUser:
+	case ReadUserPII, UpdateUser, EraseUser:
 		if p.UserID == r.User.ID {
 			return nil
 		}

@@ -312,6 +312,9 @@ var matrixRequests = map[string]func(w *matrixWorld, t *matrixTarget) matrixRequ
 	"deleteUser": func(w *matrixWorld, t *matrixTarget) matrixRequest {
 		return send(http.MethodDelete, "/users/"+t.id, nil)
 	},
+	"eraseUser": func(w *matrixWorld, t *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/users/"+t.id+"/erase", map[string]string{"password": testPassword})
+	},
 	"lookupUser": func(w *matrixWorld, t *matrixTarget) matrixRequest {
 		return send(http.MethodPost, "/users/lookup", map[string]string{"type": "email", "value": t.email})
 	},

@@ -149,6 +149,7 @@ func New(cfg Config) *Server {
 	s.authRoutes()
 	s.tncRoutes()
 	s.userRoutes()
+	s.eraseRoutes()
 	s.orgRoutes()
 	s.courseRoutes()
 	s.reportRoutes()

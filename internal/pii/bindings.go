@@ -14,6 +14,7 @@ import (
 //	users.email_enc, phone_enc, recovery_email_enc,
 //	recovery_phone_enc, prev_used_email_enc, prev_used_phone_enc  UserField(id, "email" | "phone" | …)
 //	usr_external_identity.external_id_enc                          ExternalID(provider, idType, userID)
+//	user_key.wrapped_enc (the user's data key, sealed by the ring)  UserKeyWrap(userID)
 //	upload.file_enc                                                UploadFile(uploadID)
 //	upload_row.original_enc                                        UploadRow(uploadID, row)
 //	report_request.password_enc                                    ReportPassword(reportID)
@@ -26,6 +27,7 @@ var SealedColumns = []struct{ Table, Column, Binding string }{
 	{"users", "prev_used_email_enc", UserField("<id>", PrevUsed(FieldEmail))},
 	{"users", "prev_used_phone_enc", UserField("<id>", PrevUsed(FieldPhone))},
 	{"usr_external_identity", "external_id_enc", ExternalID("<provider>", "<idType>", "<userId>")},
+	{"user_key", "wrapped_enc", UserKeyWrap("<userId>")},
 	{"upload", "file_enc", UploadFile("<id>")},
 	{"upload_row", "original_enc", UploadRow("<uploadId>", 0)},
 	{"report_request", "password_enc", ReportPassword("<id>")},
@@ -49,6 +51,11 @@ func UserField(userID, field string) string { return "users/" + userID + "/" + f
 func ExternalID(provider, idType, userID string) string {
 	return "usr_external_identity/" + provider + "/" + idType + "/" + userID
 }
+
+// UserKeyWrap binds a user's wrapped data key to that user. The users and
+// usr_external_identity values above are sealed under that data key
+// (userkey.go), or by the ring directly if written before per-user keys.
+func UserKeyWrap(userID string) string { return "user_key/" + userID }
 
 // UploadFile binds an uploaded file to its upload.
 func UploadFile(uploadID string) string { return "upload/" + uploadID + "/file" }

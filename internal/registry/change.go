@@ -105,6 +105,10 @@ func (s *Service) ChangeUserTx(ctx context.Context, tx store.Tx, p *roster.Princ
 // changeUser does ChangeUserTx's work; taken lists the claims that another
 // user already holds.
 func (s *Service) changeUser(ctx context.Context, tx store.Tx, p *roster.Principal, rec *store.UserRecord, ch UserChange) ([]roster.FieldChange, []claim, error) {
+	keys, err := s.writeKey(ctx, tx, rec.ID)
+	if err != nil {
+		return nil, nil, err
+	}
 	old := *rec
 	oldFramework := rec.Framework
 	patch := ch.Patch
@@ -135,7 +139,7 @@ func (s *Service) changeUser(ctx context.Context, tx store.Tx, p *roster.Princip
 		if v == nil || len(errs) > 0 {
 			return nil
 		}
-		fe, err := s.changeContact(ctx, tx, rec, kind, *v)
+		fe, err := s.changeContact(ctx, tx, keys, rec, kind, *v)
 		if fe != nil {
 			errs = append(errs, *fe)
 			taken = append(taken, claim{kind, s.lookupValue(kind, *v), field})
@@ -158,7 +162,7 @@ func (s *Service) changeUser(ctx context.Context, tx store.Tx, p *roster.Princip
 		return nil, nil, err
 	}
 	errs = append(errs, ferrs...)
-	idChanges, ferrs, idTaken, err := s.changeExternalIDs(ctx, tx, p, rec, ch.ExternalIDs)
+	idChanges, ferrs, idTaken, err := s.changeExternalIDs(ctx, tx, p, keys, rec, ch.ExternalIDs)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -341,7 +345,7 @@ func (s *Service) changeRoles(ctx context.Context, tx store.Tx, p *roster.Princi
 // changeExternalIDs applies the operations in order. An operation that is
 // already true (ADD or EDIT of the id the user has, REMOVE of one they no
 // longer have) changes nothing, so a file can be uploaded again.
-func (s *Service) changeExternalIDs(ctx context.Context, tx store.Tx, p *roster.Principal, rec *store.UserRecord, ops []ExternalIDOp) ([]roster.FieldChange, []roster.FieldError, []claim, error) {
+func (s *Service) changeExternalIDs(ctx context.Context, tx store.Tx, p *roster.Principal, keys *pii.UserKey, rec *store.UserRecord, ops []ExternalIDOp) ([]roster.FieldChange, []roster.FieldError, []claim, error) {
 	if len(ops) == 0 {
 		return nil, nil, nil, nil
 	}
@@ -398,7 +402,7 @@ func (s *Service) changeExternalIDs(ctx context.Context, tx store.Tx, p *roster.
 		}
 		change := roster.FieldChange{Field: op.Field}
 		if cur != nil {
-			change.Old = label + maskID(s.openExtID(cur))
+			change.Old = label + maskID(openExtID(keys, cur))
 			if err := store.DeleteLookup(ctx, tx, roster.LookupExternalID, cur.Hash, rec.ID); err != nil {
 				return nil, nil, nil, err
 			}
@@ -419,7 +423,7 @@ func (s *Service) changeExternalIDs(ctx context.Context, tx store.Tx, p *roster.
 				continue
 			}
 			r := store.ExternalIdentityRecord{Provider: x.Provider, IDType: x.IDType, Hash: hash,
-				Enc:    s.keys.Seal(x.ExternalID, pii.ExternalID(x.Provider, x.IDType, rec.ID)),
+				Enc:    keys.Seal(x.ExternalID, pii.ExternalID(x.Provider, x.IDType, rec.ID)),
 				UserID: rec.ID, CreatedBy: p.UserID, CreatedOn: now}
 			if _, err := store.InsertExternalIdentity(ctx, tx, r); err != nil {
 				return nil, nil, nil, err
@@ -432,8 +436,8 @@ func (s *Service) changeExternalIDs(ctx context.Context, tx store.Tx, p *roster.
 	return changes, errs, taken, nil
 }
 
-func (s *Service) openExtID(r *store.ExternalIdentityRecord) string {
-	v, err := s.keys.Open(r.Enc, pii.ExternalID(r.Provider, r.IDType, r.UserID))
+func openExtID(keys *pii.UserKey, r *store.ExternalIdentityRecord) string {
+	v, err := keys.Open(r.Enc, pii.ExternalID(r.Provider, r.IDType, r.UserID))
 	if err != nil {
 		return ""
 	}

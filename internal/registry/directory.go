@@ -305,7 +305,7 @@ func (s *Service) ExportDirectory(ctx context.Context, p *roster.Principal, orgI
 			return err
 		}
 		for i := range views {
-			row, open, err := s.exportRow(p, &recs[i], &views[i], full)
+			row, open, err := s.exportRow(ctx, p, &recs[i], &views[i], full)
 			if err != nil {
 				return err
 			}
@@ -329,12 +329,16 @@ func (s *Service) ExportDirectory(ctx context.Context, p *roster.Principal, orgI
 
 // exportRow is one user's CSV row; open says whether their contact details
 // were decrypted.
-func (s *Service) exportRow(p *roster.Principal, rec *store.UserRecord, v *UserView, full bool) ([]string, bool, error) {
+func (s *Service) exportRow(ctx context.Context, p *roster.Principal, rec *store.UserRecord, v *UserView, full bool) ([]string, bool, error) {
 	email, phone := rec.MaskedEmail, rec.MaskedPhone
 	open := false
 	if full && authz.Allowed(p, authz.ReadUserPII, authz.Resource{User: &authz.User{ID: rec.ID, RootOrgID: rec.RootOrgID, Memberships: v.Memberships}}) {
 		var u roster.User
-		if err := s.decrypt(rec, &u); err != nil {
+		keys, err := s.readKey(ctx, s.db, rec.ID)
+		if err != nil {
+			return nil, false, err
+		}
+		if err := s.decrypt(keys, rec, &u); err != nil {
 			return nil, false, err
 		}
 		email, phone, open = u.Email, u.Phone, true

@@ -78,6 +78,10 @@ func (s *Service) UpdateUserTx(ctx context.Context, tx store.Tx, p *roster.Princ
 			return res, err
 		}
 	}
+	keys, err := s.writeKey(ctx, tx, rec.ID)
+	if err != nil {
+		return res, err
+	}
 	changed := changedFields(&before, &rec.User)
 	for _, f := range []struct {
 		field string
@@ -91,12 +95,12 @@ func (s *Service) UpdateUserTx(ctx context.Context, tx store.Tx, p *roster.Princ
 		if f.v == nil {
 			continue
 		}
-		old, err := s.keys.Open(*f.dst, pii.UserField(rec.ID, f.pf))
+		old, err := keys.Open(*f.dst, pii.UserField(rec.ID, f.pf))
 		if err != nil {
 			return res, err
 		}
 		if old != *f.v {
-			*f.dst = s.keys.Seal(*f.v, pii.UserField(rec.ID, f.pf))
+			*f.dst = keys.Seal(*f.v, pii.UserField(rec.ID, f.pf))
 			changed = append(changed, f.field)
 		}
 	}
@@ -109,7 +113,7 @@ func (s *Service) UpdateUserTx(ctx context.Context, tx store.Tx, p *roster.Princ
 			continue
 		}
 		old := *c.enc
-		if fe, err := s.changeContact(ctx, tx, rec, c.kind, *c.v); err != nil {
+		if fe, err := s.changeContact(ctx, tx, keys, rec, c.kind, *c.v); err != nil {
 			return res, err
 		} else if fe != nil {
 			errs = append(errs, *fe)

@@ -243,7 +243,7 @@ func orDefault(s, def string) string {
 // by the rule book, "" to clear it), keeping the old value
 // sealed as prevUsed* and moving the lookup row. A value the caller got
 // wrong comes back as a field error; a database failure as an error.
-func (s *Service) changeContact(ctx context.Context, tx store.Tx, rec *store.UserRecord, kind, value string) (*roster.FieldError, error) {
+func (s *Service) changeContact(ctx context.Context, tx store.Tx, keys *pii.UserKey, rec *store.UserRecord, kind, value string) (*roster.FieldError, error) {
 	field := FieldEmail
 	oldEnc, prevEnc, masked := &rec.EmailEnc, &rec.PrevUsedEmailEnc, &rec.MaskedEmail
 	mask := pii.MaskEmail
@@ -252,7 +252,7 @@ func (s *Service) changeContact(ctx context.Context, tx store.Tx, rec *store.Use
 		oldEnc, prevEnc, masked = &rec.PhoneEnc, &rec.PrevUsedPhoneEnc, &rec.MaskedPhone
 		mask = pii.MaskPhone
 	}
-	old, err := s.keys.Open(*oldEnc, pii.UserField(rec.ID, field))
+	old, err := keys.Open(*oldEnc, pii.UserField(rec.ID, field))
 	if err != nil {
 		return nil, err
 	}
@@ -271,9 +271,9 @@ func (s *Service) changeContact(ctx context.Context, tx store.Tx, rec *store.Use
 		if err := store.DeleteLookup(ctx, tx, kind, s.lookupValue(kind, old), rec.ID); err != nil {
 			return nil, err
 		}
-		*prevEnc = s.keys.Seal(old, pii.UserField(rec.ID, pii.PrevUsed(field)))
+		*prevEnc = keys.Seal(old, pii.UserField(rec.ID, pii.PrevUsed(field)))
 	}
-	*oldEnc = s.keys.Seal(value, pii.UserField(rec.ID, field))
+	*oldEnc = keys.Seal(value, pii.UserField(rec.ID, field))
 	// A new address or number has not been proved to be the user's.
 	if kind == roster.LookupPhone {
 		rec.PhoneVerified = false
@@ -294,7 +294,7 @@ func (s *Service) changeContact(ctx context.Context, tx store.Tx, rec *store.Use
 // isDeleted true. The user keeps their email, phone and username, cannot
 // log in, and existing sessions stop at the next request.
 func (s *Service) BlockUser(ctx context.Context, p *roster.Principal, id string) error {
-	return s.setStatus(ctx, p, id, "block", func(rec *store.UserRecord) error {
+	return s.setStatus(ctx, p, id, "block", func(_ store.Tx, rec *store.UserRecord) error {
 		if p.UserID == rec.ID {
 			return roster.Errorf(roster.EINVALID, "you cannot block yourself")
 		}
@@ -305,7 +305,7 @@ func (s *Service) BlockUser(ctx context.Context, p *roster.Principal, id string)
 
 // UnblockUser reverses BlockUser. Deleted users cannot be unblocked.
 func (s *Service) UnblockUser(ctx context.Context, p *roster.Principal, id string) error {
-	return s.setStatus(ctx, p, id, "unblock", func(rec *store.UserRecord) error {
+	return s.setStatus(ctx, p, id, "unblock", func(_ store.Tx, rec *store.UserRecord) error {
 		rec.Status, rec.IsDeleted = roster.StatusActive, false
 		return nil
 	})
@@ -316,7 +316,11 @@ func (s *Service) UnblockUser(ctx context.Context, p *roster.Principal, id strin
 // username and external ids are released for reuse, and the contact
 // details are kept only as sealed prevUsed* values.
 func (s *Service) DeleteUser(ctx context.Context, p *roster.Principal, id string) error {
-	return s.setStatus(ctx, p, id, "delete", func(rec *store.UserRecord) error {
+	return s.setStatus(ctx, p, id, "delete", func(tx store.Tx, rec *store.UserRecord) error {
+		keys, err := s.writeKey(ctx, tx, rec.ID)
+		if err != nil {
+			return err
+		}
 		now := roster.Now()
 		rec.Status, rec.IsDeleted, rec.DeletedDate = roster.StatusInactive, true, &now
 		for _, c := range []struct {
@@ -327,27 +331,27 @@ func (s *Service) DeleteUser(ctx context.Context, p *roster.Principal, id string
 			if len(*c.enc) == 0 {
 				continue
 			}
-			v, err := s.keys.Open(*c.enc, pii.UserField(rec.ID, c.field))
+			v, err := keys.Open(*c.enc, pii.UserField(rec.ID, c.field))
 			if err != nil {
 				return err
 			}
-			*c.prev, *c.enc, *c.masked = s.keys.Seal(v, pii.UserField(rec.ID, pii.PrevUsed(c.field))), nil, ""
+			*c.prev, *c.enc, *c.masked = keys.Seal(v, pii.UserField(rec.ID, pii.PrevUsed(c.field))), nil, ""
 		}
 		return nil
 	})
 }
 
-func (s *Service) setStatus(ctx context.Context, p *roster.Principal, id, action string, change func(*store.UserRecord) error) error {
+func (s *Service) setStatus(ctx context.Context, p *roster.Principal, id, action string, change func(store.Tx, *store.UserRecord) error) error {
 	return unlessRaced(true, func() error { return s.setStatusTx(ctx, p, id, action, change) })
 }
 
-func (s *Service) setStatusTx(ctx context.Context, p *roster.Principal, id, action string, change func(*store.UserRecord) error) error {
+func (s *Service) setStatusTx(ctx context.Context, p *roster.Principal, id, action string, change func(store.Tx, *store.UserRecord) error) error {
 	return store.InTx(ctx, s.db, func(tx store.Tx) error {
 		rec, err := s.userFor(ctx, tx, p, id, authz.ManageUser)
 		if err != nil {
 			return err
 		}
-		if err := change(rec); err != nil {
+		if err := change(tx, rec); err != nil {
 			return err
 		}
 		if rec.DeletedDate != nil {

@@ -333,10 +333,14 @@ func TestKeyRotationKeepsOldDataReadable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var enc []byte
+		// New values are sealed under the user's data key, and that key
+		// is wrapped by the new primary.
+		var enc, wrapped []byte
+		var keyID string
 		_ = db.QueryRow(f.ctx, `SELECT email_enc FROM users WHERE id = $1`, fresh.ID).Scan(&enc)
-		if pii.KeyID(enc) != "k2" {
-			t.Fatalf("new data sealed with %q, want k2", pii.KeyID(enc))
+		_ = db.QueryRow(f.ctx, `SELECT key_id, wrapped_enc FROM user_key WHERE user_id = $1`, fresh.ID).Scan(&keyID, &wrapped)
+		if pii.SealedByRing(enc) || keyID != "k2" || pii.KeyID(wrapped) != "k2" {
+			t.Fatalf("new data: sealed by the ring %v, data key wrapped with %q/%q, want k2", pii.SealedByRing(enc), keyID, pii.KeyID(wrapped))
 		}
 		// Without the retired key the old row cannot be read: the test
 		// above proves the ring, not luck.

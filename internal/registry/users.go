@@ -305,12 +305,15 @@ func (s *Service) insertUser(ctx context.Context, tx store.Tx, actorID string, i
 	if err := s.checkManager(ctx, tx, in, org); err != nil {
 		return nil, err
 	}
-	rec := s.newRecord(actorID, in, n, root, now)
+	rec, uk := s.newRecord(actorID, in, n, root, now)
 	u := &rec.User
 
 	var out *roster.User
 	err = store.Savepoint(ctx, tx, "create_user", func() error {
 		if err := store.InsertUser(ctx, tx, rec); err != nil {
+			return err
+		}
+		if err := store.InsertUserKeys(ctx, tx, []store.UserKeyRecord{rec.Key}); err != nil {
 			return err
 		}
 		var clashes []roster.FieldError
@@ -329,7 +332,7 @@ func (s *Service) insertUser(ctx context.Context, tx store.Tx, actorID string, i
 		if len(clashes) > 0 {
 			return &roster.Error{Code: roster.ECONFLICT, Message: "user already exists", Fields: dedupeFields(clashes)}
 		}
-		for _, x := range s.externalIdentities(actorID, u.ID, n, now) {
+		for _, x := range s.externalIdentities(actorID, uk, n, now) {
 			ok, err := store.InsertExternalIdentity(ctx, tx, x)
 			if err != nil {
 				return err
@@ -368,12 +371,14 @@ func (s *Service) checkManager(ctx context.Context, q store.Queryer, in NewUser,
 }
 
 // newRecord is the users row of a new, validated user of tenant root:
-// fresh id, contact details sealed under the user's id and masked, flags
-// and country code derived, never taken from input.
-func (s *Service) newRecord(actorID string, in NewUser, n normalised, root *roster.Organisation, now time.Time) *store.UserRecord {
+// fresh id and data key (in rec.Key), contact details sealed under that
+// key and masked, flags and country code derived, never taken from input.
+func (s *Service) newRecord(actorID string, in NewUser, n normalised, root *roster.Organisation, now time.Time) (*store.UserRecord, *pii.UserKey) {
 	rec := &store.UserRecord{User: in.User}
 	u := &rec.User
 	u.ID = roster.NewID()
+	keys, wrapped, keyID := s.keys.NewUserKey(u.ID)
+	rec.Key = store.UserKeyRecord{UserID: u.ID, KeyID: keyID, Wrapped: wrapped, Created: now}
 	u.Username = n.username
 	u.Email, u.Phone = "", ""
 	u.RootOrgID = root.ID
@@ -391,24 +396,26 @@ func (s *Service) newRecord(actorID string, in NewUser, n normalised, root *rost
 	u.Status, u.IsDeleted, u.DeletedDate = roster.StatusActive, false, nil
 	u.CreatedBy, u.CreatedDate, u.UpdatedDate = actorID, now, nil
 	if n.email != "" {
-		rec.EmailEnc, u.MaskedEmail = s.keys.Seal(n.email, pii.UserField(u.ID, pii.FieldEmail)), pii.MaskEmail(n.email)
+		rec.EmailEnc, u.MaskedEmail = keys.Seal(n.email, pii.UserField(u.ID, pii.FieldEmail)), pii.MaskEmail(n.email)
 	}
 	if n.phone != "" {
-		rec.PhoneEnc, u.MaskedPhone = s.keys.Seal(n.phone, pii.UserField(u.ID, pii.FieldPhone)), pii.MaskPhone(n.phone)
+		rec.PhoneEnc, u.MaskedPhone = keys.Seal(n.phone, pii.UserField(u.ID, pii.FieldPhone)), pii.MaskPhone(n.phone)
 	}
-	rec.RecoveryEmailEnc = s.keys.Seal(n.recoveryEmail, pii.UserField(u.ID, pii.FieldRecoveryEmail))
-	rec.RecoveryPhoneEnc = s.keys.Seal(n.recoveryPhone, pii.UserField(u.ID, pii.FieldRecoveryPhone))
+	rec.RecoveryEmailEnc = keys.Seal(n.recoveryEmail, pii.UserField(u.ID, pii.FieldRecoveryEmail))
+	rec.RecoveryPhoneEnc = keys.Seal(n.recoveryPhone, pii.UserField(u.ID, pii.FieldRecoveryPhone))
 	u.RecoveryEmail, u.RecoveryPhone, u.PrevUsedEmail, u.PrevUsedPhone = "", "", "", ""
-	return rec
+	return rec, keys
 }
 
-// externalIdentities are a new user's identity rows, ids sealed.
-func (s *Service) externalIdentities(actorID, userID string, n normalised, now time.Time) []store.ExternalIdentityRecord {
+// externalIdentities are a new user's identity rows, ids sealed under the
+// user's key.
+func (s *Service) externalIdentities(actorID string, keys *pii.UserKey, n normalised, now time.Time) []store.ExternalIdentityRecord {
+	userID := keys.UserID()
 	out := make([]store.ExternalIdentityRecord, 0, len(n.extIDs))
 	for _, x := range n.extIDs {
 		out = append(out, store.ExternalIdentityRecord{
 			Provider: x.Provider, IDType: x.IDType, Hash: s.extIDHash(x.Provider, x.IDType, x.ExternalID),
-			Enc:    s.keys.Seal(x.ExternalID, pii.ExternalID(x.Provider, x.IDType, userID)),
+			Enc:    keys.Seal(x.ExternalID, pii.ExternalID(x.Provider, x.IDType, userID)),
 			UserID: userID, CreatedBy: actorID, CreatedOn: now,
 		})
 	}
@@ -444,8 +451,13 @@ func (s *Service) GetUser(ctx context.Context, p *roster.Principal, id string) (
 func (s *Service) view(ctx context.Context, rec *store.UserRecord, visible bool) (*UserView, error) {
 	v := &UserView{User: rec.User, PIIVisible: visible, Version: rec.Version}
 	v.PasswordHash = ""
+	var keys *pii.UserKey
 	if visible {
-		if err := s.decrypt(rec, &v.User); err != nil {
+		var err error
+		if keys, err = s.readKey(ctx, s.db, rec.ID); err != nil {
+			return nil, err
+		}
+		if err := s.decrypt(keys, rec, &v.User); err != nil {
 			return nil, err
 		}
 	}
@@ -456,7 +468,7 @@ func (s *Service) view(ctx context.Context, rec *store.UserRecord, visible bool)
 	for _, x := range ids {
 		e := roster.ExternalIdentity{Provider: x.Provider, IDType: x.IDType, UserID: x.UserID, CreatedBy: x.CreatedBy, CreatedOn: x.CreatedOn}
 		if visible {
-			if e.ExternalID, err = s.keys.Open(x.Enc, pii.ExternalID(x.Provider, x.IDType, x.UserID)); err != nil {
+			if e.ExternalID, err = keys.Open(x.Enc, pii.ExternalID(x.Provider, x.IDType, x.UserID)); err != nil {
 				return nil, err
 			}
 		}
@@ -469,7 +481,7 @@ func (s *Service) view(ctx context.Context, rec *store.UserRecord, visible bool)
 }
 
 // decrypt opens every sealed column of rec into u.
-func (s *Service) decrypt(rec *store.UserRecord, u *roster.User) error {
+func (s *Service) decrypt(keys *pii.UserKey, rec *store.UserRecord, u *roster.User) error {
 	for _, f := range []struct {
 		enc   []byte
 		field string
@@ -479,7 +491,7 @@ func (s *Service) decrypt(rec *store.UserRecord, u *roster.User) error {
 		{rec.RecoveryEmailEnc, "recovery_email", &u.RecoveryEmail}, {rec.RecoveryPhoneEnc, "recovery_phone", &u.RecoveryPhone},
 		{rec.PrevUsedEmailEnc, "prev_used_email", &u.PrevUsedEmail}, {rec.PrevUsedPhoneEnc, "prev_used_phone", &u.PrevUsedPhone},
 	} {
-		v, err := s.keys.Open(f.enc, pii.UserField(rec.ID, f.field))
+		v, err := keys.Open(f.enc, pii.UserField(rec.ID, f.field))
 		if err != nil {
 			return err
 		}

@@ -184,6 +184,8 @@ type ReportUser struct {
 	ProfileLocation string // JSON [{code,type}]
 	EmailEnc        []byte
 	PhoneEnc        []byte
+	KeyWrapped      []byte // the user's wrapped data key; nil for users without one
+	Erased          bool
 	ConsentStatus   string // "" when the user never answered
 	ConsentAt       *time.Time
 	// TenantApproved: the user holds a current membership of an
@@ -217,7 +219,7 @@ func ReportPage(ctx context.Context, q Queryer, courseID, consumerID, batchID st
 	// ledger instead.
 	rows, err := q.Query(ctx, `
 SELECT e.user_id, u.first_name, u.last_name, u.flags_value, u.root_org_id, COALESCE(o.name, ''), u.profile_location,
-    u.email_enc, u.phone_enc,
+    u.email_enc, u.phone_enc, k.wrapped_enc, u.erased_date IS NOT NULL,
     COALESCE((SELECT c.status `+latestConsent+`), ''),
     (SELECT c.at `+latestConsent+`),
     EXISTS (SELECT 1 FROM user_organisation m JOIN organisation mo ON mo.id = m.organisation_id
@@ -230,6 +232,7 @@ FROM (
     LIMIT $6) e
 JOIN users u ON u.id = e.user_id
 LEFT JOIN organisation o ON o.id = u.root_org_id
+LEFT JOIN user_key k ON k.user_id = e.user_id
 ORDER BY e.user_id`, courseID, consumerID, snapshot, batchID, afterUserID, limit)
 	if err != nil {
 		return nil, err
@@ -239,7 +242,7 @@ ORDER BY e.user_id`, courseID, consumerID, snapshot, batchID, afterUserID, limit
 	for rows.Next() {
 		var r ReportUser
 		if err := rows.Scan(&r.UserID, &r.FirstName, &r.LastName, &r.FlagsValue, &r.RootOrgID, &r.RootOrgName,
-			&r.ProfileLocation, &r.EmailEnc, &r.PhoneEnc, &r.ConsentStatus, &r.ConsentAt, &r.TenantApproved); err != nil {
+			&r.ProfileLocation, &r.EmailEnc, &r.PhoneEnc, &r.KeyWrapped, &r.Erased, &r.ConsentStatus, &r.ConsentAt, &r.TenantApproved); err != nil {
 			return nil, err
 		}
 		r.ConsentAt = UTCPtr(r.ConsentAt)

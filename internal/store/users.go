@@ -28,6 +28,9 @@ type UserRecord struct {
 	// the version it was read at and moves it on, so a change based on an
 	// older read fails with ErrStale.
 	Version int64
+	// Key is a new user's data key, for the creator to insert with the row
+	// (InsertUserKeys); reads leave it empty.
+	Key UserKeyRecord
 }
 
 const userColumns = `id, username, first_name, last_name, email_enc, masked_email, email_verified,
@@ -47,9 +50,10 @@ func (r *UserRecord) args() []any {
 		u.Status, u.IsDeleted, u.DeletedDate, u.PasswordHash, NullString(u.CreatedBy), u.CreatedDate, NullString(u.UpdatedBy), u.UpdatedDate}
 }
 
-// userSelect is what reads fetch: the written columns and the session
-// generation.
-const userSelect = userColumns + `, session_generation, version`
+// userSelect is what reads fetch: the written columns, the session
+// generation, the row version and the erasure date (written only by
+// EraseUser).
+const userSelect = userColumns + `, session_generation, version, erased_date`
 
 func scanUser(row Row) (*UserRecord, error) {
 	var r UserRecord
@@ -61,7 +65,7 @@ func scanUser(row Row) (*UserRecord, error) {
 		&r.PrevUsedEmailEnc, &r.PrevUsedPhoneEnc, &u.CountryCode, &u.DOB, &u.Gender, &language, &u.Position,
 		&u.ProfileSummary, &u.Location, &u.Channel, &u.RootOrgID, &u.FlagsValue, &framework, &profileLocation,
 		&profileUserTypes, &allTnc, &u.TncAcceptedOn, &u.TncAcceptedVersion, &managedBy,
-		&u.Status, &u.IsDeleted, &u.DeletedDate, &u.PasswordHash, &createdBy, &u.CreatedDate, &updatedBy, &u.UpdatedDate, &r.SessionGeneration, &r.Version)
+		&u.Status, &u.IsDeleted, &u.DeletedDate, &u.PasswordHash, &createdBy, &u.CreatedDate, &updatedBy, &u.UpdatedDate, &r.SessionGeneration, &r.Version, &u.ErasedDate)
 	if err != nil {
 		return nil, err
 	}
@@ -70,6 +74,7 @@ func scanUser(row Row) (*UserRecord, error) {
 	u.TncAcceptedOn = UTCPtr(u.TncAcceptedOn)
 	u.UpdatedDate = UTCPtr(u.UpdatedDate)
 	u.DeletedDate = UTCPtr(u.DeletedDate)
+	u.ErasedDate = UTCPtr(u.ErasedDate)
 	for _, f := range []struct {
 		text string
 		dst  any

@@ -105,7 +105,7 @@ const statusKinds = {
   FAILED: 'bad', ERROR: 'bad', INVALID: 'bad', BLOCKED: 'bad', REVOKED: 'bad',
   SUBMITTED: 'info', NEW: 'info', PENDING: 'info',
   PROCESSING: 'warn', IN_PROGRESS: 'warn', RUNNING: 'warn',
-  EXPIRED: 'neutral', SKIPPED: 'neutral',
+  EXPIRED: 'neutral', SKIPPED: 'neutral', ERASED: 'neutral',
 };
 const statusWords = { IN_PROGRESS: 'In progress', NEW: 'Queued' };
 

@@ -5,6 +5,7 @@
 import * as api from './api.js';
 import { h, clear, field, showFieldErrors, clearFieldErrors, notice, badge, fmtDate, table, announce } from './ui.js';
 import { editForm, rolesForm, transferForm, historyTable } from './useredit.js';
+import { eraseSection } from './erase.js';
 
 const kinds = [
   { value: 'email', label: 'Email', hint: 'For example asha@example.org', auto: 'email' },
@@ -91,6 +92,7 @@ function search(main, session, app) {
 }
 
 function userState(u) {
+  if (u.erasedDate) return 'ERASED';
   if (u.deletedDate) return 'DELETED';
   if (u.status === 0 || u.isDeleted) return 'BLOCKED';
   return 'ACTIVE';
@@ -139,7 +141,7 @@ async function profile(main, session, id, app, flash) {
   const ext = (u.externalIds || []).map((x) => `${maskID(x.externalId)} (${x.idType}, ${x.provider})`);
   clear(main,
     h('p', null, h('a', { href: '#/users' }, '← Back to search')),
-    h('h1', null, name || u.userName),
+    h('h1', null, name || u.userName || 'Erased user'),
     msg,
     h('section', { class: 'card' },
       h('dl', { class: 'profile' },
@@ -157,9 +159,11 @@ async function profile(main, session, id, app, flash) {
       transferForm({ u, etag, orgs, orgNames, reload })].filter(Boolean));
   }
   main.append(h('h2', null, 'History'), await historyTable(u));
+  const erase = eraseSection(u, () => app.go(`#/users/${u.id}`));
+  if (erase) main.append(erase);
 
   const setButtons = (current) => {
-    if (current === 'DELETED') { clear(actions); return; }
+    if (current === 'DELETED' || current === 'ERASED') { clear(actions); return; }
     const blocking = current === 'ACTIVE';
     const btn = h('button', { type: 'button', class: blocking ? 'danger' : '' }, blocking ? 'Block user' : 'Unblock user');
     btn.addEventListener('click', () => confirmStep(blocking));
