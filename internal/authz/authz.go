@@ -16,6 +16,10 @@
 //     CONTENT_CREATOR in its tenant;
 //   - mentor: a user named as a mentor of a batch;
 //   - the user themself;
+//   - a self-signed-up user: a member of the custodian organisation only,
+//     who may declare a state, school and teacher id for the state to
+//     review (declarations are reviewed like a school's users: by its
+//     admin or the state's);
 //   - any signed-in member (PUBLIC).
 //
 // Users, uploads and reports of another tenant are "not found", so a
@@ -57,6 +61,9 @@ const (
 	UseReports   Action = "report.use" // request, read and download a course's User Profile Exhaust
 	ReadPolicy   Action = "report_policy.read"
 	ChangePolicy Action = "report_policy.change"
+	// Self-declaration (issue 11.2).
+	DeclareSelf       Action = "declaration.submit" // declare, replace or withdraw one's own
+	ReviewDeclaration Action = "declaration.review" // see the queue, approve, reject
 )
 
 // User is a target user as the policy needs to see them: their tenant and
@@ -77,6 +84,9 @@ type Resource struct {
 	Mentors []string       // mentors of the batch, or of every batch of the course
 	Roles   []string       // roles being granted in Org
 	Owner   string         // who requested a report, when the action is on one
+	// Custodian is the custodian organisation's id, for DeclareSelf: only
+	// its users (self-signed-up, no state yet) declare.
+	Custodian string
 }
 
 // Decide returns nil when p may perform a on r, and otherwise the error
@@ -177,6 +187,18 @@ func Decide(p *roster.Principal, a Action, r Resource) error {
 			return nil
 		}
 		return Forbidden(MsgCreatorOnly)
+	case DeclareSelf:
+		return declarer(p, r.User, r.Custodian)
+	case ReviewDeclaration:
+		// A declaration waits for its state: another tenant's admin must not
+		// learn that someone asked to join it.
+		if !memberOf(p, r.Tenant) {
+			return NotFound("declaration")
+		}
+		if !adminOfOrg(p, r.Org, r.Tenant) {
+			return Forbidden(MsgReviewerOnly)
+		}
+		return nil
 	case ReadPolicy:
 		if adminInTenant(p, r.Tenant) || hasRoleInTenant(p, r.Tenant, roster.RoleContentCreator) {
 			return nil
@@ -188,6 +210,26 @@ func Decide(p *roster.Principal, a Action, r Resource) error {
 
 // MsgCreatorOnly is the refusal of every report operation.
 const MsgCreatorOnly = "only the course creator can request and download the User Profile Exhaust"
+
+// MsgReviewerOnly is the refusal of a declaration decision or queue.
+const MsgReviewerOnly = "only an administrator of the declared school or of its state can review this declaration"
+
+// MsgDeclarerOnly refuses a declaration by anyone but a self-signed-up user.
+const MsgDeclarerOnly = "only a self-signed-up user who belongs to no state yet can declare a state and school"
+
+// declarer: users declare only for themselves, and only while they belong
+// to the custodian alone (a user of a state already has their school).
+func declarer(p *roster.Principal, u *User, custodian string) error {
+	if u == nil || p.UserID != u.ID || custodian == "" || u.RootOrgID != custodian {
+		return Forbidden(MsgDeclarerOnly)
+	}
+	for _, m := range u.Memberships {
+		if !m.IsDeleted && m.IsApproved && !m.IsRejected && m.OrganisationID != custodian {
+			return Forbidden(MsgDeclarerOnly)
+		}
+	}
+	return nil
+}
 
 // Allowed is Decide as a yes or no, for what a caller may see rather than
 // do (whether a view shows decrypted contact details, counts).
