@@ -46,6 +46,10 @@ const (
 	School1Upload  = "an upload to school 1"
 	PupilToSchool1 = "pupil of school 1, into school 1"
 	PupilAsAdmin   = "pupil of school 1, into school 1 as ORG_ADMIN"
+	// Self-declaration: the Self caller is the self-signed-up user.
+	SignedUpUser    = "self-signed-up user"
+	Declarer        = "self-signed-up user with a pending declaration"
+	PendingForSchl1 = "a pending declaration for school 1"
 )
 
 // Outcome is what a caller gets.
@@ -171,6 +175,17 @@ var Table = []Row{
 	{"listUploadRows", School1Upload, callers(SchoolAdmin, TenantAdmin), signedIn},
 	{"uploadResultCSV", School1Upload, callers(SchoolAdmin, TenantAdmin), signedIn},
 	{"uploadTemplate", NoTarget, signedIn, nil},
+
+	{"listStates", NoTarget, signedIn, nil},
+	{"listStateSchools", NoTarget, signedIn, nil},
+	{"declareSelf", SignedUpUser, callers(Self), nil},
+	{"myDeclaration", Declarer, callers(Self), signedIn[1:]},
+	{"withdrawDeclaration", Declarer, callers(Self), signedIn[1:]},
+	{"listDeclarations", School1, callers(SchoolAdmin, TenantAdmin), b},
+	{"listDeclarations", Tenant, callers(TenantAdmin), b},
+	{"approveDeclaration", PendingForSchl1, callers(SchoolAdmin, TenantAdmin), callers(Self, OtherTenantAdmin)},
+	{"rejectDeclaration", PendingForSchl1, callers(SchoolAdmin, TenantAdmin), callers(Self, OtherTenantAdmin)},
+	{"decideDeclarations", PendingForSchl1, callers(SchoolAdmin, TenantAdmin), callers(Self, OtherTenantAdmin)},
 }
 
 // Markdown renders Table for docs/security.md.

@@ -74,6 +74,7 @@ type DecisionOutcome struct {
 	ID     string        `json:"id"`
 	Status string        `json:"status,omitempty"`
 	Error  *roster.Error `json:"error,omitempty"`
+	UserID string        `json:"-"` // the declarer, when decided
 }
 
 // Declare records p's declaration, replacing a pending one if there is.
@@ -367,7 +368,7 @@ func (s *Service) DecideDeclarations(ctx context.Context, p *roster.Principal, o
 			}
 			o.Error = itemError(err)
 		} else {
-			o.Status = v.Status
+			o.Status, o.UserID = v.Status, v.UserID
 		}
 		out = append(out, o)
 	}

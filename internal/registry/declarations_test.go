@@ -226,7 +226,9 @@ func TestRejectionTellsTheUserWhy(t *testing.T) {
 		if v.FlagsValue&roster.FlagTenantVerified != 0 || v.RootOrgID == w.stateA.ID || len(v.ExternalIDs) != 0 {
 			t.Errorf("rejected user moved: %+v", v.User)
 		}
-		if !slices.ContainsFunc(v.Memberships, func(m roster.Membership) bool { return m.OrganisationID == w.schoolA.ID && m.IsRejected && !m.IsApproved }) {
+		if !slices.ContainsFunc(v.Memberships, func(m roster.Membership) bool {
+			return m.OrganisationID == w.schoolA.ID && m.IsRejected && !m.IsApproved
+		}) {
 			t.Errorf("memberships %+v", v.Memberships)
 		}
 		// A rejected teacher may declare again.
