@@ -7,6 +7,7 @@ import * as login from './login.js';
 import * as upload from './upload.js';
 import * as users from './users.js';
 import * as courses from './courses.js';
+import * as declarations from './declarations.js';
 
 const ADMIN = 'ORG_ADMIN';
 const CREATOR = 'CONTENT_CREATOR';
@@ -32,6 +33,9 @@ export class Session {
   get isCreator() { return this.has(CREATOR); }
   get isMentor() { return this.has(MENTOR); }
   get seesCourses() { return this.isCreator || this.isMentor; }
+  // A self-signed-up user (no tenant bit in flagsValue, seed 001) may
+  // declare a state and school.
+  get declares() { return (this.user.flagsValue & 4) === 0; }
   // hasRoleInTenant mirrors roster.Principal.HasRoleInTenant: role held in
   // any organisation of the tenant rootOrgId.
   hasRoleInTenant(rootOrgId, role) { return this.roleOrgs(role).some((g) => g.rootOrgId === rootOrgId); }
@@ -48,6 +52,8 @@ const routes = [
   { re: /^\/courses$/, page: courses, allow: (s) => s.seesCourses },
   { re: /^\/courses\/([\w-]+)$/, page: courses, allow: (s) => s.seesCourses },
   { re: /^\/downloads$/, page: courses, view: 'downloads', allow: (s) => s.seesCourses },
+  { re: /^\/declaration$/, page: declarations, allow: (s) => s.declares },
+  { re: /^\/declarations$/, page: declarations, view: 'queue', allow: (s) => s.isAdmin },
 ];
 
 let session = null;
@@ -65,6 +71,7 @@ function home(s) {
   if (!s) return '#/login';
   if (s.isAdmin) return '#/upload';
   if (s.seesCourses) return '#/courses';
+  if (s.declares) return '#/declaration';
   return '#/none';
 }
 
@@ -86,7 +93,8 @@ function paintChrome() {
   if (!session) return;
   document.getElementById('whoami').textContent = session.name;
   for (const li of nav.querySelectorAll('li[data-needs]')) {
-    li.hidden = li.dataset.needs === 'admin' ? !session.isAdmin : !session.seesCourses;
+    const needs = { admin: session.isAdmin, courses: session.seesCourses, declare: session.declares };
+    li.hidden = !needs[li.dataset.needs];
   }
 }
 
