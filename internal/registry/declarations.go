@@ -330,10 +330,34 @@ func (s *Service) DecideDeclaration(ctx context.Context, p *roster.Principal, id
 	if err != nil {
 		return nil, storeErr(err, "declaration")
 	}
-	if err := authz.Decide(p, authz.ReviewDeclaration, authz.Resource{Tenant: rec.TenantID, Org: rec.OrgID}); err != nil {
+	if err := s.mayReview(ctx, p, rec, d); err != nil {
 		return nil, err
 	}
 	return s.decide(ctx, p, rec, d)
+}
+
+// mayReview asks the policy whether p may decide rec, and audits a
+// refusal: who tried to decide which declaration, never what it says.
+func (s *Service) mayReview(ctx context.Context, p *roster.Principal, rec *store.DeclarationRecord, d Decision) error {
+	err := authz.Decide(p, authz.ReviewDeclaration, authz.Resource{Tenant: rec.TenantID, Org: rec.OrgID})
+	if err == nil {
+		return nil
+	}
+	actor := ""
+	if p != nil {
+		actor = p.UserID
+	}
+	if aerr := store.Audit(ctx, s.db, actor, decisionAction(d), "declaration", rec.ID, "denied", roster.ErrorCode(err)); aerr != nil {
+		return aerr
+	}
+	return err
+}
+
+func decisionAction(d Decision) string {
+	if d.Approve {
+		return "declaration.approve"
+	}
+	return "declaration.reject"
 }
 
 // DecideDeclarations decides up to MaxBulkDecisions declarations of orgID
@@ -388,7 +412,7 @@ func (s *Service) decideIn(ctx context.Context, p *roster.Principal, org *roster
 	if rec.TenantID != org.RootOrgID || (!org.IsTenant && rec.OrgID != org.ID) {
 		return nil, authz.NotFound("declaration")
 	}
-	if err := authz.Decide(p, authz.ReviewDeclaration, authz.Resource{Tenant: rec.TenantID, Org: rec.OrgID}); err != nil {
+	if err := s.mayReview(ctx, p, rec, d); err != nil {
 		return nil, err
 	}
 	return s.decide(ctx, p, rec, d)
@@ -407,10 +431,7 @@ func itemError(err error) *roster.Error {
 // decide applies an authorized decision to rec and audits it, refused
 // ones included.
 func (s *Service) decide(ctx context.Context, p *roster.Principal, rec *store.DeclarationRecord, d Decision) (*DeclarationView, error) {
-	action := "declaration.reject"
-	if d.Approve {
-		action = "declaration.approve"
-	}
+	action := decisionAction(d)
 	err := store.InTx(ctx, s.db, func(tx store.Tx) error {
 		cur, err := store.GetDeclaration(ctx, tx, rec.ID)
 		if err != nil {

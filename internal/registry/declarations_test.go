@@ -191,8 +191,12 @@ func TestDeclarationReviewerScope(t *testing.T) {
 		if _, err := w.reg.DecideDeclaration(w.ctx, w.schoolAdmin, d.ID, registry.Decision{Reason: "no"}); code(err) != roster.ECONFLICT {
 			t.Errorf("rejecting an approved declaration: %v", err)
 		}
-		if !slices.Contains(auditActions(t, w, d.ID), "declaration.approve refused") {
+		audit := auditActions(t, w, d.ID)
+		if !slices.Contains(audit, "declaration.approve refused") {
 			t.Error("a refused double approval is not audited")
+		}
+		if !slices.Contains(audit, "declaration.approve denied") {
+			t.Error("an approval by another school's admin is not audited")
 		}
 	})
 }
