@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -43,6 +44,13 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		// refusing) holds every request until the client gives up; with
 		// it they fail fast as unavailable and the pool retries later.
 		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgx's default, max(4, cores), left requests queueing for a
+		// connection while the server had cores to spare: every request
+		// holds one only for a few statements, River's workers hold a few
+		// more. pool_max_conns in the URL overrides.
+		cfg.MaxConns = int32(max(16, 4*runtime.NumCPU()))
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
