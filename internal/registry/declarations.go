@@ -108,6 +108,11 @@ func (s *Service) Declare(ctx context.Context, p *roster.Principal, in Declarati
 		if err != nil {
 			return err
 		}
+		if replaced != "" {
+			if err := store.Audit(ctx, tx, p.UserID, "declaration.withdraw", "declaration", replaced, "ok", "replaced"); err != nil {
+				return err
+			}
+		}
 		id = roster.NewID()
 		rec := &store.DeclarationRecord{Declaration: roster.Declaration{ID: id, UserID: p.UserID, TenantID: state.ID,
 			OrgID: school.ID, Status: roster.DeclarationPending, CreatedDate: now},
@@ -122,11 +127,7 @@ func (s *Service) Declare(ctx context.Context, p *roster.Principal, in Declarati
 		if err := store.UpsertMembership(ctx, tx, m); err != nil {
 			return err
 		}
-		detail := ""
-		if replaced {
-			detail = "replaced pending"
-		}
-		return store.Audit(ctx, tx, p.UserID, "declaration.submit", "declaration", id, "ok", detail)
+		return store.Audit(ctx, tx, p.UserID, "declaration.submit", "declaration", id, "ok", "")
 	})
 	if err != nil {
 		return nil, err
@@ -185,30 +186,31 @@ func (s *Service) declaredPlace(ctx context.Context, q store.Queryer, in Declara
 }
 
 // withdrawPending withdraws userID's pending declaration, if any, and
-// drops its not-yet-approved membership. It reports whether there was one.
-func (s *Service) withdrawPending(ctx context.Context, tx store.Tx, userID string, now time.Time) (bool, error) {
+// drops its not-yet-approved membership. It returns the withdrawn
+// declaration's id, empty when there was none.
+func (s *Service) withdrawPending(ctx context.Context, tx store.Tx, userID string, now time.Time) (string, error) {
 	old, err := store.PendingDeclaration(ctx, tx, userID)
 	if errors.Is(err, store.ErrNoRows) {
-		return false, nil
+		return "", nil
 	} else if err != nil {
-		return false, err
+		return "", err
 	}
 	if err := store.DecideDeclaration(ctx, tx, old.ID, roster.DeclarationWithdrawn, "", userID, now); err != nil {
-		return false, err
+		return "", err
 	}
 	ms, err := store.Memberships(ctx, tx, userID)
 	if err != nil {
-		return false, err
+		return "", err
 	}
 	for _, m := range ms {
 		if m.OrganisationID == old.OrgID && !m.IsApproved && !m.IsDeleted {
 			m.IsDeleted, m.OrgLeftDate, m.UpdatedBy, m.UpdatedDate = true, &now, userID, &now
 			if err := store.UpsertMembership(ctx, tx, m); err != nil {
-				return false, err
+				return "", err
 			}
 		}
 	}
-	return true, nil
+	return old.ID, nil
 }
 
 // WithdrawDeclaration withdraws p's pending declaration.
@@ -217,14 +219,14 @@ func (s *Service) WithdrawDeclaration(ctx context.Context, p *roster.Principal) 
 		return authz.Unauthenticated()
 	}
 	return store.InTx(ctx, s.db, func(tx store.Tx) error {
-		ok, err := s.withdrawPending(ctx, tx, p.UserID, roster.Now())
+		id, err := s.withdrawPending(ctx, tx, p.UserID, roster.Now())
 		if err != nil {
 			return err
 		}
-		if !ok {
+		if id == "" {
 			return roster.Errorf(roster.ENOTFOUND, "%s", MsgNoPendingDecl)
 		}
-		return store.Audit(ctx, tx, p.UserID, "declaration.withdraw", "user", p.UserID, "ok", "")
+		return store.Audit(ctx, tx, p.UserID, "declaration.withdraw", "declaration", id, "ok", "")
 	})
 }
 
@@ -510,7 +512,10 @@ func (s *Service) approve(ctx context.Context, tx store.Tx, p *roster.Principal,
 		case m.OrganisationID == d.OrgID:
 			m.IsApproved, m.IsRejected, m.IsDeleted, m.ApprovalDate = true, false, false, &now
 			m.AssociationType |= roster.AssociationSelfDeclared
-		case m.OrganisationID == custodian.ID && !m.IsDeleted:
+		case !m.IsDeleted && (m.OrganisationID == custodian.ID || !m.IsApproved):
+			// The custodian is left, and so is a school that rejected an
+			// earlier declaration: kept, it would put the teacher outside
+			// the new school admin's reach (authz.manages).
 			m.IsDeleted, m.OrgLeftDate = true, &now
 		default:
 			continue

@@ -235,10 +235,19 @@ func TestRejectionTellsTheUserWhy(t *testing.T) {
 		}) {
 			t.Errorf("memberships %+v", v.Memberships)
 		}
-		// A rejected teacher may declare again.
+		// A rejected teacher may declare again; once approved elsewhere,
+		// the school that rejected them no longer holds them, so the new
+		// school's admin manages them.
 		again := w.declare(t, teacher, w.school2, "T-2b")
 		if again.Status != roster.DeclarationPending {
 			t.Fatal(again.Status)
+		}
+		if _, err := w.reg.DecideDeclaration(w.ctx, w.otherAdmin, again.ID, registry.Decision{Approve: true}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.reg.FindUser(w.ctx, w.otherAdmin, registry.LookupQuery{Type: roster.LookupExternalID, Provider: "tn",
+			IDType: roster.IDTypeDeclaredTeacher, Value: "T-2b"}); err != nil {
+			t.Errorf("the approving school's admin cannot manage the teacher: %v", err)
 		}
 		if !slices.Contains(auditActions(t, w, d.ID), "declaration.reject ok") {
 			t.Error("rejection not audited")
@@ -304,6 +313,9 @@ func TestOnePendingDeclarationReplacedOrWithdrawn(t *testing.T) {
 		}
 		if err := w.reg.WithdrawDeclaration(w.ctx, teacher); err != nil {
 			t.Fatal(err)
+		}
+		if !slices.Contains(auditActions(t, w, second.ID), "declaration.withdraw ok") || !slices.Contains(auditActions(t, w, first.ID), "declaration.withdraw ok") {
+			t.Error("withdrawals are not audited")
 		}
 		if err := w.reg.WithdrawDeclaration(w.ctx, teacher); code(err) != roster.ENOTFOUND {
 			t.Errorf("withdrawing twice: %v", err)
