@@ -104,8 +104,12 @@ function paintForm(box, states, current, done) {
     if (!stateSel.value) { clear(schoolSel); more.hidden = true; return; }
     const r = await api.get(api.apiURL(`states/${encodeURIComponent(stateSel.value)}/schools`,
       { q: search.value.trim(), after: append ? next : '', limit: 50 }));
+    // A search answering after the teacher picked a school keeps the pick
+    // when the school is still listed.
+    const picked = schoolSel.value;
     if (!append) clear(schoolSel);
     for (const s of r.schools || []) schoolSel.append(h('option', { value: s.id }, s.externalId ? `${s.name} (${s.externalId})` : s.name));
+    if (picked) schoolSel.value = picked;
     next = r.next || '';
     more.hidden = !next;
   };
