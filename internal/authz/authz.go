@@ -16,6 +16,10 @@
 //     CONTENT_CREATOR in its tenant;
 //   - mentor: a user named as a mentor of a batch;
 //   - the user themself;
+//   - a self-signed-up user: a member of the custodian organisation only,
+//     who may declare a state, school and teacher id for the state to
+//     review (declarations are reviewed like a school's users: by its
+//     admin or the state's);
 //   - any signed-in member (PUBLIC).
 //
 // Users, uploads and reports of another tenant are "not found", so a
@@ -48,7 +52,7 @@ const (
 	ListDirectory Action = "org.directory"
 	// ReadAudit is reading a tenant's audit log.
 	ReadAudit Action = "audit.read"
-	EraseUser   Action = "user.erase"    // crypto-shred: the user themself or an admin who manages them
+	EraseUser Action = "user.erase" // crypto-shred: the user themself or an admin who manages them
 	// Organisations and roles.
 	CreateTenant   Action = "tenant.create"
 	CreateOrg      Action = "org.create"
@@ -71,6 +75,9 @@ const (
 	// Terms and conditions.
 	PublishTnc Action = "tnc.publish" // publish a new version of a kind of terms
 	AcceptTnc  Action = "tnc.accept"  // record one's own acceptance
+	// Self-declaration (issue 11.2).
+	DeclareSelf       Action = "declaration.submit" // declare, replace or withdraw one's own
+	ReviewDeclaration Action = "declaration.review" // see the queue, approve, reject
 )
 
 // User is a target user as the policy needs to see them: their tenant and
@@ -91,6 +98,9 @@ type Resource struct {
 	Mentors []string       // mentors of the batch, or of every batch of the course
 	Roles   []string       // roles being granted in Org
 	Owner   string         // who requested a report, when the action is on one
+	// Custodian is the custodian organisation's id, for DeclareSelf: only
+	// its users (self-signed-up, no state yet) declare.
+	Custodian string
 }
 
 // Decide returns nil when p may perform a on r, and otherwise the error
@@ -295,6 +305,18 @@ func decide(p *roster.Principal, a Action, r Resource) error {
 			return nil
 		}
 		return Forbidden(MsgCreatorOnly)
+	case DeclareSelf:
+		return declarer(p, r.User, r.Custodian)
+	case ReviewDeclaration:
+		// A declaration waits for its state: another tenant's admin must not
+		// learn that someone asked to join it.
+		if !memberOf(p, r.Tenant) {
+			return NotFound("declaration")
+		}
+		if !adminOfOrg(p, r.Org, r.Tenant) {
+			return Forbidden(MsgReviewerOnly)
+		}
+		return nil
 	case ReadPolicy:
 		if adminInTenant(p, r.Tenant) || hasRoleInTenant(p, r.Tenant, roster.RoleContentCreator) {
 			return nil
@@ -313,6 +335,26 @@ func decide(p *roster.Principal, a Action, r Resource) error {
 
 // MsgCreatorOnly is the refusal of every report operation.
 const MsgCreatorOnly = "only the course creator can request and download the User Profile Exhaust"
+
+// MsgReviewerOnly is the refusal of a declaration decision or queue.
+const MsgReviewerOnly = "only an administrator of the declared school or of its state can review this declaration"
+
+// MsgDeclarerOnly refuses a declaration by anyone but a self-signed-up user.
+const MsgDeclarerOnly = "only a self-signed-up user who belongs to no state yet can declare a state and school"
+
+// declarer: users declare only for themselves, and only while they belong
+// to the custodian alone (a user of a state already has their school).
+func declarer(p *roster.Principal, u *User, custodian string) error {
+	if u == nil || p.UserID != u.ID || custodian == "" || u.RootOrgID != custodian {
+		return Forbidden(MsgDeclarerOnly)
+	}
+	for _, m := range u.Memberships {
+		if !m.IsDeleted && m.IsApproved && !m.IsRejected && m.OrganisationID != custodian {
+			return Forbidden(MsgDeclarerOnly)
+		}
+	}
+	return nil
+}
 
 // Allowed is Decide as a yes or no, for what a caller may see rather than
 // do (whether a view shows decrypted contact details, counts).

@@ -49,6 +49,10 @@ const (
 	// A transfer needs the user managed and the target administered: a
 	// school's admin cannot push a pupil out, nor pull one in.
 	PupilToSchool2 = "pupil of school 1, moved to school 2"
+	// Self-declaration: the Self caller is the self-signed-up user.
+	SignedUpUser    = "self-signed-up user"
+	Declarer        = "self-signed-up user with a pending declaration"
+	PendingForSchl1 = "a pending declaration for school 1"
 )
 
 // Outcome is what a caller gets.
@@ -187,6 +191,17 @@ var Table = []Row{
 	{"listUploadRows", School1Upload, callers(SchoolAdmin, TenantAdmin), signedIn},
 	{"uploadResultCSV", School1Upload, callers(SchoolAdmin, TenantAdmin), signedIn},
 	{"uploadTemplate", NoTarget, signedIn, nil},
+
+	{"listStates", NoTarget, signedIn, nil},
+	{"listStateSchools", NoTarget, signedIn, nil},
+	{"declareSelf", SignedUpUser, callers(Self), nil},
+	{"myDeclaration", Declarer, callers(Self), signedIn[1:]},
+	{"withdrawDeclaration", Declarer, callers(Self), signedIn[1:]},
+	{"listDeclarations", School1, callers(SchoolAdmin, TenantAdmin), b},
+	{"listDeclarations", Tenant, callers(TenantAdmin), b},
+	{"approveDeclaration", PendingForSchl1, callers(SchoolAdmin, TenantAdmin), callers(Self, OtherTenantAdmin)},
+	{"rejectDeclaration", PendingForSchl1, callers(SchoolAdmin, TenantAdmin), callers(Self, OtherTenantAdmin)},
+	{"decideDeclarations", PendingForSchl1, callers(SchoolAdmin, TenantAdmin), callers(Self, OtherTenantAdmin)},
 }
 
 // Markdown renders Table for docs/security.md.

@@ -95,6 +95,7 @@ type matrixWorld struct {
 type matrixTarget struct {
 	kind      string // an authz target
 	id, email string // the target user, when the target is one
+	declID    string // the target user's pending declaration
 }
 
 // roles is what a request that grants roles grants on this target.
@@ -224,6 +225,20 @@ func (w *matrixWorld) target(kind string) *matrixTarget {
 		t = w.newUser(w.school2.ID, roster.RoleOrgAdmin)
 	case authz.OtherUser:
 		t = w.newUser(w.e.stateB.ID)
+	case authz.SignedUpUser:
+		t = w.newUser("")
+	case authz.Declarer, authz.PendingForSchl1:
+		t = w.newUser("")
+		p, err := w.e.reg.Principal(context.Background(), t.id)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		d, err := w.e.reg.Declare(context.Background(), p, registry.DeclarationInput{StateID: w.e.stateA.ID,
+			SchoolID: w.e.schoolA.ID, TeacherID: w.unique("TID-")})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		t.declID = d.ID
 	}
 	t.kind = kind
 	return &t
@@ -405,4 +420,34 @@ var matrixRequests = map[string]func(w *matrixWorld, t *matrixTarget) matrixRequ
 		return get("/uploads/" + w.uploadID + "/result.csv")
 	},
 	"uploadTemplate": func(*matrixWorld, *matrixTarget) matrixRequest { return get("/uploads/template.csv") },
+
+	"listStates": func(*matrixWorld, *matrixTarget) matrixRequest { return get("/states") },
+	"listStateSchools": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
+		return get("/states/" + w.e.stateA.ID + "/schools?q=a&limit=10")
+	},
+	"declareSelf": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/me/declaration", map[string]string{"stateId": w.e.stateA.ID,
+			"schoolId": w.e.schoolA.ID, "teacherId": w.unique("TID-")})
+	},
+	"myDeclaration": func(*matrixWorld, *matrixTarget) matrixRequest { return get("/me/declaration") },
+	"withdrawDeclaration": func(*matrixWorld, *matrixTarget) matrixRequest {
+		return send(http.MethodDelete, "/me/declaration", nil)
+	},
+	"listDeclarations": func(w *matrixWorld, t *matrixTarget) matrixRequest {
+		org := w.e.schoolA.ID
+		if t.kind == authz.Tenant {
+			org = w.e.stateA.ID
+		}
+		return get("/organisations/" + org + "/declarations?status=pending")
+	},
+	"approveDeclaration": func(w *matrixWorld, t *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/declarations/"+t.declID+"/approve", map[string]string{})
+	},
+	"rejectDeclaration": func(w *matrixWorld, t *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/declarations/"+t.declID+"/reject", map[string]string{"reason": "Not known at this school"})
+	},
+	"decideDeclarations": func(w *matrixWorld, t *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/organisations/"+w.e.schoolA.ID+"/declarations/decisions",
+			map[string]any{"decision": "approve", "ids": []string{t.declID}})
+	},
 }

@@ -154,6 +154,7 @@ func New(cfg Config) *Server {
 	s.courseRoutes()
 	s.reportRoutes()
 	s.uploadRoutes()
+	s.declarationRoutes()
 
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -18,6 +18,7 @@ import (
 //	upload.file_enc                                                UploadFile(uploadID)
 //	upload_row.original_enc                                        UploadRow(uploadID, row)
 //	report_request.password_enc                                    ReportPassword(reportID)
+//	user_declaration.teacher_id_enc                                Declaration(declarationID)
 //	the OIDC sign-in state cookie (not stored)                     OIDCLoginState
 var SealedColumns = []struct{ Table, Column, Binding string }{
 	{"users", "email_enc", UserField("<id>", FieldEmail)},
@@ -31,6 +32,7 @@ var SealedColumns = []struct{ Table, Column, Binding string }{
 	{"upload", "file_enc", UploadFile("<id>")},
 	{"upload_row", "original_enc", UploadRow("<uploadId>", 0)},
 	{"report_request", "password_enc", ReportPassword("<id>")},
+	{"user_declaration", "teacher_id_enc", Declaration("<id>")},
 }
 
 // Sealed user fields: the column is the field name plus "_enc".
@@ -56,6 +58,9 @@ func ExternalID(provider, idType, userID string) string {
 // usr_external_identity values above are sealed under that data key
 // (userkey.go), or by the ring directly if written before per-user keys.
 func UserKeyWrap(userID string) string { return "user_key/" + userID }
+
+// Declaration binds a declared teacher id to its declaration.
+func Declaration(id string) string { return "user_declaration/" + id + "/teacher_id" }
 
 // UploadFile binds an uploaded file to its upload.
 func UploadFile(uploadID string) string { return "upload/" + uploadID + "/file" }

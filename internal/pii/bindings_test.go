@@ -28,6 +28,7 @@ func TestBindingsOpenOldData(t *testing.T) {
 		{"upload/up1/file", UploadFile("up1")},
 		{"upload_row/up1/17", UploadRow("up1", 17)},
 		{"report/r1/password", ReportPassword("r1")},
+		{"user_declaration/d1/teacher_id", Declaration("d1")},
 		{"roster oidc login state", OIDCLoginState},
 	} {
 		sealed := k.Seal("value of "+c.old, c.old)

@@ -184,7 +184,6 @@ func TestErasureRules(t *testing.T) {
 	})
 }
 
-
 // Rotation with per-user keys: rewrap moves every data key onto the new
 // primary without re-encrypting values, moves users from before per-user
 // keys (ring-sealed values) onto data keys, and afterwards the retired key

@@ -762,3 +762,77 @@ func RulesMarkdown() string {
 	b.WriteString(strings.Join(limits, "; ") + ".\n")
 	return b.String()
 }
+
+// Self-declaration (issue 11.2). A teacher's declaration is checked here,
+// not by the handler, so the console, the API and any later path (an SSO
+// claim, a bulk import) refuse the same declarations in the same words.
+const (
+	FieldTeacherID = "teacherId"
+	FieldReason    = "reason"
+	FieldStateID   = "stateId"
+	FieldSchoolID  = "schoolId"
+
+	// MaxTeacherIDLength bounds a declared teacher id as an external id is
+	// bounded (MaxLength[FieldExternalID]).
+	MaxTeacherIDLength = 100
+	// MaxReasonLength bounds a reviewer's reason: a sentence or two for
+	// the teacher, not a letter.
+	MaxReasonLength = 500
+
+	MsgNotAState        = "is not a state you can declare for"
+	MsgNotASchool       = "is not a school"
+	MsgSchoolNotInState = "is a school of another state than the one declared"
+	MsgSchoolOrID       = "give the school's id or its external id"
+	MsgReasonForReject  = "is required when rejecting, so the teacher learns why"
+)
+
+// CheckDeclaration trims and checks what a teacher declares about
+// themself: the teacher id is required, at most MaxTeacherIDLength
+// characters, without control characters.
+func CheckDeclaration(d *roster.Declaration) []roster.FieldError {
+	var e fieldErrors
+	d.TeacherID = strings.TrimSpace(d.TeacherID)
+	switch {
+	case d.TeacherID == "":
+		e.add(FieldTeacherID, MsgRequired)
+	case utf8.RuneCountInString(d.TeacherID) > MaxTeacherIDLength:
+		e.add(FieldTeacherID, MsgTooLong(MaxTeacherIDLength))
+	case hasControl(d.TeacherID, false):
+		e.add(FieldTeacherID, MsgControl)
+	}
+	return e.list
+}
+
+// CheckDeclaredSchool is the consistency rule of a declaration: the state
+// is a tenant other than the custodian, and the school is one of its
+// organisations (not the state itself, not another state's school).
+func CheckDeclaredSchool(state, school *roster.Organisation) []roster.FieldError {
+	var e fieldErrors
+	if !state.IsTenant || state.IsCustodian {
+		e.add(FieldStateID, MsgNotAState)
+		return e.list
+	}
+	switch {
+	case school.IsTenant:
+		e.add(FieldSchoolID, MsgNotASchool)
+	case school.RootOrgID != state.ID:
+		e.add(FieldSchoolID, MsgSchoolNotInState)
+	}
+	return e.list
+}
+
+// CheckDecisionReason trims and bounds a reviewer's reason, which may span
+// lines; rejecting needs one.
+func CheckDecisionReason(reason *string, rejecting bool) []roster.FieldError {
+	var e fieldErrors
+	*reason = strings.TrimSpace(*reason)
+	switch {
+	case *reason == "" && rejecting:
+		e.add(FieldReason, MsgReasonForReject)
+	case utf8.RuneCountInString(*reason) > MaxReasonLength:
+		e.add(FieldReason, MsgTooLong(MaxReasonLength))
+	case hasControl(*reason, true):
+		e.add(FieldReason, MsgControl)
+	}
+	return e.list
+}

@@ -139,11 +139,11 @@ func EndSessions(ctx context.Context, q Queryer, id string) error {
 }
 
 // ListUsersByOrg pages through the users who are members of orgID, ordered
-// by id (keyset pagination: pass the last id seen as after).
+// by id; a self-declared membership counts once approved (keyset pagination: pass the last id seen as after).
 func ListUsersByOrg(ctx context.Context, q Queryer, orgID, after string, limit int) ([]UserRecord, error) {
 	return queryAll(ctx, q, scanUser, `SELECT `+prefixed("u.", userSelect)+` FROM users u
 		JOIN user_organisation m ON m.user_id = u.id
-		WHERE m.organisation_id = $1 AND NOT m.is_deleted AND u.id > $2
+		WHERE m.organisation_id = $1 AND NOT m.is_deleted AND m.is_approved AND NOT m.is_rejected AND u.id > $2
 		ORDER BY u.id LIMIT $3`, orgID, after, limit)
 }
 

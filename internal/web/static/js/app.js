@@ -10,6 +10,7 @@ import * as directory from './directory.js';
 import * as audit from './audit.js';
 import * as courses from './courses.js';
 import * as terms from './terms.js';
+import * as declarations from './declarations.js';
 
 const ADMIN = 'ORG_ADMIN';
 const CREATOR = 'CONTENT_CREATOR';
@@ -40,6 +41,10 @@ export class Session {
   get seesCourses() { return this.isCreator || this.isMentor; }
   // pendingTerms: kinds of terms to accept before the console opens.
   get pendingTerms() { return this.principal.pendingTnc || []; }
+
+  // A self-signed-up user (no tenant bit in flagsValue, seed 001) may
+  // declare a state and school.
+  get declares() { return (this.user.flagsValue & 4) === 0; }
   // hasRoleInTenant mirrors roster.Principal.HasRoleInTenant: role held in
   // any organisation of the tenant rootOrgId.
   hasRoleInTenant(rootOrgId, role) { return this.roleOrgs(role).some((g) => g.rootOrgId === rootOrgId); }
@@ -59,6 +64,8 @@ const routes = [
   { re: /^\/courses$/, page: courses, allow: (s) => s.seesCourses },
   { re: /^\/courses\/([\w-]+)$/, page: courses, allow: (s) => s.seesCourses },
   { re: /^\/downloads$/, page: courses, view: 'downloads', allow: (s) => s.seesCourses },
+  { re: /^\/declaration$/, page: declarations, allow: (s) => s.declares },
+  { re: /^\/declarations$/, page: declarations, view: 'queue', allow: (s) => s.isAdmin },
 ];
 
 let session = null;
@@ -76,6 +83,7 @@ function home(s) {
   if (!s) return '#/login';
   if (s.isAdmin) return '#/upload';
   if (s.seesCourses) return '#/courses';
+  if (s.declares) return '#/declaration';
   return '#/none';
 }
 
@@ -97,7 +105,7 @@ function paintChrome() {
   if (!session) return;
   document.getElementById('whoami').textContent = session.name;
   for (const li of nav.querySelectorAll('li[data-needs]')) {
-    const needs = { admin: session.isAdmin, tenantadmin: session.isTenantAdmin, courses: session.seesCourses };
+    const needs = { admin: session.isAdmin, tenantadmin: session.isTenantAdmin, courses: session.seesCourses, declare: session.declares };
     li.hidden = !needs[li.dataset.needs];
   }
 }

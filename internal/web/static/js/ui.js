@@ -101,7 +101,7 @@ export function fmtDate(v) {
 export function fmtNum(n) { return n === undefined || n === null ? '—' : Number(n).toLocaleString(); }
 
 const statusKinds = {
-  SUCCESS: 'ok', COMPLETED: 'ok', CREATED: 'ok', ACTIVE: 'ok', VALID: 'ok', OK: 'ok',
+  SUCCESS: 'ok', APPROVED: 'ok', REJECTED: 'bad', WITHDRAWN: 'neutral', COMPLETED: 'ok', CREATED: 'ok', ACTIVE: 'ok', VALID: 'ok', OK: 'ok',
   FAILED: 'bad', ERROR: 'bad', INVALID: 'bad', BLOCKED: 'bad', REVOKED: 'bad',
   SUBMITTED: 'info', NEW: 'info', PENDING: 'info',
   PROCESSING: 'warn', IN_PROGRESS: 'warn', RUNNING: 'warn',
