@@ -38,6 +38,10 @@ const (
 	ReadUserPII Action = "user.read_pii" // decrypted contact details
 	UpdateUser  Action = "user.update"   // fields, email, phone, password
 	ManageUser  Action = "user.manage"   // block, unblock, delete, find by contact details
+	// SignUp creates one's own account in the custodian organisation, or a
+	// signed-in parent's managed child (Resource.User is the parent named
+	// as managedBy, nil for none).
+	SignUp Action = "user.signup"
 	// Organisations and roles.
 	CreateTenant   Action = "tenant.create"
 	CreateOrg      Action = "org.create"
@@ -83,6 +87,9 @@ type Resource struct {
 // the caller must get: EUNAUTHORIZED for nobody, ENOTFOUND when r belongs
 // to another tenant and is not public, EFORBIDDEN otherwise.
 func Decide(p *roster.Principal, a Action, r Resource) error {
+	if a == SignUp {
+		return signUp(p, r)
+	}
 	if p == nil {
 		return Unauthenticated()
 	}
@@ -185,6 +192,31 @@ func Decide(p *roster.Principal, a Action, r Resource) error {
 	}
 	return Forbidden("unknown action " + string(a))
 }
+
+// signUp is the one action open to callers who are not signed in: anyone
+// may create their own account, with no role but PUBLIC, in the custodian
+// organisation (the service names it; nothing else can be asked for). A
+// managed child is signed up only by its parent, signed in.
+func signUp(p *roster.Principal, r Resource) error {
+	for _, role := range r.Roles {
+		if role != roster.RolePublic {
+			return Forbidden("a self sign-up gets no roles; an administrator grants them")
+		}
+	}
+	if r.User == nil || r.User.ID == "" {
+		return nil
+	}
+	switch {
+	case p == nil:
+		return Forbidden(MsgParentSignsUp)
+	case p.System || p.UserID == r.User.ID:
+		return nil
+	}
+	return Forbidden(MsgParentSignsUp)
+}
+
+// MsgParentSignsUp refuses a managed sign-up by anyone but the parent.
+const MsgParentSignsUp = "a child's account is created by their parent, signed in to their own account"
 
 // MsgCreatorOnly is the refusal of every report operation.
 const MsgCreatorOnly = "only the course creator can request and download the User Profile Exhaust"
