@@ -59,7 +59,7 @@ type Result struct {
 	Message  string
 }
 
-func (r Request) newUser(p *roster.Principal) registry.NewUser {
+func (r Request) newUser() registry.NewUser {
 	now := roster.Now()
 	in := registry.NewUser{Password: r.Password, YearOfBirth: r.YearOfBirth, User: roster.User{
 		FirstName: r.FirstName, LastName: r.LastName, Email: r.Email, Phone: r.Phone,
@@ -70,35 +70,51 @@ func (r Request) newUser(p *roster.Principal) registry.NewUser {
 			in.User.ProfileLocation = append(in.User.ProfileLocation, l)
 		}
 	}
-	// A signed-in caller signing up someone under 18 is their parent.
-	if p != nil && registry.IsMinor(r.YearOfBirth, now) {
-		in.User.ManagedBy = p.UserID
-	}
 	return in
 }
 
-// SignUp signs up a visitor (p nil) or, when p is signed in and the year
-// of birth is under 18, p's managed child (no contact of its own, active
-// at once). A visitor's sign-up sends a code to the address, or a notice
-// to its owner when it is already registered; the answer is the same.
-func (s *Service) SignUp(ctx context.Context, p *roster.Principal, r Request) (*Result, error) {
-	in := r.newUser(p)
-	if err := s.reg.CheckSignUp(ctx, &in); err != nil {
-		return nil, err
+// check applies the rule book and the current terms version.
+func (s *Service) check(ctx context.Context, in *registry.NewUser) error {
+	if err := s.reg.CheckSignUp(ctx, in); err != nil {
+		return err
 	}
 	if f := registry.CheckTncVersion(in.User.TncAcceptedVersion, s.TncVersion); f != nil {
-		return nil, roster.Invalid(*f)
+		return roster.Invalid(*f)
 	}
-	if in.User.ManagedBy != "" {
-		id, _, err := s.reg.SignUp(ctx, p, in)
-		if err != nil {
-			return nil, err
-		}
-		u, err := s.reg.GetUser(ctx, p, id)
-		if err != nil {
-			return nil, err
-		}
-		return &Result{UserID: id, Username: u.Username, Message: MsgChildCreated}, nil
+	return nil
+}
+
+// SignUpChild signs up p's child, under 18 by year of birth, as a managed
+// user: no contact of its own, managedBy p, active at once.
+func (s *Service) SignUpChild(ctx context.Context, p *roster.Principal, r Request) (*Result, error) {
+	if p == nil {
+		return nil, roster.Errorf(roster.EUNAUTHORIZED, "sign in first")
+	}
+	in := r.newUser()
+	if strings.TrimSpace(r.YearOfBirth) != "" && !registry.IsMinor(r.YearOfBirth, roster.Now()) {
+		return nil, roster.Invalid(roster.FieldError{Field: registry.FieldYearOfBirth, Message: MsgChildOnly})
+	}
+	in.User.ManagedBy = p.UserID
+	if err := s.check(ctx, &in); err != nil {
+		return nil, err
+	}
+	id, _, err := s.reg.SignUp(ctx, p, in)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.reg.GetUser(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{UserID: id, Username: u.Username, Message: MsgChildCreated}, nil
+}
+
+// SignUp signs up a visitor. It sends a code to the address, or a notice
+// to its owner when it is already registered; the answer is the same.
+func (s *Service) SignUp(ctx context.Context, r Request) (*Result, error) {
+	in := r.newUser()
+	if err := s.check(ctx, &in); err != nil {
+		return nil, err
 	}
 	dest, err := destination(registry.SignUpContact{Email: in.User.Email, Phone: in.User.Phone})
 	if err != nil {
@@ -114,7 +130,7 @@ func (s *Service) SignUp(ctx context.Context, p *roster.Principal, r Request) (*
 	if err != nil {
 		return nil, err
 	}
-	_, outcome, err := s.reg.SignUp(ctx, p, in)
+	_, outcome, err := s.reg.SignUp(ctx, nil, in)
 	if roster.ErrorCode(err) == roster.ECONFLICT {
 		// Another sign-up for the address committed first.
 		outcome, err = registry.SignUpTaken, nil
@@ -216,3 +232,16 @@ func unavailable(d otp.Destination) error {
 	}
 	return &roster.Error{Code: roster.EUNAVAILABLE, Message: msg}
 }
+
+// MsgChildOnly refuses POST /signup/child for an adult's year of birth.
+const MsgChildOnly = "is not under 18: adults sign up themselves"
+
+// The channels a code can go by, for callers that only ask whether one
+// works.
+const (
+	ChannelEmail = notify.Email
+	ChannelSMS   = notify.SMS
+)
+
+// Can reports whether codes can be sent on ch.
+func (s *Service) Can(ch notify.Channel) bool { return s.send.Can(ch) }
