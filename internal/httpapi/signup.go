@@ -12,15 +12,15 @@ import (
 // signUpBody is a sign-up form. Lengths here only bound the work; the
 // rules are the registry's rule book (docs/UPLOADS.md).
 type signUpBody struct {
-	FirstName   string `json:"firstName" maxLength:"300"`
+	FirstName   string `json:"firstName,omitempty" maxLength:"300"`
 	LastName    string `json:"lastName,omitempty" maxLength:"300"`
 	Email       string `json:"email,omitempty" maxLength:"320" doc:"email or phone: the code goes there"`
 	Phone       string `json:"phone,omitempty" maxLength:"40"`
-	Password    string `json:"password" maxLength:"1024" format:"password"`
-	YearOfBirth string `json:"yearOfBirth" maxLength:"10" doc:"YYYY; under 18 only a signed-in parent signs up (POST /signup/child)"`
-	State       string `json:"state" maxLength:"100" doc:"code of a state from GET /locations?type=state"`
-	District    string `json:"district" maxLength:"100" doc:"code of a district of that state"`
-	TncVersion  string `json:"tncAcceptedVersion" maxLength:"64" doc:"the platform terms version the user accepted: GET /signup/config"`
+	Password    string `json:"password,omitempty" maxLength:"1024" format:"password"`
+	YearOfBirth string `json:"yearOfBirth,omitempty" maxLength:"10" doc:"YYYY; under 18 only a signed-in parent signs up (POST /signup/child)"`
+	State       string `json:"state,omitempty" maxLength:"100" doc:"code of a state from GET /locations?type=state"`
+	District    string `json:"district,omitempty" maxLength:"100" doc:"code of a district of that state"`
+	TncVersion  string `json:"tncAcceptedVersion,omitempty" maxLength:"64" doc:"the platform terms version the user accepted: GET /signup/config"`
 }
 
 type signUpInput struct {
@@ -46,9 +46,10 @@ type resendInput struct {
 
 type verifyInput struct {
 	Body struct {
-		contactBody
-		Password string `json:"password" maxLength:"1024" format:"password"`
-		Code     string `json:"code" maxLength:"16"`
+		Email    string `json:"email,omitempty" maxLength:"320"`
+		Phone    string `json:"phone,omitempty" maxLength:"40"`
+		Password string `json:"password,omitempty" maxLength:"1024" format:"password"`
+		Code     string `json:"code,omitempty" maxLength:"16"`
 	}
 }
 
@@ -72,6 +73,11 @@ const MsgVerified = "your account is active: sign in with your email or phone an
 func (s *Server) signUpRoutes() {
 	cfg := public(op("signUpConfig", http.MethodGet, "/signup/config", "What sign-up needs: terms version, channels", "signup"))
 	register(s, cfg, s.signUpConfig)
+
+	// The sign-up form picks a state and a district before anyone is
+	// signed in; the location table is public reference data.
+	locs := public(op("signUpLocations", http.MethodGet, "/signup/locations", "States, or the districts of a state, for the sign-up form", "signup"))
+	register(s, locs, s.signUpLocations)
 
 	up := public(op("signUp", http.MethodPost, "/signup", "Sign up: create your account and get a code", "signup"))
 	up.Description = "Creates an account in the custodian organisation, inactive until the code sent to the email or phone " +
@@ -164,5 +170,21 @@ func (s *Server) signUpVerify(ctx context.Context, in *verifyInput) (*verifyOutp
 	s.throttle.Succeeded(accounts)
 	out := &verifyOutput{}
 	out.Body.Message = MsgVerified
+	return out, nil
+}
+
+func (s *Server) signUpLocations(ctx context.Context, in *struct {
+	ParentID string `query:"parentId" maxLength:"64" doc:"a state's id for its districts; empty for the states"`
+}) (*locationListOutput, error) {
+	typ := roster.LocationState
+	if in.ParentID != "" {
+		typ = roster.LocationDistrict
+	}
+	ls, err := s.reg.ListLocations(ctx, typ, in.ParentID)
+	if err != nil {
+		return nil, err
+	}
+	out := &locationListOutput{}
+	out.Body.Locations = ls
 	return out, nil
 }

@@ -74,29 +74,29 @@ func (s *Service) CheckSignUp(ctx context.Context, in *NewUser) error {
 
 // SignUp creates p's own account (p is nil for a visitor) or, when
 // in.User.ManagedBy names p, p's managed child, in the custodian
-// organisation with no role but PUBLIC. It returns the user's id and what
-// happened; see SignUpOutcome.
-func (s *Service) SignUp(ctx context.Context, p *roster.Principal, in NewUser) (string, SignUpOutcome, error) {
+// organisation with no role but PUBLIC. It returns the user's id and
+// username and what happened; see SignUpOutcome.
+func (s *Service) SignUp(ctx context.Context, p *roster.Principal, in NewUser) (SignedUp, error) {
 	if err := s.CheckSignUp(ctx, &in); err != nil {
-		return "", 0, err
+		return SignedUp{}, err
 	}
 	org, err := s.Bootstrap(ctx)
 	if err != nil {
-		return "", 0, err
+		return SignedUp{}, err
 	}
 	var parent *authz.User
 	if in.User.ManagedBy != "" {
 		parent = &authz.User{ID: in.User.ManagedBy}
 	}
 	if err := authz.Decide(p, authz.SignUp, authz.Resource{Tenant: org.ID, Org: org.ID, User: parent}); err != nil {
-		return "", 0, err
+		return SignedUp{}, err
 	}
 	in.OrgID = org.ID
 	if in.Password != "" {
 		// Hashed on the interactive lane before any lookup, so every
 		// outcome costs the same time.
 		if in.User.PasswordHash, err = s.hashPassword(ctx, password.Interactive, in.Password); err != nil {
-			return "", 0, err
+			return SignedUp{}, err
 		}
 	}
 	actor := "self"
@@ -104,7 +104,7 @@ func (s *Service) SignUp(ctx context.Context, p *roster.Principal, in NewUser) (
 		actor = p.UserID
 	}
 	n, _ := s.validate(&in)
-	var id string
+	var id, username string
 	outcome := SignUpCreated
 	err = store.InTx(ctx, s.db, func(tx store.Tx) error {
 		holder, err := s.contactHolder(ctx, tx, n)
@@ -123,16 +123,22 @@ func (s *Service) SignUp(ctx context.Context, p *roster.Principal, in NewUser) (
 		if err != nil {
 			return err
 		}
-		id = u.ID
+		id, username = u.ID, u.Username
 		if in.User.ManagedBy != "" {
 			outcome = SignUpManaged
 		}
 		return store.Audit(ctx, tx, actor, AuditSignUp, "user", id, "ok", "")
 	})
 	if err != nil {
-		return "", 0, err
+		return SignedUp{}, err
 	}
-	return id, outcome, nil
+	return SignedUp{ID: id, Username: username, Outcome: outcome}, nil
+}
+
+// SignedUp is what SignUp did. Username is set for a created account.
+type SignedUp struct {
+	ID, Username string
+	Outcome      SignUpOutcome
 }
 
 // contactHolder is the user holding the sign-up's email or phone, if any.

@@ -364,6 +364,11 @@ func (s *Service) checkManager(ctx context.Context, q store.Queryer, in NewUser,
 		return nil
 	}
 	parent, err := store.GetUser(ctx, q, in.User.ManagedBy)
+	if in.SelfSignUp && err == nil && parent.Status == roster.StatusActive && !parent.IsDeleted {
+		// A parent of any tenant signs their child up on the platform
+		// (the custodian); authz.SignUp made sure the parent is the caller.
+		return nil
+	}
 	if errors.Is(err, store.ErrNoRows) || (err == nil && parent.RootOrgID != org.RootOrgID) {
 		return roster.Invalid(roster.FieldError{Field: FieldManagedBy, Message: "is not a user of this tenant"})
 	}

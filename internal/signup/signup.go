@@ -98,15 +98,11 @@ func (s *Service) SignUpChild(ctx context.Context, p *roster.Principal, r Reques
 	if err := s.check(ctx, &in); err != nil {
 		return nil, err
 	}
-	id, _, err := s.reg.SignUp(ctx, p, in)
+	u, err := s.reg.SignUp(ctx, p, in)
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.reg.GetUser(ctx, p, id)
-	if err != nil {
-		return nil, err
-	}
-	return &Result{UserID: id, Username: u.Username, Message: MsgChildCreated}, nil
+	return &Result{UserID: u.ID, Username: u.Username, Message: MsgChildCreated}, nil
 }
 
 // SignUp signs up a visitor. It sends a code to the address, or a notice
@@ -130,7 +126,8 @@ func (s *Service) SignUp(ctx context.Context, r Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, outcome, err := s.reg.SignUp(ctx, nil, in)
+	u, err := s.reg.SignUp(ctx, nil, in)
+	outcome := u.Outcome
 	if roster.ErrorCode(err) == roster.ECONFLICT {
 		// Another sign-up for the address committed first.
 		outcome, err = registry.SignUpTaken, nil
