@@ -14,6 +14,7 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/authz"
+	"github.com/roster-dev/roster/internal/otp"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/report"
 	"github.com/roster-dev/roster/internal/store"
@@ -112,7 +113,7 @@ type matrixRequest struct {
 }
 
 func newMatrixWorld(t *testing.T, db store.Engine) *matrixWorld {
-	e := newEnv(t, db, withJobs)
+	e := newEnv(t, db, withJobs, withSignUp(false, func(c *otp.Service) { c.PerClientPerHour = 1000 }))
 	ctx := context.Background()
 	w := &matrixWorld{t: t, e: e, tokens: map[authz.Caller]string{}, callerIDs: map[authz.Caller]string{}}
 	var err error
@@ -268,6 +269,22 @@ var matrixRequests = map[string]func(w *matrixWorld, t *matrixTarget) matrixRequ
 	"logout":     func(*matrixWorld, *matrixTarget) matrixRequest { return send(http.MethodPost, "/auth/logout", nil) },
 	"authConfig": func(*matrixWorld, *matrixTarget) matrixRequest { return get("/auth/config") },
 	"me":         func(*matrixWorld, *matrixTarget) matrixRequest { return get("/me") },
+
+	"signUpConfig":    func(*matrixWorld, *matrixTarget) matrixRequest { return get("/signup/config") },
+	"signUpLocations": func(*matrixWorld, *matrixTarget) matrixRequest { return get("/signup/locations") },
+	"signUp": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/signup", w.e.signUp.form(uniquePhone()))
+	},
+	"signUpResend": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/signup/resend", contactOf(uniquePhone()))
+	},
+	"signUpVerify": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
+		phone, code := w.e.signUp.pending(w.t)
+		return send(http.MethodPost, "/signup/verify", verifyBody(phone, signUpPassword, code))
+	},
+	"signUpChild": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/signup/child", w.e.signUp.childForm())
+	},
 	"changeOwnPassword": func(*matrixWorld, *matrixTarget) matrixRequest {
 		return send(http.MethodPost, "/me/password", map[string]string{"currentPassword": testPassword, "newPassword": testPassword})
 	},

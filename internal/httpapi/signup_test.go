@@ -394,3 +394,25 @@ func TestSignUpWithoutMailServer(t *testing.T) {
 		}
 	})
 }
+
+// pending signs a fresh phone up through the service and returns it with
+// the code the gateway received.
+func (k *signUpKit) pending(t *testing.T) (phone, code string) {
+	t.Helper()
+	phone = uniquePhone()
+	f := k.form(phone)
+	_, err := k.svc.SignUp(context.Background(), signup.Request{FirstName: "Asha", Phone: phone, Password: signUpPassword,
+		YearOfBirth: f["yearOfBirth"].(string), State: k.state.Code, District: k.district.Code, TncVersion: signup.DefaultTncVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return phone, k.gw.Code(t, phone)
+}
+
+// childForm is a valid sign-up of a ten-year-old, without contacts.
+func (k *signUpKit) childForm() map[string]any {
+	f := k.form("+910000000000")
+	delete(f, "phone")
+	f["firstName"], f["yearOfBirth"] = "Meera", strconv.Itoa(time.Now().Year()-10)
+	return f
+}
