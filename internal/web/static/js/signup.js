@@ -44,6 +44,11 @@ export async function render(main) {
     h('p', { class: 'hint' }, 'Already have an account? ', h('a', { href: '#/login' }, 'Sign in')));
   clear(main, card);
 
+  tnc.addEventListener('change', () => {
+    const wrap = form.querySelector('[data-field=tncAcceptedVersion]');
+    wrap.querySelector('.field-error').textContent = '';
+    tnc.removeAttribute('aria-invalid');
+  });
   state.addEventListener('change', async () => {
     const id = state.selectedOptions[0] && state.selectedOptions[0].dataset.id;
     clear(district, h('option', { value: '' }, id ? 'Choose your district' : 'Choose your state first'));
