@@ -372,6 +372,14 @@ func TestSignUpRules(t *testing.T) {
 				t.Fatalf("adult as a child: %s", res.body)
 			}
 			e.do(http.MethodPost, "/api/v1/signup/child", "", child, nil).expect(t, http.StatusUnauthorized)
+			child["yearOfBirth"] = minorYear
+			for i := 1; i < registry.MaxManagedUsers; i++ {
+				e.do(http.MethodPost, "/api/v1/signup/child", token, child, nil).expect(t, http.StatusCreated)
+			}
+			res = e.do(http.MethodPost, "/api/v1/signup/child", token, child, nil).expect(t, http.StatusUnprocessableEntity)
+			if fieldMessage(t, res, "managedBy") != registry.MsgTooManyManaged {
+				t.Fatalf("child %d: %s", registry.MaxManagedUsers+1, res.body)
+			}
 		})
 	})
 }

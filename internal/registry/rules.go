@@ -185,7 +185,7 @@ var Rules = []Rule{
 	{FieldExternalIDs, "at most 10 of {id, idType, provider}, each value 1–100 characters", []string{"entry 2: id, idType and provider are required", "entry 2: values must be at most 100 characters", "must have at most 10 entries"}},
 	{FieldProfileLocation, "API only: at most one entry per type (state, district, block, cluster); each code exists in the location table; each entry lies inside the entries above it", []string{`entry 2: unknown type "X"; valid types are state, district, block, cluster`, `entry 2: code is required`, `entry 2: no district has code "X"`, `entry 2: only one district may be given`, `entry 2: district "X" is not in state "Y"`}},
 	{FieldYearOfBirth, "self sign-up only: required, a year `YYYY` from 1900 to last year (stored as DOB YYYY-12-31); under 18 (this year minus it) means a managed user: signed up by a signed-in parent, who becomes managedBy", []string{MsgRequired, MsgYearOfBirth, MsgMinorParent}},
-	{FieldManagedBy, "the parent of a managed (child) user, a user of the same tenant; a managed user has no email or phone of their own", []string{MsgManagedContact, "is not a user of this tenant"}},
+	{FieldManagedBy, "the parent of a managed (child) user, a user of the same tenant (a signed-up child: the signed-in parent, any tenant); a managed user has no email or phone of their own; at most 10 per parent in a sign-up", []string{MsgManagedContact, "is not a user of this tenant", MsgTooManyManaged}},
 	{FieldTncVersion, "self sign-up only: required, the current version of the platform terms", []string{MsgRequired, MsgTncStale}},
 	{"any", "no control characters (profileSummary may have line breaks and tabs); no longer than the limit below", []string{MsgControl, "is longer than N characters"}},
 }

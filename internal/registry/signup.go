@@ -15,6 +15,12 @@ import (
 // is sent, and to whom, is internal/signup's; the registry owns the
 // account and its rules.
 
+// MaxManagedUsers bounds the children one parent signs up.
+const MaxManagedUsers = 10
+
+// MsgTooManyManaged refuses one child more.
+const MsgTooManyManaged = "a parent can manage at most 10 accounts"
+
 // MsgNotVerified is the sign-in refusal of a pending sign-up.
 const MsgNotVerified = "this account is not active yet: enter the code we sent to your email or phone"
 
@@ -107,6 +113,13 @@ func (s *Service) SignUp(ctx context.Context, p *roster.Principal, in NewUser) (
 	var id, username string
 	outcome := SignUpCreated
 	err = store.InTx(ctx, s.db, func(tx store.Tx) error {
+		if in.User.ManagedBy != "" {
+			if count, err := store.CountManagedUsers(ctx, tx, in.User.ManagedBy); err != nil {
+				return err
+			} else if count >= MaxManagedUsers {
+				return roster.Invalid(roster.FieldError{Field: FieldManagedBy, Message: MsgTooManyManaged})
+			}
+		}
 		holder, err := s.contactHolder(ctx, tx, n)
 		if err != nil {
 			return err

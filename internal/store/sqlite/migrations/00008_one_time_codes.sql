@@ -21,5 +21,10 @@ CREATE INDEX one_time_code_dest ON one_time_code (dest_hash, purpose, created_at
 CREATE INDEX one_time_code_client ON one_time_code (client_hash, created_at);
 CREATE INDEX one_time_code_created ON one_time_code (created_at);
 
+-- A parent may manage only so many children (registry.MaxManagedUsers);
+-- counting them must not scan every user.
+CREATE INDEX users_managed_by ON users (managed_by);
+
 -- +goose Down
+DROP INDEX users_managed_by;
 DROP TABLE one_time_code;
