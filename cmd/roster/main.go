@@ -178,6 +178,8 @@ func newRootCmd() *cobra.Command {
 	g.cfg.ReportLinkKey = os.Getenv("ROSTER_REPORT_LINK_KEY")
 	g.cfg.JWTKey = os.Getenv("ROSTER_JWT_KEY")
 	g.cfg.OIDCClientSecret = os.Getenv("ROSTER_OIDC_CLIENT_SECRET")
+	g.cfg.SMTPPassword = os.Getenv("ROSTER_SMTP_PASSWORD")
+	g.cfg.SMSGatewayAuth = os.Getenv("ROSTER_SMS_GATEWAY_AUTH")
 	g.cfg.Version = getVersion()
 
 	root.AddCommand(
@@ -234,6 +236,15 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.DurationVar(&g.cfg.ShutdownDelay, "shutdown-delay", envDuration("ROSTER_SHUTDOWN_DELAY", 0), "on SIGTERM keep serving this long with /readyz failing before closing the listener, e.g. 5s behind a load balancer (ROSTER_SHUTDOWN_DELAY)")
 	f.IntVar(&g.cfg.UploadConcurrency, "upload-concurrency", envInt("ROSTER_UPLOAD_CONCURRENCY", 0),
 		"uploads read and parsed at once; more wait 2 s, then get 503 with Retry-After; 0 means one per core (ROSTER_UPLOAD_CONCURRENCY)")
+	f.StringVar(&g.cfg.SMTPAddr, "smtp-addr", env("ROSTER_SMTP_ADDR", ""), "mail server host:port for verification codes and notices (ROSTER_SMTP_ADDR)")
+	f.StringVar(&g.cfg.SMTPFrom, "smtp-from", env("ROSTER_SMTP_FROM", ""), "From address of Roster's email (ROSTER_SMTP_FROM)")
+	f.StringVar(&g.cfg.SMTPUsername, "smtp-username", env("ROSTER_SMTP_USERNAME", ""), "SMTP user; the password comes from ROSTER_SMTP_PASSWORD (ROSTER_SMTP_USERNAME)")
+	f.StringVar(&g.cfg.SMTPTLS, "smtp-tls", env("ROSTER_SMTP_TLS", "starttls"), "starttls (required), tls (implicit, port 465) or none (ROSTER_SMTP_TLS)")
+	f.StringVar(&g.cfg.SMSGatewayURL, "sms-gateway-url", env("ROSTER_SMS_GATEWAY_URL", ""), "HTTP SMS gateway URL; {number}, {number10} and {text} are replaced, e.g. https://sms.example/send?to={number10}&msg={text} (ROSTER_SMS_GATEWAY_URL)")
+	f.StringVar(&g.cfg.SMSGatewayBody, "sms-gateway-body", env("ROSTER_SMS_GATEWAY_BODY", ""), "POST this body to the gateway instead of a GET, same placeholders, e.g. to={number}&text={text} (ROSTER_SMS_GATEWAY_BODY)")
+	f.StringVar(&g.cfg.SMSGatewayContentType, "sms-gateway-content-type", env("ROSTER_SMS_GATEWAY_CONTENT_TYPE", ""), "content type of the gateway body; values are escaped for it; default application/x-www-form-urlencoded (ROSTER_SMS_GATEWAY_CONTENT_TYPE)")
+	boolVar(f, &g.cfg.DevMail, "dev-mail", envBool("ROSTER_DEV_MAIL", false), "development only: print codes of unconfigured channels (no SMTP, no SMS gateway) to this terminal (ROSTER_DEV_MAIL)")
+	f.StringVar(&g.cfg.TncVersion, "tnc-version", env("ROSTER_TNC_VERSION", "v1"), "current platform terms version accepted at sign-up (ROSTER_TNC_VERSION)")
 	boolVar(f, &g.cfg.SecureCookie, "secure-cookie", envBool("ROSTER_SECURE_COOKIE", false), "mark the session cookie Secure; set behind HTTPS (ROSTER_SECURE_COOKIE)")
 	return cmd
 }

@@ -20,10 +20,12 @@ import (
 	"github.com/roster-dev/roster/internal/dbopen"
 	"github.com/roster-dev/roster/internal/httpapi"
 	"github.com/roster-dev/roster/internal/jobs"
+	"github.com/roster-dev/roster/internal/otp"
 	"github.com/roster-dev/roster/internal/password"
 	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/report"
+	"github.com/roster-dev/roster/internal/signup"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/upload"
 )
@@ -39,6 +41,7 @@ type App struct {
 	Courses  *course.Service
 	Reports  *report.Service
 	Uploads  *upload.Service
+	SignUp   *signup.Service
 
 	ready atomic.Bool
 }
@@ -77,8 +80,18 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	uploads.Limits = upload.Limits{MaxRows: cfg.UploadMaxRows, MaxBytes: cfg.UploadMaxBytes}
 	uploads.DryRunRetention, uploads.MaxStored = cfg.DryRunRetention, cfg.UploadMaxStored
 	uploads.ChangeThreshold = cfg.UploadChangeThreshold
+	notifier, err := cfg.notifier()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if cfg.DevMail {
+		log.Warn("--dev-mail: messages without a configured channel are printed to the terminal; never use it in production")
+	}
+	signUp := signup.New(reg, otp.New(db, keys), notifier)
+	signUp.TncVersion = cfg.TncVersion
 	a := &App{Config: cfg, Log: log, DB: db, Keys: keys, Registry: reg,
-		Courses: course.New(db), Reports: reports, Uploads: uploads}
+		Courses: course.New(db), Reports: reports, Uploads: uploads, SignUp: signUp}
 	return a, nil
 }
 
@@ -197,6 +210,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 		Courses:      a.Courses,
 		Reports:      a.Reports,
 		Uploads:      a.Uploads,
+		SignUp:       a.SignUp,
 		Auth:         au,
 		OIDCLogin:    oidcLogin,
 		Logger:       a.Log,

@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/internal/dbopen"
+	"github.com/roster-dev/roster/internal/notify"
 	"github.com/roster-dev/roster/internal/registry"
+	"github.com/roster-dev/roster/internal/signup"
 )
 
 // Config is everything an operator can set. Zero values mean the embedded
@@ -86,6 +88,26 @@ type Config struct {
 	// bit mask, 1 SSO, 2 self-declared, 4 system upload
 	// (ROSTER_API_ASSOCIATION_TYPE); zero means 4.
 	APIAssociationType int
+	// Messages to users (notify.go). Without SMTP, email codes go to the
+	// terminal only with DevMail; without a gateway, SMS likewise.
+	SMTPAddr     string // ROSTER_SMTP_ADDR host:port
+	SMTPFrom     string // ROSTER_SMTP_FROM
+	SMTPUsername string // ROSTER_SMTP_USERNAME
+	SMTPPassword string // ROSTER_SMTP_PASSWORD (environment only)
+	SMTPTLS      string // ROSTER_SMTP_TLS starttls (default), tls or none
+	// SMS gateway: URL and optional POST body with {number}, {number10}
+	// and {text}; the Authorization header value from the environment.
+	SMSGatewayURL         string // ROSTER_SMS_GATEWAY_URL
+	SMSGatewayBody        string // ROSTER_SMS_GATEWAY_BODY
+	SMSGatewayContentType string // ROSTER_SMS_GATEWAY_CONTENT_TYPE
+	SMSGatewayAuth        string // ROSTER_SMS_GATEWAY_AUTH (environment only)
+	// DevMail prints messages of unconfigured channels to DevMailOutput
+	// (default stderr), never the log. Development only.
+	DevMail       bool
+	DevMailOutput io.Writer
+	// TncVersion is the current platform terms version accepted at
+	// sign-up (ROSTER_TNC_VERSION, default v1).
+	TncVersion string
 
 	// SecureCookie marks the session cookie Secure; set it behind HTTPS.
 	SecureCookie bool
@@ -132,6 +154,12 @@ func (c Config) WithDefaults() Config {
 	if c.Version == "" {
 		c.Version = "dev"
 	}
+	if c.DevMailOutput == nil {
+		c.DevMailOutput = os.Stderr
+	}
+	if c.TncVersion == "" {
+		c.TncVersion = signup.DefaultTncVersion
+	}
 	return c
 }
 
@@ -164,6 +192,9 @@ func (c Config) Validate() error {
 	}
 	if c.HashWorkers < 0 || c.HashQueue < 0 {
 		errs = append(errs, errors.New("--hash-workers and --hash-queue must not be negative"))
+	}
+	if _, err := c.notifier(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := dbopen.Check(c.DatabaseURL); err != nil {
 		errs = append(errs, err)
@@ -214,4 +245,44 @@ func RedactedDatabaseURL(u string) string {
 		userinfo = user + ":xxxxx"
 	}
 	return scheme + "://" + userinfo + rest[at:]
+}
+
+// notifier builds the message drivers from the configuration: SMTP and
+// the SMS gateway when set, the terminal for the others with --dev-mail,
+// nothing otherwise (sign-up then says verification is unavailable).
+func (c Config) notifier() (*notify.Notifier, error) {
+	n := &notify.Notifier{}
+	if c.SMTPAddr != "" {
+		d, err := notify.NewSMTP(notify.SMTPConfig{Addr: c.SMTPAddr, From: c.SMTPFrom, Username: c.SMTPUsername,
+			Password: c.SMTPPassword, TLS: c.SMTPTLS})
+		if err != nil {
+			return nil, fmt.Errorf("--smtp-addr: %w", err)
+		}
+		n.Email = d
+	} else if c.SMTPFrom != "" || c.SMTPUsername != "" {
+		return nil, errors.New("--smtp-from and --smtp-username need --smtp-addr")
+	}
+	if c.SMSGatewayURL != "" {
+		d, err := notify.NewGateway(notify.GatewayConfig{URL: c.SMSGatewayURL, Body: c.SMSGatewayBody,
+			ContentType: c.SMSGatewayContentType, Authorization: c.SMSGatewayAuth})
+		if err != nil {
+			return nil, fmt.Errorf("--sms-gateway-url: %w", err)
+		}
+		n.SMS = d
+	} else if c.SMSGatewayBody != "" {
+		return nil, errors.New("--sms-gateway-body needs --sms-gateway-url")
+	}
+	if c.DevMail {
+		out := c.DevMailOutput
+		if out == nil {
+			out = os.Stderr
+		}
+		if n.Email == nil {
+			n.Email = notify.NewTerminal(out, notify.Email)
+		}
+		if n.SMS == nil {
+			n.SMS = notify.NewTerminal(out, notify.SMS)
+		}
+	}
+	return n, nil
 }

@@ -53,6 +53,10 @@ const (
 	// ReadAudit is reading a tenant's audit log.
 	ReadAudit Action = "audit.read"
 	EraseUser Action = "user.erase" // crypto-shred: the user themself or an admin who manages them
+	// SignUp creates one's own account in the custodian organisation, or a
+	// signed-in parent's managed child (Resource.User is the parent named
+	// as managedBy, nil for none).
+	SignUp Action = "user.signup"
 	// Organisations and roles.
 	CreateTenant   Action = "tenant.create"
 	CreateOrg      Action = "org.create"
@@ -113,6 +117,9 @@ type Resource struct {
 // terms are. What they may do without the role (their own profile, the
 // terms themselves) stays allowed.
 func Decide(p *roster.Principal, a Action, r Resource) error {
+	if a == SignUp {
+		return signUp(p, r)
+	}
 	if p == nil {
 		return Unauthenticated()
 	}
@@ -332,6 +339,31 @@ func decide(p *roster.Principal, a Action, r Resource) error {
 	}
 	return Forbidden("unknown action " + string(a))
 }
+
+// signUp is the one action open to callers who are not signed in: anyone
+// may create their own account, with no role but PUBLIC, in the custodian
+// organisation (the service names it; nothing else can be asked for). A
+// managed child is signed up only by its parent, signed in.
+func signUp(p *roster.Principal, r Resource) error {
+	for _, role := range r.Roles {
+		if role != roster.RolePublic {
+			return Forbidden("a self sign-up gets no roles; an administrator grants them")
+		}
+	}
+	if r.User == nil || r.User.ID == "" {
+		return nil
+	}
+	switch {
+	case p == nil:
+		return Forbidden(MsgParentSignsUp)
+	case p.System || p.UserID == r.User.ID:
+		return nil
+	}
+	return Forbidden(MsgParentSignsUp)
+}
+
+// MsgParentSignsUp refuses a managed sign-up by anyone but the parent.
+const MsgParentSignsUp = "a child's account is created by their parent, signed in to their own account"
 
 // MsgCreatorOnly is the refusal of every report operation.
 const MsgCreatorOnly = "only the course creator can request and download the User Profile Exhaust"

@@ -118,6 +118,13 @@ var Table = []Row{
 	{"currentTnc", NoTarget, everyone, nil},
 	{"acceptTnc", NoTarget, signedIn, nil},
 
+	{"signUpConfig", NoTarget, everyone, nil},
+	{"signUpLocations", NoTarget, everyone, nil},
+	{"signUp", NoTarget, everyone, nil},
+	{"signUpResend", NoTarget, everyone, nil},
+	{"signUpVerify", NoTarget, everyone, nil},
+	{"signUpChild", NoTarget, signedIn, nil},
+
 	{"createUser", School1, callers(SchoolAdmin, TenantAdmin), nil},
 	{"createUser", School1Admin, callers(TenantAdmin), nil},
 	{"getUser", Pupil, tenantA, b},

@@ -84,6 +84,10 @@ func (s *Server) apiError(ctx context.Context, err error) error {
 		// chain names the driver's reason, never request data.
 		s.log.WarnContext(ctx, "dependency unavailable", "err", err)
 		return unavailableError{out, retryAfter(re)}
+	case http.StatusTooManyRequests:
+		if re.RetryAfter > 0 {
+			return unavailableError{out, retryAfter(re)}
+		}
 	}
 	return out
 }

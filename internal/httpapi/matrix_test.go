@@ -14,6 +14,7 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/authz"
+	"github.com/roster-dev/roster/internal/otp"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/report"
 	"github.com/roster-dev/roster/internal/store"
@@ -115,7 +116,7 @@ type matrixRequest struct {
 const matrixTncVersion = "matrix-1"
 
 func newMatrixWorld(t *testing.T, db store.Engine) *matrixWorld {
-	e := newEnv(t, db, withJobs)
+	e := newEnv(t, db, withJobs, withSignUp(false, func(c *otp.Service) { c.PerClientPerHour = 1000 }))
 	ctx := context.Background()
 	w := &matrixWorld{t: t, e: e, tokens: map[authz.Caller]string{}, callerIDs: map[authz.Caller]string{}}
 	// Platform terms exist so that accepting them can succeed; they gate
@@ -293,6 +294,21 @@ var matrixRequests = map[string]func(w *matrixWorld, t *matrixTarget) matrixRequ
 	"currentTnc": func(*matrixWorld, *matrixTarget) matrixRequest { return get("/tnc") },
 	"acceptTnc": func(*matrixWorld, *matrixTarget) matrixRequest {
 		return send(http.MethodPost, "/me/tnc", map[string]string{"kind": roster.TncPlatform, "version": matrixTncVersion})
+	},
+	"signUpConfig":    func(*matrixWorld, *matrixTarget) matrixRequest { return get("/signup/config") },
+	"signUpLocations": func(*matrixWorld, *matrixTarget) matrixRequest { return get("/signup/locations") },
+	"signUp": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/signup", w.e.signUp.form(uniquePhone()))
+	},
+	"signUpResend": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/signup/resend", contactOf(uniquePhone()))
+	},
+	"signUpVerify": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
+		phone, code := w.e.signUp.pending(w.t)
+		return send(http.MethodPost, "/signup/verify", verifyBody(phone, signUpPassword, code))
+	},
+	"signUpChild": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/signup/child", w.e.signUp.childForm())
 	},
 	"changeOwnPassword": func(*matrixWorld, *matrixTarget) matrixRequest {
 		return send(http.MethodPost, "/me/password", map[string]string{"currentPassword": testPassword, "newPassword": testPassword})

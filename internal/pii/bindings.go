@@ -99,3 +99,9 @@ func OIDCStateKey(tokenKey []byte) []byte { return derive(tokenKey, "roster/oidc
 func legacyLinkKey(indexKey []byte) []byte {
 	return []byte(blindIndex(indexKey, "report-download-link-key", "v1"))
 }
+
+// OneTimeCodeKey is the key one-time codes are hashed with before they
+// are stored, derived from the blind-index key: that key is already on
+// every replica and never rotates, and a code lives ten minutes, so a
+// rotation would cost nothing but codes in flight.
+func (k *Keyring) OneTimeCodeKey() []byte { return derive(k.indexKey, "roster/one-time-code/v1") }

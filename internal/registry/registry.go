@@ -98,6 +98,10 @@ type NewUser struct {
 	// Provider is seed 002's provider column, checked in system uploads
 	// only: a user's channel is always their tenant's.
 	Provider string
+	// SelfSignUp applies the sign-up rules (rules.go: signUp) and creates
+	// the account inactive until its contact is verified.
+	SelfSignUp  bool
+	YearOfBirth string // self sign-up: YYYY, becomes DOB
 }
 
 // UserView is a user as a given caller may see it: PII fields are filled

@@ -54,7 +54,14 @@ const ClearMarker = "#clear"
 const (
 	StatusActive  = "active"
 	StatusBlocked = "blocked"
+	// Self sign-up only.
+	FieldYearOfBirth = "yearOfBirth"
+	FieldTncVersion  = "tncAcceptedVersion"
 )
+
+// AdultAge is the age by year of birth from which a user may hold their
+// own account; younger users are managed users (seed 001: managedby).
+const AdultAge = 18
 
 // MaxLength is the longest value accepted per field, in characters. Longer
 // values are refused, never truncated: a truncated email or name would
@@ -85,6 +92,8 @@ var MaxLength = map[string]int{
 	FieldCountryCode:     5,
 	FieldManagedBy:       64,
 	FieldOrgID:           64,
+	FieldYearOfBirth:     4,
+	FieldTncVersion:      32,
 }
 
 // MaxExternalIDs bounds a user's external identities.
@@ -138,6 +147,12 @@ const (
 	MsgBlockSelf      = "you cannot block yourself"
 	MsgNotMember      = "the user does not belong to this organisation now"
 	MsgNotCleared     = "cannot be cleared"
+	MsgManagedContact = "must be empty for a managed user: their parent's account holds the contact details"
+	MsgYearOfBirth    = "must be a year YYYY, 1900 or later and before this year"
+	MsgMinorParent    = "under 18: a parent or guardian signs you up from their own signed-in account"
+	MsgOneContact     = "give an email or a phone, not both: the code goes to one of them"
+	MsgStateDistrict  = "a state and a district are required"
+	MsgTncStale       = "is not the current version of the terms; reload the page and accept them again"
 )
 
 // CheckStatus reads an update's status value (any case) as StatusActive or
@@ -198,6 +213,9 @@ var Rules = []Rule{
 	{FieldProfileLocation, "API only: at most one entry per type (state, district, block, cluster); each code exists in the location table; each entry lies inside the entries above it", []string{`entry 2: unknown type "X"; valid types are state, district, block, cluster`, `entry 2: code is required`, `entry 2: no district has code "X"`, `entry 2: only one district may be given`, `entry 2: district "X" is not in state "Y"`}},
 	{FieldStatus, "update uploads: `active` or `blocked` (any case); blocking ends the user's sessions; blank leaves it as it is; a created user is always active", []string{MsgStatus, MsgStatusNew, MsgBlockSelf}},
 	{"update", "in update and upsert uploads a blank cell leaves the field as it is and `" + ClearMarker + "` clears it (firstName, userName and status cannot be cleared; roles cleared become PUBLIC); password is used only when a row creates a user", []string{MsgNotCleared, MsgNotMember}},
+	{FieldYearOfBirth, "self sign-up only: required, a year `YYYY` from 1900 to last year (stored as DOB YYYY-12-31); under 18 (this year minus it) means a managed user: signed up by a signed-in parent, who becomes managedBy", []string{MsgRequired, MsgYearOfBirth, MsgMinorParent}},
+	{FieldManagedBy, "the parent of a managed (child) user, a user of the same tenant (a signed-up child: the signed-in parent, any tenant); a managed user has no email or phone of their own; at most 10 per parent in a sign-up", []string{MsgManagedContact, "is not a user of this tenant", MsgTooManyManaged}},
+	{FieldTncVersion, "self sign-up only: required, the current version of the platform terms", []string{MsgRequired, MsgTncStale}},
 	{"any", "no control characters (profileSummary may have line breaks and tabs); no longer than the limit below", []string{MsgControl, "is longer than N characters"}},
 }
 
@@ -325,6 +343,20 @@ func CheckUser(in *NewUser, today time.Time) []roster.FieldError {
 	// A value that failed a rule stays as given, so "given" is "not empty".
 	if u.Phone == "" && u.Email == "" && u.ManagedBy == "" && !e.failed[FieldEmail] {
 		e.add(FieldEmail, MsgEmailOrPhone)
+	}
+	e.scalar(FieldManagedBy, &u.ManagedBy, false)
+	if u.ManagedBy != "" && !e.failed[FieldManagedBy] {
+		// Seed 001: a managed user's email and phone are blank.
+		for _, f := range []struct {
+			field, v string
+		}{{FieldEmail, u.Email}, {FieldPhone, u.Phone}} {
+			if f.v != "" && !e.failed[f.field] {
+				e.add(f.field, MsgManagedContact)
+			}
+		}
+	}
+	if in.SelfSignUp {
+		e.signUp(in, today)
 	}
 
 	if e.scalar(FieldUserName, &u.Username, false) {
@@ -459,12 +491,62 @@ func CheckUser(in *NewUser, today time.Time) []roster.FieldError {
 			break
 		}
 	}
-	e.scalar(FieldManagedBy, &u.ManagedBy, false)
 	e.scalar(FieldOrgID, &in.OrgID, false)
 	if in.AssociationType&^(roster.AssociationSSO|roster.AssociationSelfDeclared|roster.AssociationSystemUpload) != 0 {
 		e.add(FieldAssociationType, MsgAssociation)
 	}
 	return e.list
+}
+
+// signUp is the rule book of a self sign-up: one contact to verify, a
+// year of birth that decides whether the user is a managed minor, a
+// state and district, and an accepted terms version (which version is
+// current is the caller's configuration: CheckTncVersion).
+func (e *fieldErrors) signUp(in *NewUser, today time.Time) {
+	u := &in.User
+	if u.Email != "" && u.Phone != "" {
+		e.add(FieldPhone, MsgOneContact)
+	}
+	if e.scalar(FieldYearOfBirth, &in.YearOfBirth, false) {
+		year, err := strconv.Atoi(in.YearOfBirth)
+		switch {
+		case err != nil || len(in.YearOfBirth) != 4 || year < 1900 || year >= today.Year():
+			e.add(FieldYearOfBirth, MsgYearOfBirth)
+		case today.Year()-year < AdultAge && u.ManagedBy == "":
+			e.add(FieldYearOfBirth, MsgMinorParent)
+		default:
+			u.DOB = in.YearOfBirth
+		}
+	} else if !e.failed[FieldYearOfBirth] {
+		e.add(FieldYearOfBirth, MsgRequired)
+	}
+	types := map[string]bool{}
+	for _, l := range u.ProfileLocation {
+		types[strings.ToLower(strings.TrimSpace(l.Type))] = true
+	}
+	if !types[roster.LocationState] || !types[roster.LocationDistrict] {
+		e.add(FieldProfileLocation, MsgStateDistrict)
+	}
+	if !e.scalar(FieldTncVersion, &u.TncAcceptedVersion, false) && !e.failed[FieldTncVersion] {
+		e.add(FieldTncVersion, MsgRequired)
+	}
+}
+
+// IsMinor reports whether a year of birth (YYYY) makes a user under
+// AdultAge this year.
+func IsMinor(yearOfBirth string, today time.Time) bool {
+	year, err := strconv.Atoi(strings.TrimSpace(yearOfBirth))
+	return err == nil && today.Year()-year < AdultAge
+}
+
+// CheckTncVersion is the rule for an accepted terms version: it must be
+// the current one, so nobody signs up under terms that were replaced
+// while their page was open.
+func CheckTncVersion(given, current string) *roster.FieldError {
+	if strings.TrimSpace(given) != current {
+		return &roster.FieldError{Field: FieldTncVersion, Message: MsgTncStale}
+	}
+	return nil
 }
 
 // maxListErrors caps the errors one list produces.

@@ -14,9 +14,9 @@ import (
 
 // Fields and messages of terms and conditions.
 const (
-	FieldTncKind    = "kind"
-	FieldTncVersion = "version"
-	FieldTncURL     = "url"
+	FieldTncKind = "kind"
+	FieldVersion = "version"
+	FieldTncURL  = "url"
 
 	MsgTncKind       = "must be platform, orgAdminTnc or reportViewerTnc"
 	MsgTncVersion    = "must be 1 to 32 of A-Z a-z 0-9 . _ -"
@@ -52,7 +52,7 @@ func (s *Service) PublishTnc(ctx context.Context, p *roster.Principal, kind, ver
 	})
 	if errors.Is(err, store.ErrUnique) {
 		return nil, &roster.Error{Code: roster.ECONFLICT, Message: MsgTncPublished,
-			Fields: []roster.FieldError{{Field: FieldTncVersion, Message: MsgTncPublished, Value: version}}}
+			Fields: []roster.FieldError{{Field: FieldVersion, Message: MsgTncPublished, Value: version}}}
 	}
 	return &v, err
 }
@@ -63,7 +63,7 @@ func checkTnc(kind, version, link string) []roster.FieldError {
 		errs = append(errs, roster.FieldError{Field: FieldTncKind, Message: MsgTncKind})
 	}
 	if !validTncVersion(version) {
-		errs = append(errs, roster.FieldError{Field: FieldTncVersion, Message: MsgTncVersion})
+		errs = append(errs, roster.FieldError{Field: FieldVersion, Message: MsgTncVersion})
 	}
 	if u, err := url.Parse(link); len(link) > maxTncURL || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		errs = append(errs, roster.FieldError{Field: FieldTncURL, Message: MsgTncURL})
@@ -116,7 +116,7 @@ func (s *Service) AcceptTnc(ctx context.Context, p *roster.Principal, kind, vers
 			return roster.Invalid(roster.FieldError{Field: FieldTncKind, Message: MsgTncNone})
 		}
 		if current[i].Version != version {
-			return roster.Invalid(roster.FieldError{Field: FieldTncVersion, Message: MsgTncNotCurrent})
+			return roster.Invalid(roster.FieldError{Field: FieldVersion, Message: MsgTncNotCurrent})
 		}
 		u := &rec.User
 		now := roster.Now()

@@ -271,7 +271,13 @@ func (s *Service) CreateUserTx(ctx context.Context, tx store.Tx, p *roster.Princ
 	if err := grantOnCreate(p, org, in.Roles); err != nil {
 		return nil, err
 	}
-	actorID := p.UserID
+	return s.createTx(ctx, tx, p.UserID, in, n, org)
+}
+
+// createTx inserts a validated user whose creation p was allowed, trying
+// again with another generated username when one is taken.
+func (s *Service) createTx(ctx context.Context, tx store.Tx, actorID string, in NewUser, n normalised, org *roster.Organisation) (*roster.User, error) {
+	var err error
 	if in.User.PasswordHash == "" && in.Password != "" {
 		// Bulk writers (the demo) get here with a transaction open; they
 		// wait for a worker rather than fail half-way.
@@ -364,6 +370,11 @@ func (s *Service) checkManager(ctx context.Context, q store.Queryer, in NewUser,
 		return nil
 	}
 	parent, err := store.GetUser(ctx, q, in.User.ManagedBy)
+	if in.SelfSignUp && err == nil && parent.Status == roster.StatusActive && !parent.IsDeleted {
+		// A parent of any tenant signs their child up on the platform
+		// (the custodian); authz.SignUp made sure the parent is the caller.
+		return nil
+	}
 	if errors.Is(err, store.ErrNoRows) || (err == nil && parent.RootOrgID != org.RootOrgID) {
 		return roster.Invalid(roster.FieldError{Field: FieldManagedBy, Message: "is not a user of this tenant"})
 	}
@@ -394,6 +405,11 @@ func (s *Service) newRecord(actorID string, in NewUser, n normalised, root *rost
 		u.CountryCode = pii.CountryCode(n.phone) // from the number itself, never trusted from input
 	}
 	u.Status, u.IsDeleted, u.DeletedDate = roster.StatusActive, false, nil
+	if in.SelfSignUp && u.ManagedBy == "" {
+		// Not active until the code sent to the contact is entered
+		// (signup.go): an inactive user who is not deleted is pending.
+		u.Status = roster.StatusInactive
+	}
 	u.CreatedBy, u.CreatedDate, u.UpdatedDate = actorID, now, nil
 	if n.email != "" {
 		rec.EmailEnc, u.MaskedEmail = keys.Seal(n.email, pii.UserField(u.ID, pii.FieldEmail)), pii.MaskEmail(n.email)
@@ -614,6 +630,9 @@ func (s *Service) Authenticate(ctx context.Context, login, pw string) (*roster.P
 		return nil, poolErr
 	} else if mismatch != nil {
 		return nil, bad
+	}
+	if pendingSignUp(rec) {
+		return nil, roster.Errorf(roster.EUNAUTHORIZED, MsgNotVerified)
 	}
 	if rec.Status != roster.StatusActive || rec.IsDeleted {
 		return nil, roster.Errorf(roster.EUNAUTHORIZED, "this account is blocked; contact your organisation administrator")

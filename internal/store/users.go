@@ -276,3 +276,10 @@ func scanMembership(row Row) (*roster.Membership, error) {
 func Audit(ctx context.Context, q Queryer, actorID, action, objectType, objectID, outcome, detail string) error {
 	return AuditTenant(ctx, q, "", actorID, action, objectType, objectID, outcome, detail)
 }
+
+// CountManagedUsers counts the users, not deleted, whose parent is userID.
+func CountManagedUsers(ctx context.Context, q Queryer, userID string) (int, error) {
+	var n int
+	err := q.QueryRow(ctx, `SELECT COUNT(*) FROM users WHERE managed_by = $1 AND is_deleted = $2`, userID, false).Scan(&n)
+	return n, err
+}

@@ -4,6 +4,7 @@
 import * as api from './api.js';
 import { h, clear, notice, focusHeading, announce } from './ui.js';
 import * as login from './login.js';
+import * as signup from './signup.js';
 import * as upload from './upload.js';
 import * as users from './users.js';
 import * as directory from './directory.js';
@@ -55,6 +56,7 @@ export class Session {
 const routes = [
   { re: /^\/login$/, page: login, public: true },
   { re: /^\/terms$/, page: terms },
+  { re: /^\/signup$/, page: signup, public: true },
   { re: /^\/upload$/, page: upload, allow: (s) => s.isAdmin },
   { re: /^\/upload\/([\w-]+)$/, page: upload, allow: (s) => s.isAdmin },
   { re: /^\/users$/, page: users, allow: (s) => s.isAdmin },
