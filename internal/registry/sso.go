@@ -139,6 +139,20 @@ func (s *Service) ssoOrg(ctx context.Context, in SSOProfile) (tenant, org *roste
 	return tenant, org, err
 }
 
+// KnownUserID returns id when it is a user's id (ENOTFOUND otherwise), for
+// trusted callers mapping an identity provider's token that carries the
+// Roster id itself (auth.OIDCConfig.FederationIDs).
+func (s *Service) KnownUserID(ctx context.Context, id string) (string, error) {
+	if utf8.RuneCountInString(id) > 100 || hasControl(id, false) {
+		return "", roster.Errorf(roster.ENOTFOUND, "user not found")
+	}
+	rec, err := store.GetUser(ctx, s.db, id)
+	if err != nil {
+		return "", storeErr(err, "user")
+	}
+	return rec.ID, nil
+}
+
 func (s *Service) subjectHolder(ctx context.Context, q store.Queryer, provider, idType, subject string) (string, error) {
 	x := []roster.ExternalIdentity{{Provider: provider, IDType: idType, ExternalID: subject}}
 	CheckExternalIDs(x)
