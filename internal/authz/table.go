@@ -131,6 +131,10 @@ var Table = []Row{
 	{"lookupUser", TenantMember, callers(TenantAdmin), signedIn},
 	{"lookupUser", OtherUser, callers(OtherTenantAdmin), signedIn},
 	{"listOrgUsers", School1, callers(SchoolAdmin, TenantAdmin), nil},
+	{"linkSSO", Pupil, callers(TenantAdmin), b},
+	{"linkSSO", OtherUser, callers(OtherTenantAdmin), onlyA},
+	{"unlinkSSO", Pupil, callers(Self, TenantAdmin), b},
+	{"unlinkSSO", OtherUser, callers(Self, OtherTenantAdmin), onlyA},
 
 	{"createOrganisation", Tenant, callers(TenantAdmin), nil},
 	{"getOrganisation", School1, signedIn, nil},

@@ -148,6 +148,7 @@ func New(cfg Config) *Server {
 
 	s.authRoutes()
 	s.userRoutes()
+	s.ssoRoutes()
 	s.orgRoutes()
 	s.courseRoutes()
 	s.reportRoutes()
