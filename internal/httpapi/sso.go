@@ -95,8 +95,9 @@ func (s *Server) ssoLinkRoutes() {
 	start := op("startSSOLink", http.MethodPost, "/auth/oidc/link", "Begin linking your account to the OIDC provider", "auth")
 	start.Description = "Returns the identity provider URL to send the browser to and sets the state cookie. Signing in " +
 		"there links that account to the caller's, bound to the caller's current session: signing out everywhere " +
-		"voids it. The provider then returns to /auth/oidc/callback, which redirects to next; failures add " +
-		"ssoError=<code> to it (linked_elsewhere, session_changed, or a sign-in failure code)."
+		"voids it. The provider then returns to /auth/oidc/callback, which links and redirects to next (no session " +
+		"cookie is set). An IdP account linked to another user adds ssoError=linked_elsewhere to next; other failures " +
+		"redirect to /#/login?error=<code> as a sign-in's do (session_changed when the session ended meanwhile)."
 	register(s, start, s.startSSOLink)
 }
 

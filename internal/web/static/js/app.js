@@ -7,6 +7,7 @@ import * as login from './login.js';
 import * as upload from './upload.js';
 import * as users from './users.js';
 import * as courses from './courses.js';
+import * as account from './account.js';
 
 const ADMIN = 'ORG_ADMIN';
 const CREATOR = 'CONTENT_CREATOR';
@@ -48,6 +49,7 @@ const routes = [
   { re: /^\/courses$/, page: courses, allow: (s) => s.seesCourses },
   { re: /^\/courses\/([\w-]+)$/, page: courses, allow: (s) => s.seesCourses },
   { re: /^\/downloads$/, page: courses, view: 'downloads', allow: (s) => s.seesCourses },
+  { re: /^\/account$/, page: account },
 ];
 
 let session = null;
@@ -86,6 +88,7 @@ function paintChrome() {
   if (!session) return;
   document.getElementById('whoami').textContent = session.name;
   for (const li of nav.querySelectorAll('li[data-needs]')) {
+    if (li.dataset.needs === 'any') continue;
     li.hidden = li.dataset.needs === 'admin' ? !session.isAdmin : !session.seesCourses;
   }
 }
@@ -163,7 +166,8 @@ async function show(path, query, gen) {
 
 function noRoles() {
   clear(main, h('h1', null, `Welcome, ${session.name}`),
-    notice('info', 'Your account has no role that uses this console. An organisation administrator can give you one.'));
+    notice('info', 'Your account has no role that uses this console. An organisation administrator can give you one.'),
+    h('p', null, h('a', { href: '#/account' }, 'See your account')));
   focusHeading(main);
 }
 

@@ -4,6 +4,7 @@
 // the browser history or a server log.
 import * as api from './api.js';
 import { h, clear, field, showFieldErrors, clearFieldErrors, notice, badge, fmtDate, table, announce } from './ui.js';
+import * as sso from './sso.js';
 
 const kinds = [
   { value: 'email', label: 'Email', hint: 'For example asha@example.org', auto: 'email' },
@@ -16,8 +17,8 @@ const kinds = [
 // shows what was typed.
 const last = { type: 'email', value: '', provider: '', idType: '' };
 
-export async function render(main, session, { id, app }) {
-  if (id) return profile(main, session, id, app);
+export async function render(main, session, { id, app, query }) {
+  if (id) return profile(main, session, id, app, query);
   return search(main, session, app);
 }
 
@@ -103,8 +104,14 @@ function maskID(s) {
   return s.slice(0, 2) + '*'.repeat(Math.min(s.length - 4, 8)) + s.slice(-2);
 }
 
-async function profile(main, session, id, app) {
+async function profile(main, session, id, app, query, done) {
   const u = await api.get(`users/${encodeURIComponent(id)}`);
+  const links = await sso.section(u, {
+    self: u.id === session.userID,
+    admin: session.grants.some((g) => g.orgId === u.rootOrgId && (g.roles || []).includes('ORG_ADMIN')),
+    reload: (note) => profile(main, session, id, app, null, note),
+    query,
+  });
   let orgNames = {};
   try {
     const r = await api.get(api.apiURL('organisations', { rootOrgId: u.rootOrgId }));
@@ -142,7 +149,9 @@ async function profile(main, session, id, app) {
         h('dt', null, 'Registered'), h('dd', null, fmtDate(u.createdDate)),
         h('dt', null, 'User ID'), h('dd', null, h('code', null, u.id))),
       actions),
-    orgTable);
+    orgTable,
+    links);
+  if (done) clear(msg, notice('ok', done));
 
   const setButtons = (current) => {
     if (current === 'DELETED') { clear(actions); return; }
