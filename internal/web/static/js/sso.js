@@ -31,7 +31,9 @@ export async function section(u, { self, admin, reload, query }) {
   const box = h('section', { class: 'card', id: 'sso-links', 'aria-labelledby': 'sso-title' });
   if (!o.enabled) return box;
   const msg = h('div', { role: 'status' });
-  const links = (u.externalIds || []).filter((x) => x.provider === o.provider && x.idType === o.idType);
+  // The registry keeps provider and idType in lower case.
+  const same = (a, b) => String(a || '').toLowerCase() === String(b || '').toLowerCase();
+  const links = (u.externalIds || []).filter((x) => same(x.provider, o.provider) && same(x.idType, o.idType));
   const list = links.length
     ? h('ul', { class: 'plain' }, links.map((x) => h('li', null,
       h('span', { 'data-testid': 'sso-subject' }, x.externalId ? masked(x.externalId) : 'linked'), ' ',
@@ -56,7 +58,7 @@ export async function section(u, { self, admin, reload, query }) {
     });
     actions.append(unlink);
   }
-  if (self && o.linkUrl) {
+  if (self && o.linkUrl && !links.length) {
     const link = h('button', { type: 'button', id: 'sso-link-own' }, `Link my ${o.name || 'single sign-on'} account`);
     link.addEventListener('click', async () => {
       link.disabled = true;
