@@ -72,6 +72,23 @@ func TestSingleSignOnFirstVisitAndLink(t *testing.T) {
 	tab2.waitFor("linked", `location.hash === '#/account' && !!document.querySelector('[data-testid=sso-subject]')`, 15*time.Second)
 	tab2.screenshot("sso-linked-account", false)
 
+	// A tenant admin links a learner to the subject the state gave them.
+	admin := newTab(t, root, srv)
+	admin.signIn("priya.admin", testPassword)
+	learner := srv.users["learnerb"]
+	admin.open("#/users/" + learner.ID)
+	admin.waitFor("link form", `!!document.getElementById('sso-link-form')`, 10*time.Second)
+	admin.fill(`#sso-link-form input`, "tn-karthik-0077")
+	admin.click(`#sso-link-form button[type=submit]`)
+	admin.waitFor("linked by the admin", `!!document.querySelector('[data-testid=sso-subject]') && document.querySelector('main [role=status]').textContent.includes('linked')`, 10*time.Second)
+	admin.screenshot("sso-admin-link", false)
+	// The same subject for another user is a clear conflict.
+	admin.open("#/users/" + srv.users["learnerc"].ID)
+	admin.waitFor("link form", `!!document.getElementById('sso-link-form')`, 10*time.Second)
+	admin.fill(`#sso-link-form input`, "tn-karthik-0077")
+	admin.click(`#sso-link-form button[type=submit]`)
+	admin.waitFor("conflict message", `document.getElementById('sso-link-form').textContent.includes('already linked to another account')`, 10*time.Second)
+
 	// Signed out, the provider account signs in as him.
 	tab2.click(`#signout`)
 	tab2.waitFor("signed out", `location.hash === '#/login'`, 10*time.Second)

@@ -88,7 +88,6 @@ function paintChrome() {
   if (!session) return;
   document.getElementById('whoami').textContent = session.name;
   for (const li of nav.querySelectorAll('li[data-needs]')) {
-    if (li.dataset.needs === 'any') continue;
     li.hidden = li.dataset.needs === 'admin' ? !session.isAdmin : !session.seesCourses;
   }
 }

@@ -29,7 +29,7 @@ function masked(s) {
 export async function section(u, { self, admin, reload, query }) {
   const o = await oidcConfig();
   const box = h('section', { class: 'card', id: 'sso-links', 'aria-labelledby': 'sso-title' });
-  if (!o.enabled) return box;
+  if (!o.enabled) { box.hidden = true; return box; }
   const msg = h('div', { role: 'status' });
   // The registry keeps provider and idType in lower case.
   const same = (a, b) => String(a || '').toLowerCase() === String(b || '').toLowerCase();
