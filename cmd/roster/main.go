@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/app"
 	"github.com/roster-dev/roster/internal/auth"
 	"github.com/roster-dev/roster/internal/jobs"
@@ -154,6 +155,9 @@ func newRootCmd() *cobra.Command {
 		"password hashes run at once, shared by sign-ins and uploads; each takes 19 MiB; 0 means one per CPU (ROSTER_HASH_WORKERS)")
 	f.IntVar(&g.cfg.HashQueue, "hash-queue", envInt("ROSTER_HASH_QUEUE", 0),
 		fmt.Sprintf("sign-ins that may wait for a hashing worker; more get 503 with Retry-After; 0 means %d per worker (ROSTER_HASH_QUEUE)", password.DefaultQueuePerWorker))
+	// Global: `roster user create` makes memberships as the API does.
+	f.IntVar(&g.cfg.APIAssociationType, "api-association-type", envInt("ROSTER_API_ASSOCIATION_TYPE", roster.AssociationSystemUpload),
+		"associationType of users and memberships an admin creates without naming one: 1 SSO, 2 self-declared, 4 system upload (ROSTER_API_ASSOCIATION_TYPE)")
 	// Global, not serve-only: the report commands build and serve reports too.
 	f.StringVar(&g.cfg.ReportDir, "report-dir", env("ROSTER_REPORT_DIR", ""), "where report files are kept; default DATA_DIR/reports (ROSTER_REPORT_DIR)")
 	f.DurationVar(&g.cfg.ReportRetention, "report-retention", envDuration("ROSTER_REPORT_RETENTION", report.DefaultRetention),
@@ -180,6 +184,7 @@ func newRootCmd() *cobra.Command {
 		newVersionCmd(),
 		newOrgCmd(g),
 		newUserCmd(g),
+		newTncCmd(g),
 		newUploadCmd(g),
 		newReportCmd(g),
 		newDemoCmd(g),

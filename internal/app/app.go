@@ -70,6 +70,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	reg := registry.New(db, keys)
 	reg.Hashing = password.NewPool(cfg.HashWorkers, cfg.HashQueue)
+	if cfg.APIAssociationType != 0 {
+		reg.DefaultAssociation = cfg.APIAssociationType
+	}
 	uploads := upload.New(db, keys, reg)
 	uploads.Limits = upload.Limits{MaxRows: cfg.UploadMaxRows, MaxBytes: cfg.UploadMaxBytes}
 	uploads.DryRunRetention, uploads.MaxStored = cfg.DryRunRetention, cfg.UploadMaxStored

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/internal/dbopen"
+	"github.com/roster-dev/roster/internal/registry"
 )
 
 // Config is everything an operator can set. Zero values mean the embedded
@@ -85,6 +86,12 @@ type Config struct {
 	// zero means jobs.DefaultRescueAfter.
 	JobRescueAfter time.Duration
 
+	// APIAssociationType is the associationType of memberships an admin
+	// creates without naming one (API, CLI, PUT membership): seed 001's
+	// bit mask, 1 SSO, 2 self-declared, 4 system upload
+	// (ROSTER_API_ASSOCIATION_TYPE); zero means 4.
+	APIAssociationType int
+
 	// SecureCookie marks the session cookie Secure; set it behind HTTPS.
 	SecureCookie bool
 
@@ -147,6 +154,9 @@ func (c Config) Validate() error {
 	}
 	if u, err := url.Parse(c.OIDCRedirectURL); c.OIDCRedirectURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
 		errs = append(errs, errors.New("--oidc-redirect-url must be an absolute URL such as https://roster.example/api/v1/auth/oidc/callback"))
+	}
+	if c.APIAssociationType != 0 && !registry.ValidAssociation(c.APIAssociationType) {
+		errs = append(errs, errors.New("--api-association-type must be 1 (SSO), 2 (self-declared), 4 (system upload) or a sum of them"))
 	}
 	if c.ReportRetention < 0 || c.ReportLinkTTL < 0 {
 		errs = append(errs, errors.New("--report-retention and --report-link-ttl must not be negative"))

@@ -64,6 +64,9 @@ const (
 	UseReports   Action = "report.use" // request, read and download a course's User Profile Exhaust
 	ReadPolicy   Action = "report_policy.read"
 	ChangePolicy Action = "report_policy.change"
+	// Terms and conditions.
+	PublishTnc Action = "tnc.publish" // publish a new version of a kind of terms
+	AcceptTnc  Action = "tnc.accept"  // record one's own acceptance
 )
 
 // User is a target user as the policy needs to see them: their tenant and
@@ -89,6 +92,12 @@ type Resource struct {
 // Decide returns nil when p may perform a on r, and otherwise the error
 // the caller must get: EUNAUTHORIZED for nobody, ENOTFOUND when r belongs
 // to another tenant and is not public, EFORBIDDEN otherwise.
+//
+// A caller with terms pending (Principal.PendingTnc) is refused, with the
+// terms named, whatever those terms cover: acting as an administrator
+// until the org admin terms are accepted, reports until the report viewer
+// terms are. What they may do without the role (their own profile, the
+// terms themselves) stays allowed.
 func Decide(p *roster.Principal, a Action, r Resource) error {
 	if p == nil {
 		return Unauthenticated()
@@ -101,6 +110,81 @@ func Decide(p *roster.Principal, a Action, r Resource) error {
 		}
 		return nil
 	}
+	if err := decide(p, a, r); err != nil || len(p.PendingTnc) == 0 {
+		return err
+	}
+	return termsGate(p, a, r)
+}
+
+// termsGate refuses an allowed action the caller's pending terms cover.
+// Whether an action is an administrator's is decided by asking the policy
+// again without the caller's ORG_ADMIN grants: what still passes did not
+// need the role.
+func termsGate(p *roster.Principal, a Action, r Resource) error {
+	if a == UseReports && slices.Contains(p.PendingTnc, roster.TncReportViewer) {
+		return AcceptTermsFirst(roster.TncReportViewer)
+	}
+	if slices.Contains(p.PendingTnc, roster.TncOrgAdmin) && decide(withoutRole(p, roster.RoleOrgAdmin), a, r) != nil {
+		return AcceptTermsFirst(roster.TncOrgAdmin)
+	}
+	return nil
+}
+
+// withoutRole is p as if it held role nowhere.
+func withoutRole(p *roster.Principal, role string) *roster.Principal {
+	q := *p
+	q.Grants = make([]roster.Grant, 0, len(p.Grants))
+	for _, g := range p.Grants {
+		g.Roles = slices.DeleteFunc(slices.Clone(g.Roles), func(r string) bool { return r == role })
+		q.Grants = append(q.Grants, g)
+	}
+	return &q
+}
+
+// Messages of the refusals for terms not yet accepted.
+const (
+	MsgAcceptOrgAdminTnc     = "accept the org admin terms first"
+	MsgAcceptReportViewerTnc = "accept the report viewer terms first"
+	MsgAcceptPlatformTnc     = "accept the terms of use first"
+)
+
+// AcceptTermsFirst is the refusal naming the terms of kind to accept; the
+// field error carries the kind so a client can open the right page.
+func AcceptTermsFirst(kind string) error {
+	msg := MsgAcceptPlatformTnc
+	switch kind {
+	case roster.TncOrgAdmin:
+		msg = MsgAcceptOrgAdminTnc
+	case roster.TncReportViewer:
+		msg = MsgAcceptReportViewerTnc
+	}
+	return &roster.Error{Code: roster.EFORBIDDEN, Message: msg,
+		Fields: []roster.FieldError{{Field: "tnc", Message: msg, Value: kind}}}
+}
+
+// TncFor lists the kinds of terms that apply to p: the platform's to
+// everyone, the org admin terms to holders of ORG_ADMIN, the report
+// viewer terms to content creators (who request reports).
+func TncFor(p *roster.Principal) []string {
+	kinds := []string{roster.TncPlatform}
+	holds := func(role string) bool {
+		for _, g := range p.Grants {
+			if slices.Contains(g.Roles, role) {
+				return true
+			}
+		}
+		return false
+	}
+	if holds(roster.RoleOrgAdmin) {
+		kinds = append(kinds, roster.TncOrgAdmin)
+	}
+	if holds(roster.RoleContentCreator) {
+		kinds = append(kinds, roster.TncReportViewer)
+	}
+	return kinds
+}
+
+func decide(p *roster.Principal, a Action, r Resource) error {
 	switch a {
 	case ReadUser:
 		if !memberOf(p, r.User.RootOrgID) {
@@ -201,6 +285,13 @@ func Decide(p *roster.Principal, a Action, r Resource) error {
 			return nil
 		}
 		return Forbidden("only administrators and content creators of this tenant can see its report policy")
+	case PublishTnc:
+		return Forbidden("only a platform operator can publish terms and conditions")
+	case AcceptTnc:
+		if r.User != nil && r.User.ID == p.UserID {
+			return nil
+		}
+		return Forbidden("only the user themself can accept terms and conditions")
 	}
 	return Forbidden("unknown action " + string(a))
 }

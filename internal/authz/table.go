@@ -108,6 +108,8 @@ var Table = []Row{
 	{"authConfig", NoTarget, everyone, nil},
 	{"me", NoTarget, signedIn, nil},
 	{"changeOwnPassword", NoTarget, signedIn, nil},
+	{"currentTnc", NoTarget, everyone, nil},
+	{"acceptTnc", NoTarget, signedIn, nil},
 
 	{"createUser", School1, callers(SchoolAdmin, TenantAdmin), nil},
 	{"createUser", School1Admin, callers(TenantAdmin), nil},

@@ -6,7 +6,9 @@ package dbopen
 import (
 	"context"
 	"fmt"
+	neturl "net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/roster-dev/roster/internal/store"
@@ -27,7 +29,41 @@ func Open(ctx context.Context, url string) (store.Engine, error) {
 	if IsPostgres(url) {
 		return postgres.Open(ctx, url)
 	}
-	return sqlite.Open(sqlitePath(url))
+	path, opt, err := sqliteOptions(sqlitePath(url))
+	if err != nil {
+		return nil, err
+	}
+	return sqlite.OpenWith(path, opt)
+}
+
+// sqliteOptions reads SQLite's sizing from the query of a SQLite URL
+// ("sqlite:data/roster.db?cache_mb=256&mmap_mb=4096"), the way pgx reads
+// pool_max_conns from a PostgreSQL URL, so one setting carries both.
+func sqliteOptions(path string) (string, sqlite.Options, error) {
+	var opt sqlite.Options
+	base, query, ok := strings.Cut(path, "?")
+	if !ok {
+		return path, opt, nil
+	}
+	values, err := neturl.ParseQuery(query)
+	if err != nil {
+		return "", opt, fmt.Errorf("database URL: %v", err)
+	}
+	for key, vs := range values {
+		n, err := strconv.Atoi(vs[len(vs)-1])
+		if err != nil || n < 0 || n > 1<<20 {
+			return "", opt, fmt.Errorf("database URL: %s must be a whole number of MB between 0 and 1048576", key)
+		}
+		switch key {
+		case "cache_mb":
+			opt.CacheMB = n
+		case "mmap_mb":
+			opt.MmapMB, opt.MmapOff = n, n == 0
+		default:
+			return "", opt, fmt.Errorf("database URL: unknown SQLite setting %q (cache_mb, mmap_mb)", key)
+		}
+	}
+	return base, opt, nil
 }
 
 // scheme matches a URL scheme at the start (RFC 3986: a letter, then

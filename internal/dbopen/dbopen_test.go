@@ -49,3 +49,24 @@ func TestOpenRefusesUnknownScheme(t *testing.T) {
 		t.Errorf("refused URLs left files behind: %v", entries)
 	}
 }
+
+func TestSQLiteOptions(t *testing.T) {
+	path, opt, err := sqliteOptions("data/roster.db?cache_mb=256&mmap_mb=0")
+	if err != nil || path != "data/roster.db" || opt.CacheMB != 256 || !opt.MmapOff {
+		t.Fatalf("got %q %+v %v", path, opt, err)
+	}
+	for _, bad := range []string{"x.db?cache_mb=-1", "x.db?cache_mb=lots", "x.db?journal=off"} {
+		if _, _, err := sqliteOptions(bad); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+	db, err := Open(context.Background(), "sqlite:"+t.TempDir()+"/r.db?cache_mb=8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var kib int
+	if err := db.QueryRow(context.Background(), "PRAGMA cache_size").Scan(&kib); err != nil || kib != -8*1024 {
+		t.Fatalf("cache_size = %d, %v; want -8192", kib, err)
+	}
+}

@@ -111,10 +111,17 @@ type matrixRequest struct {
 	csv          string // sent as a multipart upload to path when set
 }
 
+const matrixTncVersion = "matrix-1"
+
 func newMatrixWorld(t *testing.T, db store.Engine) *matrixWorld {
 	e := newEnv(t, db, withJobs)
 	ctx := context.Background()
 	w := &matrixWorld{t: t, e: e, tokens: map[authz.Caller]string{}, callerIDs: map[authz.Caller]string{}}
+	// Platform terms exist so that accepting them can succeed; they gate
+	// nothing, so the rest of the matrix is unchanged.
+	if _, err := e.reg.PublishTnc(ctx, roster.SystemPrincipal, roster.TncPlatform, matrixTncVersion, "https://example.org/terms"); err != nil {
+		t.Fatal(err)
+	}
 	var err error
 	if w.school2, err = e.reg.CreateOrg(ctx, roster.SystemPrincipal, roster.Organisation{Name: "School 2", RootOrgID: e.stateA.ID}); err != nil {
 		t.Fatal(err)
@@ -268,6 +275,10 @@ var matrixRequests = map[string]func(w *matrixWorld, t *matrixTarget) matrixRequ
 	"logout":     func(*matrixWorld, *matrixTarget) matrixRequest { return send(http.MethodPost, "/auth/logout", nil) },
 	"authConfig": func(*matrixWorld, *matrixTarget) matrixRequest { return get("/auth/config") },
 	"me":         func(*matrixWorld, *matrixTarget) matrixRequest { return get("/me") },
+	"currentTnc": func(*matrixWorld, *matrixTarget) matrixRequest { return get("/tnc") },
+	"acceptTnc": func(*matrixWorld, *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/me/tnc", map[string]string{"kind": roster.TncPlatform, "version": matrixTncVersion})
+	},
 	"changeOwnPassword": func(*matrixWorld, *matrixTarget) matrixRequest {
 		return send(http.MethodPost, "/me/password", map[string]string{"currentPassword": testPassword, "newPassword": testPassword})
 	},

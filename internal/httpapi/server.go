@@ -147,6 +147,7 @@ func New(cfg Config) *Server {
 	}
 
 	s.authRoutes()
+	s.tncRoutes()
 	s.userRoutes()
 	s.ssoRoutes()
 	s.orgRoutes()

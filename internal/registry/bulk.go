@@ -86,7 +86,7 @@ func (s *Service) CreateUsersTx(ctx context.Context, tx store.Tx, p *roster.Prin
 			lookups = append(lookups, store.Lookup{Type: c.typ, Value: c.value, UserID: ids[i]})
 		}
 		identities = append(identities, s.externalIdentities(actorID, ids[i], n, now)...)
-		memberships[i] = newMembership(actorID, ids[i], nu, org, now)
+		memberships[i] = s.newMembership(actorID, ids[i], nu, org, now)
 	}
 	err := store.InsertUsers(ctx, tx, recs)
 	if err == nil {

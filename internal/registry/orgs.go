@@ -121,7 +121,7 @@ func (s *Service) AddMembership(ctx context.Context, p *roster.Principal, userID
 			return err
 		}
 		now := roster.Now()
-		out = roster.Membership{UserID: user.ID, OrganisationID: org.ID, AssociationType: assoc, Roles: roles,
+		out = roster.Membership{UserID: user.ID, OrganisationID: org.ID, AssociationType: s.association(assoc), Roles: roles,
 			IsApproved: true, ApprovalDate: &now, OrgJoinDate: now, UpdatedBy: p.UserID, UpdatedDate: &now}
 		existing, err := store.Memberships(ctx, tx, user.ID)
 		if err != nil {
@@ -129,7 +129,8 @@ func (s *Service) AddMembership(ctx context.Context, p *roster.Principal, userID
 		}
 		for _, m := range existing {
 			if m.OrganisationID == org.ID && !m.IsDeleted {
-				out.OrgJoinDate, out.AssociationType = m.OrgJoinDate, m.AssociationType|assoc
+				// Changing roles keeps how the user joined; a named type is added.
+				out.OrgJoinDate, out.AssociationType = m.OrgJoinDate, s.association(m.AssociationType|assoc)
 			}
 		}
 		if err := store.UpsertMembership(ctx, tx, out); err != nil {

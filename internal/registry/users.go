@@ -338,7 +338,7 @@ func (s *Service) insertUser(ctx context.Context, tx store.Tx, actorID string, i
 					Fields: []roster.FieldError{{Field: FieldExternalID, Message: FieldExternalID + " already in use"}}}
 			}
 		}
-		if err := store.UpsertMembership(ctx, tx, newMembership(actorID, u.ID, in, org, now)); err != nil {
+		if err := store.UpsertMembership(ctx, tx, s.newMembership(actorID, u.ID, in, org, now)); err != nil {
 			return err
 		}
 		out = &rec.User
@@ -413,12 +413,12 @@ func (s *Service) externalIdentities(actorID, userID string, n normalised, now t
 }
 
 // newMembership is a new user's membership of org; no roles means PUBLIC.
-func newMembership(actorID, userID string, in NewUser, org *roster.Organisation, now time.Time) roster.Membership {
+func (s *Service) newMembership(actorID, userID string, in NewUser, org *roster.Organisation, now time.Time) roster.Membership {
 	roles := in.Roles
 	if len(roles) == 0 {
 		roles = []string{roster.RolePublic}
 	}
-	return roster.Membership{UserID: userID, OrganisationID: org.ID, AssociationType: in.AssociationType,
+	return roster.Membership{UserID: userID, OrganisationID: org.ID, AssociationType: s.association(in.AssociationType),
 		Roles: roles, IsApproved: true, ApprovalDate: &now, OrgJoinDate: now, UpdatedBy: actorID}
 }
 
@@ -666,5 +666,10 @@ func (s *Service) principal(ctx context.Context, rec *store.UserRecord) (*roster
 		}
 		p.Grants = append(p.Grants, roster.Grant{OrgID: org.ID, RootOrgID: org.RootOrgID, Roles: m.Roles})
 	}
+	current, err := store.CurrentTncVersions(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	p.PendingTnc = pendingTnc(current, &rec.User, p)
 	return p, nil
 }

@@ -182,6 +182,12 @@ func FormatPhone(e164 string) string {
 	if e164 == "" {
 		return ""
 	}
+	// The rule book stores only valid mobiles in E.164, and every Indian
+	// mobile is +91 and ten digits, so the common case needs no parser:
+	// libphonenumber's regexes were a fifth to a third of the exhaust's CPU.
+	if len(e164) == 13 && strings.HasPrefix(e164, "+91") && allDigits(e164[3:]) {
+		return e164[3:]
+	}
 	num, err := phonenumbers.Parse(e164, pii.DefaultRegion)
 	if err != nil {
 		return e164
@@ -190,4 +196,13 @@ func FormatPhone(e164 string) string {
 		return phonenumbers.GetNationalSignificantNumber(num)
 	}
 	return e164
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -6,8 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nyaruka/phonenumbers"
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/sheet"
+	"pgregory.net/rapid"
 )
 
 func baseRow() Row {
@@ -63,6 +66,26 @@ func TestFormatPhone(t *testing.T) {
 		if got := FormatPhone(in); got != want {
 			t.Errorf("FormatPhone(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// The shortcut for Indian mobiles must give what libphonenumber gives.
+func TestFormatPhoneMatchesParser(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		e164 := "+91" + rapid.StringMatching(`[6-9][0-9]{9}`).Draw(t, "national")
+		num, err := phonenumbers.Parse(e164, pii.DefaultRegion)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := FormatPhone(e164), phonenumbers.GetNationalSignificantNumber(num); got != want {
+			t.Fatalf("FormatPhone(%q) = %q, parser says %q", e164, got, want)
+		}
+	})
+}
+
+func BenchmarkFormatPhone(b *testing.B) {
+	for b.Loop() {
+		FormatPhone("+919876543210")
 	}
 }
 

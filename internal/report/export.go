@@ -102,7 +102,7 @@ func (e *exporter) resolvePage(ctx context.Context, b *roster.Batch, page []stor
 	for i := range page {
 		u := &page[i]
 		r := Row{CourseID: e.course.ID, CourseName: e.course.Name, BatchID: b.ID, BatchName: b.Name, UserID: u.UserID,
-			OrgName: u.RootOrgName, Validated: u.FlagsValue&roster.FlagTenantVerified != 0,
+			OrgName: u.RootOrgName, Validated: stateValidated(u),
 			Consented: u.ConsentStatus == roster.ConsentActive}
 		if !r.Validated && e.custodianName != "" {
 			r.OrgName = e.custodianName
@@ -161,6 +161,15 @@ func (e *exporter) resolvePage(ctx context.Context, b *roster.Batch, page []stor
 		}
 	}
 	return rows, nil
+}
+
+// stateValidated is seed 000's state-validated user: the tenant bit of
+// flagsValue (uploaded by the tenant, signed in through its SSO, or
+// approved) and a membership of the tenant that says so now: made by SSO
+// or upload, or a self-declaration the state approved. A self-declared
+// user still waiting, or rejected, is reported as self-signed-up.
+func stateValidated(u *store.ReportUser) bool {
+	return u.FlagsValue&roster.FlagTenantVerified != 0 && u.TenantApproved
 }
 
 // place fills State and District. Self-signed-up users get what they

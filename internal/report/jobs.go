@@ -201,7 +201,9 @@ func (s *Service) writeArchive(ctx context.Context, final, password string, kind
 	if err != nil {
 		return 0, stats, err
 	}
-	rw, err := format.New(entry, kind.Header)
+	pipe := newPipeWriter(entry)
+	defer pipe.Close()
+	rw, err := format.New(pipe, kind.Header)
 	if err != nil {
 		return 0, stats, err
 	}
@@ -209,6 +211,9 @@ func (s *Service) writeArchive(ctx context.Context, final, password string, kind
 		return 0, stats, err
 	}
 	if err := rw.Flush(); err != nil {
+		return 0, stats, err
+	}
+	if err := pipe.Close(); err != nil {
 		return 0, stats, err
 	}
 	if err := zw.Close(); err != nil {

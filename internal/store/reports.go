@@ -186,6 +186,11 @@ type ReportUser struct {
 	PhoneEnc        []byte
 	ConsentStatus   string // "" when the user never answered
 	ConsentAt       *time.Time
+	// TenantApproved: the user holds a current membership of an
+	// organisation of their own tenant that is approved and not rejected
+	// (SSO and upload links are approved when made, a self-declaration
+	// once the state approves it).
+	TenantApproved bool
 }
 
 // ReportPage returns up to limit active enrolments of a batch after
@@ -214,7 +219,10 @@ func ReportPage(ctx context.Context, q Queryer, courseID, consumerID, batchID st
 SELECT e.user_id, u.first_name, u.last_name, u.flags_value, u.root_org_id, COALESCE(o.name, ''), u.profile_location,
     u.email_enc, u.phone_enc,
     COALESCE((SELECT c.status `+latestConsent+`), ''),
-    (SELECT c.at `+latestConsent+`)
+    (SELECT c.at `+latestConsent+`),
+    EXISTS (SELECT 1 FROM user_organisation m JOIN organisation mo ON mo.id = m.organisation_id
+        WHERE m.user_id = e.user_id AND mo.root_org_id = u.root_org_id
+        AND NOT m.is_deleted AND m.is_approved AND NOT m.is_rejected AND m.association_type <> 0)
 FROM (
     SELECT user_id FROM enrolment
     WHERE batch_id = $4 AND active AND enrolled_date <= $3 AND user_id > $5
@@ -231,7 +239,7 @@ ORDER BY e.user_id`, courseID, consumerID, snapshot, batchID, afterUserID, limit
 	for rows.Next() {
 		var r ReportUser
 		if err := rows.Scan(&r.UserID, &r.FirstName, &r.LastName, &r.FlagsValue, &r.RootOrgID, &r.RootOrgName,
-			&r.ProfileLocation, &r.EmailEnc, &r.PhoneEnc, &r.ConsentStatus, &r.ConsentAt); err != nil {
+			&r.ProfileLocation, &r.EmailEnc, &r.PhoneEnc, &r.ConsentStatus, &r.ConsentAt, &r.TenantApproved); err != nil {
 			return nil, err
 		}
 		r.ConsentAt = UTCPtr(r.ConsentAt)

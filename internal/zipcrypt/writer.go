@@ -29,7 +29,6 @@ package zipcrypt
 
 import (
 	"archive/zip"
-	"compress/flate"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha1"
@@ -43,6 +42,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/klauspost/compress/flate"
 )
 
 const (

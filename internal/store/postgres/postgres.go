@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -44,6 +45,13 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		// it they fail fast as unavailable and the pool retries later.
 		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgx's default, max(4, cores), left requests queueing for a
+		// connection while the server had cores to spare: every request
+		// holds one only for a few statements, River's workers hold a few
+		// more. pool_max_conns in the URL overrides.
+		cfg.MaxConns = int32(max(16, 4*runtime.NumCPU()))
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -74,6 +82,15 @@ func (d *DB) Begin(ctx context.Context) (store.Tx, error) {
 func (d *DB) Migrate(ctx context.Context) error {
 	return d.withProvider(func(p *goose.Provider) error {
 		_, err := p.Up(ctx)
+		return err
+	})
+}
+
+// MigrateDownTo rolls migrations back to version; tests use it to load
+// rows in an older schema and migrate them forward.
+func (d *DB) MigrateDownTo(ctx context.Context, version int64) error {
+	return d.withProvider(func(p *goose.Provider) error {
+		_, err := p.DownTo(ctx, version)
 		return err
 	})
 }

@@ -29,15 +29,43 @@ var migrations embed.FS
 
 // DB is an open SQLite database.
 type DB struct {
-	db   *sql.DB
-	path string
+	db    *sql.DB
+	path  string
+	stmts *stmtCache
 	queryer
 }
 
-// Open opens (creating if needed) the SQLite file at path. Writers take the
+// Options size SQLite's memory for the registry it holds. The library's
+// default page cache is 2 MB, which at a million users makes every lookup
+// read the disk: upload CPU per row rose 1.6-1.8x from 10k to 1M users.
+type Options struct {
+	CacheMB int  // page cache per connection; default 32
+	MmapMB  int  // memory-mapped I/O window; default 1024 (address space, not RAM)
+	MmapOff bool // no memory map (mmap_mb=0)
+}
+
+func (o Options) withDefaults() Options {
+	if o.CacheMB <= 0 {
+		o.CacheMB = 32
+	}
+	if o.MmapMB <= 0 {
+		o.MmapMB = 1024
+	}
+	if o.MmapOff {
+		o.MmapMB = 0
+	}
+	return o
+}
+
+// Open opens (creating if needed) the SQLite file at path with the default
+// Options.
+func Open(path string) (*DB, error) { return OpenWith(path, Options{}) }
+
+// OpenWith opens (creating if needed) the SQLite file at path. Writers take the
 // lock at BEGIN (_txlock=immediate) so two writers queue on the busy timeout
 // instead of deadlocking on lock upgrade.
-func Open(path string) (*DB, error) {
+func OpenWith(path string, opt Options) (*DB, error) {
+	opt = opt.withDefaults()
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("sqlite: create data directory: %w", err)
@@ -59,6 +87,8 @@ func Open(path string) (*DB, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "cache_size(-"+strconv.Itoa(opt.CacheMB*1024)+")") // negative: KiB
+	q.Add("_pragma", "mmap_size("+strconv.FormatInt(int64(opt.MmapMB)<<20, 10)+")")
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
@@ -77,12 +107,13 @@ func Open(path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return &DB{db: db, path: path, queryer: queryer{db}}, nil
+	stmts := newStmtCache(db)
+	return &DB{db: db, path: path, stmts: stmts, queryer: queryer{stmtQueryer{cache: stmts}}}, nil
 }
 
 func (d *DB) Name() string { return "sqlite" }
 func (d *DB) Pool() any    { return d.db }
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error { d.stmts.close(); return d.db.Close() }
 func (d *DB) SQL() *sql.DB { return d.db }
 
 func (d *DB) Begin(ctx context.Context) (store.Tx, error) {
@@ -90,7 +121,7 @@ func (d *DB) Begin(ctx context.Context) (store.Tx, error) {
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	return &Tx{tx: tx, queryer: queryer{tx}}, nil
+	return &Tx{tx: tx, queryer: queryer{stmtQueryer{cache: d.stmts, tx: tx}}}, nil
 }
 
 // Migrate applies the embedded goose migrations.
@@ -100,6 +131,17 @@ func (d *DB) Migrate(ctx context.Context) error {
 		return err
 	}
 	_, err = provider.Up(ctx)
+	return err
+}
+
+// MigrateDownTo rolls migrations back to version; tests use it to load
+// rows in an older schema and migrate them forward.
+func (d *DB) MigrateDownTo(ctx context.Context, version int64) error {
+	provider, err := goose.NewProvider(goose.DialectSQLite3, d.db, mustSub(migrations, "migrations"))
+	if err != nil {
+		return err
+	}
+	_, err = provider.DownTo(ctx, version)
 	return err
 }
 

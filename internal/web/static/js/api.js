@@ -33,7 +33,8 @@ function plainMessage(status, p, retryAfter) {
   }
   if (status === 0) return 'The server could not be reached. Check your connection and try again.';
   if (status === 401) return 'Your session has ended. Please sign in again.';
-  if (status === 403) return 'You are not allowed to do this.';
+  // A refusal for terms not yet accepted says which terms.
+  if (status === 403) return (p && (p.errors || []).some((e) => String(e.location || '').endsWith('tnc')) && p.detail) || 'You are not allowed to do this.';
   if (status === 404) return (p && p.detail) || 'Not found.';
   if (status === 413) return (p && p.detail) || 'The file is too large.';
   if (status >= 500) return 'Something went wrong on the server. Please try again in a moment.';

@@ -8,6 +8,7 @@ import * as upload from './upload.js';
 import * as users from './users.js';
 import * as courses from './courses.js';
 import * as account from './account.js';
+import * as terms from './terms.js';
 
 const ADMIN = 'ORG_ADMIN';
 const CREATOR = 'CONTENT_CREATOR';
@@ -33,6 +34,8 @@ export class Session {
   get isCreator() { return this.has(CREATOR); }
   get isMentor() { return this.has(MENTOR); }
   get seesCourses() { return this.isCreator || this.isMentor; }
+  // pendingTerms: kinds of terms to accept before the console opens.
+  get pendingTerms() { return this.principal.pendingTnc || []; }
   // hasRoleInTenant mirrors roster.Principal.HasRoleInTenant: role held in
   // any organisation of the tenant rootOrgId.
   hasRoleInTenant(rootOrgId, role) { return this.roleOrgs(role).some((g) => g.rootOrgId === rootOrgId); }
@@ -42,6 +45,7 @@ export class Session {
 
 const routes = [
   { re: /^\/login$/, page: login, public: true },
+  { re: /^\/terms$/, page: terms },
   { re: /^\/upload$/, page: upload, allow: (s) => s.isAdmin },
   { re: /^\/upload\/([\w-]+)$/, page: upload, allow: (s) => s.isAdmin },
   { re: /^\/users$/, page: users, allow: (s) => s.isAdmin },
@@ -125,6 +129,12 @@ async function route() {
 
 async function show(path, query, gen) {
   markCurrent(path);
+  // Pending terms come before every other page; the page asked for is
+  // shown once they are accepted.
+  if (session && session.pendingTerms.length && path !== '/terms') {
+    if (allowed(path)) returnTo = path;
+    return go('#/terms');
+  }
   let match = null;
   let r;
   for (r of routes) { match = path.match(r.re); if (match) break; }
@@ -137,6 +147,7 @@ async function show(path, query, gen) {
     return go('#/login');
   }
   if (r.public && session) return go(home(session));
+  if (r.page === terms && !session.pendingTerms.length) return go(home(session));
   if (r.allow && !r.allow(session)) {
     clear(main, h('h1', null, 'Not available'),
       notice('error', 'Your roles do not give you access to this page.'),
