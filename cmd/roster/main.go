@@ -230,6 +230,26 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&g.cfg.OIDCRedirectURL, "oidc-redirect-url", env("ROSTER_OIDC_REDIRECT_URL", ""), "turn on browser sign-in with the IdP; Roster's callback as registered there, https://HOST/api/v1/auth/oidc/callback (ROSTER_OIDC_REDIRECT_URL)")
 	f.StringVar(&g.cfg.OIDCName, "oidc-name", env("ROSTER_OIDC_NAME", ""), "IdP name on the sign-in button; default \"single sign-on\" (ROSTER_OIDC_NAME)")
 	boolVar(f, &g.cfg.OIDCMapUsername, "oidc-map-username", envBool("ROSTER_OIDC_MAP_USERNAME", false), "also map IdP accounts to users by preferred_username; only for an IdP whose usernames are assigned, not chosen (ROSTER_OIDC_MAP_USERNAME)")
+	boolVar(f, &g.cfg.OIDCJIT, "oidc-jit", envBool("ROSTER_OIDC_JIT", false), "create users just in time at a browser sign-in with the IdP, from the token's claims (ROSTER_OIDC_JIT)")
+	f.StringSliceVar(&g.cfg.OIDCFederationIDs, "oidc-federation-id", envList("ROSTER_OIDC_FEDERATION_IDS"), "Keycloak user-federation ids whose subjects f:<id>:<user id> carry the Roster user id (ROSTER_OIDC_FEDERATION_IDS, comma-separated)")
+	for _, c := range []struct {
+		v         *string
+		flag, def string
+		what      string
+	}{
+		{&g.cfg.OIDCClaims.Channel, "channel", auth.DefaultClaimNames.Channel, "the state's channel"},
+		{&g.cfg.OIDCClaims.School, "school", auth.DefaultClaimNames.School, "the school's external id"},
+		{&g.cfg.OIDCClaims.TeacherID, "teacher-id", auth.DefaultClaimNames.TeacherID, "the teacher's id in the state's system"},
+		{&g.cfg.OIDCClaims.FirstName, "first-name", auth.DefaultClaimNames.FirstName, "the first name"},
+		{&g.cfg.OIDCClaims.LastName, "last-name", auth.DefaultClaimNames.LastName, "the last name"},
+		{&g.cfg.OIDCClaims.Email, "email", auth.DefaultClaimNames.Email, "the email"},
+		{&g.cfg.OIDCClaims.EmailVerified, "email-verified", auth.DefaultClaimNames.EmailVerified, "whether the IdP verified the email"},
+		{&g.cfg.OIDCClaims.Phone, "phone", auth.DefaultClaimNames.Phone, "the phone number"},
+		{&g.cfg.OIDCClaims.PhoneVerified, "phone-verified", auth.DefaultClaimNames.PhoneVerified, "whether the IdP verified the phone"},
+	} {
+		envName := "ROSTER_OIDC_CLAIM_" + strings.ToUpper(strings.ReplaceAll(c.flag, "-", "_"))
+		f.StringVar(c.v, "oidc-claim-"+c.flag, env(envName, c.def), "claim carrying "+c.what+" of a just-in-time user ("+envName+")")
+	}
 	f.DurationVar(&g.cfg.TokenTTL, "token-ttl", envDuration("ROSTER_TOKEN_TTL", auth.DefaultTokenTTL), "lifetime of login tokens (ROSTER_TOKEN_TTL)")
 	f.IntVar(&g.cfg.UploadMaxRows, "upload-max-rows", envInt("ROSTER_UPLOAD_MAX_ROWS", upload.DefaultMaxRows), "data rows allowed in one upload (ROSTER_UPLOAD_MAX_ROWS)")
 	f.Int64Var(&g.cfg.UploadMaxBytes, "upload-max-bytes", int64(envInt("ROSTER_UPLOAD_MAX_BYTES", upload.DefaultMaxBytes)), "size allowed for one upload file (ROSTER_UPLOAD_MAX_BYTES)")
@@ -276,4 +296,15 @@ func newVersionCmd() *cobra.Command {
 			fmt.Fprintln(cmd.OutOrStdout(), "roster", getVersion())
 		},
 	}
+}
+
+// envList reads a comma-separated list; unset means none.
+func envList(name string) []string {
+	var out []string
+	for _, v := range strings.Split(os.Getenv(name), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -130,7 +130,11 @@ func (a *App) Authenticator() (*auth.Authenticator, error) {
 			Provider: a.Config.OIDCProvider,
 			IDType:   a.Config.OIDCIDType,
 
-			MapUsername: a.Config.OIDCMapUsername,
+			MapUsername:   a.Config.OIDCMapUsername,
+			FederationIDs: a.Config.OIDCFederationIDs,
+			JIT:           a.Config.OIDCJIT,
+			Claims:        a.Config.OIDCClaims,
+			Provision:     a.provisionSSOUser,
 		}, a.findUserID)
 		if err != nil {
 			return nil, err
@@ -141,7 +145,20 @@ func (a *App) Authenticator() (*auth.Authenticator, error) {
 
 // findUserID adapts the registry lookup for OIDC subject mapping.
 func (a *App) findUserID(ctx context.Context, q auth.Lookup) (string, error) {
+	if q.Type == auth.LookupID {
+		return a.Registry.KnownUserID(ctx, q.Value)
+	}
 	return a.Registry.LookupUserID(ctx, registry.LookupQuery(q))
+}
+
+// provisionSSOUser adapts the registry's just-in-time creation for OIDC.
+func (a *App) provisionSSOUser(ctx context.Context, p auth.Profile) (string, error) {
+	return a.Registry.ProvisionSSOUser(ctx, registry.SSOProfile{
+		Provider: p.Provider, IDType: p.IDType, Subject: p.Subject,
+		Channel: p.Channel, SchoolExternalID: p.School, TeacherID: p.TeacherID,
+		FirstName: p.FirstName, LastName: p.LastName, Email: p.Email, Phone: p.Phone,
+		EmailVerified: p.EmailVerified, PhoneVerified: p.PhoneVerified,
+	})
 }
 
 // Ready reports whether this process can take traffic: it has applied the

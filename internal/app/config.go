@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/roster-dev/roster/internal/auth"
 	"time"
 
 	"github.com/roster-dev/roster/internal/dbopen"
@@ -52,6 +54,13 @@ type Config struct {
 	// OIDCMapUsername also maps IdP accounts by preferred_username; off
 	// because IdP users usually choose that name themselves.
 	OIDCMapUsername bool
+	// OIDCJIT creates users just in time at a browser sign-in, from the
+	// claims OIDCClaims names (empty names take auth.DefaultClaimNames).
+	OIDCJIT    bool
+	OIDCClaims auth.ClaimNames
+	// OIDCFederationIDs are Keycloak user-federation ids whose subjects
+	// f:<id>:<user id> name the Roster user id.
+	OIDCFederationIDs []string
 
 	// Upload limits; zero means the upload package's defaults (1000 rows,
 	// 10 MB).
@@ -168,6 +177,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if (c.OIDCIssuer == "") != (c.OIDCClientID == "") {
 		errs = append(errs, errors.New("--oidc-issuer and --oidc-client-id must be given together"))
+	}
+	if c.OIDCJIT && c.OIDCRedirectURL == "" {
+		errs = append(errs, errors.New("--oidc-jit needs browser sign-in: give --oidc-redirect-url"))
 	}
 	if c.OIDCRedirectURL != "" && c.OIDCIssuer == "" {
 		errs = append(errs, errors.New("--oidc-redirect-url needs --oidc-issuer and --oidc-client-id"))

@@ -57,6 +57,13 @@ const (
 	// signed-in parent's managed child (Resource.User is the parent named
 	// as managedBy, nil for none).
 	SignUp Action = "user.signup"
+	// Single sign-on links: which identity provider subject signs in as
+	// the user. Linking is as strong as setting a password, so only an
+	// administrator of the whole tenant links for someone else; the user
+	// links themself only by proving both accounts (LinkOwnIdentity).
+	LinkIdentity    Action = "identity.link"
+	LinkOwnIdentity Action = "identity.link_own"
+	UnlinkIdentity  Action = "identity.unlink" // the user or a tenant admin
 	// Organisations and roles.
 	CreateTenant   Action = "tenant.create"
 	CreateOrg      Action = "org.create"
@@ -242,6 +249,18 @@ func decide(p *roster.Principal, a Action, r Resource) error {
 			return Forbidden("only an administrator of the whole tenant can read its audit log")
 		}
 		return nil
+	case LinkIdentity:
+		return tenantAdminOf(p, r.User)
+	case LinkOwnIdentity:
+		if p.UserID == r.User.ID {
+			return nil
+		}
+		return Forbidden("only the user themself can link their own sign-in")
+	case UnlinkIdentity:
+		if p.UserID == r.User.ID {
+			return nil
+		}
+		return tenantAdminOf(p, r.User)
 	case CreateTenant:
 		return Forbidden("only a platform operator can create a tenant")
 	case CreateOrg, ChangePolicy:
@@ -418,6 +437,18 @@ func manages(p *roster.Principal, u *User) error {
 	}
 	if !inScope {
 		return Forbidden("only an administrator of this user's organisation can do this")
+	}
+	return nil
+}
+
+// tenantAdminOf allows only an administrator of u's whole tenant; other
+// tenants' users are not found.
+func tenantAdminOf(p *roster.Principal, u *User) error {
+	if !memberOf(p, u.RootOrgID) {
+		return NotFound("user")
+	}
+	if !tenantAdmin(p, u.RootOrgID) {
+		return Forbidden("only an administrator of the whole tenant can do this")
 	}
 	return nil
 }

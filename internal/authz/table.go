@@ -158,6 +158,10 @@ var Table = []Row{
 	{"listOrgUsers", Tenant, callers(TenantAdmin), b},
 	{"exportOrgUsers", School1, callers(SchoolAdmin, TenantAdmin), b},
 	{"listAudit", Tenant, callers(TenantAdmin), b},
+	{"linkSSO", Pupil, callers(TenantAdmin), b},
+	{"linkSSO", OtherUser, callers(OtherTenantAdmin), onlyA},
+	{"unlinkSSO", Pupil, callers(Self, TenantAdmin), b},
+	{"unlinkSSO", OtherUser, callers(Self, OtherTenantAdmin), onlyA},
 
 	{"createOrganisation", Tenant, callers(TenantAdmin), nil},
 	{"getOrganisation", School1, signedIn, nil},

@@ -349,6 +349,16 @@ var matrixRequests = map[string]func(w *matrixWorld, t *matrixTarget) matrixRequ
 	"lookupUser": func(w *matrixWorld, t *matrixTarget) matrixRequest {
 		return send(http.MethodPost, "/users/lookup", map[string]string{"type": "email", "value": t.email})
 	},
+	"linkSSO": func(w *matrixWorld, t *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/users/"+t.id+"/sso-links", map[string]string{"provider": "matrix-idp", "subject": w.unique("sub-")})
+	},
+	"unlinkSSO": func(w *matrixWorld, t *matrixTarget) matrixRequest {
+		if err := w.e.reg.LinkIdentity(context.Background(), roster.SystemPrincipal, t.id,
+			roster.ExternalIdentity{Provider: "matrix-idp", IDType: "sso", ExternalID: w.unique("sub-")}); err != nil {
+			w.t.Fatal(err)
+		}
+		return send(http.MethodDelete, "/users/"+t.id+"/sso-links?provider=matrix-idp", nil)
+	},
 	"listOrgUsers": func(w *matrixWorld, t *matrixTarget) matrixRequest {
 		if t.kind == authz.Tenant {
 			return get("/organisations/" + w.e.stateA.ID + "/users?q=a&status=active")

@@ -152,6 +152,7 @@ func New(cfg Config) *Server {
 	s.tncRoutes()
 	s.userRoutes()
 	s.eraseRoutes()
+	s.ssoRoutes()
 	s.orgRoutes()
 	s.courseRoutes()
 	s.reportRoutes()

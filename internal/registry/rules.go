@@ -456,26 +456,7 @@ func CheckUser(in *NewUser, today time.Time) []roster.FieldError {
 		}
 	}
 
-	if len(in.ExternalIDs) > MaxExternalIDs {
-		e.add(FieldExternalIDs, "must have at most "+strconv.Itoa(MaxExternalIDs)+" entries")
-	} else {
-		for i := range in.ExternalIDs {
-			x := &in.ExternalIDs[i]
-			x.Provider, x.IDType, x.ExternalID = strings.TrimSpace(x.Provider), strings.TrimSpace(x.IDType), strings.TrimSpace(x.ExternalID)
-			n := i + 1
-			switch {
-			case x.Provider == "" || x.IDType == "" || x.ExternalID == "":
-				e.add(FieldExternalIDs, fmt.Sprintf("entry %d: id, idType and provider are required", n))
-			case utf8.RuneCountInString(x.ExternalID) > 100 || utf8.RuneCountInString(x.Provider) > 100 || utf8.RuneCountInString(x.IDType) > 100:
-				e.add(FieldExternalIDs, fmt.Sprintf("entry %d: values must be at most 100 characters", n))
-			case hasControl(x.Provider+x.IDType+x.ExternalID, false):
-				e.add(FieldExternalIDs, fmt.Sprintf("entry %d: %s", n, MsgControl))
-			default:
-				continue
-			}
-			break
-		}
-	}
+	e.externalIDs(in.ExternalIDs)
 
 	for i := range u.ProfileLocation {
 		l := &u.ProfileLocation[i]
@@ -547,6 +528,39 @@ func CheckTncVersion(given, current string) *roster.FieldError {
 		return &roster.FieldError{Field: FieldTncVersion, Message: MsgTncStale}
 	}
 	return nil
+}
+
+// externalIDs is the rule for external identities, wherever they come
+// from: a new user, or a link to an identity provider's subject.
+func (e *fieldErrors) externalIDs(ids []roster.ExternalIdentity) {
+	if len(ids) > MaxExternalIDs {
+		e.add(FieldExternalIDs, "must have at most "+strconv.Itoa(MaxExternalIDs)+" entries")
+	} else {
+		for i := range ids {
+			x := &ids[i]
+			x.Provider, x.IDType, x.ExternalID = strings.TrimSpace(x.Provider), strings.TrimSpace(x.IDType), strings.TrimSpace(x.ExternalID)
+			n := i + 1
+			switch {
+			case x.Provider == "" || x.IDType == "" || x.ExternalID == "":
+				e.add(FieldExternalIDs, fmt.Sprintf("entry %d: id, idType and provider are required", n))
+			case utf8.RuneCountInString(x.ExternalID) > 100 || utf8.RuneCountInString(x.Provider) > 100 || utf8.RuneCountInString(x.IDType) > 100:
+				e.add(FieldExternalIDs, fmt.Sprintf("entry %d: values must be at most 100 characters", n))
+			case hasControl(x.Provider+x.IDType+x.ExternalID, false):
+				e.add(FieldExternalIDs, fmt.Sprintf("entry %d: %s", n, MsgControl))
+			default:
+				continue
+			}
+			break
+		}
+	}
+}
+
+// CheckExternalIDs applies the external-identity rule alone, for an
+// identity added to an existing user (an SSO link). It trims ids in place.
+func CheckExternalIDs(ids []roster.ExternalIdentity) []roster.FieldError {
+	var e fieldErrors
+	e.externalIDs(ids)
+	return e.list
 }
 
 // maxListErrors caps the errors one list produces.

@@ -283,3 +283,16 @@ func CountManagedUsers(ctx context.Context, q Queryer, userID string) (int, erro
 	err := q.QueryRow(ctx, `SELECT COUNT(*) FROM users WHERE managed_by = $1 AND is_deleted = $2`, userID, false).Scan(&n)
 	return n, err
 }
+
+// DeleteUserIdentities removes userID's identities of one provider and id
+// type and returns the hashes they held, so the caller can release the
+// matching lookups.
+func DeleteUserIdentities(ctx context.Context, q Queryer, userID, provider, idType string) ([]string, error) {
+	return queryAll(ctx, q, scanHash, `DELETE FROM usr_external_identity
+		WHERE user_id = $1 AND provider = $2 AND id_type = $3 RETURNING external_id_hash`, userID, provider, idType)
+}
+
+func scanHash(row Row) (*string, error) {
+	var h string
+	return &h, row.Scan(&h)
+}

@@ -10,6 +10,7 @@ import * as users from './users.js';
 import * as directory from './directory.js';
 import * as audit from './audit.js';
 import * as courses from './courses.js';
+import * as account from './account.js';
 import * as terms from './terms.js';
 import * as declarations from './declarations.js';
 
@@ -68,6 +69,7 @@ const routes = [
   { re: /^\/downloads$/, page: courses, view: 'downloads', allow: (s) => s.seesCourses },
   { re: /^\/declaration$/, page: declarations, allow: (s) => s.declares },
   { re: /^\/declarations$/, page: declarations, view: 'queue', allow: (s) => s.isAdmin },
+  { re: /^\/account$/, page: account },
 ];
 
 let session = null;
@@ -192,7 +194,8 @@ async function show(path, query, gen) {
 
 function noRoles() {
   clear(main, h('h1', null, `Welcome, ${session.name}`),
-    notice('info', 'Your account has no role that uses this console. An organisation administrator can give you one.'));
+    notice('info', 'Your account has no role that uses this console. An organisation administrator can give you one.'),
+    h('p', null, h('a', { href: '#/account' }, 'See your account')));
   focusHeading(main);
 }
 

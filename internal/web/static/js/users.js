@@ -6,6 +6,7 @@ import * as api from './api.js';
 import { h, clear, field, showFieldErrors, clearFieldErrors, notice, badge, fmtDate, table, announce } from './ui.js';
 import { editForm, rolesForm, transferForm, historyTable } from './useredit.js';
 import { eraseSection } from './erase.js';
+import * as sso from './sso.js';
 
 const kinds = [
   { value: 'email', label: 'Email', hint: 'For example asha@example.org', auto: 'email' },
@@ -18,8 +19,8 @@ const kinds = [
 // shows what was typed.
 const last = { type: 'email', value: '', provider: '', idType: '' };
 
-export async function render(main, session, { id, app }) {
-  if (id) return profile(main, session, id, app);
+export async function render(main, session, { id, app, query }) {
+  if (id) return profile(main, session, id, app, query);
   return search(main, session, app);
 }
 
@@ -106,10 +107,16 @@ function maskID(s) {
   return s.slice(0, 2) + '*'.repeat(Math.min(s.length - 4, 8)) + s.slice(-2);
 }
 
-async function profile(main, session, id, app, flash) {
+async function profile(main, session, id, app, query, flash) {
   // The ETag is the version of the user this page shows; every save
   // sends it back so a change made meanwhile by someone else is not lost.
   const { body: u, etag } = await api.exchange('GET', `users/${encodeURIComponent(id)}`);
+  const links = await sso.section(u, {
+    self: u.id === session.userID,
+    admin: session.grants.some((g) => g.orgId === u.rootOrgId && (g.roles || []).includes('ORG_ADMIN')),
+    reload: (note) => profile(main, session, id, app, null, note),
+    query,
+  });
   let orgNames = {};
   let orgs = [];
   try {
@@ -118,7 +125,7 @@ async function profile(main, session, id, app, flash) {
     orgNames = Object.fromEntries(orgs.map((o) => [o.id, o.name]));
   } catch { /* names are a nicety; ids still identify the organisations */ }
   const reload = async (said) => {
-    await profile(main, session, id, app, said);
+    await profile(main, session, id, app, null, said);
     if (said) main.querySelector('[role=status] .notice')?.scrollIntoView({ block: 'nearest' });
   };
 
@@ -153,7 +160,8 @@ async function profile(main, session, id, app, flash) {
         h('dt', null, 'Registered'), h('dd', null, fmtDate(u.createdDate)),
         h('dt', null, 'User ID'), h('dd', null, h('code', null, u.id))),
       actions),
-    orgTable);
+    orgTable,
+    links);
   if (state !== 'DELETED') {
     main.append(...[editForm({ u, etag, reload }), rolesForm({ u, etag, orgNames, reload }),
       transferForm({ u, etag, orgs, orgNames, reload })].filter(Boolean));
