@@ -22,6 +22,9 @@ const (
 	// database, the identity provider): 503 with Retry-After, because the
 	// same request will work once it is back.
 	EUNAVAILABLE = "unavailable"
+	// ESTALE is a change made from an out-of-date copy (412): the record
+	// was changed by someone else since the caller read it.
+	ESTALE = "stale"
 )
 
 // FieldError names the input field (CSV column or JSON property) that was

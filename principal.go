@@ -17,6 +17,11 @@ type Principal struct {
 	// tokens issued under an older one (before a password change) are
 	// refused.
 	SessionGeneration int64 `json:"-"`
+	// PendingTnc are the kinds of terms that apply to the caller (the
+	// platform's, and their roles') whose current version they have not
+	// accepted. Sign-in and /me show it; the policy refuses what the
+	// terms cover until they are accepted.
+	PendingTnc []string `json:"pendingTnc,omitempty"`
 }
 
 // Grant is a set of roles within one organisation.

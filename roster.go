@@ -153,6 +153,7 @@ type User struct {
 	Status             int                      `json:"status"`
 	IsDeleted          bool                     `json:"isDeleted"`
 	DeletedDate        *time.Time               `json:"deletedDate,omitempty"` // set by DeleteUser; a blocked user has none
+	ErasedDate         *time.Time               `json:"erasedDate,omitempty"`  // set by erasure: every personal field is blank for good
 	PasswordHash       string                   `json:"-"`
 	CreatedBy          string                   `json:"createdBy,omitempty"`
 	CreatedDate        time.Time                `json:"createdDate"`

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -175,4 +176,57 @@ func readPassword(cmd *cobra.Command, fromStdin bool, prompt string) (string, er
 		return "", errors.New("the passwords differ")
 	}
 	return string(pw), nil
+}
+
+func newTncCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "tnc", Short: "Publish and list terms and conditions"}
+	var v roster.TncVersion
+	publish := &cobra.Command{
+		Use:   "publish",
+		Short: "Publish a new current version of a kind of terms",
+		Long: "Kinds: platform (every user), orgAdminTnc (holders of ORG_ADMIN), reportViewerTnc (content creators).\n" +
+			"From then on, users the kind applies to are asked to accept the new version at sign-in, and until\n" +
+			"they do an org admin cannot act as admin and a creator cannot request or download reports.",
+		Example: "  roster tnc publish --kind orgAdminTnc --version 3.6.0 --url https://example.org/terms/org-admin-3.6.0.html",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withMigrated(g, cmd, func(a *app.App) error {
+				p, err := a.Registry.PublishTnc(cmd.Context(), roster.SystemPrincipal, v.Kind, v.Version, v.URL)
+				if err != nil {
+					return describe(err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s %s is now the current version\n", p.Kind, p.Version)
+				return nil
+			})
+		},
+	}
+	f := publish.Flags()
+	f.StringVar(&v.Kind, "kind", "", "platform, orgAdminTnc or reportViewerTnc")
+	f.StringVar(&v.Version, "version", "", "version name, e.g. 3.6.0")
+	f.StringVar(&v.URL, "url", "", "where the text of this version is published (http or https)")
+	for _, name := range []string{"kind", "version", "url"} {
+		_ = publish.MarkFlagRequired(name)
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "Show the current version of each kind",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withMigrated(g, cmd, func(a *app.App) error {
+				terms, err := a.Registry.CurrentTnc(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if len(terms) == 0 {
+					fmt.Fprintln(cmd.OutOrStdout(), "no terms published; nothing waits for acceptance")
+				}
+				for _, t := range terms {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\t%s\t%s\n", t.Kind, t.Version, t.PublishedAt.Format(time.RFC3339), t.URL)
+				}
+				return nil
+			})
+		},
+	}
+	cmd.AddCommand(publish, list)
+	return cmd
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/app"
 	"github.com/roster-dev/roster/internal/auth"
 	"github.com/roster-dev/roster/internal/jobs"
@@ -154,6 +155,9 @@ func newRootCmd() *cobra.Command {
 		"password hashes run at once, shared by sign-ins and uploads; each takes 19 MiB; 0 means one per CPU (ROSTER_HASH_WORKERS)")
 	f.IntVar(&g.cfg.HashQueue, "hash-queue", envInt("ROSTER_HASH_QUEUE", 0),
 		fmt.Sprintf("sign-ins that may wait for a hashing worker; more get 503 with Retry-After; 0 means %d per worker (ROSTER_HASH_QUEUE)", password.DefaultQueuePerWorker))
+	// Global: `roster user create` makes memberships as the API does.
+	f.IntVar(&g.cfg.APIAssociationType, "api-association-type", envInt("ROSTER_API_ASSOCIATION_TYPE", roster.AssociationSystemUpload),
+		"associationType of users and memberships an admin creates without naming one: 1 SSO, 2 self-declared, 4 system upload (ROSTER_API_ASSOCIATION_TYPE)")
 	// Global, not serve-only: the report commands build and serve reports too.
 	f.StringVar(&g.cfg.ReportDir, "report-dir", env("ROSTER_REPORT_DIR", ""), "where report files are kept; default DATA_DIR/reports (ROSTER_REPORT_DIR)")
 	f.StringVar(&g.cfg.ReportStore, "report-store", env("ROSTER_REPORT_STORE", ""), "keep finished reports in S3-compatible storage shared by all replicas: s3://BUCKET[/PREFIX]?endpoint=HOST:PORT[&region=R][&insecure=true]; credentials in ROSTER_S3_ACCESS_KEY, ROSTER_S3_SECRET_KEY (ROSTER_REPORT_STORE)")
@@ -168,12 +172,16 @@ func newRootCmd() *cobra.Command {
 		"how long dry runs and their results are kept before they are deleted (ROSTER_DRY_RUN_RETENTION)")
 	f.IntVar(&g.cfg.UploadMaxStored, "upload-max-stored", envInt("ROSTER_UPLOAD_MAX_STORED", upload.DefaultMaxStored),
 		"uploads one organisation may store at once: unexpired dry runs plus uploads still being processed (ROSTER_UPLOAD_MAX_STORED)")
+	f.IntVar(&g.cfg.UploadChangeThreshold, "upload-change-threshold", envInt("ROSTER_UPLOAD_CHANGE_THRESHOLD", upload.DefaultChangeThreshold),
+		"percent of an organisation's users an update upload may change or block without confirm (ROSTER_UPLOAD_CHANGE_THRESHOLD)")
 	// Keys come from the environment only: a flag would show in ps output.
 	g.cfg.PIIKey = os.Getenv("ROSTER_PII_KEY")
 	g.cfg.PIIIndexKey = os.Getenv("ROSTER_PII_INDEX_KEY")
 	g.cfg.ReportLinkKey = os.Getenv("ROSTER_REPORT_LINK_KEY")
 	g.cfg.JWTKey = os.Getenv("ROSTER_JWT_KEY")
 	g.cfg.OIDCClientSecret = os.Getenv("ROSTER_OIDC_CLIENT_SECRET")
+	g.cfg.SMTPPassword = os.Getenv("ROSTER_SMTP_PASSWORD")
+	g.cfg.SMSGatewayAuth = os.Getenv("ROSTER_SMS_GATEWAY_AUTH")
 	g.cfg.Version = getVersion()
 
 	root.AddCommand(
@@ -182,10 +190,12 @@ func newRootCmd() *cobra.Command {
 		newVersionCmd(),
 		newOrgCmd(g),
 		newUserCmd(g),
+		newTncCmd(g),
 		newUploadCmd(g),
 		newReportCmd(g),
 		newDemoCmd(g),
 		newLoadCmd(g),
+		newKeysCmd(g),
 	)
 	return root
 }
@@ -222,12 +232,41 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&g.cfg.OIDCRedirectURL, "oidc-redirect-url", env("ROSTER_OIDC_REDIRECT_URL", ""), "turn on browser sign-in with the IdP; Roster's callback as registered there, https://HOST/api/v1/auth/oidc/callback (ROSTER_OIDC_REDIRECT_URL)")
 	f.StringVar(&g.cfg.OIDCName, "oidc-name", env("ROSTER_OIDC_NAME", ""), "IdP name on the sign-in button; default \"single sign-on\" (ROSTER_OIDC_NAME)")
 	boolVar(f, &g.cfg.OIDCMapUsername, "oidc-map-username", envBool("ROSTER_OIDC_MAP_USERNAME", false), "also map IdP accounts to users by preferred_username; only for an IdP whose usernames are assigned, not chosen (ROSTER_OIDC_MAP_USERNAME)")
+	boolVar(f, &g.cfg.OIDCJIT, "oidc-jit", envBool("ROSTER_OIDC_JIT", false), "create users just in time at a browser sign-in with the IdP, from the token's claims (ROSTER_OIDC_JIT)")
+	f.StringSliceVar(&g.cfg.OIDCFederationIDs, "oidc-federation-id", envList("ROSTER_OIDC_FEDERATION_IDS"), "Keycloak user-federation ids whose subjects f:<id>:<user id> carry the Roster user id (ROSTER_OIDC_FEDERATION_IDS, comma-separated)")
+	for _, c := range []struct {
+		v         *string
+		flag, def string
+		what      string
+	}{
+		{&g.cfg.OIDCClaims.Channel, "channel", auth.DefaultClaimNames.Channel, "the state's channel"},
+		{&g.cfg.OIDCClaims.School, "school", auth.DefaultClaimNames.School, "the school's external id"},
+		{&g.cfg.OIDCClaims.TeacherID, "teacher-id", auth.DefaultClaimNames.TeacherID, "the teacher's id in the state's system"},
+		{&g.cfg.OIDCClaims.FirstName, "first-name", auth.DefaultClaimNames.FirstName, "the first name"},
+		{&g.cfg.OIDCClaims.LastName, "last-name", auth.DefaultClaimNames.LastName, "the last name"},
+		{&g.cfg.OIDCClaims.Email, "email", auth.DefaultClaimNames.Email, "the email"},
+		{&g.cfg.OIDCClaims.EmailVerified, "email-verified", auth.DefaultClaimNames.EmailVerified, "whether the IdP verified the email"},
+		{&g.cfg.OIDCClaims.Phone, "phone", auth.DefaultClaimNames.Phone, "the phone number"},
+		{&g.cfg.OIDCClaims.PhoneVerified, "phone-verified", auth.DefaultClaimNames.PhoneVerified, "whether the IdP verified the phone"},
+	} {
+		envName := "ROSTER_OIDC_CLAIM_" + strings.ToUpper(strings.ReplaceAll(c.flag, "-", "_"))
+		f.StringVar(c.v, "oidc-claim-"+c.flag, env(envName, c.def), "claim carrying "+c.what+" of a just-in-time user ("+envName+")")
+	}
 	f.DurationVar(&g.cfg.TokenTTL, "token-ttl", envDuration("ROSTER_TOKEN_TTL", auth.DefaultTokenTTL), "lifetime of login tokens (ROSTER_TOKEN_TTL)")
 	f.IntVar(&g.cfg.UploadMaxRows, "upload-max-rows", envInt("ROSTER_UPLOAD_MAX_ROWS", upload.DefaultMaxRows), "data rows allowed in one upload (ROSTER_UPLOAD_MAX_ROWS)")
 	f.Int64Var(&g.cfg.UploadMaxBytes, "upload-max-bytes", int64(envInt("ROSTER_UPLOAD_MAX_BYTES", upload.DefaultMaxBytes)), "size allowed for one upload file (ROSTER_UPLOAD_MAX_BYTES)")
 	f.DurationVar(&g.cfg.ShutdownDelay, "shutdown-delay", envDuration("ROSTER_SHUTDOWN_DELAY", 0), "on SIGTERM keep serving this long with /readyz failing before closing the listener, e.g. 5s behind a load balancer (ROSTER_SHUTDOWN_DELAY)")
 	f.IntVar(&g.cfg.UploadConcurrency, "upload-concurrency", envInt("ROSTER_UPLOAD_CONCURRENCY", 0),
 		"uploads read and parsed at once; more wait 2 s, then get 503 with Retry-After; 0 means one per core (ROSTER_UPLOAD_CONCURRENCY)")
+	f.StringVar(&g.cfg.SMTPAddr, "smtp-addr", env("ROSTER_SMTP_ADDR", ""), "mail server host:port for verification codes and notices (ROSTER_SMTP_ADDR)")
+	f.StringVar(&g.cfg.SMTPFrom, "smtp-from", env("ROSTER_SMTP_FROM", ""), "From address of Roster's email (ROSTER_SMTP_FROM)")
+	f.StringVar(&g.cfg.SMTPUsername, "smtp-username", env("ROSTER_SMTP_USERNAME", ""), "SMTP user; the password comes from ROSTER_SMTP_PASSWORD (ROSTER_SMTP_USERNAME)")
+	f.StringVar(&g.cfg.SMTPTLS, "smtp-tls", env("ROSTER_SMTP_TLS", "starttls"), "starttls (required), tls (implicit, port 465) or none (ROSTER_SMTP_TLS)")
+	f.StringVar(&g.cfg.SMSGatewayURL, "sms-gateway-url", env("ROSTER_SMS_GATEWAY_URL", ""), "HTTP SMS gateway URL; {number}, {number10} and {text} are replaced, e.g. https://sms.example/send?to={number10}&msg={text} (ROSTER_SMS_GATEWAY_URL)")
+	f.StringVar(&g.cfg.SMSGatewayBody, "sms-gateway-body", env("ROSTER_SMS_GATEWAY_BODY", ""), "POST this body to the gateway instead of a GET, same placeholders, e.g. to={number}&text={text} (ROSTER_SMS_GATEWAY_BODY)")
+	f.StringVar(&g.cfg.SMSGatewayContentType, "sms-gateway-content-type", env("ROSTER_SMS_GATEWAY_CONTENT_TYPE", ""), "content type of the gateway body; values are escaped for it; default application/x-www-form-urlencoded (ROSTER_SMS_GATEWAY_CONTENT_TYPE)")
+	boolVar(f, &g.cfg.DevMail, "dev-mail", envBool("ROSTER_DEV_MAIL", false), "development only: print codes of unconfigured channels (no SMTP, no SMS gateway) to this terminal (ROSTER_DEV_MAIL)")
+	f.StringVar(&g.cfg.TncVersion, "tnc-version", env("ROSTER_TNC_VERSION", "v1"), "current platform terms version accepted at sign-up (ROSTER_TNC_VERSION)")
 	boolVar(f, &g.cfg.SecureCookie, "secure-cookie", envBool("ROSTER_SECURE_COOKIE", false), "mark the session cookie Secure; set behind HTTPS (ROSTER_SECURE_COOKIE)")
 	return cmd
 }
@@ -259,4 +298,15 @@ func newVersionCmd() *cobra.Command {
 			fmt.Fprintln(cmd.OutOrStdout(), "roster", getVersion())
 		},
 	}
+}
+
+// envList reads a comma-separated list; unset means none.
+func envList(name string) []string {
+	var out []string
+	for _, v := range strings.Split(os.Getenv(name), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

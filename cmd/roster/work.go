@@ -65,18 +65,23 @@ const rowsFailed = 2
 
 func newUploadCmd(g *globals) *cobra.Command {
 	var (
-		org    upload.OrgRef
-		dryRun bool
-		as     string
+		org     upload.OrgRef
+		dryRun  bool
+		mode    string
+		confirm bool
+		as      string
 	)
 	cmd := &cobra.Command{
 		Use:   "upload FILE",
 		Short: "Register the users of a CSV or .xlsx file in one organisation",
 		Long: "Validates the file, creates its users in the background with a progress bar, and prints a summary\n" +
 			"and every failed row (row number, column and reason; never the row's values). With --dry-run nothing\n" +
-			"is created. The exit status is 2 when rows failed, so scripts can tell.",
-		Example: "  roster upload teachers.csv --org ORG_ID --dry-run\n  roster upload teachers.xlsx --provider TN --external-id SCH-001",
-		Args:    cobra.ExactArgs(1),
+			"is created. With --mode update the rows change existing users (found by userName or external id);\n" +
+			"--mode upsert updates those that exist and creates the others. The exit status is 2 when rows failed,\n" +
+			"so scripts can tell.",
+		Example: "  roster upload teachers.csv --org ORG_ID --dry-run\n  roster upload teachers.xlsx --provider TN --external-id SCH-001\n" +
+			"  roster upload changes.csv --org ORG_ID --mode update --dry-run",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			data, err := os.ReadFile(args[0])
 			if err != nil {
@@ -90,7 +95,7 @@ func newUploadCmd(g *globals) *cobra.Command {
 					}
 				}
 				var bar *progressbar.ProgressBar
-				opt := upload.WaitOptions{DryRun: dryRun, PollInterval: 200 * time.Millisecond,
+				opt := upload.WaitOptions{DryRun: dryRun, Mode: mode, Confirm: confirm, PollInterval: 200 * time.Millisecond,
 					OnProgress: func(u roster.Upload) {
 						if bar == nil {
 							bar = newBar(cmd, u.Total, "rows")
@@ -120,7 +125,9 @@ func newUploadCmd(g *globals) *cobra.Command {
 	f.StringVar(&org.ID, "org", "", "organisation the users join")
 	f.StringVar(&org.Provider, "provider", "", "instead of --org: the tenant channel (with --external-id)")
 	f.StringVar(&org.ExternalID, "external-id", "", "instead of --org: the organisation's external id (with --provider)")
-	boolVar(f, &dryRun, "dry-run", false, "validate every row, create nobody")
+	boolVar(f, &dryRun, "dry-run", false, "validate every row, create or change nobody; an update lists each row's changes")
+	f.StringVar(&mode, "mode", roster.UploadModeCreate, "create, update or upsert")
+	boolVar(f, &confirm, "confirm", false, "go ahead although an update changes more of the organisation than --upload-change-threshold allows")
 	f.StringVar(&as, "as", "", "act as this org admin (username, email or phone) instead of the operator")
 	return cmd
 }
@@ -129,6 +136,9 @@ func printUploadSummary(w io.Writer, rep *upload.Report) {
 	u := rep.Upload
 	kind := "upload"
 	created := "created"
+	if u.Mode != "" && u.Mode != roster.UploadModeCreate {
+		created = "done"
+	}
 	if u.DryRun {
 		kind, created = "dry run", "valid"
 	}
@@ -157,7 +167,7 @@ func printUploadSummary(w io.Writer, rep *upload.Report) {
 	}
 	tw.Flush()
 	if !u.DryRun {
-		fmt.Fprintf(w, "\nThe result file (your columns plus status and errors) is at GET /api/v1/uploads/%s/result.csv\n", u.ID)
+		fmt.Fprintf(w, "\nThe result file (your columns plus result and errors) is at GET /api/v1/uploads/%s/result.csv\n", u.ID)
 	}
 }
 

@@ -107,6 +107,24 @@ func TestDemoReportAndUploadCommands(t *testing.T) {
 		t.Errorf("re-upload: exit %d\n%s", code, out)
 	}
 
+	// The same file as an update: past the change threshold (1 of the 2
+	// members) it is refused until --confirm, then it changes the user.
+	if err := os.WriteFile(csvFile, []byte("userName,lastName\nmeera_cli,Nair\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut = runCmd("", "upload", csvFile, "--org", org, "--mode", "update"); code == 0 || !strings.Contains(errOut, "1 of the organisation's 2 users (50%)") {
+		t.Errorf("update past the threshold: exit %d\n%s", code, errOut)
+	}
+	if code, out, errOut = runCmd("", "upload", csvFile, "--org", org, "--mode", "update", "--confirm"); code != 0 || !strings.Contains(out, "COMPLETED") {
+		t.Fatalf("confirmed update: exit %d\n%s%s", code, out, errOut)
+	}
+	if err := os.WriteFile(csvFile, []byte("userName,lastName\nmeera_cli,Menon\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut = runCmd("", "upload", csvFile, "--org", org, "--mode", "update", "--upload-change-threshold", "50"); code != 0 {
+		t.Errorf("update within a raised threshold: exit %d\n%s", code, errOut)
+	}
+
 	// The organisation by the tenant's channel and its own external id.
 	out = rosterCmd(t, "", "org", "create", "--name", "GHS Kochi", "--root-org", org, "--external-id", "SCH-9")
 	school := regexp.MustCompile(`organisation (\S+) created`).FindStringSubmatch(out)[1]

@@ -21,10 +21,12 @@ import (
 	"github.com/roster-dev/roster/internal/httpapi"
 	"github.com/roster-dev/roster/internal/jobs"
 	"github.com/roster-dev/roster/internal/objectstore"
+	"github.com/roster-dev/roster/internal/otp"
 	"github.com/roster-dev/roster/internal/password"
 	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/report"
+	"github.com/roster-dev/roster/internal/signup"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/upload"
 )
@@ -40,6 +42,7 @@ type App struct {
 	Courses  *course.Service
 	Reports  *report.Service
 	Uploads  *upload.Service
+	SignUp   *signup.Service
 
 	ready atomic.Bool
 }
@@ -86,11 +89,25 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	reg := registry.New(db, keys)
 	reg.Hashing = password.NewPool(cfg.HashWorkers, cfg.HashQueue)
+	if cfg.APIAssociationType != 0 {
+		reg.DefaultAssociation = cfg.APIAssociationType
+	}
 	uploads := upload.New(db, keys, reg)
 	uploads.Limits = upload.Limits{MaxRows: cfg.UploadMaxRows, MaxBytes: cfg.UploadMaxBytes}
 	uploads.DryRunRetention, uploads.MaxStored = cfg.DryRunRetention, cfg.UploadMaxStored
+	uploads.ChangeThreshold = cfg.UploadChangeThreshold
+	notifier, err := cfg.notifier()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if cfg.DevMail {
+		log.Warn("--dev-mail: messages without a configured channel are printed to the terminal; never use it in production")
+	}
+	signUp := signup.New(reg, otp.New(db, keys), notifier)
+	signUp.TncVersion = cfg.TncVersion
 	a := &App{Config: cfg, Log: log, DB: db, Keys: keys, Registry: reg,
-		Courses: course.New(db), Reports: reports, Uploads: uploads}
+		Courses: course.New(db), Reports: reports, Uploads: uploads, SignUp: signUp}
 	return a, nil
 }
 
@@ -129,7 +146,11 @@ func (a *App) Authenticator() (*auth.Authenticator, error) {
 			Provider: a.Config.OIDCProvider,
 			IDType:   a.Config.OIDCIDType,
 
-			MapUsername: a.Config.OIDCMapUsername,
+			MapUsername:   a.Config.OIDCMapUsername,
+			FederationIDs: a.Config.OIDCFederationIDs,
+			JIT:           a.Config.OIDCJIT,
+			Claims:        a.Config.OIDCClaims,
+			Provision:     a.provisionSSOUser,
 		}, a.findUserID)
 		if err != nil {
 			return nil, err
@@ -140,7 +161,20 @@ func (a *App) Authenticator() (*auth.Authenticator, error) {
 
 // findUserID adapts the registry lookup for OIDC subject mapping.
 func (a *App) findUserID(ctx context.Context, q auth.Lookup) (string, error) {
+	if q.Type == auth.LookupID {
+		return a.Registry.KnownUserID(ctx, q.Value)
+	}
 	return a.Registry.LookupUserID(ctx, registry.LookupQuery(q))
+}
+
+// provisionSSOUser adapts the registry's just-in-time creation for OIDC.
+func (a *App) provisionSSOUser(ctx context.Context, p auth.Profile) (string, error) {
+	return a.Registry.ProvisionSSOUser(ctx, registry.SSOProfile{
+		Provider: p.Provider, IDType: p.IDType, Subject: p.Subject,
+		Channel: p.Channel, SchoolExternalID: p.School, TeacherID: p.TeacherID,
+		FirstName: p.FirstName, LastName: p.LastName, Email: p.Email, Phone: p.Phone,
+		EmailVerified: p.EmailVerified, PhoneVerified: p.PhoneVerified,
+	})
 }
 
 // Ready reports whether this process can take traffic: it has applied the
@@ -209,6 +243,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 		Courses:      a.Courses,
 		Reports:      a.Reports,
 		Uploads:      a.Uploads,
+		SignUp:       a.SignUp,
 		Auth:         au,
 		OIDCLogin:    oidcLogin,
 		Logger:       a.Log,

@@ -13,9 +13,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/roster-dev/roster/internal/auth"
 	"time"
 
 	"github.com/roster-dev/roster/internal/dbopen"
+	"github.com/roster-dev/roster/internal/notify"
+	"github.com/roster-dev/roster/internal/registry"
+	"github.com/roster-dev/roster/internal/signup"
 )
 
 // Config is everything an operator can set. Zero values mean the embedded
@@ -55,6 +60,13 @@ type Config struct {
 	// OIDCMapUsername also maps IdP accounts by preferred_username; off
 	// because IdP users usually choose that name themselves.
 	OIDCMapUsername bool
+	// OIDCJIT creates users just in time at a browser sign-in, from the
+	// claims OIDCClaims names (empty names take auth.DefaultClaimNames).
+	OIDCJIT    bool
+	OIDCClaims auth.ClaimNames
+	// OIDCFederationIDs are Keycloak user-federation ids whose subjects
+	// f:<id>:<user id> name the Roster user id.
+	OIDCFederationIDs []string
 
 	// Upload limits; zero means the upload package's defaults (1000 rows,
 	// 10 MB).
@@ -66,6 +78,10 @@ type Config struct {
 	// Zero means the upload package's defaults (24 hours, 20).
 	DryRunRetention time.Duration
 	UploadMaxStored int
+	// UploadChangeThreshold is the percentage of an organisation's members
+	// an update upload may change or block without confirmation
+	// (ROSTER_UPLOAD_CHANGE_THRESHOLD); zero means the default, 10.
+	UploadChangeThreshold int
 	// UploadConcurrency bounds the uploads read and parsed at once
 	// (ROSTER_UPLOAD_CONCURRENCY); zero means one per core.
 	UploadConcurrency int
@@ -81,6 +97,32 @@ type Config struct {
 	// it is cancelled and, if its worker died, run again (ROSTER_JOB_RESCUE_AFTER);
 	// zero means jobs.DefaultRescueAfter.
 	JobRescueAfter time.Duration
+
+	// APIAssociationType is the associationType of memberships an admin
+	// creates without naming one (API, CLI, PUT membership): seed 001's
+	// bit mask, 1 SSO, 2 self-declared, 4 system upload
+	// (ROSTER_API_ASSOCIATION_TYPE); zero means 4.
+	APIAssociationType int
+	// Messages to users (notify.go). Without SMTP, email codes go to the
+	// terminal only with DevMail; without a gateway, SMS likewise.
+	SMTPAddr     string // ROSTER_SMTP_ADDR host:port
+	SMTPFrom     string // ROSTER_SMTP_FROM
+	SMTPUsername string // ROSTER_SMTP_USERNAME
+	SMTPPassword string // ROSTER_SMTP_PASSWORD (environment only)
+	SMTPTLS      string // ROSTER_SMTP_TLS starttls (default), tls or none
+	// SMS gateway: URL and optional POST body with {number}, {number10}
+	// and {text}; the Authorization header value from the environment.
+	SMSGatewayURL         string // ROSTER_SMS_GATEWAY_URL
+	SMSGatewayBody        string // ROSTER_SMS_GATEWAY_BODY
+	SMSGatewayContentType string // ROSTER_SMS_GATEWAY_CONTENT_TYPE
+	SMSGatewayAuth        string // ROSTER_SMS_GATEWAY_AUTH (environment only)
+	// DevMail prints messages of unconfigured channels to DevMailOutput
+	// (default stderr), never the log. Development only.
+	DevMail       bool
+	DevMailOutput io.Writer
+	// TncVersion is the current platform terms version accepted at
+	// sign-up (ROSTER_TNC_VERSION, default v1).
+	TncVersion string
 
 	// SecureCookie marks the session cookie Secure; set it behind HTTPS.
 	SecureCookie bool
@@ -127,6 +169,12 @@ func (c Config) WithDefaults() Config {
 	if c.Version == "" {
 		c.Version = "dev"
 	}
+	if c.DevMailOutput == nil {
+		c.DevMailOutput = os.Stderr
+	}
+	if c.TncVersion == "" {
+		c.TncVersion = signup.DefaultTncVersion
+	}
 	return c
 }
 
@@ -136,14 +184,23 @@ func (c Config) Validate() error {
 	if (c.OIDCIssuer == "") != (c.OIDCClientID == "") {
 		errs = append(errs, errors.New("--oidc-issuer and --oidc-client-id must be given together"))
 	}
+	if c.OIDCJIT && c.OIDCRedirectURL == "" {
+		errs = append(errs, errors.New("--oidc-jit needs browser sign-in: give --oidc-redirect-url"))
+	}
 	if c.OIDCRedirectURL != "" && c.OIDCIssuer == "" {
 		errs = append(errs, errors.New("--oidc-redirect-url needs --oidc-issuer and --oidc-client-id"))
 	}
 	if u, err := url.Parse(c.OIDCRedirectURL); c.OIDCRedirectURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
 		errs = append(errs, errors.New("--oidc-redirect-url must be an absolute URL such as https://roster.example/api/v1/auth/oidc/callback"))
 	}
+	if c.APIAssociationType != 0 && !registry.ValidAssociation(c.APIAssociationType) {
+		errs = append(errs, errors.New("--api-association-type must be 1 (SSO), 2 (self-declared), 4 (system upload) or a sum of them"))
+	}
 	if c.ReportRetention < 0 || c.ReportLinkTTL < 0 {
 		errs = append(errs, errors.New("--report-retention and --report-link-ttl must not be negative"))
+	}
+	if c.UploadChangeThreshold < 0 || c.UploadChangeThreshold > 100 {
+		errs = append(errs, errors.New("--upload-change-threshold must be a percentage from 0 to 100"))
 	}
 	if c.DryRunRetention < 0 || c.UploadMaxStored < 0 {
 		errs = append(errs, errors.New("--dry-run-retention and --upload-max-stored must not be negative"))
@@ -153,6 +210,9 @@ func (c Config) Validate() error {
 	}
 	if c.HashWorkers < 0 || c.HashQueue < 0 {
 		errs = append(errs, errors.New("--hash-workers and --hash-queue must not be negative"))
+	}
+	if _, err := c.notifier(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := dbopen.Check(c.DatabaseURL); err != nil {
 		errs = append(errs, err)
@@ -203,4 +263,44 @@ func RedactedDatabaseURL(u string) string {
 		userinfo = user + ":xxxxx"
 	}
 	return scheme + "://" + userinfo + rest[at:]
+}
+
+// notifier builds the message drivers from the configuration: SMTP and
+// the SMS gateway when set, the terminal for the others with --dev-mail,
+// nothing otherwise (sign-up then says verification is unavailable).
+func (c Config) notifier() (*notify.Notifier, error) {
+	n := &notify.Notifier{}
+	if c.SMTPAddr != "" {
+		d, err := notify.NewSMTP(notify.SMTPConfig{Addr: c.SMTPAddr, From: c.SMTPFrom, Username: c.SMTPUsername,
+			Password: c.SMTPPassword, TLS: c.SMTPTLS})
+		if err != nil {
+			return nil, fmt.Errorf("--smtp-addr: %w", err)
+		}
+		n.Email = d
+	} else if c.SMTPFrom != "" || c.SMTPUsername != "" {
+		return nil, errors.New("--smtp-from and --smtp-username need --smtp-addr")
+	}
+	if c.SMSGatewayURL != "" {
+		d, err := notify.NewGateway(notify.GatewayConfig{URL: c.SMSGatewayURL, Body: c.SMSGatewayBody,
+			ContentType: c.SMSGatewayContentType, Authorization: c.SMSGatewayAuth})
+		if err != nil {
+			return nil, fmt.Errorf("--sms-gateway-url: %w", err)
+		}
+		n.SMS = d
+	} else if c.SMSGatewayBody != "" {
+		return nil, errors.New("--sms-gateway-body needs --sms-gateway-url")
+	}
+	if c.DevMail {
+		out := c.DevMailOutput
+		if out == nil {
+			out = os.Stderr
+		}
+		if n.Email == nil {
+			n.Email = notify.NewTerminal(out, notify.Email)
+		}
+		if n.SMS == nil {
+			n.SMS = notify.NewTerminal(out, notify.SMS)
+		}
+	}
+	return n, nil
 }

@@ -43,3 +43,17 @@ func TestConfigRefusesNegativeUploadRetention(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigAPIAssociationType(t *testing.T) {
+	for _, v := range []int{1, 2, 4, 5, 7} {
+		if err := (Config{APIAssociationType: v}).WithDefaults().Validate(); err != nil {
+			t.Errorf("%d refused: %v", v, err)
+		}
+	}
+	for _, v := range []int{-1, 8, 12} {
+		err := (Config{APIAssociationType: v}).WithDefaults().Validate()
+		if err == nil || !strings.Contains(err.Error(), "--api-association-type") {
+			t.Errorf("%d: %v", v, err)
+		}
+	}
+}

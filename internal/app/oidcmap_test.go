@@ -50,3 +50,39 @@ func TestOIDCMapUsernameSetting(t *testing.T) {
 		}
 	}
 }
+
+// OIDCFederationIDs reaches the token mapping through the app's own
+// adapter: f:<configured id>:<user id> is that user, any other federation
+// is not trusted to name one.
+func TestOIDCFederationIDsSetting(t *testing.T) {
+	ctx := context.Background()
+	idp := authtest.NewIdP(t)
+	a, err := Open(ctx, Config{DataDir: t.TempDir(), LogOutput: &testkit.LockedBuffer{},
+		OIDCIssuer: idp.URL, OIDCClientID: "roster", OIDCFederationIDs: []string{"sunbird-fed"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	a.Registry.HashPassword = testkit.CheapHash
+	if err := a.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Registry.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	u, err := a.Registry.CreateUser(ctx, roster.SystemPrincipal, registry.NewUser{
+		User: roster.User{FirstName: "Fed", Email: "fed@example.org"}, Password: "Fed-pass-12"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	au, err := a.Authenticator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for sub, want := range map[string]string{"f:sunbird-fed:" + u.ID: u.ID, "f:other-fed:" + u.ID: ""} {
+		p, err := au.Authenticate(ctx, idp.Token(map[string]any{"sub": sub, "aud": "roster"}))
+		if want == "" && roster.ErrorCode(err) != roster.EUNAUTHORIZED || want != "" && (err != nil || p.UserID != want) {
+			t.Errorf("%s: %v, %v; want %q", sub, p, err, want)
+		}
+	}
+}

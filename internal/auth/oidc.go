@@ -34,6 +34,16 @@ type OIDCConfig struct {
 	// only for an IdP whose usernames are assigned, and equal Roster's.
 	MapUsername   bool
 	UsernameClaim string
+	// FederationIDs are the Keycloak user-federation ids whose subjects
+	// f:<federation id>:<user id> carry the Roster user id itself (see
+	// federated).
+	FederationIDs []string
+	// JIT creates, at a browser sign-in, the user a valid token names
+	// when nobody matches it, from the claims Claims names. Off unless
+	// Provision is set: the application wires it to the registry.
+	JIT       bool
+	Claims    ClaimNames
+	Provision ProvisionFunc
 	// HTTPClient fetches discovery and keys; nil means http.DefaultClient.
 	HTTPClient *http.Client
 }
@@ -43,6 +53,10 @@ type OIDCConfig struct {
 type Lookup struct {
 	Type, Value, Provider, IDType string
 }
+
+// LookupID is the Lookup type of a Roster user id, which the application
+// resolves by checking the user exists.
+const LookupID = "id"
 
 // FindUserFunc resolves a lookup to a user id; it returns a roster.Error
 // with ENOTFOUND when nobody matches. The application adapts the registry's
@@ -81,6 +95,10 @@ func NewOIDC(cfg OIDCConfig, find FindUserFunc) (*OIDC, error) {
 	if cfg.UsernameClaim == "" {
 		cfg.UsernameClaim = "preferred_username"
 	}
+	cfg.Claims = cfg.Claims.withDefaults()
+	if cfg.JIT && cfg.Provision == nil {
+		return nil, errors.New("auth: OIDC just-in-time users need a provisioning function")
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -111,12 +129,6 @@ func (o *OIDC) getVerifier(ctx context.Context) (*oidc.IDTokenVerifier, error) {
 	return o.verifier, nil
 }
 
-type oidcClaims struct {
-	AuthorizedParty string `json:"azp"`
-	Email           string `json:"email"`
-	EmailVerified   any    `json:"email_verified"` // some IdPs send "true"
-}
-
 // UserID verifies raw and returns the Roster user it belongs to.
 func (o *OIDC) UserID(ctx context.Context, raw string) (string, error) {
 	if !o.fromIssuer(raw) {
@@ -136,25 +148,32 @@ func (o *OIDC) UserID(ctx context.Context, raw string) (string, error) {
 		}
 		return "", ErrInvalidToken
 	}
-	var c oidcClaims
 	var all map[string]any
-	if err := tok.Claims(&c); err != nil {
-		return "", ErrInvalidToken
-	}
 	if err := tok.Claims(&all); err != nil {
 		return "", ErrInvalidToken
 	}
-	if !slices.Contains(tok.Audience, o.cfg.ClientID) && c.AuthorizedParty != o.cfg.ClientID {
+	azp, _ := all["azp"].(string)
+	if !slices.Contains(tok.Audience, o.cfg.ClientID) && azp != o.cfg.ClientID {
 		return "", ErrInvalidToken
 	}
-	queries := []Lookup{{
-		Type: roster.LookupExternalID, Value: tok.Subject, Provider: o.cfg.Provider, IDType: o.cfg.IDType,
-	}}
+	return o.mapUser(ctx, tok.Subject, all)
+}
+
+// mapUser finds the Roster user of a verified token's subject and claims.
+func (o *OIDC) mapUser(ctx context.Context, sub string, all map[string]any) (string, error) {
+	queries := []Lookup{o.subjectLookup(sub)}
+	if fed, id, ok := federated(sub); ok {
+		if slices.Contains(o.cfg.FederationIDs, fed) {
+			queries = append(queries, Lookup{Type: LookupID, Value: id})
+		} else {
+			queries = append(queries, o.subjectLookup(id))
+		}
+	}
 	if name, _ := all[o.cfg.UsernameClaim].(string); o.cfg.MapUsername && name != "" {
 		queries = append(queries, Lookup{Type: roster.LookupUsername, Value: name})
 	}
-	if c.Email != "" && (c.EmailVerified == true || c.EmailVerified == "true") {
-		queries = append(queries, Lookup{Type: roster.LookupEmail, Value: c.Email})
+	if email, _ := all["email"].(string); email != "" && truthy(all["email_verified"]) {
+		queries = append(queries, Lookup{Type: roster.LookupEmail, Value: email})
 	}
 	for _, q := range queries {
 		id, err := o.find(ctx, q)
@@ -167,6 +186,32 @@ func (o *OIDC) UserID(ctx context.Context, raw string) (string, error) {
 	}
 	return "", ErrNoUser
 }
+
+func (o *OIDC) subjectLookup(sub string) Lookup {
+	return Lookup{Type: roster.LookupExternalID, Value: sub, Provider: o.cfg.Provider, IDType: o.cfg.IDType}
+}
+
+// federated splits a Keycloak subject of a user-federation (user storage
+// SPI) user, f:<federation id>:<user id>, as Sunbird's Keycloak issues
+// them. Sunbird itself keeps what follows the last colon as its user id:
+// Sunbird-Lern/userorg-service,
+// core/platform-common/src/main/java/org/sunbird/auth/verifier/AccessTokenValidator.java
+// (verifyUserToken: userId.substring(userId.lastIndexOf(":") + 1)).
+// Roster trusts that id only for federation ids it is configured with.
+func federated(sub string) (fed, id string, ok bool) {
+	rest, found := strings.CutPrefix(sub, "f:")
+	if !found {
+		return "", "", false
+	}
+	i := strings.LastIndex(rest, ":")
+	if i <= 0 || i == len(rest)-1 {
+		return "", "", false
+	}
+	return rest[:i], rest[i+1:], true
+}
+
+// truthy reads a boolean claim; some IdPs send "true" as a string.
+func truthy(v any) bool { return v == true || v == "true" }
 
 // fromIssuer reports whether raw is a JWT whose (not yet verified) iss claim
 // is the configured issuer. Anything else cannot be the IdP's token, so it

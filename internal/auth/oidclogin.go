@@ -49,6 +49,11 @@ const (
 	LoginErrBlocked     = "blocked"      // the Roster user is blocked or deleted
 	LoginErrUnavailable = "unavailable"  // the IdP could not be reached
 	LoginErrServer      = "server_error" // anything else; the cause is in the log
+	// Just-in-time users and linking.
+	LoginErrClaims   = "bad_claims"       // the token's claims do not make a valid user (state unknown, name missing, ...)
+	LoginErrConflict = "account_conflict" // a new user's email, phone or id belongs to an existing account
+	LoginErrLinked   = "linked_elsewhere" // link mode: the IdP account is linked to another Roster user
+	LoginErrSession  = "session_changed"  // link mode: the Roster session that started the link has ended
 )
 
 // LoginError is a refused sign-in. Code goes to the browser; Err, which
@@ -112,12 +117,34 @@ type loginState struct {
 	Verifier string `json:"v"`
 	Next     string `json:"x"`
 	Expires  int64  `json:"e"`
+	// A link (rather than a sign-in) names the signed-in user who started
+	// it and their session generation: the proof of the Roster account,
+	// which the callback cannot get from the session cookie (SameSite
+	// Strict is not sent on the IdP's redirect back).
+	Link   bool   `json:"l,omitempty"`
+	UserID string `json:"u,omitempty"`
+	Gen    int64  `json:"g,omitempty"`
 }
 
 // Start begins a sign-in that returns to next (a local path; "" means
 // "/"). It returns the IdP URL to send the browser to and the sealed value
 // for the state cookie.
 func (l *OIDCLogin) Start(ctx context.Context, next string) (authURL, sealed string, err error) {
+	return l.start(ctx, next, nil)
+}
+
+// StartLink begins an OIDC sign-in that, instead of signing in, links the
+// IdP account to p's Roster account: the user proves both. The state is
+// bound to p's current session generation, so signing out everywhere (or
+// a password change) voids a link in progress.
+func (l *OIDCLogin) StartLink(ctx context.Context, p *roster.Principal, next string) (authURL, sealed string, err error) {
+	if p == nil || p.System || p.UserID == "" {
+		return "", "", loginErr(LoginErrSession, "link needs a signed-in user")
+	}
+	return l.start(ctx, next, p)
+}
+
+func (l *OIDCLogin) start(ctx context.Context, next string, linkFor *roster.Principal) (authURL, sealed string, err error) {
 	if next == "" {
 		next = "/"
 	}
@@ -134,6 +161,9 @@ func (l *OIDCLogin) Start(ctx context.Context, next string) (authURL, sealed str
 		Verifier: oauth2.GenerateVerifier(),
 		Next:     next,
 		Expires:  l.now().Add(LoginStateTTL).Unix(),
+	}
+	if linkFor != nil {
+		st.Link, st.UserID, st.Gen = true, linkFor.UserID, linkFor.SessionGeneration
 	}
 	if sealed, err = l.sealState(st); err != nil {
 		return "", "", &LoginError{Code: LoginErrServer, Err: err}
@@ -156,6 +186,10 @@ type Session struct {
 	Expires   time.Time
 	Principal *roster.Principal
 	Next      string
+	// Link, for a sign-in started by StartLink, is the IdP identity the
+	// user proved; no token is issued and the caller links it to
+	// Principal.
+	Link *roster.ExternalIdentity
 }
 
 // Finish checks the callback against the state cookie, redeems the code
@@ -209,14 +243,19 @@ func (l *OIDCLogin) Finish(ctx context.Context, cb Callback) (*Session, error) {
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(st.Nonce)) != 1 {
 		return nil, loginErr(LoginErrToken, "ID token nonce does not match")
 	}
-	userID, err := l.auth.OIDC.UserID(ctx, raw)
-	switch {
-	case errors.Is(err, ErrNoUser):
-		return nil, &LoginError{Code: LoginErrUnknownUser, Err: err}
-	case errors.Is(err, ErrInvalidToken):
-		return nil, &LoginError{Code: LoginErrToken, Err: err}
-	case err != nil:
-		return nil, &LoginError{Code: LoginErrServer, Err: err}
+	var all map[string]any
+	if err := idt.Claims(&all); err != nil {
+		return nil, loginErr(LoginErrToken, "ID token claims: %v", err)
+	}
+	if st.Link {
+		return l.finishLink(ctx, st, idt.Subject)
+	}
+	userID, err := l.auth.OIDC.mapUser(ctx, idt.Subject, all)
+	if errors.Is(err, ErrNoUser) {
+		userID, err = l.auth.OIDC.provision(ctx, idt.Subject, all)
+	}
+	if err != nil {
+		return nil, signInErr(err)
 	}
 	// Status is read fresh: a user blocked a second ago must not get in.
 	l.auth.Forget(userID)
@@ -231,6 +270,50 @@ func (l *OIDCLogin) Finish(ctx context.Context, cb Callback) (*Session, error) {
 		return nil, &LoginError{Code: LoginErrServer, Err: err}
 	}
 	return &Session{Token: token, Expires: exp, Principal: principal, Next: st.Next}, nil
+}
+
+// signInErr classifies a failure to find or create the user. What reaches
+// the log are field names, never the claims' values.
+func signInErr(err error) *LoginError {
+	var re *roster.Error
+	switch {
+	case errors.Is(err, ErrNoUser):
+		return &LoginError{Code: LoginErrUnknownUser, Err: err}
+	case errors.Is(err, ErrInvalidToken):
+		return &LoginError{Code: LoginErrToken, Err: err}
+	case errors.As(err, &re) && re.Code == roster.EINVALID:
+		return loginErr(LoginErrClaims, "claims do not make a valid user: %s", fieldNames(re))
+	case errors.As(err, &re) && re.Code == roster.ECONFLICT:
+		return loginErr(LoginErrConflict, "a new user's %s belongs to another account", fieldNames(re))
+	}
+	return &LoginError{Code: LoginErrServer, Err: err}
+}
+
+func fieldNames(e *roster.Error) string {
+	var names []string
+	for _, f := range e.Fields {
+		names = append(names, f.Field)
+	}
+	return strings.Join(names, ", ")
+}
+
+// finishLink ends a sign-in StartLink began: the Roster user who started
+// it must still be signed in with the same session generation and not be
+// blocked; the identity they proved is returned for the caller to link.
+func (l *OIDCLogin) finishLink(ctx context.Context, st *loginState, sub string) (*Session, error) {
+	l.auth.Forget(st.UserID)
+	principal, err := l.auth.principal(ctx, st.UserID)
+	if roster.ErrorCode(err) == roster.EUNAUTHORIZED {
+		return nil, loginErr(LoginErrBlocked, "user %s is blocked or deleted", st.UserID)
+	} else if err != nil {
+		return nil, &LoginError{Code: LoginErrServer, Err: err}
+	}
+	if principal.SessionGeneration != st.Gen {
+		return nil, loginErr(LoginErrSession, "user %s signed out since the link began", st.UserID)
+	}
+	o := l.auth.OIDC
+	return &Session{Principal: principal, Next: st.Next,
+		Link: &roster.ExternalIdentity{Provider: o.cfg.Provider, IDType: o.cfg.IDType, ExternalID: sub}}, nil
 }
 
 // oauthErrorCode is the character set RFC 6749 allows in error codes.

@@ -53,3 +53,42 @@ func TestDecideEdges(t *testing.T) {
 		}
 	}
 }
+
+// Pending terms refuse what the role they cover allows, name the terms,
+// and leave alone what the caller may do without the role.
+func TestPendingTermsGate(t *testing.T) {
+	pending := func(p *roster.Principal, kinds ...string) *roster.Principal { q := *p; q.PendingTnc = kinds; return &q }
+	admin := &roster.Principal{UserID: "adm", RootOrgID: "T",
+		Grants: []roster.Grant{{OrgID: "T", RootOrgID: "T", Roles: []string{roster.RoleOrgAdmin, roster.RoleContentCreator}}}}
+	pupil := &User{ID: "u", RootOrgID: "T", Memberships: []roster.Membership{{OrganisationID: "S1", Roles: []string{roster.RolePublic}}}}
+	course := &roster.Course{ID: "c", RootOrgID: "T", CreatedBy: "adm"}
+	for _, c := range []struct {
+		name string
+		p    *roster.Principal
+		a    Action
+		r    Resource
+		want string // message, "" when allowed
+	}{
+		{"admin act", pending(admin, roster.TncOrgAdmin), ManageUser, Resource{User: pupil}, MsgAcceptOrgAdminTnc},
+		{"granting roles", pending(admin, roster.TncOrgAdmin), GrantRoles, Resource{Tenant: "T", Org: "S1"}, MsgAcceptOrgAdminTnc},
+		{"a member's masked profile needs no admin", pending(admin, roster.TncOrgAdmin), ReadUser, Resource{User: pupil}, ""},
+		{"own profile", pending(admin, roster.TncOrgAdmin), UpdateUser, Resource{User: &User{ID: "adm", RootOrgID: "T"}}, ""},
+		{"accepting", pending(admin, roster.TncOrgAdmin, roster.TncReportViewer), AcceptTnc, Resource{User: &User{ID: "adm", RootOrgID: "T"}}, ""},
+		{"creating a course is the creator's, not the admin's", pending(admin, roster.TncOrgAdmin), CreateCourse, Resource{Tenant: "T"}, ""},
+		{"reports", pending(admin, roster.TncReportViewer), UseReports, Resource{Course: course}, MsgAcceptReportViewerTnc},
+		{"reports with only platform terms pending", pending(admin, roster.TncPlatform), UseReports, Resource{Course: course}, ""},
+		{"a refusal anyway stays that refusal", pending(admin, roster.TncOrgAdmin), CreateTenant, Resource{}, "only a platform operator can create a tenant"},
+		{"nobody accepts for another", admin, AcceptTnc, Resource{User: pupil}, "only the user themself can accept terms and conditions"},
+	} {
+		got := ""
+		if err := Decide(c.p, c.a, c.r); err != nil {
+			got = err.(*roster.Error).Message
+		}
+		if got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+	if got := TncFor(admin); len(got) != 3 {
+		t.Errorf("TncFor(admin and creator) = %v", got)
+	}
+}

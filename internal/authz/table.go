@@ -46,6 +46,13 @@ const (
 	School1Upload  = "an upload to school 1"
 	PupilToSchool1 = "pupil of school 1, into school 1"
 	PupilAsAdmin   = "pupil of school 1, into school 1 as ORG_ADMIN"
+	// A transfer needs the user managed and the target administered: a
+	// school's admin cannot push a pupil out, nor pull one in.
+	PupilToSchool2 = "pupil of school 1, moved to school 2"
+	// Self-declaration: the Self caller is the self-signed-up user.
+	SignedUpUser    = "self-signed-up user"
+	Declarer        = "self-signed-up user with a pending declaration"
+	PendingForSchl1 = "a pending declaration for school 1"
 )
 
 // Outcome is what a caller gets.
@@ -108,6 +115,15 @@ var Table = []Row{
 	{"authConfig", NoTarget, everyone, nil},
 	{"me", NoTarget, signedIn, nil},
 	{"changeOwnPassword", NoTarget, signedIn, nil},
+	{"currentTnc", NoTarget, everyone, nil},
+	{"acceptTnc", NoTarget, signedIn, nil},
+
+	{"signUpConfig", NoTarget, everyone, nil},
+	{"signUpLocations", NoTarget, everyone, nil},
+	{"signUp", NoTarget, everyone, nil},
+	{"signUpResend", NoTarget, everyone, nil},
+	{"signUpVerify", NoTarget, everyone, nil},
+	{"signUpChild", NoTarget, signedIn, nil},
 
 	{"createUser", School1, callers(SchoolAdmin, TenantAdmin), nil},
 	{"createUser", School1Admin, callers(TenantAdmin), nil},
@@ -117,6 +133,10 @@ var Table = []Row{
 	{"updateUser", TenantMember, callers(Self, TenantAdmin), b},
 	{"updateUser", OtherAdmin, callers(Self, TenantAdmin), b},
 	{"updateUser", OtherUser, callers(Self, OtherTenantAdmin), onlyA},
+	{"transferUser", PupilToSchool2, callers(TenantAdmin), b},
+	{"transferUser", OtherUser, callers(OtherTenantAdmin), onlyA},
+	{"userHistory", Pupil, tenantA, b},
+	{"userHistory", OtherUser, callers(Self, OtherTenantAdmin), onlyA},
 	{"blockUser", Pupil, callers(SchoolAdmin, TenantAdmin), b},
 	{"blockUser", TenantMember, callers(TenantAdmin), b},
 	{"blockUser", OtherAdmin, callers(TenantAdmin), b},
@@ -127,10 +147,21 @@ var Table = []Row{
 	{"deleteUser", Pupil, callers(SchoolAdmin, TenantAdmin), b},
 	{"deleteUser", TenantMember, callers(TenantAdmin), b},
 	{"deleteUser", OtherUser, callers(OtherTenantAdmin), onlyA},
+	{"eraseUser", Pupil, callers(Self, SchoolAdmin, TenantAdmin), b},
+	{"eraseUser", TenantMember, callers(Self, TenantAdmin), b},
+	{"eraseUser", OtherAdmin, callers(Self, TenantAdmin), b},
+	{"eraseUser", OtherUser, callers(Self, OtherTenantAdmin), onlyA},
 	{"lookupUser", Pupil, callers(SchoolAdmin, TenantAdmin), signedIn},
 	{"lookupUser", TenantMember, callers(TenantAdmin), signedIn},
 	{"lookupUser", OtherUser, callers(OtherTenantAdmin), signedIn},
-	{"listOrgUsers", School1, callers(SchoolAdmin, TenantAdmin), nil},
+	{"listOrgUsers", School1, callers(SchoolAdmin, TenantAdmin), b},
+	{"listOrgUsers", Tenant, callers(TenantAdmin), b},
+	{"exportOrgUsers", School1, callers(SchoolAdmin, TenantAdmin), b},
+	{"listAudit", Tenant, callers(TenantAdmin), b},
+	{"linkSSO", Pupil, callers(TenantAdmin), b},
+	{"linkSSO", OtherUser, callers(OtherTenantAdmin), onlyA},
+	{"unlinkSSO", Pupil, callers(Self, TenantAdmin), b},
+	{"unlinkSSO", OtherUser, callers(Self, OtherTenantAdmin), onlyA},
 
 	{"createOrganisation", Tenant, callers(TenantAdmin), nil},
 	{"getOrganisation", School1, signedIn, nil},
@@ -171,6 +202,17 @@ var Table = []Row{
 	{"listUploadRows", School1Upload, callers(SchoolAdmin, TenantAdmin), signedIn},
 	{"uploadResultCSV", School1Upload, callers(SchoolAdmin, TenantAdmin), signedIn},
 	{"uploadTemplate", NoTarget, signedIn, nil},
+
+	{"listStates", NoTarget, signedIn, nil},
+	{"listStateSchools", NoTarget, signedIn, nil},
+	{"declareSelf", SignedUpUser, callers(Self), nil},
+	{"myDeclaration", Declarer, callers(Self), signedIn[1:]},
+	{"withdrawDeclaration", Declarer, callers(Self), signedIn[1:]},
+	{"listDeclarations", School1, callers(SchoolAdmin, TenantAdmin), b},
+	{"listDeclarations", Tenant, callers(TenantAdmin), b},
+	{"approveDeclaration", PendingForSchl1, callers(SchoolAdmin, TenantAdmin), callers(Self, OtherTenantAdmin)},
+	{"rejectDeclaration", PendingForSchl1, callers(SchoolAdmin, TenantAdmin), callers(Self, OtherTenantAdmin)},
+	{"decideDeclarations", PendingForSchl1, callers(SchoolAdmin, TenantAdmin), callers(Self, OtherTenantAdmin)},
 }
 
 // Markdown renders Table for docs/security.md.

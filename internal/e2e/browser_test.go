@@ -144,12 +144,13 @@ func newTab(t *testing.T, root context.Context, srv *server) *tab {
 
 // expectedNetworkError: Chrome logs every 4xx answer to fetch as a console
 // error; the console expects some (401 before sign-in, 422 on a bad form,
-// 403 for another tenant) and shows them to the user itself.
+// 403 for another tenant, 412 for a stale edit) and shows them to the user
+// itself.
 func expectedNetworkError(m chromedp.ConsoleMessage) bool {
 	if m.Source != "network" {
 		return false
 	}
-	for _, s := range []string{"status of 401", "status of 403", "status of 404", "status of 409", "status of 422"} {
+	for _, s := range []string{"status of 401", "status of 403", "status of 404", "status of 409", "status of 412", "status of 422"} {
 		if strings.Contains(m.Text, s) {
 			return true
 		}

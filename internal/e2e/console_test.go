@@ -101,7 +101,7 @@ func testSignIn(t *testing.T, root context.Context, srv *server, shots bool) {
 	}
 	// An org admin sees the admin pages, not the course dashboard.
 	nav := eval[[]string](tb, `[...document.querySelectorAll('#nav li')].filter(li => !li.hidden).map(li => li.textContent)`)
-	if fmt.Sprint(nav) != "[Upload users Users]" {
+	if fmt.Sprint(nav) != "[Upload users Directory Users Declarations Audit log]" {
 		t.Errorf("admin navigation = %v", nav)
 	}
 	tb.click(`#signout`)

@@ -172,7 +172,7 @@ func testUpload(t *testing.T, root context.Context, srv *server, shots bool) {
 		t.Errorf("result file named %q", name)
 	}
 	result := readCSVFile(t, path)
-	if want := append(slices.Clone(original[0]), "status", "errors"); !slices.Equal(result[0], want) {
+	if want := append(slices.Clone(original[0]), "result", "errors"); !slices.Equal(result[0], want) {
 		t.Errorf("result header = %v\nwant %v", result[0], want)
 	}
 	if len(result) != len(original) {
@@ -187,7 +187,7 @@ func testUpload(t *testing.T, root context.Context, srv *server, shots bool) {
 		if rec[col("userName")] != original[i+1][col("userName")] {
 			t.Errorf("row %d: userName %q, the file had %q", row, rec[col("userName")], original[i+1][col("userName")])
 		}
-		status, errs := rec[col("status")], rec[col("errors")]
+		status, errs := rec[col("result")], rec[col("errors")]
 		switch {
 		case row <= 4 && (status != "CREATED" || errs != ""):
 			t.Errorf("row %d: %s %q, want CREATED", row, status, errs)
@@ -312,8 +312,12 @@ func testUploadKeyboard(t *testing.T, root context.Context, srv *server) {
 	tb.key(kb.ArrowDown)
 	tb.waitFor("school chosen", fmt.Sprintf(`document.querySelector('select[name=orgId]').value === %q`, srv.schoolA.ID), 5*time.Second)
 	tb.key("\t")
+	if got := tb.focused(); got != "mode" {
+		t.Fatalf("Tab from the organisation went to %q, want what the file does", got)
+	}
+	tb.key("\t")
 	if got := tb.focused(); got != "file-input" {
-		t.Fatalf("Tab from the organisation went to %q, want the file input", got)
+		t.Fatalf("Tab from what the file does went to %q, want the file input", got)
 	}
 	tb.chooseFileWithKeyboard(xlsx)
 	tb.waitFor("file chosen", `document.getElementById('chosen-file').textContent.includes('users-sample.xlsx')`, 5*time.Second)

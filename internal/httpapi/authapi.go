@@ -41,6 +41,9 @@ type authConfigOutput struct {
 			ClientID string `json:"clientId,omitempty"`
 			Name     string `json:"name,omitempty" doc:"The IdP's display name for the sign-in button"`
 			LoginURL string `json:"loginUrl,omitempty" doc:"Send the browser here to sign in with the IdP; absent when only its tokens are accepted"`
+			LinkURL  string `json:"linkUrl,omitempty" doc:"POST here (signed in) to link your account to the IdP; absent without browser sign-in"`
+			Provider string `json:"provider,omitempty" doc:"provider of the external identities that link users to IdP subjects"`
+			IDType   string `json:"idType,omitempty" doc:"idType of those external identities"`
 		} `json:"oidc"`
 	}
 }
@@ -103,9 +106,10 @@ func (s *Server) authConfig(ctx context.Context, _ *struct{}) (*authConfigOutput
 	if o := s.auth.OIDC; o != nil {
 		out.Body.OIDC.Enabled = true
 		out.Body.OIDC.Issuer, out.Body.OIDC.ClientID = o.Issuer(), o.ClientID()
+		out.Body.OIDC.Provider, out.Body.OIDC.IDType = o.Provider(), o.IDType()
 	}
 	if l := s.cfg.OIDCLogin; l != nil {
-		out.Body.OIDC.Name, out.Body.OIDC.LoginURL = l.Name(), OIDCLoginPath
+		out.Body.OIDC.Name, out.Body.OIDC.LoginURL, out.Body.OIDC.LinkURL = l.Name(), OIDCLoginPath, Prefix+"/auth/oidc/link"
 	}
 	return out, nil
 }

@@ -34,6 +34,8 @@ func statusOf(code string) int {
 		return http.StatusTooManyRequests
 	case roster.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
+	case roster.ESTALE:
+		return http.StatusPreconditionFailed
 	}
 	return http.StatusInternalServerError
 }
@@ -82,6 +84,10 @@ func (s *Server) apiError(ctx context.Context, err error) error {
 		// chain names the driver's reason, never request data.
 		s.log.WarnContext(ctx, "dependency unavailable", "err", err)
 		return unavailableError{out, retryAfter(re)}
+	case http.StatusTooManyRequests:
+		if re.RetryAfter > 0 {
+			return unavailableError{out, retryAfter(re)}
+		}
 	}
 	return out
 }

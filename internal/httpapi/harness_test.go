@@ -40,6 +40,7 @@ type env struct {
 	logs           *testkit.LockedBuffer
 	stateA, stateB *roster.Organisation
 	schoolA        *roster.Organisation
+	signUp         *signUpKit // withSignUp
 }
 
 // envSetup is what options may change before the server is built.
@@ -50,6 +51,8 @@ type envSetup struct {
 	reg  *registry.Service
 	auth *auth.Authenticator
 	cfg  *httpapi.Config
+	// signUp is built by withSignUp.
+	signUp *signUpKit
 }
 
 type envOption func(*envSetup)
@@ -144,7 +147,7 @@ func newEnv(t *testing.T, db store.Engine, opts ...envOption) *env {
 	api := httpapi.New(cfg)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, db: db, reg: reg, auth: a, api: api, srv: srv, logs: logs}
+	e := &env{t: t, db: db, reg: reg, auth: a, api: api, srv: srv, logs: logs, signUp: setup.signUp}
 
 	sys := roster.SystemPrincipal
 	if e.stateA, err = reg.CreateOrg(ctx, sys, roster.Organisation{Name: "Tamil Nadu", Channel: "TN", IsTenant: true}); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/authz"
+	"github.com/roster-dev/roster/internal/otp"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/report"
 	"github.com/roster-dev/roster/internal/store"
@@ -95,6 +96,7 @@ type matrixWorld struct {
 type matrixTarget struct {
 	kind      string // an authz target
 	id, email string // the target user, when the target is one
+	declID    string // the target user's pending declaration
 }
 
 // roles is what a request that grants roles grants on this target.
@@ -111,10 +113,17 @@ type matrixRequest struct {
 	csv          string // sent as a multipart upload to path when set
 }
 
+const matrixTncVersion = "matrix-1"
+
 func newMatrixWorld(t *testing.T, db store.Engine) *matrixWorld {
-	e := newEnv(t, db, withJobs)
+	e := newEnv(t, db, withJobs, withSignUp(false, func(c *otp.Service) { c.PerClientPerHour = 1000 }))
 	ctx := context.Background()
 	w := &matrixWorld{t: t, e: e, tokens: map[authz.Caller]string{}, callerIDs: map[authz.Caller]string{}}
+	// Platform terms exist so that accepting them can succeed; they gate
+	// nothing, so the rest of the matrix is unchanged.
+	if _, err := e.reg.PublishTnc(ctx, roster.SystemPrincipal, roster.TncPlatform, matrixTncVersion, "https://example.org/terms"); err != nil {
+		t.Fatal(err)
+	}
 	var err error
 	if w.school2, err = e.reg.CreateOrg(ctx, roster.SystemPrincipal, roster.Organisation{Name: "School 2", RootOrgID: e.stateA.ID}); err != nil {
 		t.Fatal(err)
@@ -206,7 +215,7 @@ func (w *matrixWorld) csv() string {
 func (w *matrixWorld) target(kind string) *matrixTarget {
 	var t matrixTarget
 	switch kind {
-	case authz.Pupil, authz.PupilToSchool1, authz.PupilAsAdmin:
+	case authz.Pupil, authz.PupilToSchool1, authz.PupilAsAdmin, authz.PupilToSchool2:
 		t = w.newUser(w.e.schoolA.ID)
 	case authz.EnrolledPupil:
 		t = w.newUser(w.e.schoolA.ID)
@@ -217,6 +226,20 @@ func (w *matrixWorld) target(kind string) *matrixTarget {
 		t = w.newUser(w.school2.ID, roster.RoleOrgAdmin)
 	case authz.OtherUser:
 		t = w.newUser(w.e.stateB.ID)
+	case authz.SignedUpUser:
+		t = w.newUser("")
+	case authz.Declarer, authz.PendingForSchl1:
+		t = w.newUser("")
+		p, err := w.e.reg.Principal(context.Background(), t.id)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		d, err := w.e.reg.Declare(context.Background(), p, registry.DeclarationInput{StateID: w.e.stateA.ID,
+			SchoolID: w.e.schoolA.ID, TeacherID: w.unique("TID-")})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		t.declID = d.ID
 	}
 	t.kind = kind
 	return &t
@@ -268,6 +291,25 @@ var matrixRequests = map[string]func(w *matrixWorld, t *matrixTarget) matrixRequ
 	"logout":     func(*matrixWorld, *matrixTarget) matrixRequest { return send(http.MethodPost, "/auth/logout", nil) },
 	"authConfig": func(*matrixWorld, *matrixTarget) matrixRequest { return get("/auth/config") },
 	"me":         func(*matrixWorld, *matrixTarget) matrixRequest { return get("/me") },
+	"currentTnc": func(*matrixWorld, *matrixTarget) matrixRequest { return get("/tnc") },
+	"acceptTnc": func(*matrixWorld, *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/me/tnc", map[string]string{"kind": roster.TncPlatform, "version": matrixTncVersion})
+	},
+	"signUpConfig":    func(*matrixWorld, *matrixTarget) matrixRequest { return get("/signup/config") },
+	"signUpLocations": func(*matrixWorld, *matrixTarget) matrixRequest { return get("/signup/locations") },
+	"signUp": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/signup", w.e.signUp.form(uniquePhone()))
+	},
+	"signUpResend": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/signup/resend", contactOf(uniquePhone()))
+	},
+	"signUpVerify": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
+		phone, code := w.e.signUp.pending(w.t)
+		return send(http.MethodPost, "/signup/verify", verifyBody(phone, signUpPassword, code))
+	},
+	"signUpChild": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/signup/child", w.e.signUp.childForm())
+	},
 	"changeOwnPassword": func(*matrixWorld, *matrixTarget) matrixRequest {
 		return send(http.MethodPost, "/me/password", map[string]string{"currentPassword": testPassword, "newPassword": testPassword})
 	},
@@ -280,6 +322,18 @@ var matrixRequests = map[string]func(w *matrixWorld, t *matrixTarget) matrixRequ
 	"updateUser": func(w *matrixWorld, t *matrixTarget) matrixRequest {
 		return send(http.MethodPatch, "/users/"+t.id, map[string]any{"lastName": "Changed"})
 	},
+	"transferUser": func(w *matrixWorld, t *matrixTarget) matrixRequest {
+		from, to := w.e.schoolA.ID, w.school2.ID
+		if t.kind == authz.OtherUser {
+			org, err := w.e.reg.CreateOrg(context.Background(), roster.SystemPrincipal, roster.Organisation{Name: w.unique("B school "), RootOrgID: w.e.stateB.ID})
+			if err != nil {
+				w.t.Fatal(err)
+			}
+			from, to = w.e.stateB.ID, org.ID
+		}
+		return send(http.MethodPost, "/users/"+t.id+"/transfer", map[string]any{"from": from, "to": to, "roles": []string{roster.RoleCourseMentor}})
+	},
+	"userHistory": func(w *matrixWorld, t *matrixTarget) matrixRequest { return get("/users/" + t.id + "/organisations") },
 	"blockUser": func(w *matrixWorld, t *matrixTarget) matrixRequest {
 		return send(http.MethodPost, "/users/"+t.id+"/block", nil)
 	},
@@ -289,11 +343,33 @@ var matrixRequests = map[string]func(w *matrixWorld, t *matrixTarget) matrixRequ
 	"deleteUser": func(w *matrixWorld, t *matrixTarget) matrixRequest {
 		return send(http.MethodDelete, "/users/"+t.id, nil)
 	},
+	"eraseUser": func(w *matrixWorld, t *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/users/"+t.id+"/erase", map[string]string{"password": testPassword})
+	},
 	"lookupUser": func(w *matrixWorld, t *matrixTarget) matrixRequest {
 		return send(http.MethodPost, "/users/lookup", map[string]string{"type": "email", "value": t.email})
 	},
-	"listOrgUsers": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
-		return get("/organisations/" + w.e.schoolA.ID + "/users")
+	"linkSSO": func(w *matrixWorld, t *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/users/"+t.id+"/sso-links", map[string]string{"provider": "matrix-idp", "subject": w.unique("sub-")})
+	},
+	"unlinkSSO": func(w *matrixWorld, t *matrixTarget) matrixRequest {
+		if err := w.e.reg.LinkIdentity(context.Background(), roster.SystemPrincipal, t.id,
+			roster.ExternalIdentity{Provider: "matrix-idp", IDType: "sso", ExternalID: w.unique("sub-")}); err != nil {
+			w.t.Fatal(err)
+		}
+		return send(http.MethodDelete, "/users/"+t.id+"/sso-links?provider=matrix-idp", nil)
+	},
+	"listOrgUsers": func(w *matrixWorld, t *matrixTarget) matrixRequest {
+		if t.kind == authz.Tenant {
+			return get("/organisations/" + w.e.stateA.ID + "/users?q=a&status=active")
+		}
+		return get("/organisations/" + w.e.schoolA.ID + "/users?limit=5")
+	},
+	"exportOrgUsers": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
+		return get("/organisations/" + w.e.schoolA.ID + "/users/export.csv?contacts=full")
+	},
+	"listAudit": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
+		return get("/audit?tenant=" + w.e.stateA.ID + "&action=user.create")
 	},
 
 	"createOrganisation": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
@@ -370,4 +446,34 @@ var matrixRequests = map[string]func(w *matrixWorld, t *matrixTarget) matrixRequ
 		return get("/uploads/" + w.uploadID + "/result.csv")
 	},
 	"uploadTemplate": func(*matrixWorld, *matrixTarget) matrixRequest { return get("/uploads/template.csv") },
+
+	"listStates": func(*matrixWorld, *matrixTarget) matrixRequest { return get("/states") },
+	"listStateSchools": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
+		return get("/states/" + w.e.stateA.ID + "/schools?q=a&limit=10")
+	},
+	"declareSelf": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/me/declaration", map[string]string{"stateId": w.e.stateA.ID,
+			"schoolId": w.e.schoolA.ID, "teacherId": w.unique("TID-")})
+	},
+	"myDeclaration": func(*matrixWorld, *matrixTarget) matrixRequest { return get("/me/declaration") },
+	"withdrawDeclaration": func(*matrixWorld, *matrixTarget) matrixRequest {
+		return send(http.MethodDelete, "/me/declaration", nil)
+	},
+	"listDeclarations": func(w *matrixWorld, t *matrixTarget) matrixRequest {
+		org := w.e.schoolA.ID
+		if t.kind == authz.Tenant {
+			org = w.e.stateA.ID
+		}
+		return get("/organisations/" + org + "/declarations?status=pending")
+	},
+	"approveDeclaration": func(w *matrixWorld, t *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/declarations/"+t.declID+"/approve", map[string]string{})
+	},
+	"rejectDeclaration": func(w *matrixWorld, t *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/declarations/"+t.declID+"/reject", map[string]string{"reason": "Not known at this school"})
+	},
+	"decideDeclarations": func(w *matrixWorld, t *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/organisations/"+w.e.schoolA.ID+"/declarations/decisions",
+			map[string]any{"decision": "approve", "ids": []string{t.declID}})
+	},
 }

@@ -49,9 +49,10 @@ func (s *Server) oidcLoginRoutes() {
 	cb := public(op("oidcCallback", http.MethodGet, "/auth/oidc/callback", "Where the OIDC provider returns the browser", "auth"))
 	cb.Description = "Finishes the sign-in, sets the session cookie as POST /auth/login does and redirects to the page " +
 		"the sign-in started from. Failures redirect to /#/login?error=<code> with code one of idp_error, bad_state, " +
-		"bad_next, bad_token, unknown_user, blocked, unavailable, server_error."
+		"bad_next, bad_token, unknown_user, blocked, unavailable, server_error, and with just-in-time users bad_claims, account_conflict."
 	cb.DefaultStatus = http.StatusFound
 	register(s, cb, s.oidcCallback)
+	s.ssoLinkRoutes()
 }
 
 func (s *Server) oidcLogin(ctx context.Context, in *oidcLoginInput) (*redirectOutput, error) {
@@ -67,6 +68,10 @@ func (s *Server) oidcCallback(ctx context.Context, in *oidcCallbackInput) (*redi
 	sess, err := s.cfg.OIDCLogin.Finish(ctx, auth.Callback{Code: in.Code, State: in.State, Error: in.Error, Sealed: in.Cookie})
 	if err != nil {
 		return s.oidcFailed(ctx, err), nil
+	}
+	if sess.Link != nil {
+		infoFrom(ctx).userID = sess.Principal.UserID
+		return s.finishSSOLink(ctx, sess), nil
 	}
 	infoFrom(ctx).userID = sess.Principal.UserID
 	s.log.InfoContext(ctx, "signed in with OIDC", "user", sess.Principal.UserID)

@@ -59,7 +59,13 @@ func newBrowser(e *env) *browser {
 // returns the address the browser ends up at, fragment included.
 func (b *browser) open(path string) *url.URL {
 	b.e.t.Helper()
-	u, err := url.Parse(b.e.srv.URL + path)
+	return b.follow(b.e.srv.URL + path)
+}
+
+// follow is open for an absolute address, such as the IdP's.
+func (b *browser) follow(raw string) *url.URL {
+	b.e.t.Helper()
+	u, err := url.Parse(raw)
 	if err != nil {
 		b.e.t.Fatal(err)
 	}

@@ -77,7 +77,7 @@ func TestControlCharactersAreClientErrors(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		e := newEnv(t, db)
 		admin := e.login("adminA")
-		for _, path := range []string{"/api/v1/users/a%00b", "/api/v1/organisations/x%00/users", "/api/v1/organisations/" + e.stateA.ID + "/users?after=a%00"} {
+		for _, path := range []string{"/api/v1/users/a%00b", "/api/v1/organisations/x%00/users", "/api/v1/organisations/" + e.stateA.ID + "/users?cursor=a%00"} {
 			res := e.do(http.MethodGet, path, admin, nil, nil).expect(t, http.StatusBadRequest)
 			if !res.contains("control characters") {
 				t.Errorf("%s: %s", path, res.body)

@@ -24,6 +24,7 @@ import (
 	"github.com/roster-dev/roster/internal/course"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/report"
+	"github.com/roster-dev/roster/internal/signup"
 	"github.com/roster-dev/roster/internal/upload"
 )
 
@@ -52,6 +53,7 @@ type Config struct {
 	Courses  *course.Service // optional: course, batch, enrolment and consent routes
 	Reports  *report.Service // optional: User Profile Exhaust routes
 	Uploads  *upload.Service // optional: bulk CSV registration routes
+	SignUp   *signup.Service // optional: self sign-up routes
 	Auth     *auth.Authenticator
 	// OIDCLogin, when set, adds browser sign-in with the OIDC provider.
 	OIDCLogin *auth.OIDCLogin
@@ -147,11 +149,18 @@ func New(cfg Config) *Server {
 	}
 
 	s.authRoutes()
+	s.tncRoutes()
 	s.userRoutes()
+	s.eraseRoutes()
+	s.ssoRoutes()
 	s.orgRoutes()
 	s.courseRoutes()
 	s.reportRoutes()
 	s.uploadRoutes()
+	s.declarationRoutes()
+	if cfg.SignUp != nil {
+		s.signUpRoutes()
+	}
 
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -16,6 +16,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/sheet"
 	"github.com/roster-dev/roster/internal/upload"
 )
@@ -56,6 +57,8 @@ type uploadForm struct {
 	data       []byte
 	org        upload.OrgRef
 	dryRun     bool
+	mode       string
+	confirm    bool
 	fileExists bool
 }
 
@@ -63,7 +66,7 @@ type uploadForm struct {
 // part headers and the small text fields.
 const multipartOverhead = 64 << 10
 
-// Bounds of the upload form besides the file: the form has five fields,
+// Bounds of the upload form besides the file: the form has seven fields,
 // each a short id or flag.
 const (
 	maxFormParts = 8
@@ -90,7 +93,11 @@ func (s *Server) uploadRoutes() {
 		"(as a form field or in the query string: POST /uploads?dryRun=true). " +
 		"The file is checked as a whole at once (encoding, header, row limit); then rows are processed in the background: " +
 		"the answer (202) carries the upload id to poll. With dryRun=true every row is validated, including against existing users, " +
-		"and the answer (200) lists every row's result without creating anyone."
+		"and the answer (200) lists every row's result without creating anyone. " +
+		"mode is create (default), update (every row names an existing user by userName, or by externalId with externalIdType and externalIdProvider) " +
+		"or upsert (update when the user exists, create otherwise); in update and upsert a blank cell leaves a field as it is and " + registry.ClearMarker + " clears it, " +
+		"and a dry run lists per row its action and the fields it changes, old and new, personal values masked. " +
+		"An update or upsert that would change or block more of the organisation's members than the change threshold is refused (422, field confirm) unless confirm=true."
 	submit.MaxBodyBytes = maxBytes + multipartOverhead
 	submit.BodyReadTimeout = 2 * time.Minute
 	// huma would try to decode the form against the schema below, and echo
@@ -111,6 +118,8 @@ func (s *Server) uploadRoutes() {
 				"provider":   {Type: "string", Description: "With externalId: the tenant channel, instead of orgId"},
 				"externalId": {Type: "string", Description: "With provider: the organisation's external id"},
 				"dryRun":     {Type: "boolean", Description: "Validate only (may also be given in the query string)"},
+				"mode":       {Type: "string", Enum: []any{roster.UploadModeCreate, roster.UploadModeUpdate, roster.UploadModeUpsert}, Description: "create (default), update or upsert"},
+				"confirm":    {Type: "boolean", Description: "Go ahead although the file changes more of the organisation than the change threshold"},
 			},
 		}},
 	}}
@@ -152,14 +161,15 @@ func (s *Server) submitUpload(ctx context.Context, in *struct {
 		return nil, err
 	}
 	p := caller(ctx)
+	opt := upload.Options{Mode: form.mode, Confirm: form.confirm}
 	if form.dryRun || in.DryRun {
-		res, err := s.cfg.Uploads.DryRun(ctx, p, form.org, form.fileName, form.data)
+		res, err := s.cfg.Uploads.DryRunWith(ctx, p, form.org, form.fileName, form.data, opt)
 		if err != nil {
 			return nil, err
 		}
 		return &uploadOutput{Status: http.StatusOK, Body: uploadView{Upload: res.Upload, Rows: nonNil(res.Rows)}}, nil
 	}
-	up, err := s.cfg.Uploads.Submit(ctx, p, form.org, form.fileName, form.data, false)
+	up, err := s.cfg.Uploads.SubmitWith(ctx, p, form.org, form.fileName, form.data, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +203,7 @@ func (s *Server) getUpload(ctx context.Context, in *uploadIDInput) (*uploadOutpu
 
 func (s *Server) listUploadRows(ctx context.Context, in *struct {
 	ID     string `path:"id" maxLength:"64"`
-	Status string `query:"status" maxLength:"16" doc:"all, created, failed or valid (any case)"`
+	Status string `query:"status" maxLength:"16" doc:"all, created, updated, failed or valid (any case)"`
 	After  int    `query:"after" minimum:"0" doc:"Row number the previous page ended with"`
 	Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
 }) (*uploadRowsOutput, error) {
@@ -261,7 +271,7 @@ func parseUploadForm(contentType string, body []byte, maxFile int64) (*uploadFor
 			return nil, roster.Invalid(roster.FieldError{Field: "file", Message: "the form could not be read"})
 		}
 		if parts == maxFormParts {
-			return nil, roster.Errorf(roster.ETOOLARGE, "the form has more than %d parts; send the file, orgId (or provider and externalId) and dryRun only", maxFormParts)
+			return nil, roster.Errorf(roster.ETOOLARGE, "the form has more than %d parts; send the file, orgId (or provider and externalId), dryRun, mode and confirm only", maxFormParts)
 		}
 		name := part.FormName()
 		if name == "file" {
@@ -301,6 +311,14 @@ func parseUploadForm(contentType string, body []byte, maxFile int64) (*uploadFor
 				fields = append(fields, roster.FieldError{Field: "dryRun", Message: "must be true or false"})
 			}
 			f.dryRun = b
+		case "confirm":
+			b, err := strconv.ParseBool(strings.ToLower(value))
+			if value != "" && err != nil {
+				fields = append(fields, roster.FieldError{Field: "confirm", Message: "must be true or false"})
+			}
+			f.confirm = b
+		case "mode":
+			f.mode = value
 		}
 	}
 	if !f.fileExists {

@@ -96,7 +96,7 @@ func TestUploadOverHTTP(t *testing.T) {
 			expect(t, http.StatusOK)
 
 		res := e.do(http.MethodGet, "/api/v1/uploads/"+up.ID+"/result.csv", admin, nil, nil).expect(t, http.StatusOK)
-		if !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") || !res.contains("status,errors") ||
+		if !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") || !res.contains("password,result,errors") ||
 			!res.contains("CREATED") || res.contains("Upl0adPass") {
 			t.Errorf("result CSV = %q", res.body)
 		}
@@ -218,5 +218,41 @@ func TestUploadDryRunInQueryAndOrgByExternalID(t *testing.T) {
 		if !found {
 			t.Errorf("POST /api/v1/uploads parameters: %+v", doc.Paths["/api/v1/uploads"]["post"].Parameters)
 		}
+	})
+}
+
+// An update over HTTP: the dry run answers each row's action and changes
+// (contacts masked) and the threshold; past the threshold the upload is
+// refused on confirm until confirm=true.
+func TestUpdateUploadOverHTTP(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		e := newEnv(t, db, withJobs)
+		admin := e.login("adminA")
+		e.createUser(e.schoolA.ID, "teacherOne", "one@example.org")
+		e.createUser(e.schoolA.ID, "teacherTwo", "two@example.org")
+		file := "userName,lastName,email\r\nteacherOne,Rao,new.one@example.org\r\nteacherTwo,#clear,\r\n"
+		var dry uploadBody
+		e.postUpload(admin, map[string]string{"orgId": e.schoolA.ID, "dryRun": "true", "mode": "update"}, "u.csv", file, &dry).
+			expect(t, http.StatusOK)
+		if dry.Mode != roster.UploadModeUpdate || dry.Failed != 0 || len(dry.Rows) != 2 || dry.Threshold == nil || !dry.Threshold.Exceeded || dry.Threshold.Changed != 2 {
+			t.Fatalf("dry run %+v", dry)
+		}
+		want := []roster.FieldChange{{Field: "lastName", Old: "teacherOne", New: "Rao"}, {Field: "email", Old: "on*@example.org", New: "ne*****@example.org"}}
+		if got := dry.Rows[0].Changes; len(got) != 2 || got[0] != want[0] || got[1] != want[1] || dry.Rows[0].Action != roster.RowActionUpdate {
+			t.Fatalf("row 2 %+v", dry.Rows[0])
+		}
+		p := e.postUpload(admin, map[string]string{"orgId": e.schoolA.ID, "mode": "update"}, "u.csv", file, nil).
+			expect(t, http.StatusUnprocessableEntity).problem(t)
+		if len(p.Errors) != 1 || p.Errors[0].Location != "body.confirm" || !strings.Contains(p.Errors[0].Message, "2 of the organisation's 2 users (100%)") {
+			t.Fatalf("refusal %+v", p)
+		}
+		var up uploadBody
+		e.postUpload(admin, map[string]string{"orgId": e.schoolA.ID, "mode": "update", "confirm": "true"}, "u.csv", file, &up).
+			expect(t, http.StatusAccepted)
+		if !up.Confirmed || up.Mode != roster.UploadModeUpdate {
+			t.Fatalf("accepted %+v", up.Upload)
+		}
+		e.postUpload(admin, map[string]string{"orgId": e.schoolA.ID, "mode": "replace"}, "u.csv", file, nil).
+			expect(t, http.StatusUnprocessableEntity)
 	})
 }

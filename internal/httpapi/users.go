@@ -3,6 +3,8 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/registry"
@@ -79,8 +81,37 @@ const ruleBookNote = "Fields are checked by the registry's rule book, with the s
 	"framework.gradeLevel/subject as grade/subject."
 
 type userOutput struct {
+	ETag string `header:"ETag" doc:"The user's version; send it back as If-Match to change the user only if nobody else has since"`
 	Body *registry.UserView
 }
+
+func newUserOutput(u *registry.UserView) *userOutput {
+	return &userOutput{ETag: etag(u.Version), Body: u}
+}
+
+// etag is a user version as an entity tag. The tag names the stored
+// record, not the bytes sent: every caller's view of one version has it.
+func etag(version int64) string { return `"v` + strconv.FormatInt(version, 10) + `"` }
+
+// ifMatch turns an If-Match header into the version a write must find:
+// nil for no header or "*" (the user exists, which the write checks
+// anyway). A tag that is not one of ours can never match, so it becomes
+// a version no row has.
+func ifMatch(h string) *int64 {
+	h = strings.TrimSpace(h)
+	if h == "" || h == "*" {
+		return nil
+	}
+	v, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(h, `"v`), `"`), 10, 64)
+	if err != nil || etag(v) != h {
+		v = -1
+	}
+	return &v
+}
+
+// ifMatchDoc is the If-Match rule of every user write.
+const ifMatchDoc = "Optional. The ETag of the copy the change is based on (GET /users/{id}); when the user has been " +
+	"changed since, the answer is 412 and nothing is written. Without it the last write wins. The console always sends it."
 
 type userIDInput struct {
 	ID string `path:"id" maxLength:"64"`
@@ -94,19 +125,6 @@ type lookupInput struct {
 		Value    string `json:"value" maxLength:"320"`
 		Provider string `json:"provider,omitempty" maxLength:"100" doc:"External id lookups only"`
 		IDType   string `json:"idType,omitempty" maxLength:"100" doc:"External id lookups only"`
-	}
-}
-
-type listUsersInput struct {
-	OrgID string `path:"orgId" maxLength:"64"`
-	After string `query:"after" maxLength:"64" doc:"Id of the last user of the previous page"`
-	Limit int    `query:"limit" minimum:"1" maximum:"500" default:"100"`
-}
-
-type userListOutput struct {
-	Body struct {
-		Users []registry.UserView `json:"users"`
-		Next  string              `json:"next,omitempty" doc:"Pass as 'after' for the next page; empty on the last page"`
 	}
 }
 
@@ -129,8 +147,26 @@ func (s *Server) userRoutes() {
 	patch.Description = "The fields given are checked as on create. " + ruleBookNote + " " +
 		"A password set here (an admin's reset) ends every session and token the user had. " +
 		"Callers change their own password with POST /me/password, which asks for the current one; here it gives 422."
-	patch.Errors = append(patch.Errors, http.StatusNotFound, http.StatusConflict)
+	patch.Description += " roles replaces the roles of current memberships (organisation id → roles) and needs an admin who " +
+		"manages the user and may grant those roles there; only an admin of the whole tenant grants ORG_ADMIN. " +
+		"Changing email or phone resets emailVerified or phoneVerified and keeps the old value, sealed, as prevUsedEmail or prevUsedPhone. " +
+		"If-Match: " + ifMatchDoc
+	patch.Errors = append(patch.Errors, http.StatusNotFound, http.StatusConflict, http.StatusPreconditionFailed)
 	register(s, patch, s.updateUser)
+
+	transfer := op("transferUser", http.MethodPost, "/users/{id}/transfer", "Move a user from one organisation to another", "users")
+	transfer.Description = "In one step the membership of 'from' ends (orgLeftDate set; it stays in the user's history and reports) " +
+		"and one of 'to' opens with the roles given. The caller must manage the user and be an admin of 'to' or of the whole tenant: " +
+		"a school's admin alone cannot move a teacher into another school. Both organisations are in the user's tenant. " +
+		"If-Match: " + ifMatchDoc
+	transfer.Errors = append(transfer.Errors, http.StatusNotFound, http.StatusConflict, http.StatusPreconditionFailed)
+	register(s, transfer, s.transferUser)
+
+	history := op("userHistory", http.MethodGet, "/users/{id}/organisations", "A user's organisations, past and present", "users")
+	history.Description = "Every organisation the user has belonged to, oldest first, with the roles held and the join and leave dates; " +
+		"readable by whoever may read the user."
+	history.Errors = append(history.Errors, http.StatusNotFound)
+	register(s, history, s.userHistory)
 
 	status := func(id, method, path, summary string, fn func(context.Context, *roster.Principal, string) error) {
 		o := op(id, method, path, summary, "users")
@@ -147,9 +183,7 @@ func (s *Server) userRoutes() {
 	lookup.Errors = append(lookup.Errors, http.StatusNotFound)
 	register(s, lookup, s.lookupUser)
 
-	list := op("listOrgUsers", http.MethodGet, "/organisations/{orgId}/users", "List an organisation's members", "users")
-	list.Errors = append(list.Errors, http.StatusNotFound)
-	register(s, list, s.listOrgUsers)
+	s.directoryRoutes()
 	s.describeUserBodies()
 }
 func (s *Server) createUser(ctx context.Context, in *struct{ Body createUserBody }) (*userOutput, error) {
@@ -157,7 +191,7 @@ func (s *Server) createUser(ctx context.Context, in *struct{ Body createUserBody
 	if err != nil {
 		return nil, err
 	}
-	return &userOutput{Body: u}, nil
+	return newUserOutput(u), nil
 }
 
 func (s *Server) getUser(ctx context.Context, in *userIDInput) (*userOutput, error) {
@@ -165,13 +199,15 @@ func (s *Server) getUser(ctx context.Context, in *userIDInput) (*userOutput, err
 	if err != nil {
 		return nil, err
 	}
-	return &userOutput{Body: u}, nil
+	return newUserOutput(u), nil
 }
 
 func (s *Server) updateUser(ctx context.Context, in *struct {
-	ID   string `path:"id" maxLength:"64"`
-	Body registry.UserPatch
+	ID      string `path:"id" maxLength:"64"`
+	IfMatch string `header:"If-Match" maxLength:"100"`
+	Body    registry.UserPatch
 }) (*userOutput, error) {
+	in.Body.IfVersion = ifMatch(in.IfMatch)
 	u, err := s.reg.UpdateUser(ctx, caller(ctx), in.ID, in.Body)
 	if err != nil {
 		return nil, err
@@ -181,7 +217,41 @@ func (s *Server) updateUser(ctx context.Context, in *struct {
 		// cache expires.
 		s.auth.Forget(in.ID)
 	}
-	return &userOutput{Body: u}, nil
+	if in.Body.Roles != nil {
+		// The user's grants changed: their next request must see it.
+		s.auth.Forget(in.ID)
+	}
+	return newUserOutput(u), nil
+}
+
+func (s *Server) transferUser(ctx context.Context, in *struct {
+	ID      string `path:"id" maxLength:"64"`
+	IfMatch string `header:"If-Match" maxLength:"100"`
+	Body    registry.Transfer
+}) (*userOutput, error) {
+	in.Body.IfVersion = ifMatch(in.IfMatch)
+	u, err := s.reg.TransferUser(ctx, caller(ctx), in.ID, in.Body)
+	if err != nil {
+		return nil, err
+	}
+	s.auth.Forget(in.ID) // their grants changed
+	return newUserOutput(u), nil
+}
+
+type historyOutput struct {
+	Body struct {
+		Organisations []registry.Stint `json:"organisations"`
+	}
+}
+
+func (s *Server) userHistory(ctx context.Context, in *userIDInput) (*historyOutput, error) {
+	h, err := s.reg.History(ctx, caller(ctx), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := &historyOutput{}
+	out.Body.Organisations = h
+	return out, nil
 }
 
 func (s *Server) lookupUser(ctx context.Context, in *lookupInput) (*userOutput, error) {
@@ -191,20 +261,7 @@ func (s *Server) lookupUser(ctx context.Context, in *lookupInput) (*userOutput, 
 	if err != nil {
 		return nil, err
 	}
-	return &userOutput{Body: u}, nil
-}
-
-func (s *Server) listOrgUsers(ctx context.Context, in *listUsersInput) (*userListOutput, error) {
-	users, err := s.reg.ListUsers(ctx, caller(ctx), in.OrgID, in.After, in.Limit)
-	if err != nil {
-		return nil, err
-	}
-	out := &userListOutput{}
-	out.Body.Users = users
-	if len(users) == in.Limit {
-		out.Body.Next = users[len(users)-1].ID
-	}
-	return out, nil
+	return newUserOutput(u), nil
 }
 
 // describeUserBodies writes the registry's rule book into the API

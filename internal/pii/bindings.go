@@ -14,9 +14,11 @@ import (
 //	users.email_enc, phone_enc, recovery_email_enc,
 //	recovery_phone_enc, prev_used_email_enc, prev_used_phone_enc  UserField(id, "email" | "phone" | …)
 //	usr_external_identity.external_id_enc                          ExternalID(provider, idType, userID)
+//	user_key.wrapped_enc (the user's data key, sealed by the ring)  UserKeyWrap(userID)
 //	upload.file_enc                                                UploadFile(uploadID)
 //	upload_row.original_enc                                        UploadRow(uploadID, row)
 //	report_request.password_enc                                    ReportPassword(reportID)
+//	user_declaration.teacher_id_enc                                Declaration(declarationID)
 //	the OIDC sign-in state cookie (not stored)                     OIDCLoginState
 var SealedColumns = []struct{ Table, Column, Binding string }{
 	{"users", "email_enc", UserField("<id>", FieldEmail)},
@@ -26,9 +28,11 @@ var SealedColumns = []struct{ Table, Column, Binding string }{
 	{"users", "prev_used_email_enc", UserField("<id>", PrevUsed(FieldEmail))},
 	{"users", "prev_used_phone_enc", UserField("<id>", PrevUsed(FieldPhone))},
 	{"usr_external_identity", "external_id_enc", ExternalID("<provider>", "<idType>", "<userId>")},
+	{"user_key", "wrapped_enc", UserKeyWrap("<userId>")},
 	{"upload", "file_enc", UploadFile("<id>")},
 	{"upload_row", "original_enc", UploadRow("<uploadId>", 0)},
 	{"report_request", "password_enc", ReportPassword("<id>")},
+	{"user_declaration", "teacher_id_enc", Declaration("<id>")},
 }
 
 // Sealed user fields: the column is the field name plus "_enc".
@@ -49,6 +53,14 @@ func UserField(userID, field string) string { return "users/" + userID + "/" + f
 func ExternalID(provider, idType, userID string) string {
 	return "usr_external_identity/" + provider + "/" + idType + "/" + userID
 }
+
+// UserKeyWrap binds a user's wrapped data key to that user. The users and
+// usr_external_identity values above are sealed under that data key
+// (userkey.go), or by the ring directly if written before per-user keys.
+func UserKeyWrap(userID string) string { return "user_key/" + userID }
+
+// Declaration binds a declared teacher id to its declaration.
+func Declaration(id string) string { return "user_declaration/" + id + "/teacher_id" }
 
 // UploadFile binds an uploaded file to its upload.
 func UploadFile(uploadID string) string { return "upload/" + uploadID + "/file" }
@@ -87,3 +99,9 @@ func OIDCStateKey(tokenKey []byte) []byte { return derive(tokenKey, "roster/oidc
 func legacyLinkKey(indexKey []byte) []byte {
 	return []byte(blindIndex(indexKey, "report-download-link-key", "v1"))
 }
+
+// OneTimeCodeKey is the key one-time codes are hashed with before they
+// are stored, derived from the blind-index key: that key is already on
+// every replica and never rotates, and a code lives ten minutes, so a
+// rotation would cost nothing but codes in flight.
+func (k *Keyring) OneTimeCodeKey() []byte { return derive(k.indexKey, "roster/one-time-code/v1") }

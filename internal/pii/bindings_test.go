@@ -24,9 +24,11 @@ func TestBindingsOpenOldData(t *testing.T) {
 		{"users/u1/prev_used_email", UserField("u1", PrevUsed(FieldEmail))},
 		{"users/u1/prev_used_phone", UserField("u1", PrevUsed(FieldPhone))},
 		{"usr_external_identity/tn/tn/u1", ExternalID("tn", "tn", "u1")},
+		{"user_key/u1", UserKeyWrap("u1")},
 		{"upload/up1/file", UploadFile("up1")},
 		{"upload_row/up1/17", UploadRow("up1", 17)},
 		{"report/r1/password", ReportPassword("r1")},
+		{"user_declaration/d1/teacher_id", Declaration("d1")},
 		{"roster oidc login state", OIDCLoginState},
 	} {
 		sealed := k.Seal("value of "+c.old, c.old)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/store"
 )
 
@@ -43,6 +44,7 @@ func (s *Service) CreateUsersTx(ctx context.Context, tx store.Tx, p *roster.Prin
 	}
 	ids := make([]string, len(in))
 	recs := make([]*store.UserRecord, len(in))
+	keys := make([]store.UserKeyRecord, len(in))
 	var lookups []store.Lookup
 	var identities []store.ExternalIdentityRecord
 	memberships := make([]roster.Membership, len(in))
@@ -80,15 +82,19 @@ func (s *Service) CreateUsersTx(ctx context.Context, tx store.Tx, p *roster.Prin
 		if n.username == "" {
 			n.username = usernameBase(nu.User.FirstName, nu.User.LastName) + "_" + usernameSuffix()
 		}
-		recs[i] = s.newRecord(actorID, nu, n, root, now)
-		ids[i] = recs[i].ID
+		var uk *pii.UserKey
+		recs[i], uk = s.newRecord(actorID, nu, n, root, now)
+		ids[i], keys[i] = recs[i].ID, recs[i].Key
 		for _, c := range s.claims(n) {
 			lookups = append(lookups, store.Lookup{Type: c.typ, Value: c.value, UserID: ids[i]})
 		}
-		identities = append(identities, s.externalIdentities(actorID, ids[i], n, now)...)
-		memberships[i] = newMembership(actorID, ids[i], nu, org, now)
+		identities = append(identities, s.externalIdentities(actorID, uk, n, now)...)
+		memberships[i] = s.newMembership(actorID, ids[i], nu, org, now)
 	}
 	err := store.InsertUsers(ctx, tx, recs)
+	if err == nil {
+		err = store.InsertUserKeys(ctx, tx, keys)
+	}
 	if err == nil {
 		err = store.InsertLookups(ctx, tx, lookups)
 	}

@@ -73,7 +73,9 @@ func (s *Service) noteConflict(ctx context.Context, q store.Queryer, p *roster.P
 	if holder.RootOrgID != tenant {
 		scope = ConflictOtherTenant
 	}
-	return store.Audit(ctx, q, p.UserID, AuditConflict, "user", holderID, scope, "field="+field)
+	// The row belongs to the tenant where the clash was met: another
+	// tenant's admins must not learn who probed their users.
+	return store.AuditTenant(ctx, q, tenant, p.UserID, AuditConflict, "user", holderID, scope, "field="+field)
 }
 
 // auditConflicts records the clashes of a refused create or change after

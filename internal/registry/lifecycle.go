@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 
@@ -28,6 +29,16 @@ type UserPatch struct {
 	RecoveryEmail    *string               `json:"recoveryEmail,omitempty"`
 	RecoveryPhone    *string               `json:"recoveryPhone,omitempty"`
 	CountryCode      *string               `json:"countryCode,omitempty"`
+	Language         *[]string             `json:"language,omitempty" maxItems:"20"`
+	Position         *string               `json:"position,omitempty"`
+	// Roles replaces the roles of the user's current memberships, by
+	// organisation id; joining or leaving an organisation is a membership
+	// change or a transfer, not an edit.
+	Roles *map[string][]string `json:"roles,omitempty" maxProperties:"20" doc:"Organisation id → the user's roles there (PUBLIC when empty), for organisations the user belongs to now"`
+	// IfVersion, when set, is the version the caller's copy was read at
+	// (the ETag of GET /users/{id}); the edit fails with ESTALE if the
+	// user has changed since.
+	IfVersion *int64 `json:"-"`
 }
 
 // checkPatch runs the rule book over the user as the patch would leave
@@ -50,7 +61,7 @@ func (s *Service) checkPatch(ctx context.Context, q store.Queryer, rec *store.Us
 		{FieldEmail, &u.Email, patch.Email}, {FieldPhone, &u.Phone, patch.Phone},
 		{FieldCountryCode, &u.CountryCode, patch.CountryCode},
 		{FieldRecoveryEmail, &u.RecoveryEmail, patch.RecoveryEmail}, {FieldRecoveryPhone, &u.RecoveryPhone, patch.RecoveryPhone},
-		{FieldPassword, &cand.Password, patch.Password},
+		{FieldPassword, &cand.Password, patch.Password}, {FieldPosition, &u.Position, patch.Position},
 	} {
 		if f.v != nil {
 			*f.dst, touched[f.field] = *f.v, true
@@ -64,6 +75,9 @@ func (s *Service) checkPatch(ctx context.Context, q store.Queryer, rec *store.Us
 	}
 	if patch.ProfileUserTypes != nil {
 		u.ProfileUserTypes, touched[FieldProfileUserType] = *patch.ProfileUserTypes, true
+	}
+	if patch.Language != nil {
+		u.Language, touched[FieldLanguage] = slices.Clone(*patch.Language), true
 	}
 	if patch.Framework != nil {
 		u.Framework = maps.Clone(*patch.Framework)
@@ -92,6 +106,7 @@ func (s *Service) checkPatch(ctx context.Context, q store.Queryer, rec *store.Us
 	}
 	rec.FirstName, rec.LastName, rec.DOB, rec.Gender = u.FirstName, u.LastName, u.DOB, u.Gender
 	rec.ProfileLocation, rec.ProfileUserTypes, rec.Framework = u.ProfileLocation, u.ProfileUserTypes, u.Framework
+	rec.Language, rec.Position = u.Language, u.Position
 	for _, f := range []struct {
 		dst *string
 		v   string
@@ -105,9 +120,8 @@ func (s *Service) checkPatch(ctx context.Context, q store.Queryer, rec *store.Us
 	return nil, nil
 }
 
-// UpdateUser applies patch; the user themselves or an admin who manages
-// them (authz.UpdateUser) may do it. Changing email or phone moves the old value to prevUsed* and
-// moves the lookup, failing with ECONFLICT if the new value is taken.
+// UpdateUser applies patch in a transaction of its own (UpdateUserTx
+// says what it does) and returns the user as p now sees them.
 func (s *Service) UpdateUser(ctx context.Context, p *roster.Principal, id string, patch UserPatch) (*UserView, error) {
 	var contacts NewUser // the unique values the patch claims
 	if patch.Email != nil || patch.Phone != nil {
@@ -121,67 +135,16 @@ func (s *Service) UpdateUser(ctx context.Context, p *roster.Principal, id string
 			contacts.User.Phone = *patch.Phone
 		}
 	}
-	tenant := ""
-	err := store.InTx(ctx, s.db, func(tx store.Tx) error {
-		rec, err := s.userFor(ctx, tx, p, id, authz.UpdateUser)
-		if err != nil {
+	var res Edit
+	err := unlessRaced(patch.IfVersion == nil, func() error {
+		return store.InTx(ctx, s.db, func(tx store.Tx) error {
+			var err error
+			res, err = s.UpdateUserTx(ctx, tx, p, id, patch)
 			return err
-		}
-		tenant = rec.RootOrgID
-		errs, err := s.checkPatch(ctx, tx, rec, &patch)
-		if err != nil {
-			return err
-		}
-		if patch.Password != nil && p.UserID == rec.ID {
-			// Whoever holds a session could otherwise take the account
-			// over for good.
-			errs = append(errs, roster.FieldError{Field: FieldPassword, Message: "change your own password with POST /api/v1/me/password, which asks for the current one"})
-		}
-		if len(errs) == 0 && patch.Password != nil {
-			if rec.PasswordHash, err = s.hashPassword(ctx, password.Interactive, *patch.Password); err != nil {
-				return err
-			}
-		}
-		if patch.RecoveryEmail != nil {
-			rec.RecoveryEmailEnc = s.keys.Seal(*patch.RecoveryEmail, pii.UserField(rec.ID, pii.FieldRecoveryEmail))
-		}
-		if patch.RecoveryPhone != nil {
-			rec.RecoveryPhoneEnc = s.keys.Seal(*patch.RecoveryPhone, pii.UserField(rec.ID, pii.FieldRecoveryPhone))
-		}
-		if patch.Email != nil && len(errs) == 0 {
-			if fe, err := s.changeContact(ctx, tx, rec, roster.LookupEmail, *patch.Email); err != nil {
-				return err
-			} else if fe != nil {
-				errs = append(errs, *fe)
-			}
-		}
-		if patch.Phone != nil && len(errs) == 0 {
-			if fe, err := s.changeContact(ctx, tx, rec, roster.LookupPhone, *patch.Phone); err != nil {
-				return err
-			} else if fe != nil {
-				errs = append(errs, *fe)
-			}
-		}
-		if len(errs) > 0 {
-			for _, e := range errs {
-				if e.Message == e.Field+" already in use" {
-					return &roster.Error{Code: roster.ECONFLICT, Message: "user already exists", Fields: errs}
-				}
-			}
-			return roster.Invalid(errs...)
-		}
-		now := roster.Now()
-		rec.UpdatedBy, rec.UpdatedDate = p.UserID, &now
-		if err := store.UpdateUser(ctx, tx, rec); err != nil {
-			return err
-		}
-		if patch.Password != nil {
-			return endSessions(ctx, tx, p.UserID, rec.ID, "reset")
-		}
-		return nil
+		})
 	})
 	if inUse(err) {
-		if aerr := s.auditConflicts(ctx, p, tenant, id, contacts); aerr != nil {
+		if aerr := s.auditConflicts(ctx, p, res.Tenant, id, contacts); aerr != nil {
 			return nil, aerr
 		}
 	}
@@ -189,6 +152,18 @@ func (s *Service) UpdateUser(ctx context.Context, p *roster.Principal, id string
 		return nil, err
 	}
 	return s.GetUser(ctx, p, id)
+}
+
+// unlessRaced runs a write again when another write of the same user
+// committed between its read and its own (store.ErrStale), so a caller who
+// gave no If-Match gets "last write wins" without undoing the other's
+// change. With a precondition (retry false) the stale answer stands.
+func unlessRaced(retry bool, write func() error) error {
+	err := write()
+	for i := 0; retry && i < 3 && errors.Is(err, store.ErrStale); i++ {
+		err = write()
+	}
+	return err
 }
 
 // Field names of a password change.
@@ -268,7 +243,7 @@ func orDefault(s, def string) string {
 // by the rule book, "" to clear it), keeping the old value
 // sealed as prevUsed* and moving the lookup row. A value the caller got
 // wrong comes back as a field error; a database failure as an error.
-func (s *Service) changeContact(ctx context.Context, tx store.Tx, rec *store.UserRecord, kind, value string) (*roster.FieldError, error) {
+func (s *Service) changeContact(ctx context.Context, tx store.Tx, keys *pii.UserKey, rec *store.UserRecord, kind, value string) (*roster.FieldError, error) {
 	field := FieldEmail
 	oldEnc, prevEnc, masked := &rec.EmailEnc, &rec.PrevUsedEmailEnc, &rec.MaskedEmail
 	mask := pii.MaskEmail
@@ -277,7 +252,7 @@ func (s *Service) changeContact(ctx context.Context, tx store.Tx, rec *store.Use
 		oldEnc, prevEnc, masked = &rec.PhoneEnc, &rec.PrevUsedPhoneEnc, &rec.MaskedPhone
 		mask = pii.MaskPhone
 	}
-	old, err := s.keys.Open(*oldEnc, pii.UserField(rec.ID, field))
+	old, err := keys.Open(*oldEnc, pii.UserField(rec.ID, field))
 	if err != nil {
 		return nil, err
 	}
@@ -296,9 +271,15 @@ func (s *Service) changeContact(ctx context.Context, tx store.Tx, rec *store.Use
 		if err := store.DeleteLookup(ctx, tx, kind, s.lookupValue(kind, old), rec.ID); err != nil {
 			return nil, err
 		}
-		*prevEnc = s.keys.Seal(old, pii.UserField(rec.ID, pii.PrevUsed(field)))
+		*prevEnc = keys.Seal(old, pii.UserField(rec.ID, pii.PrevUsed(field)))
 	}
-	*oldEnc = s.keys.Seal(value, pii.UserField(rec.ID, field))
+	*oldEnc = keys.Seal(value, pii.UserField(rec.ID, field))
+	// A new address or number has not been proved to be the user's.
+	if kind == roster.LookupPhone {
+		rec.PhoneVerified = false
+	} else {
+		rec.EmailVerified = false
+	}
 	*masked = ""
 	if value != "" {
 		*masked = mask(value)
@@ -313,7 +294,7 @@ func (s *Service) changeContact(ctx context.Context, tx store.Tx, rec *store.Use
 // isDeleted true. The user keeps their email, phone and username, cannot
 // log in, and existing sessions stop at the next request.
 func (s *Service) BlockUser(ctx context.Context, p *roster.Principal, id string) error {
-	return s.setStatus(ctx, p, id, "block", func(rec *store.UserRecord) error {
+	return s.setStatus(ctx, p, id, "block", func(_ store.Tx, rec *store.UserRecord) error {
 		if p.UserID == rec.ID {
 			return roster.Errorf(roster.EINVALID, "you cannot block yourself")
 		}
@@ -324,7 +305,7 @@ func (s *Service) BlockUser(ctx context.Context, p *roster.Principal, id string)
 
 // UnblockUser reverses BlockUser. Deleted users cannot be unblocked.
 func (s *Service) UnblockUser(ctx context.Context, p *roster.Principal, id string) error {
-	return s.setStatus(ctx, p, id, "unblock", func(rec *store.UserRecord) error {
+	return s.setStatus(ctx, p, id, "unblock", func(_ store.Tx, rec *store.UserRecord) error {
 		rec.Status, rec.IsDeleted = roster.StatusActive, false
 		return nil
 	})
@@ -335,7 +316,11 @@ func (s *Service) UnblockUser(ctx context.Context, p *roster.Principal, id strin
 // username and external ids are released for reuse, and the contact
 // details are kept only as sealed prevUsed* values.
 func (s *Service) DeleteUser(ctx context.Context, p *roster.Principal, id string) error {
-	return s.setStatus(ctx, p, id, "delete", func(rec *store.UserRecord) error {
+	return s.setStatus(ctx, p, id, "delete", func(tx store.Tx, rec *store.UserRecord) error {
+		keys, err := s.writeKey(ctx, tx, rec.ID)
+		if err != nil {
+			return err
+		}
 		now := roster.Now()
 		rec.Status, rec.IsDeleted, rec.DeletedDate = roster.StatusInactive, true, &now
 		for _, c := range []struct {
@@ -346,23 +331,27 @@ func (s *Service) DeleteUser(ctx context.Context, p *roster.Principal, id string
 			if len(*c.enc) == 0 {
 				continue
 			}
-			v, err := s.keys.Open(*c.enc, pii.UserField(rec.ID, c.field))
+			v, err := keys.Open(*c.enc, pii.UserField(rec.ID, c.field))
 			if err != nil {
 				return err
 			}
-			*c.prev, *c.enc, *c.masked = s.keys.Seal(v, pii.UserField(rec.ID, pii.PrevUsed(c.field))), nil, ""
+			*c.prev, *c.enc, *c.masked = keys.Seal(v, pii.UserField(rec.ID, pii.PrevUsed(c.field))), nil, ""
 		}
 		return nil
 	})
 }
 
-func (s *Service) setStatus(ctx context.Context, p *roster.Principal, id, action string, change func(*store.UserRecord) error) error {
+func (s *Service) setStatus(ctx context.Context, p *roster.Principal, id, action string, change func(store.Tx, *store.UserRecord) error) error {
+	return unlessRaced(true, func() error { return s.setStatusTx(ctx, p, id, action, change) })
+}
+
+func (s *Service) setStatusTx(ctx context.Context, p *roster.Principal, id, action string, change func(store.Tx, *store.UserRecord) error) error {
 	return store.InTx(ctx, s.db, func(tx store.Tx) error {
 		rec, err := s.userFor(ctx, tx, p, id, authz.ManageUser)
 		if err != nil {
 			return err
 		}
-		if err := change(rec); err != nil {
+		if err := change(tx, rec); err != nil {
 			return err
 		}
 		if rec.DeletedDate != nil {
@@ -405,6 +394,9 @@ func (s *Service) leaveAll(ctx context.Context, tx store.Tx, userID, actorID str
 		}
 		m.IsDeleted, m.OrgLeftDate, m.UpdatedBy, m.UpdatedDate = true, &now, actorID, &now
 		if err := store.UpsertMembership(ctx, tx, m); err != nil {
+			return err
+		}
+		if err := store.Audit(ctx, tx, actorID, "membership.remove", "user", userID, "ok", "org="+m.OrganisationID); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/authz"
@@ -99,6 +100,16 @@ func (s *Service) ListOrgs(ctx context.Context, p *roster.Principal, rootOrgID s
 // AddMembership adds (or re-activates) a user's membership of an
 // organisation with the given roles. Both must be in a tenant p administers.
 func (s *Service) AddMembership(ctx context.Context, p *roster.Principal, userID, orgID string, roles []string, assoc int) (*roster.Membership, error) {
+	var m *roster.Membership
+	err := unlessRaced(true, func() error {
+		var err error
+		m, err = s.addMembership(ctx, p, userID, orgID, roles, assoc)
+		return err
+	})
+	return m, err
+}
+
+func (s *Service) addMembership(ctx context.Context, p *roster.Principal, userID, orgID string, roles []string, assoc int) (*roster.Membership, error) {
 	var errs []roster.FieldError
 	for _, r := range roles {
 		if !roster.IsRole(r) {
@@ -121,7 +132,7 @@ func (s *Service) AddMembership(ctx context.Context, p *roster.Principal, userID
 			return err
 		}
 		now := roster.Now()
-		out = roster.Membership{UserID: user.ID, OrganisationID: org.ID, AssociationType: assoc, Roles: roles,
+		out = roster.Membership{UserID: user.ID, OrganisationID: org.ID, AssociationType: s.association(assoc), Roles: roles,
 			IsApproved: true, ApprovalDate: &now, OrgJoinDate: now, UpdatedBy: p.UserID, UpdatedDate: &now}
 		existing, err := store.Memberships(ctx, tx, user.ID)
 		if err != nil {
@@ -129,10 +140,14 @@ func (s *Service) AddMembership(ctx context.Context, p *roster.Principal, userID
 		}
 		for _, m := range existing {
 			if m.OrganisationID == org.ID && !m.IsDeleted {
-				out.OrgJoinDate, out.AssociationType = m.OrgJoinDate, m.AssociationType|assoc
+				// Changing roles keeps how the user joined; a named type is added.
+				out.OrgJoinDate, out.AssociationType = m.OrgJoinDate, s.association(m.AssociationType|assoc)
 			}
 		}
 		if err := store.UpsertMembership(ctx, tx, out); err != nil {
+			return err
+		}
+		if err := touchUser(ctx, tx, user, p.UserID, now); err != nil {
 			return err
 		}
 		return store.Audit(ctx, tx, p.UserID, "membership.add", "user", user.ID, "ok", "org="+org.ID+" roles="+strings.Join(roles, ","))
@@ -142,8 +157,12 @@ func (s *Service) AddMembership(ctx context.Context, p *roster.Principal, userID
 
 // RemoveMembership marks the membership left (kept for history).
 func (s *Service) RemoveMembership(ctx context.Context, p *roster.Principal, userID, orgID string) error {
+	return unlessRaced(true, func() error { return s.removeMembership(ctx, p, userID, orgID) })
+}
+
+func (s *Service) removeMembership(ctx context.Context, p *roster.Principal, userID, orgID string) error {
 	return store.InTx(ctx, s.db, func(tx store.Tx) error {
-		_, _, err := s.memberCheck(ctx, tx, p, userID, orgID, nil)
+		_, user, err := s.memberCheck(ctx, tx, p, userID, orgID, nil)
 		if err != nil {
 			return err
 		}
@@ -158,11 +177,22 @@ func (s *Service) RemoveMembership(ctx context.Context, p *roster.Principal, use
 				if err := store.UpsertMembership(ctx, tx, m); err != nil {
 					return err
 				}
+				if err := touchUser(ctx, tx, user, p.UserID, now); err != nil {
+					return err
+				}
 				return store.Audit(ctx, tx, p.UserID, "membership.remove", "user", userID, "ok", "org="+orgID)
 			}
 		}
 		return authz.NotFound("membership")
 	})
+}
+
+// touchUser records a change of the user's memberships on the user row
+// (updatedBy, updatedDate, and a new version, so a copy read before no
+// longer passes If-Match).
+func touchUser(ctx context.Context, tx store.Tx, rec *store.UserRecord, actorID string, now time.Time) error {
+	rec.UpdatedBy, rec.UpdatedDate = actorID, &now
+	return store.UpdateUser(ctx, tx, rec)
 }
 
 // memberCheck loads the organisation and the user of a membership change

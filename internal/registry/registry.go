@@ -34,13 +34,19 @@ type Service struct {
 	// and uploads alike, so a burst of either costs waiting (or a 503), not
 	// memory. Shared with nothing else: one process, one pool.
 	Hashing *password.Pool
+	// DefaultAssociation is the associationType of a membership whose
+	// caller named none: an admin's create (API, CLI) or PUT membership.
+	// Seed 001 has no "created by an admin" value; such users are
+	// registered by the system on the tenant's behalf, so the default is
+	// system upload (roster.AssociationSystemUpload).
+	DefaultAssociation int
 }
 
 // New returns a registry over db, sealing PII with keys.
 func New(db store.Engine, keys *pii.Keyring) *Service {
 	return &Service{db: db, keys: keys, HashPassword: password.Hash, Hashing: password.NewPool(0, 0),
 		ConflictLimit: DefaultConflictLimit, ConflictWindow: DefaultConflictWindow,
-		TenantConflictLimit: DefaultTenantConflictLimit}
+		TenantConflictLimit: DefaultTenantConflictLimit, DefaultAssociation: roster.AssociationSystemUpload}
 }
 
 // busy is what a caller gets when the interactive hashing queue is full.
@@ -92,6 +98,10 @@ type NewUser struct {
 	// Provider is seed 002's provider column, checked in system uploads
 	// only: a user's channel is always their tenant's.
 	Provider string
+	// SelfSignUp applies the sign-up rules (rules.go: signUp) and creates
+	// the account inactive until its contact is verified.
+	SelfSignUp  bool
+	YearOfBirth string // self sign-up: YYYY, becomes DOB
 }
 
 // UserView is a user as a given caller may see it: PII fields are filled
@@ -101,6 +111,9 @@ type UserView struct {
 	ExternalIDs []roster.ExternalIdentity `json:"externalIds,omitempty"`
 	Memberships []roster.Membership       `json:"organisations,omitempty"`
 	PIIVisible  bool                      `json:"piiVisible"`
+	// Version is the user row's write count: the API's ETag, and what an
+	// edit names as UserPatch.IfVersion.
+	Version int64 `json:"-"`
 }
 
 // LookupQuery finds a user by one unique attribute.
@@ -128,6 +141,26 @@ func (s *Service) Bootstrap(ctx context.Context) (*roster.Organisation, error) {
 		return store.Custodian(ctx, s.db)
 	}
 	return org, err
+}
+
+// association is the associationType a new membership is stored with:
+// the caller's value, or DefaultAssociation when they named none, so no
+// path stores 0, which is not a seed value.
+func (s *Service) association(assoc int) int {
+	if assoc != 0 {
+		return assoc
+	}
+	if s.DefaultAssociation != 0 {
+		return s.DefaultAssociation
+	}
+	return roster.AssociationSystemUpload
+}
+
+// ValidAssociation reports whether v is a non-empty combination of seed
+// 001's three associationType bits.
+func ValidAssociation(v int) bool {
+	all := roster.AssociationSSO | roster.AssociationSelfDeclared | roster.AssociationSystemUpload
+	return v > 0 && v&^all == 0
 }
 
 // storeErr turns store sentinels into caller-facing errors.

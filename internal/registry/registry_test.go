@@ -333,10 +333,14 @@ func TestKeyRotationKeepsOldDataReadable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var enc []byte
+		// New values are sealed under the user's data key, and that key
+		// is wrapped by the new primary.
+		var enc, wrapped []byte
+		var keyID string
 		_ = db.QueryRow(f.ctx, `SELECT email_enc FROM users WHERE id = $1`, fresh.ID).Scan(&enc)
-		if pii.KeyID(enc) != "k2" {
-			t.Fatalf("new data sealed with %q, want k2", pii.KeyID(enc))
+		_ = db.QueryRow(f.ctx, `SELECT key_id, wrapped_enc FROM user_key WHERE user_id = $1`, fresh.ID).Scan(&keyID, &wrapped)
+		if pii.SealedByRing(enc) || keyID != "k2" || pii.KeyID(wrapped) != "k2" {
+			t.Fatalf("new data: sealed by the ring %v, data key wrapped with %q/%q, want k2", pii.SealedByRing(enc), keyID, pii.KeyID(wrapped))
 		}
 		// Without the retired key the old row cannot be read: the test
 		// above proves the ring, not luck.
@@ -401,8 +405,8 @@ func TestBlockAndDelete(t *testing.T) {
 		}
 		var audits, conflicts int
 		_ = db.QueryRow(f.ctx, `SELECT count(*) FROM audit_log WHERE object_id = $1 AND action <> $2`, u.ID, registry.AuditConflict).Scan(&audits)
-		if audits != 3 {
-			t.Fatalf("audit entries = %d, want 3 (block, unblock, delete)", audits)
+		if audits != 5 {
+			t.Fatalf("audit entries = %d, want 5 (create, block, unblock, delete, leaving the organisation)", audits)
 		}
 		// Issue 8: the refused reuse of the blocked user's email is audited too.
 		_ = db.QueryRow(f.ctx, `SELECT count(*) FROM audit_log WHERE object_id = $1 AND action = $2 AND outcome = $3`,

@@ -42,7 +42,26 @@ const (
 	FieldProfileLocation = "profileLocation"
 	FieldProfileUserType = "profileUserTypes"
 	FieldFramework       = "framework"
+	FieldStatus          = "status"
 )
+
+// ClearMarker is the cell value that clears a field in an update upload:
+// a blank cell leaves the field as it is, so clearing needs a word no real
+// value can be.
+const ClearMarker = "#clear"
+
+// Values of the status field of an update upload.
+const (
+	StatusActive  = "active"
+	StatusBlocked = "blocked"
+	// Self sign-up only.
+	FieldYearOfBirth = "yearOfBirth"
+	FieldTncVersion  = "tncAcceptedVersion"
+)
+
+// AdultAge is the age by year of birth from which a user may hold their
+// own account; younger users are managed users (seed 001: managedby).
+const AdultAge = 18
 
 // MaxLength is the longest value accepted per field, in characters. Longer
 // values are refused, never truncated: a truncated email or name would
@@ -73,6 +92,8 @@ var MaxLength = map[string]int{
 	FieldCountryCode:     5,
 	FieldManagedBy:       64,
 	FieldOrgID:           64,
+	FieldYearOfBirth:     4,
+	FieldTncVersion:      32,
 }
 
 // MaxExternalIDs bounds a user's external identities.
@@ -121,7 +142,28 @@ const (
 	MsgDOBPast        = "must be in the past"
 	MsgGender         = "must be Male, Female or Transgender"
 	MsgAssociation    = "must combine 1 (SSO), 2 (self-declared) and 4 (system upload)"
+	MsgStatus         = "must be active or blocked"
+	MsgStatusNew      = "a new user is always active; leave status blank or write active"
+	MsgBlockSelf      = "you cannot block yourself"
+	MsgNotMember      = "the user does not belong to this organisation now"
+	MsgNotCleared     = "cannot be cleared"
+	MsgManagedContact = "must be empty for a managed user: their parent's account holds the contact details"
+	MsgYearOfBirth    = "must be a year YYYY, 1900 or later and before this year"
+	MsgMinorParent    = "under 18: a parent or guardian signs you up from their own signed-in account"
+	MsgOneContact     = "give an email or a phone, not both: the code goes to one of them"
+	MsgStateDistrict  = "a state and a district are required"
+	MsgTncStale       = "is not the current version of the terms; reload the page and accept them again"
 )
+
+// CheckStatus reads an update's status value (any case) as StatusActive or
+// StatusBlocked, or returns the message; blank is "leave as is".
+func CheckStatus(v string) (string, string) {
+	switch s := strings.ToLower(strings.TrimSpace(v)); s {
+	case "", StatusActive, StatusBlocked:
+		return s, ""
+	}
+	return "", MsgStatus
+}
 
 // MsgTrueOnlyWith is the message of a verified flag set without its value.
 func MsgTrueOnlyWith(field string) string { return "can be TRUE only when " + field + " is given" }
@@ -169,6 +211,11 @@ var Rules = []Rule{
 	{FieldSubject, listRule(Subjects) + " (the API's framework.subject)", []string{`unknown subject "X"; valid values are …`}},
 	{FieldExternalIDs, "at most 10 of {id, idType, provider}, each value 1–100 characters", []string{"entry 2: id, idType and provider are required", "entry 2: values must be at most 100 characters", "must have at most 10 entries"}},
 	{FieldProfileLocation, "API only: at most one entry per type (state, district, block, cluster); each code exists in the location table; each entry lies inside the entries above it", []string{`entry 2: unknown type "X"; valid types are state, district, block, cluster`, `entry 2: code is required`, `entry 2: no district has code "X"`, `entry 2: only one district may be given`, `entry 2: district "X" is not in state "Y"`}},
+	{FieldStatus, "update uploads: `active` or `blocked` (any case); blocking ends the user's sessions; blank leaves it as it is; a created user is always active", []string{MsgStatus, MsgStatusNew, MsgBlockSelf}},
+	{"update", "in update and upsert uploads a blank cell leaves the field as it is and `" + ClearMarker + "` clears it (firstName, userName and status cannot be cleared; roles cleared become PUBLIC); password is used only when a row creates a user", []string{MsgNotCleared, MsgNotMember}},
+	{FieldYearOfBirth, "self sign-up only: required, a year `YYYY` from 1900 to last year (stored as DOB YYYY-12-31); under 18 (this year minus it) means a managed user: signed up by a signed-in parent, who becomes managedBy", []string{MsgRequired, MsgYearOfBirth, MsgMinorParent}},
+	{FieldManagedBy, "the parent of a managed (child) user, a user of the same tenant (a signed-up child: the signed-in parent, any tenant); a managed user has no email or phone of their own; at most 10 per parent in a sign-up", []string{MsgManagedContact, "is not a user of this tenant", MsgTooManyManaged}},
+	{FieldTncVersion, "self sign-up only: required, the current version of the platform terms", []string{MsgRequired, MsgTncStale}},
 	{"any", "no control characters (profileSummary may have line breaks and tabs); no longer than the limit below", []string{MsgControl, "is longer than N characters"}},
 }
 
@@ -297,6 +344,20 @@ func CheckUser(in *NewUser, today time.Time) []roster.FieldError {
 	if u.Phone == "" && u.Email == "" && u.ManagedBy == "" && !e.failed[FieldEmail] {
 		e.add(FieldEmail, MsgEmailOrPhone)
 	}
+	e.scalar(FieldManagedBy, &u.ManagedBy, false)
+	if u.ManagedBy != "" && !e.failed[FieldManagedBy] {
+		// Seed 001: a managed user's email and phone are blank.
+		for _, f := range []struct {
+			field, v string
+		}{{FieldEmail, u.Email}, {FieldPhone, u.Phone}} {
+			if f.v != "" && !e.failed[f.field] {
+				e.add(f.field, MsgManagedContact)
+			}
+		}
+	}
+	if in.SelfSignUp {
+		e.signUp(in, today)
+	}
 
 	if e.scalar(FieldUserName, &u.Username, false) {
 		if msg := CheckUsername(u.Username); msg != "" {
@@ -395,26 +456,7 @@ func CheckUser(in *NewUser, today time.Time) []roster.FieldError {
 		}
 	}
 
-	if len(in.ExternalIDs) > MaxExternalIDs {
-		e.add(FieldExternalIDs, "must have at most "+strconv.Itoa(MaxExternalIDs)+" entries")
-	} else {
-		for i := range in.ExternalIDs {
-			x := &in.ExternalIDs[i]
-			x.Provider, x.IDType, x.ExternalID = strings.TrimSpace(x.Provider), strings.TrimSpace(x.IDType), strings.TrimSpace(x.ExternalID)
-			n := i + 1
-			switch {
-			case x.Provider == "" || x.IDType == "" || x.ExternalID == "":
-				e.add(FieldExternalIDs, fmt.Sprintf("entry %d: id, idType and provider are required", n))
-			case utf8.RuneCountInString(x.ExternalID) > 100 || utf8.RuneCountInString(x.Provider) > 100 || utf8.RuneCountInString(x.IDType) > 100:
-				e.add(FieldExternalIDs, fmt.Sprintf("entry %d: values must be at most 100 characters", n))
-			case hasControl(x.Provider+x.IDType+x.ExternalID, false):
-				e.add(FieldExternalIDs, fmt.Sprintf("entry %d: %s", n, MsgControl))
-			default:
-				continue
-			}
-			break
-		}
-	}
+	e.externalIDs(in.ExternalIDs)
 
 	for i := range u.ProfileLocation {
 		l := &u.ProfileLocation[i]
@@ -430,11 +472,94 @@ func CheckUser(in *NewUser, today time.Time) []roster.FieldError {
 			break
 		}
 	}
-	e.scalar(FieldManagedBy, &u.ManagedBy, false)
 	e.scalar(FieldOrgID, &in.OrgID, false)
 	if in.AssociationType&^(roster.AssociationSSO|roster.AssociationSelfDeclared|roster.AssociationSystemUpload) != 0 {
 		e.add(FieldAssociationType, MsgAssociation)
 	}
+	return e.list
+}
+
+// signUp is the rule book of a self sign-up: one contact to verify, a
+// year of birth that decides whether the user is a managed minor, a
+// state and district, and an accepted terms version (which version is
+// current is the caller's configuration: CheckTncVersion).
+func (e *fieldErrors) signUp(in *NewUser, today time.Time) {
+	u := &in.User
+	if u.Email != "" && u.Phone != "" {
+		e.add(FieldPhone, MsgOneContact)
+	}
+	if e.scalar(FieldYearOfBirth, &in.YearOfBirth, false) {
+		year, err := strconv.Atoi(in.YearOfBirth)
+		switch {
+		case err != nil || len(in.YearOfBirth) != 4 || year < 1900 || year >= today.Year():
+			e.add(FieldYearOfBirth, MsgYearOfBirth)
+		case today.Year()-year < AdultAge && u.ManagedBy == "":
+			e.add(FieldYearOfBirth, MsgMinorParent)
+		default:
+			u.DOB = in.YearOfBirth
+		}
+	} else if !e.failed[FieldYearOfBirth] {
+		e.add(FieldYearOfBirth, MsgRequired)
+	}
+	types := map[string]bool{}
+	for _, l := range u.ProfileLocation {
+		types[strings.ToLower(strings.TrimSpace(l.Type))] = true
+	}
+	if !types[roster.LocationState] || !types[roster.LocationDistrict] {
+		e.add(FieldProfileLocation, MsgStateDistrict)
+	}
+	if !e.scalar(FieldTncVersion, &u.TncAcceptedVersion, false) && !e.failed[FieldTncVersion] {
+		e.add(FieldTncVersion, MsgRequired)
+	}
+}
+
+// IsMinor reports whether a year of birth (YYYY) makes a user under
+// AdultAge this year.
+func IsMinor(yearOfBirth string, today time.Time) bool {
+	year, err := strconv.Atoi(strings.TrimSpace(yearOfBirth))
+	return err == nil && today.Year()-year < AdultAge
+}
+
+// CheckTncVersion is the rule for an accepted terms version: it must be
+// the current one, so nobody signs up under terms that were replaced
+// while their page was open.
+func CheckTncVersion(given, current string) *roster.FieldError {
+	if strings.TrimSpace(given) != current {
+		return &roster.FieldError{Field: FieldTncVersion, Message: MsgTncStale}
+	}
+	return nil
+}
+
+// externalIDs is the rule for external identities, wherever they come
+// from: a new user, or a link to an identity provider's subject.
+func (e *fieldErrors) externalIDs(ids []roster.ExternalIdentity) {
+	if len(ids) > MaxExternalIDs {
+		e.add(FieldExternalIDs, "must have at most "+strconv.Itoa(MaxExternalIDs)+" entries")
+	} else {
+		for i := range ids {
+			x := &ids[i]
+			x.Provider, x.IDType, x.ExternalID = strings.TrimSpace(x.Provider), strings.TrimSpace(x.IDType), strings.TrimSpace(x.ExternalID)
+			n := i + 1
+			switch {
+			case x.Provider == "" || x.IDType == "" || x.ExternalID == "":
+				e.add(FieldExternalIDs, fmt.Sprintf("entry %d: id, idType and provider are required", n))
+			case utf8.RuneCountInString(x.ExternalID) > 100 || utf8.RuneCountInString(x.Provider) > 100 || utf8.RuneCountInString(x.IDType) > 100:
+				e.add(FieldExternalIDs, fmt.Sprintf("entry %d: values must be at most 100 characters", n))
+			case hasControl(x.Provider+x.IDType+x.ExternalID, false):
+				e.add(FieldExternalIDs, fmt.Sprintf("entry %d: %s", n, MsgControl))
+			default:
+				continue
+			}
+			break
+		}
+	}
+}
+
+// CheckExternalIDs applies the external-identity rule alone, for an
+// identity added to an existing user (an SSO link). It trims ids in place.
+func CheckExternalIDs(ids []roster.ExternalIdentity) []roster.FieldError {
+	var e fieldErrors
+	e.externalIDs(ids)
 	return e.list
 }
 
@@ -477,6 +602,21 @@ func (e *fieldErrors) list1(field, what string, items, allowed []string, key fun
 		return items
 	}
 	return out
+}
+
+// CheckRoles applies the roles rule to the roles of one membership, as
+// an edit or a transfer gives them: the canonical spellings, PUBLIC when
+// none, or the errors.
+func CheckRoles(roles []string) ([]string, []roster.FieldError) {
+	var e fieldErrors
+	out := e.list1(FieldRoles, "role", roles, roster.Roles, roleKey)
+	if len(e.list) > 0 {
+		return nil, e.list
+	}
+	if len(out) == 0 {
+		out = []string{roster.RolePublic}
+	}
+	return out, nil
 }
 
 func canonical(v string, allowed []string, key func(string) string) (string, bool) {
@@ -717,4 +857,78 @@ func RulesMarkdown() string {
 	}
 	b.WriteString(strings.Join(limits, "; ") + ".\n")
 	return b.String()
+}
+
+// Self-declaration (issue 11.2). A teacher's declaration is checked here,
+// not by the handler, so the console, the API and any later path (an SSO
+// claim, a bulk import) refuse the same declarations in the same words.
+const (
+	FieldTeacherID = "teacherId"
+	FieldReason    = "reason"
+	FieldStateID   = "stateId"
+	FieldSchoolID  = "schoolId"
+
+	// MaxTeacherIDLength bounds a declared teacher id as an external id is
+	// bounded (MaxLength[FieldExternalID]).
+	MaxTeacherIDLength = 100
+	// MaxReasonLength bounds a reviewer's reason: a sentence or two for
+	// the teacher, not a letter.
+	MaxReasonLength = 500
+
+	MsgNotAState        = "is not a state you can declare for"
+	MsgNotASchool       = "is not a school"
+	MsgSchoolNotInState = "is a school of another state than the one declared"
+	MsgSchoolOrID       = "give the school's id or its external id"
+	MsgReasonForReject  = "is required when rejecting, so the teacher learns why"
+)
+
+// CheckDeclaration trims and checks what a teacher declares about
+// themself: the teacher id is required, at most MaxTeacherIDLength
+// characters, without control characters.
+func CheckDeclaration(d *roster.Declaration) []roster.FieldError {
+	var e fieldErrors
+	d.TeacherID = strings.TrimSpace(d.TeacherID)
+	switch {
+	case d.TeacherID == "":
+		e.add(FieldTeacherID, MsgRequired)
+	case utf8.RuneCountInString(d.TeacherID) > MaxTeacherIDLength:
+		e.add(FieldTeacherID, MsgTooLong(MaxTeacherIDLength))
+	case hasControl(d.TeacherID, false):
+		e.add(FieldTeacherID, MsgControl)
+	}
+	return e.list
+}
+
+// CheckDeclaredSchool is the consistency rule of a declaration: the state
+// is a tenant other than the custodian, and the school is one of its
+// organisations (not the state itself, not another state's school).
+func CheckDeclaredSchool(state, school *roster.Organisation) []roster.FieldError {
+	var e fieldErrors
+	if !state.IsTenant || state.IsCustodian {
+		e.add(FieldStateID, MsgNotAState)
+		return e.list
+	}
+	switch {
+	case school.IsTenant:
+		e.add(FieldSchoolID, MsgNotASchool)
+	case school.RootOrgID != state.ID:
+		e.add(FieldSchoolID, MsgSchoolNotInState)
+	}
+	return e.list
+}
+
+// CheckDecisionReason trims and bounds a reviewer's reason, which may span
+// lines; rejecting needs one.
+func CheckDecisionReason(reason *string, rejecting bool) []roster.FieldError {
+	var e fieldErrors
+	*reason = strings.TrimSpace(*reason)
+	switch {
+	case *reason == "" && rejecting:
+		e.add(FieldReason, MsgReasonForReject)
+	case utf8.RuneCountInString(*reason) > MaxReasonLength:
+		e.add(FieldReason, MsgTooLong(MaxReasonLength))
+	case hasControl(*reason, true):
+		e.add(FieldReason, MsgControl)
+	}
+	return e.list
 }

@@ -271,7 +271,13 @@ func (s *Service) CreateUserTx(ctx context.Context, tx store.Tx, p *roster.Princ
 	if err := grantOnCreate(p, org, in.Roles); err != nil {
 		return nil, err
 	}
-	actorID := p.UserID
+	return s.createTx(ctx, tx, p.UserID, in, n, org)
+}
+
+// createTx inserts a validated user whose creation p was allowed, trying
+// again with another generated username when one is taken.
+func (s *Service) createTx(ctx context.Context, tx store.Tx, actorID string, in NewUser, n normalised, org *roster.Organisation) (*roster.User, error) {
+	var err error
 	if in.User.PasswordHash == "" && in.Password != "" {
 		// Bulk writers (the demo) get here with a transaction open; they
 		// wait for a worker rather than fail half-way.
@@ -305,12 +311,15 @@ func (s *Service) insertUser(ctx context.Context, tx store.Tx, actorID string, i
 	if err := s.checkManager(ctx, tx, in, org); err != nil {
 		return nil, err
 	}
-	rec := s.newRecord(actorID, in, n, root, now)
+	rec, uk := s.newRecord(actorID, in, n, root, now)
 	u := &rec.User
 
 	var out *roster.User
 	err = store.Savepoint(ctx, tx, "create_user", func() error {
 		if err := store.InsertUser(ctx, tx, rec); err != nil {
+			return err
+		}
+		if err := store.InsertUserKeys(ctx, tx, []store.UserKeyRecord{rec.Key}); err != nil {
 			return err
 		}
 		var clashes []roster.FieldError
@@ -329,7 +338,7 @@ func (s *Service) insertUser(ctx context.Context, tx store.Tx, actorID string, i
 		if len(clashes) > 0 {
 			return &roster.Error{Code: roster.ECONFLICT, Message: "user already exists", Fields: dedupeFields(clashes)}
 		}
-		for _, x := range s.externalIdentities(actorID, u.ID, n, now) {
+		for _, x := range s.externalIdentities(actorID, uk, n, now) {
 			ok, err := store.InsertExternalIdentity(ctx, tx, x)
 			if err != nil {
 				return err
@@ -338,7 +347,10 @@ func (s *Service) insertUser(ctx context.Context, tx store.Tx, actorID string, i
 					Fields: []roster.FieldError{{Field: FieldExternalID, Message: FieldExternalID + " already in use"}}}
 			}
 		}
-		if err := store.UpsertMembership(ctx, tx, newMembership(actorID, u.ID, in, org, now)); err != nil {
+		if err := store.UpsertMembership(ctx, tx, s.newMembership(actorID, u.ID, in, org, now)); err != nil {
+			return err
+		}
+		if err := store.Audit(ctx, tx, actorID, "user.create", "user", u.ID, "ok", "org="+org.ID); err != nil {
 			return err
 		}
 		out = &rec.User
@@ -358,6 +370,11 @@ func (s *Service) checkManager(ctx context.Context, q store.Queryer, in NewUser,
 		return nil
 	}
 	parent, err := store.GetUser(ctx, q, in.User.ManagedBy)
+	if in.SelfSignUp && err == nil && parent.Status == roster.StatusActive && !parent.IsDeleted {
+		// A parent of any tenant signs their child up on the platform
+		// (the custodian); authz.SignUp made sure the parent is the caller.
+		return nil
+	}
 	if errors.Is(err, store.ErrNoRows) || (err == nil && parent.RootOrgID != org.RootOrgID) {
 		return roster.Invalid(roster.FieldError{Field: FieldManagedBy, Message: "is not a user of this tenant"})
 	}
@@ -365,12 +382,14 @@ func (s *Service) checkManager(ctx context.Context, q store.Queryer, in NewUser,
 }
 
 // newRecord is the users row of a new, validated user of tenant root:
-// fresh id, contact details sealed under the user's id and masked, flags
-// and country code derived, never taken from input.
-func (s *Service) newRecord(actorID string, in NewUser, n normalised, root *roster.Organisation, now time.Time) *store.UserRecord {
+// fresh id and data key (in rec.Key), contact details sealed under that
+// key and masked, flags and country code derived, never taken from input.
+func (s *Service) newRecord(actorID string, in NewUser, n normalised, root *roster.Organisation, now time.Time) (*store.UserRecord, *pii.UserKey) {
 	rec := &store.UserRecord{User: in.User}
 	u := &rec.User
 	u.ID = roster.NewID()
+	keys, wrapped, keyID := s.keys.NewUserKey(u.ID)
+	rec.Key = store.UserKeyRecord{UserID: u.ID, KeyID: keyID, Wrapped: wrapped, Created: now}
 	u.Username = n.username
 	u.Email, u.Phone = "", ""
 	u.RootOrgID = root.ID
@@ -386,26 +405,33 @@ func (s *Service) newRecord(actorID string, in NewUser, n normalised, root *rost
 		u.CountryCode = pii.CountryCode(n.phone) // from the number itself, never trusted from input
 	}
 	u.Status, u.IsDeleted, u.DeletedDate = roster.StatusActive, false, nil
+	if in.SelfSignUp && u.ManagedBy == "" {
+		// Not active until the code sent to the contact is entered
+		// (signup.go): an inactive user who is not deleted is pending.
+		u.Status = roster.StatusInactive
+	}
 	u.CreatedBy, u.CreatedDate, u.UpdatedDate = actorID, now, nil
 	if n.email != "" {
-		rec.EmailEnc, u.MaskedEmail = s.keys.Seal(n.email, pii.UserField(u.ID, pii.FieldEmail)), pii.MaskEmail(n.email)
+		rec.EmailEnc, u.MaskedEmail = keys.Seal(n.email, pii.UserField(u.ID, pii.FieldEmail)), pii.MaskEmail(n.email)
 	}
 	if n.phone != "" {
-		rec.PhoneEnc, u.MaskedPhone = s.keys.Seal(n.phone, pii.UserField(u.ID, pii.FieldPhone)), pii.MaskPhone(n.phone)
+		rec.PhoneEnc, u.MaskedPhone = keys.Seal(n.phone, pii.UserField(u.ID, pii.FieldPhone)), pii.MaskPhone(n.phone)
 	}
-	rec.RecoveryEmailEnc = s.keys.Seal(n.recoveryEmail, pii.UserField(u.ID, pii.FieldRecoveryEmail))
-	rec.RecoveryPhoneEnc = s.keys.Seal(n.recoveryPhone, pii.UserField(u.ID, pii.FieldRecoveryPhone))
+	rec.RecoveryEmailEnc = keys.Seal(n.recoveryEmail, pii.UserField(u.ID, pii.FieldRecoveryEmail))
+	rec.RecoveryPhoneEnc = keys.Seal(n.recoveryPhone, pii.UserField(u.ID, pii.FieldRecoveryPhone))
 	u.RecoveryEmail, u.RecoveryPhone, u.PrevUsedEmail, u.PrevUsedPhone = "", "", "", ""
-	return rec
+	return rec, keys
 }
 
-// externalIdentities are a new user's identity rows, ids sealed.
-func (s *Service) externalIdentities(actorID, userID string, n normalised, now time.Time) []store.ExternalIdentityRecord {
+// externalIdentities are a new user's identity rows, ids sealed under the
+// user's key.
+func (s *Service) externalIdentities(actorID string, keys *pii.UserKey, n normalised, now time.Time) []store.ExternalIdentityRecord {
+	userID := keys.UserID()
 	out := make([]store.ExternalIdentityRecord, 0, len(n.extIDs))
 	for _, x := range n.extIDs {
 		out = append(out, store.ExternalIdentityRecord{
 			Provider: x.Provider, IDType: x.IDType, Hash: s.extIDHash(x.Provider, x.IDType, x.ExternalID),
-			Enc:    s.keys.Seal(x.ExternalID, pii.ExternalID(x.Provider, x.IDType, userID)),
+			Enc:    keys.Seal(x.ExternalID, pii.ExternalID(x.Provider, x.IDType, userID)),
 			UserID: userID, CreatedBy: actorID, CreatedOn: now,
 		})
 	}
@@ -413,12 +439,12 @@ func (s *Service) externalIdentities(actorID, userID string, n normalised, now t
 }
 
 // newMembership is a new user's membership of org; no roles means PUBLIC.
-func newMembership(actorID, userID string, in NewUser, org *roster.Organisation, now time.Time) roster.Membership {
+func (s *Service) newMembership(actorID, userID string, in NewUser, org *roster.Organisation, now time.Time) roster.Membership {
 	roles := in.Roles
 	if len(roles) == 0 {
 		roles = []string{roster.RolePublic}
 	}
-	return roster.Membership{UserID: userID, OrganisationID: org.ID, AssociationType: in.AssociationType,
+	return roster.Membership{UserID: userID, OrganisationID: org.ID, AssociationType: s.association(in.AssociationType),
 		Roles: roles, IsApproved: true, ApprovalDate: &now, OrgJoinDate: now, UpdatedBy: actorID}
 }
 
@@ -439,10 +465,15 @@ func (s *Service) GetUser(ctx context.Context, p *roster.Principal, id string) (
 }
 
 func (s *Service) view(ctx context.Context, rec *store.UserRecord, visible bool) (*UserView, error) {
-	v := &UserView{User: rec.User, PIIVisible: visible}
+	v := &UserView{User: rec.User, PIIVisible: visible, Version: rec.Version}
 	v.PasswordHash = ""
+	var keys *pii.UserKey
 	if visible {
-		if err := s.decrypt(rec, &v.User); err != nil {
+		var err error
+		if keys, err = s.readKey(ctx, s.db, rec.ID); err != nil {
+			return nil, err
+		}
+		if err := s.decrypt(keys, rec, &v.User); err != nil {
 			return nil, err
 		}
 	}
@@ -453,7 +484,7 @@ func (s *Service) view(ctx context.Context, rec *store.UserRecord, visible bool)
 	for _, x := range ids {
 		e := roster.ExternalIdentity{Provider: x.Provider, IDType: x.IDType, UserID: x.UserID, CreatedBy: x.CreatedBy, CreatedOn: x.CreatedOn}
 		if visible {
-			if e.ExternalID, err = s.keys.Open(x.Enc, pii.ExternalID(x.Provider, x.IDType, x.UserID)); err != nil {
+			if e.ExternalID, err = keys.Open(x.Enc, pii.ExternalID(x.Provider, x.IDType, x.UserID)); err != nil {
 				return nil, err
 			}
 		}
@@ -466,7 +497,7 @@ func (s *Service) view(ctx context.Context, rec *store.UserRecord, visible bool)
 }
 
 // decrypt opens every sealed column of rec into u.
-func (s *Service) decrypt(rec *store.UserRecord, u *roster.User) error {
+func (s *Service) decrypt(keys *pii.UserKey, rec *store.UserRecord, u *roster.User) error {
 	for _, f := range []struct {
 		enc   []byte
 		field string
@@ -476,7 +507,7 @@ func (s *Service) decrypt(rec *store.UserRecord, u *roster.User) error {
 		{rec.RecoveryEmailEnc, "recovery_email", &u.RecoveryEmail}, {rec.RecoveryPhoneEnc, "recovery_phone", &u.RecoveryPhone},
 		{rec.PrevUsedEmailEnc, "prev_used_email", &u.PrevUsedEmail}, {rec.PrevUsedPhoneEnc, "prev_used_phone", &u.PrevUsedPhone},
 	} {
-		v, err := s.keys.Open(f.enc, pii.UserField(rec.ID, f.field))
+		v, err := keys.Open(f.enc, pii.UserField(rec.ID, f.field))
 		if err != nil {
 			return err
 		}
@@ -600,6 +631,9 @@ func (s *Service) Authenticate(ctx context.Context, login, pw string) (*roster.P
 	} else if mismatch != nil {
 		return nil, bad
 	}
+	if pendingSignUp(rec) {
+		return nil, roster.Errorf(roster.EUNAUTHORIZED, MsgNotVerified)
+	}
 	if rec.Status != roster.StatusActive || rec.IsDeleted {
 		return nil, roster.Errorf(roster.EUNAUTHORIZED, "this account is blocked; contact your organisation administrator")
 	}
@@ -666,5 +700,10 @@ func (s *Service) principal(ctx context.Context, rec *store.UserRecord) (*roster
 		}
 		p.Grants = append(p.Grants, roster.Grant{OrgID: org.ID, RootOrgID: org.RootOrgID, Roles: m.Roles})
 	}
+	current, err := store.CurrentTncVersions(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	p.PendingTnc = pendingTnc(current, &rec.User, p)
 	return p, nil
 }

@@ -125,7 +125,7 @@ func seedEnrolments(b *testing.B, db store.Engine, w *coursetest.World, c *roste
 	located := `[{"code":"33","type":"state"},{"code":"3302","type":"district"}]`
 	for lo := 0; lo < n; lo += perTx {
 		hi := min(lo+perTx, n)
-		var users, enrols, consents, extIDs, members [][]any
+		var users, userKeys, enrols, consents, extIDs, members [][]any
 		for i := lo; i < hi; i++ {
 			id := roster.NewID()
 			sso := i%5 < 2
@@ -138,9 +138,13 @@ func seedEnrolments(b *testing.B, db store.Engine, w *coursetest.World, c *roste
 			}
 			email := fmt.Sprintf("learner%07d@example.org", i)
 			phone := fmt.Sprintf("+9170%08d", i)
+			// Every learner has a data key of their own, as users created
+			// since per-user keys do: the report unwraps one per learner.
+			keys, wrapped, keyID := w.Keys.NewUserKey(id)
 			users = append(users, []any{id, "u" + strconv.Itoa(i), "Learner", strconv.Itoa(i),
-				w.Keys.Seal(email, pii.UserField(id, pii.FieldEmail)), w.Keys.Seal(phone, pii.UserField(id, pii.FieldPhone)),
+				keys.Seal(email, pii.UserField(id, pii.FieldEmail)), keys.Seal(phone, pii.UserField(id, pii.FieldPhone)),
 				root, flags, loc, now})
+			userKeys = append(userKeys, []any{id, keyID, wrapped, now})
 			enrols = append(enrols, []any{batch.ID, id, c.ID, now, true})
 			if i%2 == 0 {
 				consents = append(consents, []any{roster.NewID(), id, c.RootOrgID, c.ID, roster.ConsentCollection, roster.ConsentActive, now.Add(-time.Hour)})
@@ -151,7 +155,7 @@ func seedEnrolments(b *testing.B, db store.Engine, w *coursetest.World, c *roste
 			}
 			if sso {
 				tid := fmt.Sprintf("TCH-%07d", i)
-				extIDs = append(extIDs, []any{"tn", "tn", "h" + strconv.Itoa(i), w.Keys.Seal(tid, pii.ExternalID("tn", "tn", id)), id, now})
+				extIDs = append(extIDs, []any{"tn", "tn", "h" + strconv.Itoa(i), keys.Seal(tid, pii.ExternalID("tn", "tn", id)), id, now})
 				if i%2 == 0 {
 					members = append(members, []any{id, schoolID, now})
 				}
@@ -164,6 +168,7 @@ func seedEnrolments(b *testing.B, db store.Engine, w *coursetest.World, c *roste
 				rows  [][]any
 			}{
 				{"users", []string{"id", "username", "first_name", "last_name", "email_enc", "phone_enc", "root_org_id", "flags_value", "profile_location", "created_date"}, users},
+				{"user_key", []string{"user_id", "key_id", "wrapped_enc", "created"}, userKeys},
 				{"enrolment", []string{"batch_id", "user_id", "course_id", "enrolled_date", "active"}, enrols},
 				{"consent", []string{"id", "user_id", "consumer_id", "object_id", "object_type", "status", "at"}, consents},
 				{"usr_external_identity", []string{"provider", "id_type", "external_id_hash", "external_id_enc", "user_id", "created_on"}, extIDs},

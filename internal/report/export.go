@@ -32,10 +32,15 @@ func permanent(format string, args ...any) error { return &errPermanent{fmt.Spri
 // in practice but keeps memory flat if it were.
 const maxCached = 50000
 
+// maxCachedKeys bounds the data keys a report keeps unwrapped (32 bytes
+// each): learners enrolled in several batches of one course are unwrapped
+// once.
+const maxCachedKeys = 10000
+
 // exporter resolves and writes the rows of one report.
 type exporter struct {
 	db       store.Queryer
-	keys     *pii.Keyring
+	keys     *pii.UserKeys // this job's unwrapped data keys
 	course   *roster.Course
 	policy   Policy
 	loc      *time.Location
@@ -52,7 +57,7 @@ type exporter struct {
 
 func newExporter(db store.Queryer, keys *pii.Keyring, c *roster.Course, p Policy, loc *time.Location, snapshot time.Time,
 	pageSize int, custodianName string) *exporter {
-	return &exporter{db: db, keys: keys, course: c, policy: p, loc: loc, snapshot: snapshot, pageSize: pageSize,
+	return &exporter{db: db, keys: keys.NewUserKeys(maxCachedKeys), course: c, policy: p, loc: loc, snapshot: snapshot, pageSize: pageSize,
 		custodianName: custodianName, locations: map[string]*roster.Location{}, orgs: map[string]*roster.Organisation{}}
 }
 
@@ -99,11 +104,14 @@ func (e *exporter) writeBatch(ctx context.Context, write func([]string) error, b
 func (e *exporter) resolvePage(ctx context.Context, b *roster.Batch, page []store.ReportUser, rows []Row) ([]Row, error) {
 	rows = rows[:0]
 	var needSchool, needExtID []string
+	userKeys := make([]*pii.UserKey, len(page))
 	for i := range page {
 		u := &page[i]
 		r := Row{CourseID: e.course.ID, CourseName: e.course.Name, BatchID: b.ID, BatchName: b.Name, UserID: u.UserID,
-			OrgName: u.RootOrgName, Validated: u.FlagsValue&roster.FlagTenantVerified != 0,
-			Consented: u.ConsentStatus == roster.ConsentActive}
+			OrgName: u.RootOrgName, Validated: stateValidated(u),
+			// An erased user's consent ended with them: their row stays
+			// for the counts, with nothing personal in it.
+			Consented: u.ConsentStatus == roster.ConsentActive && !u.Erased}
 		if !r.Validated && e.custodianName != "" {
 			r.OrgName = e.custodianName
 		}
@@ -114,14 +122,21 @@ func (e *exporter) resolvePage(ctx context.Context, b *roster.Batch, page []stor
 		if share.UserName {
 			r.Name = FullName(u.FirstName, u.LastName)
 		}
+		var keys *pii.UserKey
 		var err error
+		if share.Email || share.Phone || share.ExternalID { // most rows open nothing: no key for them
+			if keys, err = e.keys.Get(u.UserID, u.KeyWrapped); err != nil {
+				return nil, permanent("a learner's data key could not be unwrapped; check the PII keys")
+			}
+			userKeys[i] = keys
+		}
 		if share.Email {
-			if r.Email, err = e.keys.Open(u.EmailEnc, pii.UserField(u.UserID, pii.FieldEmail)); err != nil {
+			if r.Email, err = keys.Open(u.EmailEnc, pii.UserField(u.UserID, pii.FieldEmail)); err != nil {
 				return nil, permanent("a learner's email address could not be decrypted; check the PII keys")
 			}
 		}
 		if share.Phone {
-			if r.Phone, err = e.keys.Open(u.PhoneEnc, pii.UserField(u.UserID, pii.FieldPhone)); err != nil {
+			if r.Phone, err = keys.Open(u.PhoneEnc, pii.UserField(u.UserID, pii.FieldPhone)); err != nil {
 				return nil, permanent("a learner's phone number could not be decrypted; check the PII keys")
 			}
 		}
@@ -156,11 +171,20 @@ func (e *exporter) resolvePage(ctx context.Context, b *roster.Batch, page []stor
 		if err := e.place(ctx, r, u, schoolOf[u.UserID]); err != nil {
 			return nil, err
 		}
-		if r.ExternalID, err = e.externalID(ctx, u, extIDsOf[u.UserID]); err != nil {
+		if r.ExternalID, err = e.externalID(ctx, userKeys[i], u, extIDsOf[u.UserID]); err != nil {
 			return nil, err
 		}
 	}
 	return rows, nil
+}
+
+// stateValidated is seed 000's state-validated user: the tenant bit of
+// flagsValue (uploaded by the tenant, signed in through its SSO, or
+// approved) and a membership of the tenant that says so now: made by SSO
+// or upload, or a self-declaration the state approved. A self-declared
+// user still waiting, or rejected, is reported as self-signed-up.
+func stateValidated(u *store.ReportUser) bool {
+	return u.FlagsValue&roster.FlagTenantVerified != 0 && u.TenantApproved
 }
 
 // place fills State and District. Self-signed-up users get what they
@@ -310,8 +334,8 @@ func (e *exporter) org(ctx context.Context, id string) (*roster.Organisation, er
 // tenant (what a self-signed-up user declared to the state). Within one
 // provider an id type equal to the provider (the seed's convention for
 // state ids) is preferred, then the first id type.
-func (e *exporter) externalID(ctx context.Context, u *store.ReportUser, mine []store.ExternalIDRow) (string, error) {
-	if len(mine) == 0 {
+func (e *exporter) externalID(ctx context.Context, keys *pii.UserKey, u *store.ReportUser, mine []store.ExternalIDRow) (string, error) {
+	if len(mine) == 0 || keys == nil {
 		return "", nil
 	}
 	var tenants []*roster.Organisation
@@ -337,7 +361,7 @@ func (e *exporter) externalID(ctx context.Context, u *store.ReportUser, mine []s
 			}
 		}
 		if best != nil {
-			v, err := e.keys.Open(best.Enc, pii.ExternalID(best.Provider, best.IDType, best.UserID))
+			v, err := keys.Open(best.Enc, pii.ExternalID(best.Provider, best.IDType, best.UserID))
 			if err != nil {
 				return "", permanent("a learner's external id could not be decrypted; check the PII keys")
 			}

@@ -81,3 +81,10 @@ func ListLocations(ctx context.Context, q Queryer, typ, parentID string) ([]rost
 	return queryAll(ctx, q, scanLocation, `SELECT id, code, name, type, parent_id FROM location
 		WHERE ($1 = '' OR type = $1) AND ($2 = '' OR parent_id = $2) ORDER BY type, name`, typ, parentID)
 }
+
+// TenantByChannel finds the tenant (state) whose channel is channel, as
+// an identity provider names it; the custodian is nobody's state.
+func TenantByChannel(ctx context.Context, q Queryer, channel string) (*roster.Organisation, error) {
+	return scanOrg(q.QueryRow(ctx, `SELECT `+orgColumns+` FROM organisation
+		WHERE is_tenant AND NOT is_custodian AND lower(channel) = lower($1)`, channel))
+}

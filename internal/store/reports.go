@@ -184,8 +184,15 @@ type ReportUser struct {
 	ProfileLocation string // JSON [{code,type}]
 	EmailEnc        []byte
 	PhoneEnc        []byte
+	KeyWrapped      []byte // the user's wrapped data key; nil for users without one
+	Erased          bool
 	ConsentStatus   string // "" when the user never answered
 	ConsentAt       *time.Time
+	// TenantApproved: the user holds a current membership of an
+	// organisation of their own tenant that is approved and not rejected
+	// (SSO and upload links are approved when made, a self-declaration
+	// once the state approves it).
+	TenantApproved bool
 }
 
 // ReportPage returns up to limit active enrolments of a batch after
@@ -212,9 +219,12 @@ func ReportPage(ctx context.Context, q Queryer, courseID, consumerID, batchID st
 	// ledger instead.
 	rows, err := q.Query(ctx, `
 SELECT e.user_id, u.first_name, u.last_name, u.flags_value, u.root_org_id, COALESCE(o.name, ''), u.profile_location,
-    u.email_enc, u.phone_enc,
+    u.email_enc, u.phone_enc, k.wrapped_enc, u.erased_date IS NOT NULL,
     COALESCE((SELECT c.status `+latestConsent+`), ''),
-    (SELECT c.at `+latestConsent+`)
+    (SELECT c.at `+latestConsent+`),
+    EXISTS (SELECT 1 FROM user_organisation m JOIN organisation mo ON mo.id = m.organisation_id
+        WHERE m.user_id = e.user_id AND mo.root_org_id = u.root_org_id
+        AND NOT m.is_deleted AND m.is_approved AND NOT m.is_rejected AND m.association_type <> 0)
 FROM (
     SELECT user_id FROM enrolment
     WHERE batch_id = $4 AND active AND enrolled_date <= $3 AND user_id > $5
@@ -222,6 +232,7 @@ FROM (
     LIMIT $6) e
 JOIN users u ON u.id = e.user_id
 LEFT JOIN organisation o ON o.id = u.root_org_id
+LEFT JOIN user_key k ON k.user_id = e.user_id
 ORDER BY e.user_id`, courseID, consumerID, snapshot, batchID, afterUserID, limit)
 	if err != nil {
 		return nil, err
@@ -231,7 +242,7 @@ ORDER BY e.user_id`, courseID, consumerID, snapshot, batchID, afterUserID, limit
 	for rows.Next() {
 		var r ReportUser
 		if err := rows.Scan(&r.UserID, &r.FirstName, &r.LastName, &r.FlagsValue, &r.RootOrgID, &r.RootOrgName,
-			&r.ProfileLocation, &r.EmailEnc, &r.PhoneEnc, &r.ConsentStatus, &r.ConsentAt); err != nil {
+			&r.ProfileLocation, &r.EmailEnc, &r.PhoneEnc, &r.KeyWrapped, &r.Erased, &r.ConsentStatus, &r.ConsentAt, &r.TenantApproved); err != nil {
 			return nil, err
 		}
 		r.ConsentAt = UTCPtr(r.ConsentAt)

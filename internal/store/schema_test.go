@@ -53,7 +53,7 @@ func describeSchema(t *testing.T, engine string, db store.Engine) []string {
 	switch engine {
 	case "sqlite":
 		colSQL = `SELECT m.name, c.name, c."notnull" = 1 OR c.pk > 0, c.pk > 0
-FROM sqlite_master m, pragma_table_info(m.name) c
+FROM sqlite_master m, pragma_table_xinfo(m.name) c -- xinfo: generated columns too
 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> 'goose_db_version'`
 		idxSQL = `SELECT m.name, l.name, l.origin = 'u', l."unique" = 1, l.partial = 1,
     COALESCE(c.name, 'expr')

@@ -10,14 +10,14 @@ import (
 )
 
 const uploadColumns = `id, org_id, root_org_id, uploaded_by, file_name, file_size, format, columns, status,
-	failure, total, processed, succeeded, failed, dry_run, created_at, updated_at, started_at, finished_at`
+	failure, total, processed, succeeded, failed, dry_run, created_at, updated_at, started_at, finished_at, mode, confirmed`
 
 func scanUpload(row Row) (*roster.Upload, error) {
 	var u roster.Upload
 	var columns string
 	err := row.Scan(&u.ID, &u.OrgID, &u.RootOrgID, &u.UploadedBy, &u.FileName, &u.FileSize, &u.Format, &columns,
 		&u.Status, &u.Failure, &u.Total, &u.Processed, &u.Succeeded, &u.Failed, &u.DryRun,
-		&u.CreatedAt, &u.UpdatedAt, &u.StartedAt, &u.FinishedAt)
+		&u.CreatedAt, &u.UpdatedAt, &u.StartedAt, &u.FinishedAt, &u.Mode, &u.Confirmed)
 	if err != nil {
 		return nil, err
 	}
@@ -31,10 +31,11 @@ func scanUpload(row Row) (*roster.Upload, error) {
 
 // InsertUpload records a new upload, including its sealed file.
 func InsertUpload(ctx context.Context, q Queryer, u *roster.Upload) error {
+	u.Mode = orDefault(u.Mode, roster.UploadModeCreate)
 	_, err := q.Exec(ctx, insertSQL(`upload`, uploadColumns+`, file_enc`),
 		u.ID, u.OrgID, u.RootOrgID, u.UploadedBy, u.FileName, u.FileSize, u.Format, JSONText(u.Columns, "[]"), u.Status,
 		u.Failure, u.Total, u.Processed, u.Succeeded, u.Failed, u.DryRun, u.CreatedAt, u.UpdatedAt, u.StartedAt, u.FinishedAt,
-		u.FileEnc)
+		u.Mode, u.Confirmed, u.FileEnc)
 	return err
 }
 
@@ -101,7 +102,7 @@ func FinishUpload(ctx context.Context, q Queryer, id, status, failure string, no
 
 // uploadRowColumns are read and written in this order; the sealed
 // original values follow them when a query wants them.
-const uploadRowColumns = `upload_id, row_number, status, user_id, errors, created_at`
+const uploadRowColumns = `upload_id, row_number, status, user_id, errors, created_at, action, changes`
 
 // InsertUploadRows records outcomes in one statement. A row that already
 // has an outcome makes it fail with ErrUnique, which aborts the caller's
@@ -109,7 +110,8 @@ const uploadRowColumns = `upload_id, row_number, status, user_id, errors, create
 func InsertUploadRows(ctx context.Context, q Queryer, rows []roster.UploadRow) error {
 	return insertRows(ctx, q, `upload_row`, uploadRowColumns+`, original_enc`, len(rows), func(i int) []any {
 		r := rows[i]
-		return []any{r.UploadID, r.RowNumber, r.Status, NullString(r.UserID), JSONText(r.Errors, "[]"), r.CreatedAt, r.OriginalEnc}
+		return []any{r.UploadID, r.RowNumber, r.Status, NullString(r.UserID), JSONText(r.Errors, "[]"), r.CreatedAt,
+			r.Action, JSONText(r.Changes, "[]"), r.OriginalEnc}
 	})
 }
 
@@ -156,8 +158,8 @@ func uploadRowScanner(withOriginal bool) func(Row) (*roster.UploadRow, error) {
 	return func(row Row) (*roster.UploadRow, error) {
 		var r roster.UploadRow
 		var userID *string
-		var errs string
-		dest := []any{&r.UploadID, &r.RowNumber, &r.Status, &userID, &errs, &r.CreatedAt}
+		var errs, changes string
+		dest := []any{&r.UploadID, &r.RowNumber, &r.Status, &userID, &errs, &r.CreatedAt, &r.Action, &changes}
 		if withOriginal {
 			dest = append(dest, &r.OriginalEnc)
 		}
@@ -168,6 +170,9 @@ func uploadRowScanner(withOriginal bool) func(Row) (*roster.UploadRow, error) {
 			r.UserID = *userID
 		}
 		if err := json.Unmarshal([]byte(errs), &r.Errors); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(changes), &r.Changes); err != nil {
 			return nil, err
 		}
 		r.CreatedAt = r.CreatedAt.UTC()
@@ -196,4 +201,19 @@ func DeleteDryRuns(ctx context.Context, q Queryer, cutoff time.Time, limit int) 
 	}
 	n, err := q.Exec(ctx, `DELETE FROM upload WHERE id IN (`+pick+`)`, cutoff, limit)
 	return int(n), err
+}
+
+// CountOrgMembers counts the current members of an organisation, the
+// denominator of an update upload's change threshold.
+func CountOrgMembers(ctx context.Context, q Queryer, orgID string) (int, error) {
+	var n int
+	err := q.QueryRow(ctx, `SELECT COUNT(*) FROM user_organisation WHERE organisation_id = $1 AND NOT is_deleted`, orgID).Scan(&n)
+	return n, err
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

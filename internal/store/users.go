@@ -24,6 +24,13 @@ type UserRecord struct {
 	// SessionGeneration is read with the row but written only by
 	// EndSessions, so a concurrent UpdateUser cannot undo an increment.
 	SessionGeneration int64
+	// Version counts the writes of the row. UpdateUser writes only over
+	// the version it was read at and moves it on, so a change based on an
+	// older read fails with ErrStale.
+	Version int64
+	// Key is a new user's data key, for the creator to insert with the row
+	// (InsertUserKeys); reads leave it empty.
+	Key UserKeyRecord
 }
 
 const userColumns = `id, username, first_name, last_name, email_enc, masked_email, email_verified,
@@ -43,9 +50,10 @@ func (r *UserRecord) args() []any {
 		u.Status, u.IsDeleted, u.DeletedDate, u.PasswordHash, NullString(u.CreatedBy), u.CreatedDate, NullString(u.UpdatedBy), u.UpdatedDate}
 }
 
-// userSelect is what reads fetch: the written columns and the session
-// generation.
-const userSelect = userColumns + `, session_generation`
+// userSelect is what reads fetch: the written columns, the session
+// generation, the row version and the erasure date (written only by
+// EraseUser).
+const userSelect = userColumns + `, session_generation, version, erased_date`
 
 func scanUser(row Row) (*UserRecord, error) {
 	var r UserRecord
@@ -57,7 +65,7 @@ func scanUser(row Row) (*UserRecord, error) {
 		&r.PrevUsedEmailEnc, &r.PrevUsedPhoneEnc, &u.CountryCode, &u.DOB, &u.Gender, &language, &u.Position,
 		&u.ProfileSummary, &u.Location, &u.Channel, &u.RootOrgID, &u.FlagsValue, &framework, &profileLocation,
 		&profileUserTypes, &allTnc, &u.TncAcceptedOn, &u.TncAcceptedVersion, &managedBy,
-		&u.Status, &u.IsDeleted, &u.DeletedDate, &u.PasswordHash, &createdBy, &u.CreatedDate, &updatedBy, &u.UpdatedDate, &r.SessionGeneration)
+		&u.Status, &u.IsDeleted, &u.DeletedDate, &u.PasswordHash, &createdBy, &u.CreatedDate, &updatedBy, &u.UpdatedDate, &r.SessionGeneration, &r.Version, &u.ErasedDate)
 	if err != nil {
 		return nil, err
 	}
@@ -66,6 +74,7 @@ func scanUser(row Row) (*UserRecord, error) {
 	u.TncAcceptedOn = UTCPtr(u.TncAcceptedOn)
 	u.UpdatedDate = UTCPtr(u.UpdatedDate)
 	u.DeletedDate = UTCPtr(u.DeletedDate)
+	u.ErasedDate = UTCPtr(u.ErasedDate)
 	for _, f := range []struct {
 		text string
 		dst  any
@@ -84,19 +93,35 @@ func InsertUser(ctx context.Context, q Queryer, r *UserRecord) error {
 	return err
 }
 
-// UpdateUser rewrites every mutable column of an existing row.
+// ErrStale is UpdateUser's answer when the row was written by someone else
+// since r was read.
+var ErrStale = &roster.Error{Code: roster.ESTALE, Message: MsgStale}
+
+// MsgStale tells whoever edited from an old copy what to do.
+const MsgStale = "this user was changed by someone else since you loaded it; reload and make your change again"
+
+// UpdateUser rewrites every mutable column of an existing row, provided
+// the row is still at r.Version, and moves r.Version on.
 func UpdateUser(ctx context.Context, q Queryer, r *UserRecord) error {
 	cols := strings.Split(userColumns, ",")
-	args := r.args()
-	sets := make([]string, 0, len(cols)-1)
+	args := append(r.args(), r.Version)
+	sets := make([]string, 0, len(cols))
 	for i, c := range cols[1:] {
 		sets = append(sets, strings.TrimSpace(c)+" = $"+strconv.Itoa(i+2))
 	}
-	n, err := q.Exec(ctx, `UPDATE users SET `+strings.Join(sets, ", ")+` WHERE id = $1`, args...)
-	if err == nil && n == 0 {
-		return ErrNoRows
+	sets = append(sets, "version = version + 1")
+	n, err := q.Exec(ctx, `UPDATE users SET `+strings.Join(sets, ", ")+` WHERE id = $1 AND version = $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return err
 	}
-	return err
+	if n == 0 {
+		if _, err := GetUser(ctx, q, r.ID); err != nil {
+			return err
+		}
+		return ErrStale
+	}
+	r.Version++
+	return nil
 }
 
 // GetUser reads one user by id.
@@ -114,11 +139,11 @@ func EndSessions(ctx context.Context, q Queryer, id string) error {
 }
 
 // ListUsersByOrg pages through the users who are members of orgID, ordered
-// by id (keyset pagination: pass the last id seen as after).
+// by id; a self-declared membership counts once approved (keyset pagination: pass the last id seen as after).
 func ListUsersByOrg(ctx context.Context, q Queryer, orgID, after string, limit int) ([]UserRecord, error) {
 	return queryAll(ctx, q, scanUser, `SELECT `+prefixed("u.", userSelect)+` FROM users u
 		JOIN user_organisation m ON m.user_id = u.id
-		WHERE m.organisation_id = $1 AND NOT m.is_deleted AND u.id > $2
+		WHERE m.organisation_id = $1 AND NOT m.is_deleted AND m.is_approved AND NOT m.is_rejected AND u.id > $2
 		ORDER BY u.id LIMIT $3`, orgID, after, limit)
 }
 
@@ -188,6 +213,13 @@ func scanExternalIdentity(row Row) (*ExternalIdentityRecord, error) {
 	return &r, nil
 }
 
+// DeleteExternalIdentity removes userID's identity of provider and idType.
+func DeleteExternalIdentity(ctx context.Context, q Queryer, userID, provider, idType string) error {
+	_, err := q.Exec(ctx, `DELETE FROM usr_external_identity WHERE user_id = $1 AND provider = $2 AND id_type = $3`,
+		userID, provider, idType)
+	return err
+}
+
 func DeleteExternalIdentities(ctx context.Context, q Queryer, userID string) error {
 	_, err := q.Exec(ctx, `DELETE FROM usr_external_identity WHERE user_id = $1`, userID)
 	return err
@@ -239,9 +271,28 @@ func scanMembership(row Row) (*roster.Membership, error) {
 	return &m, nil
 }
 
+// The row's tenant is derived from the object (or the actor), see
+// AuditTenant for callers that know it.
 func Audit(ctx context.Context, q Queryer, actorID, action, objectType, objectID, outcome, detail string) error {
-	_, err := q.Exec(ctx, `INSERT INTO audit_log (id, at, actor_id, action, object_type, object_id, outcome, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		roster.NewID(), roster.Now(), actorID, action, objectType, objectID, outcome, detail)
-	return err
+	return AuditTenant(ctx, q, "", actorID, action, objectType, objectID, outcome, detail)
+}
+
+// CountManagedUsers counts the users, not deleted, whose parent is userID.
+func CountManagedUsers(ctx context.Context, q Queryer, userID string) (int, error) {
+	var n int
+	err := q.QueryRow(ctx, `SELECT COUNT(*) FROM users WHERE managed_by = $1 AND is_deleted = $2`, userID, false).Scan(&n)
+	return n, err
+}
+
+// DeleteUserIdentities removes userID's identities of one provider and id
+// type and returns the hashes they held, so the caller can release the
+// matching lookups.
+func DeleteUserIdentities(ctx context.Context, q Queryer, userID, provider, idType string) ([]string, error) {
+	return queryAll(ctx, q, scanHash, `DELETE FROM usr_external_identity
+		WHERE user_id = $1 AND provider = $2 AND id_type = $3 RETURNING external_id_hash`, userID, provider, idType)
+}
+
+func scanHash(row Row) (*string, error) {
+	var h string
+	return &h, row.Scan(&h)
 }

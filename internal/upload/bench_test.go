@@ -72,6 +72,58 @@ func BenchmarkUpload(b *testing.B) {
 	}
 }
 
+// BenchmarkUpdateUpload measures a 1000-row update upload: SubmitWith
+// (parse, and every row worked out and rolled back for the change
+// threshold), then the worker changing each row's user through the
+// registry's ChangeUserTx (match by userName, rule book, phone moved in
+// the lookup, roles of the membership, audit). Every iteration changes
+// lastName, phone and roles of all 1000 users, confirmed past the
+// threshold. No password is hashed: an update sets none.
+//
+//	go test -run x -bench UpdateUpload -benchtime 3x ./internal/upload/
+func BenchmarkUpdateUpload(b *testing.B) {
+	for _, engine := range storetest.Engines() {
+		if engine == "postgres" && os.Getenv(storetest.EnvPostgresURL) == "" {
+			continue
+		}
+		b.Run(engine, func(b *testing.B) {
+			f := newFixture(b, storetest.Open(b, engine))
+			f.reg.HashPassword = testkit.CheapHash
+			up, err := f.svc.Submit(f.ctx, f.adminA, OrgRef{ID: f.schoolA.ID}, "seed.csv", benchFile(0), false)
+			if err == nil {
+				err = f.svc.Process(f.ctx, up.ID)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			roles := []string{"COURSE_MENTOR", "CONTENT_CREATOR"}
+			iter := 1
+			cpu := cpuTime()
+			for b.Loop() {
+				rows := make([][]string, benchRows)
+				for i := range rows {
+					rows[i] = []string{fmt.Sprintf("bench_%d", i), fmt.Sprintf("Iter%c", 'A'+iter%26),
+						fmt.Sprintf("8%09d", iter*benchRows+i), roles[iter%2]}
+				}
+				data := csvFile([]string{"userName", "lastName", "phone", "roles"}, rows...)
+				up, err := f.svc.SubmitWith(f.ctx, f.adminA, OrgRef{ID: f.schoolA.ID}, "update.csv", data,
+					Options{Mode: roster.UploadModeUpdate, Confirm: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := f.svc.Process(f.ctx, up.ID); err != nil {
+					b.Fatal(err)
+				}
+				iter++
+				if got, _ := f.svc.Get(f.ctx, f.adminA, up.ID); got.Succeeded != benchRows {
+					b.Fatalf("updated %d users: %+v", got.Succeeded, got)
+				}
+			}
+			reportRates(b, cpuTime()-cpu)
+		})
+	}
+}
+
 // BenchmarkHashFloor is 1000 default argon2id hashes on all cores, the
 // same way the worker runs them: no upload can be faster than this.
 func BenchmarkHashFloor(b *testing.B) {

@@ -10,6 +10,9 @@ import (
 // WaitOptions tune SubmitAndWait.
 type WaitOptions struct {
 	DryRun bool
+	// Mode and Confirm are as in Options.
+	Mode    string
+	Confirm bool
 	// PollInterval is how often the status is read; default 500ms.
 	PollInterval time.Duration
 	// OnProgress is called with the upload after submitting and after every
@@ -44,7 +47,7 @@ func (s *Service) SubmitAndWait(ctx context.Context, p *roster.Principal, org Or
 			opt.OnProgress(*u)
 		}
 	}
-	up, err := s.Submit(ctx, p, org, fileName, data, opt.DryRun)
+	up, err := s.SubmitWith(ctx, p, org, fileName, data, Options{DryRun: opt.DryRun, Mode: opt.Mode, Confirm: opt.Confirm})
 	if err != nil {
 		return nil, err
 	}

@@ -31,16 +31,22 @@ const (
 	ColExternalIDs        = "externalIds"
 	ColExternalIDType     = "externalIdType"
 	ColExternalIDProvider = "externalIdProvider"
+	// ColStatus blocks or unblocks users in an update upload; not in seed
+	// 002's template, so it comes last.
+	ColStatus = "status"
 )
 
-// Columns lists every accepted column in the seed's order, which is also the
-// order of the template in examples/.
-var Columns = []string{
+// SeedColumns are seed 002's columns in its order, which is also the order
+// of the template in examples/.
+var SeedColumns = []string{
 	ColFirstName, ColLastName, ColPhone, ColEmail, ColUserName, ColPassword,
 	ColProvider, ColPhoneVerified, ColEmailVerified, ColRoles, ColPosition,
 	ColGrade, ColLocation, ColDOB, ColGender, ColLanguage, ColProfileSummary,
 	ColSubject, ColExternalID, ColExternalIDs, ColExternalIDType, ColExternalIDProvider,
 }
+
+// Columns lists every accepted column: the seed's, then status.
+var Columns = append(append([]string{}, SeedColumns...), ColStatus)
 
 // MandatoryColumns must appear in the header. The seed also marks email
 // "Mandatory", but its note allows "(i) only the phone number, (ii) only

@@ -48,7 +48,9 @@ const (
 
 // Limits bound what Parse accepts. Zero fields take the defaults.
 type Limits struct {
-	MaxRows  int   // data rows, not counting the header or blank rows
+	MaxRows int // data rows, not counting the header or blank rows
+	// mode is the upload's mode, whose columns the header must have.
+	mode     string
 	MaxBytes int64 // size of the uploaded file as sent
 
 	MaxHeaderBytes int // the header row, in bytes of UTF-8
@@ -400,7 +402,7 @@ func assemble(next func() (int, []string, error), lim Limits, strict bool) (*Fil
 	if err := checkHeaderSize(header, lim); err != nil {
 		return nil, err
 	}
-	f, err := mapHeader(header)
+	f, err := mapHeader(header, lim.mode)
 	if err != nil {
 		return nil, err
 	}
@@ -486,7 +488,7 @@ func checkHeaderSize(header []string, lim Limits) error {
 // mapHeader matches header cells to Columns. Every problem is reported at
 // once so the admin can fix the header in one go.
 // header has no empty cells at the end (see assemble).
-func mapHeader(header []string) (*File, error) {
+func mapHeader(header []string, mode string) (*File, error) {
 	f := &File{width: len(header)}
 	var problems []roster.FieldError
 	misnamed := false
@@ -522,18 +524,7 @@ func mapHeader(header []string) (*File, error) {
 		f.Columns = append(f.Columns, col)
 		f.colIndex = append(f.colIndex, i)
 	}
-	for _, col := range MandatoryColumns {
-		if _, ok := seenAt[col]; !ok {
-			problems = append(problems, roster.FieldError{Field: col, Message: "mandatory column is missing"})
-		}
-	}
-	// Every row needs an email or a phone; without either column every row
-	// would fail, so say it once for the file.
-	_, hasEmail := seenAt[ColEmail]
-	_, hasPhone := seenAt[ColPhone]
-	if !hasEmail && !hasPhone {
-		problems = append(problems, roster.FieldError{Field: ColEmail, Message: "the file needs an email or a phone column (or both)"})
-	}
+	problems = append(problems, missingColumns(seenAt, mode)...)
 	if len(problems) > 0 {
 		msg := "the header row is invalid"
 		if misnamed {
@@ -542,6 +533,31 @@ func mapHeader(header []string) (*File, error) {
 		return nil, &roster.Error{Code: roster.EINVALID, Message: msg, Fields: problems}
 	}
 	return f, nil
+}
+
+// missingColumns are the header's problems of mode's mandatory columns.
+// An update file needs only the columns that find its users: userName, or
+// the three externalId columns.
+func missingColumns(seenAt map[string]int, mode string) []roster.FieldError {
+	var problems []roster.FieldError
+	has := func(col string) bool { _, ok := seenAt[col]; return ok }
+	if mode == roster.UploadModeUpdate {
+		if !has(ColUserName) && !(has(ColExternalID) && has(ColExternalIDType) && has(ColExternalIDProvider)) {
+			problems = append(problems, roster.FieldError{Field: ColUserName, Message: MsgUpdateHeader})
+		}
+		return problems
+	}
+	for _, col := range MandatoryColumns {
+		if !has(col) {
+			problems = append(problems, roster.FieldError{Field: col, Message: "mandatory column is missing"})
+		}
+	}
+	// Every row needs an email or a phone; without either column every row
+	// would fail, so say it once for the file.
+	if !has(ColEmail) && !has(ColPhone) {
+		problems = append(problems, roster.FieldError{Field: ColEmail, Message: "the file needs an email or a phone column (or both)"})
+	}
+	return problems
 }
 
 // extraValues reports whether rec has non-empty values beyond the header.

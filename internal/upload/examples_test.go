@@ -18,7 +18,7 @@ func TestExampleFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := mustParse(t, "users-sample.csv", data)
-	if strings.Join(f.Columns, ",") != strings.Join(Columns, ",") {
+	if strings.Join(f.Columns, ",") != strings.Join(SeedColumns, ",") {
 		t.Fatalf("sample columns %v", f.Columns)
 	}
 	recs := ValidateRows(f.Rows, today)

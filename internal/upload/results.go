@@ -12,14 +12,16 @@ import (
 )
 
 // Result CSV columns added after the file's own columns.
+// The outcome column is "result", not "status", because status is a
+// column of the file itself (active or blocked).
 const (
-	ResultStatusColumn = "status"
+	ResultStatusColumn = "result"
 	ResultErrorsColumn = "errors"
 )
 
 // ResultCSV writes the upload's result file: the file's own columns in
 // their original order (password blank) with each row's original values,
-// then status and errors. An admin can delete the CREATED rows, fix the
+// then result and errors. An admin can delete the CREATED rows, fix the
 // others, fill in passwords and upload the file again as it is: Parse
 // ignores the status and errors columns. Rows of an upload still in
 // progress appear once processed. Values are written through sheet, whose

@@ -73,6 +73,10 @@ type Service struct {
 	// registry's hashing pool, which decides how many run at once; one per
 	// core keeps every worker the pool gives uploads busy.
 	Hashers int
+	// ChangeThreshold is the percentage of an organisation's members an
+	// update or upsert upload may change or block without confirmation;
+	// default DefaultChangeThreshold.
+	ChangeThreshold int
 	// Now is the clock (DOB must be in the past); tests pin it.
 	Now func() time.Time
 
@@ -162,7 +166,11 @@ func (s *Service) resolveOrg(ctx context.Context, p *roster.Principal, ref OrgRe
 
 // newUpload parses the file and builds its upload record. Nothing is
 // written yet, so a bad file leaves no trace.
-func (s *Service) newUpload(ctx context.Context, p *roster.Principal, ref OrgRef, fileName string, data []byte) (*roster.Upload, *File, error) {
+func (s *Service) newUpload(ctx context.Context, p *roster.Principal, ref OrgRef, fileName string, data []byte, opt Options) (*roster.Upload, *File, error) {
+	mode, err := checkMode(opt.Mode)
+	if err != nil {
+		return nil, nil, err
+	}
 	org, err := s.resolveOrg(ctx, p, ref)
 	if err != nil {
 		return nil, nil, err
@@ -172,7 +180,9 @@ func (s *Service) newUpload(ctx context.Context, p *roster.Principal, ref OrgRef
 	if err := s.checkStored(ctx, s.db, org.ID, 0); err != nil {
 		return nil, nil, err
 	}
-	f, err := Parse(fileName, data, s.Limits)
+	lim := s.Limits
+	lim.mode = mode
+	f, err := Parse(fileName, data, lim)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -181,6 +191,7 @@ func (s *Service) newUpload(ctx context.Context, p *roster.Principal, ref OrgRef
 		ID: roster.NewID(), OrgID: org.ID, RootOrgID: org.RootOrgID, UploadedBy: p.UserID,
 		FileName: cleanFileName(fileName), FileSize: int64(len(data)), Format: f.Format, Columns: f.Columns,
 		Status: roster.UploadNew, Total: len(f.Rows), CreatedAt: now, UpdatedAt: now,
+		Mode: mode, Confirmed: opt.Confirm,
 	}
 	return up, f, nil
 }
@@ -191,8 +202,16 @@ func (s *Service) newUpload(ctx context.Context, p *roster.Principal, ref OrgRef
 // upload and an upload is never left without a job. With dryRun it
 // behaves as DryRun and returns the finished dry-run upload.
 func (s *Service) Submit(ctx context.Context, p *roster.Principal, ref OrgRef, fileName string, data []byte, dryRun bool) (*roster.Upload, error) {
-	if dryRun {
-		res, err := s.DryRun(ctx, p, ref, fileName, data)
+	return s.SubmitWith(ctx, p, ref, fileName, data, Options{DryRun: dryRun})
+}
+
+// SubmitWith is Submit with a mode. An update or upsert file is worked out
+// row by row first (and rolled back): one that would change or block more
+// of the organisation's members than ChangeThreshold allows is refused,
+// saying how many, unless opt.Confirm is set.
+func (s *Service) SubmitWith(ctx context.Context, p *roster.Principal, ref OrgRef, fileName string, data []byte, opt Options) (*roster.Upload, error) {
+	if opt.DryRun {
+		res, err := s.DryRunWith(ctx, p, ref, fileName, data, opt)
 		if err != nil {
 			return nil, err
 		}
@@ -201,9 +220,14 @@ func (s *Service) Submit(ctx context.Context, p *roster.Principal, ref OrgRef, f
 	if s.queue == nil {
 		return nil, errors.New("upload: no job queue configured")
 	}
-	up, _, err := s.newUpload(ctx, p, ref, fileName, data)
+	up, f, err := s.newUpload(ctx, p, ref, fileName, data, opt)
 	if err != nil {
 		return nil, err
+	}
+	if up.Mode != roster.UploadModeCreate {
+		if err := s.checkThreshold(ctx, p, up, f, opt.Confirm); err != nil {
+			return nil, err
+		}
 	}
 	// The file holds clear passwords and PII: it is stored only sealed,
 	// and dropped as soon as the upload finishes.
@@ -219,7 +243,7 @@ func (s *Service) Submit(ctx context.Context, p *roster.Principal, ref OrgRef, f
 			return err
 		}
 		return store.Audit(ctx, tx, p.UserID, "upload.submit", "upload", up.ID, "ok",
-			fmt.Sprintf("org=%s rows=%d", up.OrgID, up.Total))
+			fmt.Sprintf("org=%s mode=%s rows=%d", up.OrgID, up.Mode, up.Total))
 	})
 	if err != nil {
 		return nil, err
@@ -241,9 +265,20 @@ type DryRunResult struct {
 // results and result CSV are served like any upload's and the admin can
 // find it in the list.
 func (s *Service) DryRun(ctx context.Context, p *roster.Principal, ref OrgRef, fileName string, data []byte) (*DryRunResult, error) {
-	up, f, err := s.newUpload(ctx, p, ref, fileName, data)
+	return s.DryRunWith(ctx, p, ref, fileName, data, Options{})
+}
+
+// DryRunWith is DryRun with a mode. An update or upsert dry run says for
+// every row whether it would create or update its user and which fields
+// would change, old and new, personal values masked; and whether the file
+// goes past the change threshold.
+func (s *Service) DryRunWith(ctx context.Context, p *roster.Principal, ref OrgRef, fileName string, data []byte, opt Options) (*DryRunResult, error) {
+	up, f, err := s.newUpload(ctx, p, ref, fileName, data, opt)
 	if err != nil {
 		return nil, err
+	}
+	if up.Mode != roster.UploadModeCreate {
+		return s.dryRunChanges(ctx, p, up, f)
 	}
 	recs := ValidateRows(f.Rows, s.Now())
 	rows := make([]roster.UploadRow, len(recs))
@@ -259,6 +294,7 @@ func (s *Service) DryRun(ctx context.Context, p *roster.Principal, ref OrgRef, f
 		if fe := s.reg.MayGrant(ctx, p, up.OrgID, rec.User.Roles); fe != nil {
 			rec.Errors = append(rec.Errors, *fe)
 		}
+		r.Action = roster.RowActionCreate
 		if !rec.OK() {
 			r.Status, r.Errors = roster.UploadRowFailed, capErrors(rec.Errors, up.Failed, s.Limits)
 			up.Failed++
@@ -267,10 +303,16 @@ func (s *Service) DryRun(ctx context.Context, p *roster.Principal, ref OrgRef, f
 		}
 		rows[i] = r
 	}
+	return s.recordDryRun(ctx, p, up, rows, nil)
+}
+
+// recordDryRun stores a finished dry run and its rows; in update and
+// upsert mode the rows of the transaction that worked them out, tx.
+func (s *Service) recordDryRun(ctx context.Context, p *roster.Principal, up *roster.Upload, rows []roster.UploadRow, tx store.Tx) (*DryRunResult, error) {
 	now := roster.Now()
 	up.DryRun, up.Status, up.Processed = true, roster.UploadCompleted, up.Total
 	up.StartedAt, up.FinishedAt, up.UpdatedAt = &up.CreatedAt, &now, now
-	err = store.InTx(ctx, s.db, func(tx store.Tx) error {
+	record := func(tx store.Tx) error {
 		if err := store.InsertUpload(ctx, tx, up); err != nil {
 			return err
 		}
@@ -281,8 +323,14 @@ func (s *Service) DryRun(ctx context.Context, p *roster.Principal, ref OrgRef, f
 			return err
 		}
 		return store.Audit(ctx, tx, p.UserID, "upload.dry_run", "upload", up.ID, "ok",
-			fmt.Sprintf("org=%s rows=%d valid=%d failed=%d", up.OrgID, up.Total, up.Succeeded, up.Failed))
-	})
+			fmt.Sprintf("org=%s mode=%s rows=%d valid=%d failed=%d", up.OrgID, up.Mode, up.Total, up.Succeeded, up.Failed))
+	}
+	var err error
+	if tx != nil {
+		err = record(tx)
+	} else {
+		err = store.InTx(ctx, s.db, record)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -453,7 +501,7 @@ func (s *Service) setExpiry(up *roster.Upload) {
 
 // RowFilter selects and pages row results.
 type RowFilter struct {
-	Status string // "", "all", "created", "failed" or "valid" (any case)
+	Status string // "", "all", "created", "updated", "failed" or "valid" (any case)
 	After  int    // row number the previous page ended with
 	Limit  int    // default 100, at most 1000
 }
@@ -464,9 +512,9 @@ func (s *Service) Rows(ctx context.Context, p *roster.Principal, id string, f Ro
 	switch status {
 	case "", "ALL":
 		status = ""
-	case roster.UploadRowCreated, roster.UploadRowFailed, roster.UploadRowValid:
+	case roster.UploadRowCreated, roster.UploadRowUpdated, roster.UploadRowFailed, roster.UploadRowValid:
 	default:
-		return nil, roster.Invalid(roster.FieldError{Field: "status", Message: "must be all, created, failed or valid"})
+		return nil, roster.Invalid(roster.FieldError{Field: "status", Message: "must be all, created, updated, failed or valid"})
 	}
 	if f.Limit <= 0 {
 		f.Limit = 100

@@ -213,13 +213,13 @@ func TestSubmitProcessResults(t *testing.T) {
 		}
 
 		// Result CSV: original columns and values, password blanked,
-		// formulas defused, status and errors appended.
+		// formulas defused, result and errors appended.
 		var out bytes.Buffer
 		if err := f.svc.ResultCSV(f.ctx, f.adminA, up.ID, &out); err != nil {
 			t.Fatal(err)
 		}
 		want := "\uFEFF" + strings.Join([]string{
-			"firstName,lastName,email,phone,userName,password,DOB,roles,status,errors",
+			"firstName,lastName,email,phone,userName,password,DOB,roles,result,errors",
 			`Asha,Rao,asha@example.org,9876543210,asha_rao,,01-02-1990,"content creator,BOOK_REVIEWER",CREATED,`,
 			`Ravi,,,9876543211,ravi_k,,,,CREATED,`,
 			`,,bad@,,x,,31-02-1990,WIZARD,FAILED,"firstName: is required; email: is not a valid email address; userName: must be 3 to 64 characters; password: is required; roles: unknown role ""WIZARD""; valid values are ` +

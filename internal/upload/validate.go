@@ -26,6 +26,11 @@ type Record struct {
 	Row    Row
 	User   registry.NewUser // meaningful only when Errors is empty
 	Errors []roster.FieldError
+	// Key, Change and UpdateErrors are the row read as an update, in
+	// update and upsert mode: the user it names and what it changes.
+	Key          registry.UserKey
+	Change       registry.UserChange
+	UpdateErrors []roster.FieldError
 	// keys are the normalised unique values (email, phone, username,
 	// external ids) used to find duplicates inside the file.
 	keys []uniqueKey
@@ -50,12 +55,34 @@ func (k uniqueKey) namespace() uniqueKey {
 // rows. today is the date DOB must precede (in the admin's calendar; the
 // caller passes roster.Now()).
 func ValidateRows(rows []Row, today time.Time) []Record {
+	return validateRows(rows, today, roster.UploadModeCreate)
+}
+
+// validateRows validates rows for mode: as new users, and in update and
+// upsert mode also as changes of existing users.
+func validateRows(rows []Row, today time.Time, mode string) []Record {
 	out := make([]Record, len(rows))
 	for i, r := range rows {
-		out[i] = validateRow(r, today)
+		if mode == roster.UploadModeCreate {
+			out[i] = validateRow(r, today)
+			if st, msg := registry.CheckStatus(r.Values[ColStatus]); msg != "" || st == registry.StatusBlocked {
+				out[i].Errors = append(out[i].Errors, roster.FieldError{Field: ColStatus, Message: orDefault(msg, registry.MsgStatusNew)})
+			}
+			continue
+		}
+		out[i] = validateRow(blankClears(r), today)
+		out[i].Row = r
+		out[i].Key, out[i].Change, out[i].UpdateErrors = decodeChange(r)
 	}
 	markDuplicates(out)
 	return out
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // rowErrors collects the errors of decoding a row's cells.
@@ -135,7 +162,7 @@ func validateRow(r Row, today time.Time) Record {
 		complete := true
 		for _, c := range []string{ColExternalID, ColExternalIDType, ColExternalIDProvider} {
 			if get(c) == "" {
-				errs.add(c, "externalId, externalIdType and externalIdProvider must be given together")
+				errs.add(c, MsgExtIDTogether)
 				complete = false
 			}
 		}
@@ -273,7 +300,9 @@ func markDuplicates(recs []Record) {
 					others = append(others, recs[j].Row.Number)
 				}
 			}
-			recs[i].Errors = append(recs[i].Errors, roster.FieldError{Field: k.field, Message: alsoIn(others)})
+			dup := roster.FieldError{Field: k.field, Message: alsoIn(others)}
+			recs[i].Errors = append(recs[i].Errors, dup)
+			recs[i].UpdateErrors = append(recs[i].UpdateErrors, dup)
 		}
 	}
 }

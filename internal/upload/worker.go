@@ -45,14 +45,14 @@ func (s *Service) Process(ctx context.Context, uploadID string) error {
 	}
 	// Limits were enforced on submit; a later change of configuration must
 	// not turn an accepted upload into a failed one.
-	f, err := Parse(up.FileName, []byte(data), Limits{MaxRows: math.MaxInt, MaxBytes: math.MaxInt64})
+	f, err := Parse(up.FileName, []byte(data), Limits{MaxRows: math.MaxInt, MaxBytes: math.MaxInt64, mode: up.Mode})
 	if err != nil {
 		return fail(roster.ErrorMessage(err))
 	}
 	if err := store.StartUpload(ctx, s.db, up.ID, roster.Now()); err != nil {
 		return err
 	}
-	recs := ValidateRows(f.Rows, s.Now())
+	recs := validateRows(f.Rows, s.Now(), up.Mode)
 	done, err := store.UploadRowsDone(ctx, s.db, up.ID, 0, math.MaxInt32)
 	if err != nil {
 		return err
@@ -74,7 +74,12 @@ func (s *Service) Process(ctx context.Context, uploadID string) error {
 	var hashed chan struct{}
 	hash := func(c []*Record) chan struct{} {
 		ch := make(chan struct{})
-		go func() { s.hashPasswords(ctx, c); close(ch) }()
+		go func() {
+			if up.Mode != roster.UploadModeUpdate { // an update sets no password
+				s.hashPasswords(ctx, c)
+			}
+			close(ch)
+		}()
 		return ch
 	}
 	defer func() {
@@ -112,7 +117,7 @@ func (s *Service) Process(ctx context.Context, uploadID string) error {
 			return err
 		}
 		return store.Audit(ctx, tx, up.UploadedBy, "upload.complete", "upload", up.ID, "ok",
-			fmt.Sprintf("created=%d failed=%d", cur.Succeeded, cur.Failed))
+			fmt.Sprintf("mode=%s succeeded=%d failed=%d", cur.Mode, cur.Succeeded, cur.Failed))
 	})
 }
 
@@ -147,7 +152,20 @@ func (s *Service) processChunk(ctx context.Context, up *roster.Upload, columns [
 			if done[rec.Row.Number] {
 				continue
 			}
-			r := roster.UploadRow{UploadID: up.ID, RowNumber: rec.Row.Number, CreatedAt: now,
+			if up.Mode != roster.UploadModeCreate {
+				rr, err := s.changeRow(ctx, tx, uploader, up, rec, false)
+				if err != nil {
+					return err
+				}
+				rows = append(rows, s.outcome(up, rec, rr, cur.Failed+failed, now, columns))
+				if rr.status == roster.UploadRowFailed {
+					failed++
+				} else {
+					created++
+				}
+				continue
+			}
+			r := roster.UploadRow{Action: roster.RowActionCreate, UploadID: up.ID, RowNumber: rec.Row.Number, CreatedAt: now,
 				OriginalEnc: s.sealOriginal(up.ID, columns, rec.Row)}
 			errs := rec.Errors
 			if len(errs) > 0 {

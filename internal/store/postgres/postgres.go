@@ -86,6 +86,15 @@ func (d *DB) Migrate(ctx context.Context) error {
 	})
 }
 
+// MigrateDownTo rolls migrations back to version; tests use it to load
+// rows in an older schema and migrate them forward.
+func (d *DB) MigrateDownTo(ctx context.Context, version int64) error {
+	return d.withProvider(func(p *goose.Provider) error {
+		_, err := p.DownTo(ctx, version)
+		return err
+	})
+}
+
 // migrationLockKey is an arbitrary constant naming Roster's advisory lock.
 const migrationLockKey = 0x526f73746572 // "Roster"
 

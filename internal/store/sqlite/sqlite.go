@@ -134,6 +134,17 @@ func (d *DB) Migrate(ctx context.Context) error {
 	return err
 }
 
+// MigrateDownTo rolls migrations back to version; tests use it to load
+// rows in an older schema and migrate them forward.
+func (d *DB) MigrateDownTo(ctx context.Context, version int64) error {
+	provider, err := goose.NewProvider(goose.DialectSQLite3, d.db, mustSub(migrations, "migrations"))
+	if err != nil {
+		return err
+	}
+	_, err = provider.DownTo(ctx, version)
+	return err
+}
+
 // MigrationLock holds an exclusive flock on a file next to the database for
 // the duration of fn: SQLite has no advisory locks, and processes sharing
 // the file share the directory.

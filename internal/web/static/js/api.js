@@ -33,7 +33,9 @@ function plainMessage(status, p, retryAfter) {
   }
   if (status === 0) return 'The server could not be reached. Check your connection and try again.';
   if (status === 401) return 'Your session has ended. Please sign in again.';
-  if (status === 403) return 'You are not allowed to do this.';
+  // A refusal for terms not yet accepted says which terms.
+  if (status === 403) return (p && (p.errors || []).some((e) => String(e.location || '').endsWith('tnc')) && p.detail) || 'You are not allowed to do this.';
+  if (status === 412) return 'Someone else changed this user after you opened the page. Reload to see their changes, then make yours again.';
   if (status === 404) return (p && p.detail) || 'Not found.';
   if (status === 413) return (p && p.detail) || 'The file is too large.';
   if (status >= 500) return 'Something went wrong on the server. Please try again in a moment.';
@@ -44,8 +46,16 @@ const listeners = new Set();
 // onUnauthorized lets the app return to the sign-in page from anywhere.
 export function onUnauthorized(fn) { listeners.add(fn); }
 
-export async function request(method, path, { json, form, signal, quiet401 } = {}) {
+export async function request(method, path, opts) {
+  return (await exchange(method, path, opts)).body;
+}
+
+// exchange is request that also returns the answer's ETag, and sends
+// ifMatch as If-Match: an edit made from a copy someone else has changed
+// since is refused with 412 instead of undoing their change.
+export async function exchange(method, path, { json, form, signal, quiet401, ifMatch } = {}) {
   const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin', signal };
+  if (ifMatch) init.headers['If-Match'] = ifMatch;
   // The server refuses cookie-authenticated changes without this header,
   // which a page of another origin cannot send.
   if (method !== 'GET' && method !== 'HEAD') init.headers['X-Roster-CSRF'] = '1';
@@ -62,14 +72,15 @@ export async function request(method, path, { json, form, signal, quiet401 } = {
     if (err.name === 'AbortError') throw err;
     throw new APIError(0, null);
   }
-  if (res.status === 204) return null;
+  const etag = res.headers.get('ETag') || '';
+  if (res.status === 204) return { body: null, etag };
   const type = res.headers.get('Content-Type') || '';
   const body = type.includes('json') ? await res.json().catch(() => null) : null;
   if (!res.ok) {
     if (res.status === 401 && !quiet401) listeners.forEach((fn) => fn());
     throw new APIError(res.status, body, Number(res.headers.get('Retry-After')) || 0);
   }
-  return body;
+  return { body, etag };
 }
 
 export const get = (path, opts) => request('GET', path, opts);

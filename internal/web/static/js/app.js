@@ -4,9 +4,15 @@
 import * as api from './api.js';
 import { h, clear, notice, focusHeading, announce } from './ui.js';
 import * as login from './login.js';
+import * as signup from './signup.js';
 import * as upload from './upload.js';
 import * as users from './users.js';
+import * as directory from './directory.js';
+import * as audit from './audit.js';
 import * as courses from './courses.js';
+import * as account from './account.js';
+import * as terms from './terms.js';
+import * as declarations from './declarations.js';
 
 const ADMIN = 'ORG_ADMIN';
 const CREATOR = 'CONTENT_CREATOR';
@@ -29,9 +35,18 @@ export class Session {
   roleOrgs(role) { return this.grants.filter((g) => (g.roles || []).includes(role)); }
   has(role) { return this.roleOrgs(role).length > 0; }
   get isAdmin() { return this.has(ADMIN); }
+  // isTenantAdmin: ORG_ADMIN of a tenant's root organisation, who reads
+  // the tenant's audit log.
+  get isTenantAdmin() { return this.roleOrgs(ADMIN).some((g) => g.orgId === g.rootOrgId); }
   get isCreator() { return this.has(CREATOR); }
   get isMentor() { return this.has(MENTOR); }
   get seesCourses() { return this.isCreator || this.isMentor; }
+  // pendingTerms: kinds of terms to accept before the console opens.
+  get pendingTerms() { return this.principal.pendingTnc || []; }
+
+  // A self-signed-up user (no tenant bit in flagsValue, seed 001) may
+  // declare a state and school.
+  get declares() { return (this.user.flagsValue & 4) === 0; }
   // hasRoleInTenant mirrors roster.Principal.HasRoleInTenant: role held in
   // any organisation of the tenant rootOrgId.
   hasRoleInTenant(rootOrgId, role) { return this.roleOrgs(role).some((g) => g.rootOrgId === rootOrgId); }
@@ -41,13 +56,20 @@ export class Session {
 
 const routes = [
   { re: /^\/login$/, page: login, public: true },
+  { re: /^\/terms$/, page: terms },
+  { re: /^\/signup$/, page: signup, public: true },
   { re: /^\/upload$/, page: upload, allow: (s) => s.isAdmin },
   { re: /^\/upload\/([\w-]+)$/, page: upload, allow: (s) => s.isAdmin },
   { re: /^\/users$/, page: users, allow: (s) => s.isAdmin },
+  { re: /^\/directory$/, page: directory, allow: (s) => s.isAdmin },
   { re: /^\/users\/([\w-]+)$/, page: users, allow: (s) => s.isAdmin },
+  { re: /^\/audit$/, page: audit, allow: (s) => s.isTenantAdmin },
   { re: /^\/courses$/, page: courses, allow: (s) => s.seesCourses },
   { re: /^\/courses\/([\w-]+)$/, page: courses, allow: (s) => s.seesCourses },
   { re: /^\/downloads$/, page: courses, view: 'downloads', allow: (s) => s.seesCourses },
+  { re: /^\/declaration$/, page: declarations, allow: (s) => s.declares },
+  { re: /^\/declarations$/, page: declarations, view: 'queue', allow: (s) => s.isAdmin },
+  { re: /^\/account$/, page: account },
 ];
 
 let session = null;
@@ -65,6 +87,7 @@ function home(s) {
   if (!s) return '#/login';
   if (s.isAdmin) return '#/upload';
   if (s.seesCourses) return '#/courses';
+  if (s.declares) return '#/declaration';
   return '#/none';
 }
 
@@ -86,7 +109,8 @@ function paintChrome() {
   if (!session) return;
   document.getElementById('whoami').textContent = session.name;
   for (const li of nav.querySelectorAll('li[data-needs]')) {
-    li.hidden = li.dataset.needs === 'admin' ? !session.isAdmin : !session.seesCourses;
+    const needs = { admin: session.isAdmin, tenantadmin: session.isTenantAdmin, courses: session.seesCourses, declare: session.declares };
+    li.hidden = !needs[li.dataset.needs];
   }
 }
 
@@ -123,6 +147,12 @@ async function route() {
 
 async function show(path, query, gen) {
   markCurrent(path);
+  // Pending terms come before every other page; the page asked for is
+  // shown once they are accepted.
+  if (session && session.pendingTerms.length && path !== '/terms') {
+    if (allowed(path)) returnTo = path;
+    return go('#/terms');
+  }
   let match = null;
   let r;
   for (r of routes) { match = path.match(r.re); if (match) break; }
@@ -135,6 +165,7 @@ async function show(path, query, gen) {
     return go('#/login');
   }
   if (r.public && session) return go(home(session));
+  if (r.page === terms && !session.pendingTerms.length) return go(home(session));
   if (r.allow && !r.allow(session)) {
     clear(main, h('h1', null, 'Not available'),
       notice('error', 'Your roles do not give you access to this page.'),
@@ -163,7 +194,8 @@ async function show(path, query, gen) {
 
 function noRoles() {
   clear(main, h('h1', null, `Welcome, ${session.name}`),
-    notice('info', 'Your account has no role that uses this console. An organisation administrator can give you one.'));
+    notice('info', 'Your account has no role that uses this console. An organisation administrator can give you one.'),
+    h('p', null, h('a', { href: '#/account' }, 'See your account')));
   focusHeading(main);
 }
 

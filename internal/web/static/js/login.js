@@ -14,6 +14,9 @@ const ssoErrors = {
   blocked: 'This account is blocked. Ask your organisation administrator.',
   unavailable: 'The single sign-on service cannot be reached right now. Try again later, or sign in with your password.',
   server_error: 'Something went wrong on the server. Please try again in a moment.',
+  bad_claims: 'Your single sign-on account does not say which state (or school) you belong to, or gives details Roster cannot accept. Ask your state\'s single sign-on administrator.',
+  account_conflict: 'A Roster account with your email or phone number already exists. Sign in with it and link your single sign-on account under My account.',
+  session_changed: 'You were signed out while linking your single sign-on account. Sign in and try again.',
 };
 
 export async function render(main, _session, { app, query }) {
@@ -28,7 +31,8 @@ export async function render(main, _session, { app, query }) {
     h('div', { class: 'actions' }, submit));
   const sso = h('div', { id: 'sso' });
   clear(main, h('section', { class: 'card narrow' },
-    h('h1', { id: 'signin-title' }, 'Sign in to Roster'), form, sso));
+    h('h1', { id: 'signin-title' }, 'Sign in to Roster'), form, sso,
+    h('p', { class: 'hint' }, 'New here? ', h('a', { href: '#/signup', id: 'signup-link' }, 'Create an account'))));
 
   const ssoError = query && query.get('error');
   if (ssoError) {

@@ -57,7 +57,12 @@ export function showFieldErrors(form, fields) {
     if (!wrap) { orphans.push(...msgs.map((m) => (name ? `${name}: ${m}` : m))); continue; }
     const ctl = wrap.querySelector('input, select, textarea');
     wrap.querySelector('.field-error').textContent = sentence(msgs.join('; '));
-    if (ctl) { ctl.setAttribute('aria-invalid', 'true'); first ||= ctl; }
+    if (ctl) {
+      ctl.setAttribute('aria-invalid', 'true');
+      // The first bad field in the form's order, whatever order the
+      // server listed them in.
+      if (!first || (ctl.compareDocumentPosition(first) & Node.DOCUMENT_POSITION_FOLLOWING)) first = ctl;
+    }
   }
   if (first) first.focus();
   return orphans;
@@ -96,11 +101,11 @@ export function fmtDate(v) {
 export function fmtNum(n) { return n === undefined || n === null ? '—' : Number(n).toLocaleString(); }
 
 const statusKinds = {
-  SUCCESS: 'ok', COMPLETED: 'ok', CREATED: 'ok', ACTIVE: 'ok', VALID: 'ok', OK: 'ok',
+  SUCCESS: 'ok', APPROVED: 'ok', REJECTED: 'bad', WITHDRAWN: 'neutral', COMPLETED: 'ok', CREATED: 'ok', ACTIVE: 'ok', VALID: 'ok', OK: 'ok',
   FAILED: 'bad', ERROR: 'bad', INVALID: 'bad', BLOCKED: 'bad', REVOKED: 'bad',
   SUBMITTED: 'info', NEW: 'info', PENDING: 'info',
   PROCESSING: 'warn', IN_PROGRESS: 'warn', RUNNING: 'warn',
-  EXPIRED: 'neutral', SKIPPED: 'neutral',
+  EXPIRED: 'neutral', SKIPPED: 'neutral', ERASED: 'neutral',
 };
 const statusWords = { IN_PROGRESS: 'In progress', NEW: 'Queued' };
 

@@ -14,7 +14,14 @@ const POLL_MS = 700;
 // form and a result, so nothing has to be picked twice.
 // After an upload starts the file is let go, so the same file is not sent
 // twice by accident, but it stays available to preview the results.
-const kept = { orgId: '', file: null, sent: null };
+const kept = { orgId: '', file: null, sent: null, mode: 'create' };
+
+// The three things a file can do (issue 12.3); the server names them so.
+const MODES = [
+  { value: 'create', label: 'Create new users', hint: 'Every row is a new user; a row whose userName, email or phone is taken fails.' },
+  { value: 'update', label: 'Update existing users', hint: 'Every row names a user by userName (or externalId, externalIdType and externalIdProvider). A blank cell leaves the field as it is; #clear empties it.' },
+  { value: 'upsert', label: 'Create or update', hint: 'Rows whose user exists update it; the others create a new user.' },
+];
 
 export async function render(main, session, { id, app }) {
   if (id) return progressPage(main, id, app);
@@ -75,21 +82,41 @@ async function formPage(main, session, app) {
   });
   showChosen();
 
+  const modeRadios = h('fieldset', { class: 'radios', id: 'mode' }, h('legend', null, 'What the file does'),
+    MODES.map((m) => h('label', { title: m.hint },
+      h('input', { type: 'radio', name: 'mode', value: m.value, checked: m.value === kept.mode }), m.label)));
+  const modeHint = h('p', { class: 'hint', id: 'mode-hint' });
+  const confirmBox = h('input', { type: 'checkbox', id: 'confirm', name: 'confirm' });
+  const confirmField = h('div', { class: 'field', 'data-field': 'confirm', id: 'confirm-field' },
+    h('label', { for: 'confirm' }, confirmBox,
+      ' Go ahead even if this changes or blocks more of the organisation’s users than the safety threshold allows'),
+    h('p', { class: 'field-error', id: 'confirm-error' }));
+  confirmBox.setAttribute('aria-describedby', 'confirm-error');
+  const showMode = () => {
+    kept.mode = modeRadios.querySelector('input:checked').value;
+    modeHint.textContent = MODES.find((m) => m.value === kept.mode).hint;
+    confirmField.hidden = kept.mode === 'create';
+  };
+  modeRadios.addEventListener('change', () => { showMode(); clear(checkOut); });
+
   const formError = h('div', { class: 'notice error', role: 'alert' });
   const checkBtn = h('button', { type: 'button', class: 'secondary', id: 'check' }, 'Check first');
   const uploadBtn = h('button', { type: 'submit', id: 'upload' }, 'Upload');
   const form = h('form', { novalidate: true, 'aria-label': 'Upload users' },
     formError,
-    field({ label: 'Organisation', name: 'orgId', control: orgSel, hint: 'Every user in the file joins this organisation.' }),
+    field({ label: 'Organisation', name: 'orgId', control: orgSel, hint: 'Every user in the file joins this organisation (or, in an update, belongs to it).' }),
+    h('div', { class: 'field', 'data-field': 'mode' }, modeRadios, modeHint, h('p', { class: 'field-error' })),
     h('h2', null, 'File'),
     fileField,
     h('p', null, h('a', { href: api.apiURL('uploads/template.csv'), download: 'users-template.csv', id: 'template' }, 'Download the template CSV'),
       ' — every column the file may have, in order.'),
     columnHelp(),
+    confirmField,
     h('div', { class: 'actions' }, checkBtn, uploadBtn,
-      h('span', { class: 'muted small' }, '“Check first” validates every row without creating anyone.')));
+      h('span', { class: 'muted small' }, '“Check first” validates every row and lists what would change, without changing anyone.')));
   const checkOut = h('div', { id: 'check-result' });
   const history = h('section', { 'aria-labelledby': 'history-title' }, h('h2', { id: 'history-title' }, 'Past uploads'));
+  showMode();
 
   clear(main, h('h1', null, 'Upload users'),
     h('section', { class: 'card' }, form), checkOut, history);
@@ -115,6 +142,8 @@ async function formPage(main, session, app) {
     const fd = new FormData();
     fd.append('orgId', kept.orgId);
     fd.append('dryRun', dryRun ? 'true' : 'false');
+    fd.append('mode', kept.mode);
+    fd.append('confirm', kept.mode !== 'create' && confirmBox.checked ? 'true' : 'false');
     fd.append('file', kept.file, kept.file.name);
     try {
       const res = await api.postForm('uploads', fd);
@@ -135,7 +164,7 @@ async function formPage(main, session, app) {
       // names columns of the file, which belong to the file control too.
       const fields = { ...err.fields };
       const names = Object.keys(fields);
-      if (names.length && names.every((f) => f === 'orgId' || f === 'file')) {
+      if (names.length && names.every((f) => f === 'orgId' || f === 'file' || f === 'confirm' || f === 'mode')) {
         showFieldErrors(form, fields);
       } else if (err.status === 422 || err.status === 413 || err.status === 400) {
         showFieldErrors(form, { file: [fileProblem(err)] });
@@ -201,12 +230,20 @@ async function showCheck(out, res) {
   const bad = rows.filter((r) => (r.errors || []).length);
   const cols = res.columns || [];
   const values = await preview(res);
-  const summary = bad.length
+  const update = res.mode && res.mode !== 'create';
+  const changing = rows.filter((r) => r.action === 'update' && !(r.errors || []).length).length;
+  const th = res.threshold;
+  const thNote = th && th.exceeded
+    ? notice('error', `This file would change or block ${fmtNum(th.changed)} of the organisation’s ${fmtNum(th.orgUsers)} users, more than the ${th.percent}% allowed without confirmation. Check the changes below; to go ahead, tick “Go ahead even if…” and upload.`)
+    : null;
+  const summary = update
+    ? notice(bad.length ? 'error' : 'ok', `${fmtNum(rows.length)} rows checked: ${fmtNum(changing)} would update a user, ${fmtNum(rows.filter((r) => r.action === 'create' && !(r.errors || []).length).length)} would create one, ${fmtNum(rows.filter((r) => r.action === 'unchanged').length)} change nothing, ${fmtNum(bad.length)} with problems. Nothing has been changed yet.`)
+    : bad.length
     ? notice('error', `${fmtNum(rows.length)} rows checked: ${fmtNum(rows.length - bad.length)} ready, ${fmtNum(bad.length)} with problems. Fix the highlighted cells and check again, or upload now and only the good rows are created.`)
     : notice('ok', `${fmtNum(rows.length)} rows checked: all ready to upload. Nothing has been created yet.`);
   clear(out, h('section', { class: 'card', 'aria-labelledby': 'check-title' },
-    h('h2', { id: 'check-title' }, 'Check result'), summary, noPreview(res, values),
-    rowTable({ caption: 'Every row of the file, problems highlighted', cols, rows, values, showStatus: false })));
+    h('h2', { id: 'check-title' }, 'Check result'), summary, thNote, noPreview(res, values),
+    rowTable({ caption: update ? 'Every row of the file: what it would do, and its problems' : 'Every row of the file, problems highlighted', cols, rows, values, showStatus: false, showChanges: update })));
   out.querySelector('h2').tabIndex = -1;
   out.querySelector('h2').focus();
   announce(bad.length ? `${bad.length} rows have problems` : 'All rows are ready');
@@ -248,9 +285,10 @@ function cellText(col, v) {
 // so they are seen without scrolling, then the file's own columns with the
 // cells the server flagged highlighted and the message inside the cell, so
 // the admin sees exactly what to fix in their spreadsheet.
-function rowTable({ caption, cols, rows, values, showStatus, empty }) {
+function rowTable({ caption, cols, rows, values, showStatus, showChanges, empty }) {
   const columns = [{ label: 'Row' }];
   if (showStatus) columns.push({ label: 'Outcome' });
+  if (showChanges) columns.push({ label: 'Action' }, { label: 'Changes (old → new)' });
   columns.push({ label: 'Problems' }, ...cols.map((c) => ({ label: c })));
   const trs = rows.map((r) => {
     const by = errorsByColumn(r.errors);
@@ -258,6 +296,7 @@ function rowTable({ caption, cols, rows, values, showStatus, empty }) {
     const vals = (values && values.get(r.row)) || {};
     const cells = [h('th', { scope: 'row' }, String(r.row))];
     if (showStatus) cells.push(h('td', null, badge(r.status)));
+    if (showChanges) cells.push(h('td', { 'data-action': r.action || '' }, actionText(r)), changesCell(r.changes));
     const listed = (r.errors || []).map((e) => h('li', null, e.field ? h('strong', null, `${e.field}: `) : null, sentence(e.message)));
     let summary = showStatus ? '' : 'Ready';
     if (listed.length) summary = h('ul', null, listed);
@@ -276,6 +315,22 @@ function rowTable({ caption, cols, rows, values, showStatus, empty }) {
   const t = table({ caption, columns, rows: trs, empty: empty || 'No rows.' });
   t.classList.add('rows');
   return t;
+}
+
+const ACTIONS = { create: 'Create', update: 'Update', unchanged: 'No change' };
+
+function actionText(r) {
+  if ((r.errors || []).length) return '—';
+  return ACTIONS[r.action] || '—';
+}
+
+// changesCell lists a row's changes, old → new. Contacts, DOB and external
+// ids come masked from the server; a cleared value shows as (blank).
+function changesCell(changes) {
+  if (!(changes || []).length) return h('td', { class: 'changes muted' }, '—');
+  const show = (v) => (v ? h('span', null, v) : h('em', null, '(blank)'));
+  return h('td', { class: 'changes' }, h('ul', null, changes.map((c) => h('li', { 'data-change': c.field },
+    h('strong', null, `${c.field}: `), show(c.old), ' → ', show(c.new)))));
 }
 
 // --- Progress and results ----------------------------------------------
@@ -330,7 +385,7 @@ async function progressPage(main, id, app) {
     label.textContent = `${fmtNum(done)} of ${fmtNum(total)} rows ${check ? 'checked' : 'processed'} (${pct}%)`;
     clear(counts,
       h('li', null, h('strong', null, fmtNum(total)), 'rows'),
-      h('li', null, h('strong', { 'data-count': 'succeeded' }, fmtNum(u.succeeded)), check ? 'ready' : 'created'),
+      h('li', null, h('strong', { 'data-count': 'succeeded' }, fmtNum(u.succeeded)), check ? 'ready' : doneWord(u)),
       h('li', null, h('strong', { 'data-count': 'failed' }, fmtNum(u.failed)), check ? 'with problems' : 'failed'));
     // Announce in steps of a quarter, not on every poll.
     const step = Math.floor(pct / 25);
@@ -346,14 +401,18 @@ async function progressPage(main, id, app) {
         `Check finished: ${rowCount(u.succeeded)} ready, ${fmtNum(u.failed)} with problems; nothing was created.`));
     } else {
       clear(message, notice(u.failed ? 'info' : 'ok',
-        u.failed ? `Done. ${fmtNum(u.succeeded)} users created; ${fmtNum(u.failed)} rows failed. Download the result file, fix those rows and upload them again.`
-          : `Done. All ${fmtNum(u.succeeded)} users were created.`));
+        u.failed ? `Done. ${fmtNum(u.succeeded)} rows ${doneWord(u)}; ${fmtNum(u.failed)} rows failed. Download the result file, fix those rows and upload them again.`
+          : `Done. All ${fmtNum(u.succeeded)} rows ${doneWord(u)}.`));
     }
     showResults(results, u);
   };
   tick();
   return () => { stopped = true; clearTimeout(timer); };
 }
+
+// doneWord is what a successful row did: created, or in an update (or
+// upsert) created or updated.
+const doneWord = (u) => (!u.mode || u.mode === 'create' ? 'created' : 'done (created or updated)');
 
 const rowCount = (n) => `${fmtNum(n)} ${n === 1 ? 'row' : 'rows'}`;
 
@@ -364,6 +423,7 @@ const filtersFor = (u) => [
   { value: '', label: 'All' },
   { value: 'FAILED', label: 'Failed' },
   u.dryRun ? { value: 'VALID', label: 'Ready' } : { value: 'CREATED', label: 'Created' },
+  ...(!u.dryRun && u.mode && u.mode !== 'create' ? [{ value: 'UPDATED', label: 'Updated' }] : []),
 ];
 
 async function showResults(out, u) {
@@ -395,7 +455,7 @@ async function showResults(out, u) {
       if (mine !== seq) return;
       clear(list, noPreview(u, values), rowTable({
         caption: `${filters.find((f) => f.value === status).label} rows (${fmtNum(rows.length)})`,
-        cols, rows, values, showStatus: true,
+        cols, rows, values, showStatus: true, showChanges: !!u.mode && u.mode !== 'create',
         empty: status === 'FAILED' ? 'No row failed.' : 'No rows.',
       }));
     } catch (err) {

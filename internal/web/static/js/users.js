@@ -4,6 +4,9 @@
 // the browser history or a server log.
 import * as api from './api.js';
 import { h, clear, field, showFieldErrors, clearFieldErrors, notice, badge, fmtDate, table, announce } from './ui.js';
+import { editForm, rolesForm, transferForm, historyTable } from './useredit.js';
+import { eraseSection } from './erase.js';
+import * as sso from './sso.js';
 
 const kinds = [
   { value: 'email', label: 'Email', hint: 'For example asha@example.org', auto: 'email' },
@@ -16,8 +19,8 @@ const kinds = [
 // shows what was typed.
 const last = { type: 'email', value: '', provider: '', idType: '' };
 
-export async function render(main, session, { id, app }) {
-  if (id) return profile(main, session, id, app);
+export async function render(main, session, { id, app, query }) {
+  if (id) return profile(main, session, id, app, query);
   return search(main, session, app);
 }
 
@@ -90,6 +93,7 @@ function search(main, session, app) {
 }
 
 function userState(u) {
+  if (u.erasedDate) return 'ERASED';
   if (u.deletedDate) return 'DELETED';
   if (u.status === 0 || u.isDeleted) return 'BLOCKED';
   return 'ACTIVE';
@@ -103,17 +107,31 @@ function maskID(s) {
   return s.slice(0, 2) + '*'.repeat(Math.min(s.length - 4, 8)) + s.slice(-2);
 }
 
-async function profile(main, session, id, app) {
-  const u = await api.get(`users/${encodeURIComponent(id)}`);
+async function profile(main, session, id, app, query, flash) {
+  // The ETag is the version of the user this page shows; every save
+  // sends it back so a change made meanwhile by someone else is not lost.
+  const { body: u, etag } = await api.exchange('GET', `users/${encodeURIComponent(id)}`);
+  const links = await sso.section(u, {
+    self: u.id === session.userID,
+    admin: session.grants.some((g) => g.orgId === u.rootOrgId && (g.roles || []).includes('ORG_ADMIN')),
+    reload: (note) => profile(main, session, id, app, null, note),
+    query,
+  });
   let orgNames = {};
+  let orgs = [];
   try {
     const r = await api.get(api.apiURL('organisations', { rootOrgId: u.rootOrgId }));
-    orgNames = Object.fromEntries((r.organisations || []).map((o) => [o.id, o.name]));
+    orgs = r.organisations || [];
+    orgNames = Object.fromEntries(orgs.map((o) => [o.id, o.name]));
   } catch { /* names are a nicety; ids still identify the organisations */ }
+  const reload = async (said) => {
+    await profile(main, session, id, app, null, said);
+    if (said) main.querySelector('[role=status] .notice')?.scrollIntoView({ block: 'nearest' });
+  };
 
   const state = userState(u);
   const name = [u.firstName, u.lastName].filter(Boolean).join(' ');
-  const msg = h('div', { role: 'status' });
+  const msg = h('div', { role: 'status' }, flash ? notice('ok', flash) : null);
   const actions = h('div', { class: 'actions' });
 
   const memberships = (u.organisations || []).filter((m) => !m.isDeleted);
@@ -130,7 +148,7 @@ async function profile(main, session, id, app) {
   const ext = (u.externalIds || []).map((x) => `${maskID(x.externalId)} (${x.idType}, ${x.provider})`);
   clear(main,
     h('p', null, h('a', { href: '#/users' }, '← Back to search')),
-    h('h1', null, name || u.userName),
+    h('h1', null, name || u.userName || 'Erased user'),
     msg,
     h('section', { class: 'card' },
       h('dl', { class: 'profile' },
@@ -142,10 +160,18 @@ async function profile(main, session, id, app) {
         h('dt', null, 'Registered'), h('dd', null, fmtDate(u.createdDate)),
         h('dt', null, 'User ID'), h('dd', null, h('code', null, u.id))),
       actions),
-    orgTable);
+    orgTable,
+    links);
+  if (state !== 'DELETED') {
+    main.append(...[editForm({ u, etag, reload }), rolesForm({ u, etag, orgNames, reload }),
+      transferForm({ u, etag, orgs, orgNames, reload })].filter(Boolean));
+  }
+  main.append(h('h2', null, 'History'), await historyTable(u));
+  const erase = eraseSection(u, () => app.go(`#/users/${u.id}`));
+  if (erase) main.append(erase);
 
   const setButtons = (current) => {
-    if (current === 'DELETED') { clear(actions); return; }
+    if (current === 'DELETED' || current === 'ERASED') { clear(actions); return; }
     const blocking = current === 'ACTIVE';
     const btn = h('button', { type: 'button', class: blocking ? 'danger' : '' }, blocking ? 'Block user' : 'Unblock user');
     btn.addEventListener('click', () => confirmStep(blocking));

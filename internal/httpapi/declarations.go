@@ -1,0 +1,224 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/registry"
+)
+
+// Self-declaration (issue 11.2): a self-signed-up teacher declares a state,
+// school and teacher id; the school's or the state's admin decides.
+
+type declarationBody struct {
+	StateID          string `json:"stateId" maxLength:"64" doc:"The state (tenant) declared for; see GET /states"`
+	SchoolID         string `json:"schoolId,omitempty" maxLength:"64" doc:"The school, picked from GET /states/{id}/schools"`
+	SchoolExternalID string `json:"schoolExternalId,omitempty" maxLength:"100" doc:"Or the school's external id within the state"`
+	TeacherID        string `json:"teacherId" doc:"The teacher id the state knows the teacher by; 1-100 characters, no control characters"`
+}
+
+type declarationOutput struct {
+	Body *registry.DeclarationView
+}
+
+type declarationListOutput struct {
+	Body struct {
+		Declarations []registry.DeclarationView `json:"declarations"`
+	}
+}
+
+type decisionBody struct {
+	Reason string `json:"reason,omitempty" doc:"Shown to the teacher; required when rejecting, at most 500 characters"`
+}
+
+type bulkDecisionBody struct {
+	Decision string   `json:"decision" enum:"approve,reject"`
+	Reason   string   `json:"reason,omitempty" doc:"Shown to every teacher decided; required when rejecting, at most 500 characters"`
+	IDs      []string `json:"ids" maxItems:"100" doc:"At most 100 declaration ids; each is decided on its own"`
+}
+
+// itemErrorBody is why one item of a bulk call was not decided.
+type itemErrorBody struct {
+	Code    string              `json:"code"`
+	Message string              `json:"message"`
+	Fields  []roster.FieldError `json:"fields,omitempty"`
+}
+
+type decisionItem struct {
+	ID     string         `json:"id"`
+	Status string         `json:"status,omitempty" doc:"The declaration's new status when it was decided"`
+	Error  *itemErrorBody `json:"error,omitempty" doc:"Why it was not decided; the other items are not affected"`
+}
+
+type bulkDecisionOutput struct {
+	Body struct {
+		Results []decisionItem `json:"results"`
+	}
+}
+
+type schoolListOutput struct {
+	Body struct {
+		Schools []roster.Organisation `json:"schools"`
+		// Next is the cursor of the following page, empty on the last.
+		Next string `json:"next,omitempty"`
+	}
+}
+
+func (s *Server) declarationRoutes() {
+	register(s, op("listStates", http.MethodGet, "/states", "The states a self-signed-up user can declare for", "declarations"), s.listStates)
+
+	schools := op("listStateSchools", http.MethodGet, "/states/{id}/schools", "Page through a state's schools, optionally searching by name", "declarations")
+	schools.Errors = append(schools.Errors, http.StatusNotFound)
+	register(s, schools, s.listStateSchools)
+
+	declare := op("declareSelf", http.MethodPost, "/me/declaration",
+		"Declare your state, school and teacher id for the state to approve (replaces a pending declaration)", "declarations")
+	declare.DefaultStatus = http.StatusCreated
+	declare.Errors = append(declare.Errors, http.StatusConflict)
+	register(s, declare, s.declareSelf)
+
+	mine := op("myDeclaration", http.MethodGet, "/me/declaration", "Your latest declaration and its decision", "declarations")
+	mine.Errors = append(mine.Errors, http.StatusNotFound)
+	register(s, mine, s.myDeclaration)
+
+	withdraw := op("withdrawDeclaration", http.MethodDelete, "/me/declaration", "Withdraw your pending declaration", "declarations")
+	withdraw.DefaultStatus = http.StatusNoContent
+	withdraw.Errors = append(withdraw.Errors, http.StatusNotFound)
+	register(s, withdraw, s.withdrawDeclaration)
+
+	queue := op("listDeclarations", http.MethodGet, "/organisations/{id}/declarations",
+		"The declarations of a school (its admins) or of a whole state (its admins), pending ones by default", "declarations")
+	queue.Errors = append(queue.Errors, http.StatusNotFound)
+	register(s, queue, s.listDeclarations)
+
+	approve := op("approveDeclaration", http.MethodPost, "/declarations/{id}/approve",
+		"Approve a declaration: the teacher joins the state and school, the teacher id becomes their external id", "declarations")
+	approve.Errors = append(approve.Errors, http.StatusNotFound, http.StatusConflict)
+	register(s, approve, s.approveDeclaration)
+
+	reject := op("rejectDeclaration", http.MethodPost, "/declarations/{id}/reject", "Reject a declaration with a reason the teacher sees", "declarations")
+	reject.Errors = append(reject.Errors, http.StatusNotFound, http.StatusConflict)
+	register(s, reject, s.rejectDeclaration)
+
+	bulk := op("decideDeclarations", http.MethodPost, "/organisations/{id}/declarations/decisions",
+		"Approve or reject up to 100 declarations of a school or state; each item's outcome is reported", "declarations")
+	bulk.Errors = append(bulk.Errors, http.StatusNotFound)
+	register(s, bulk, s.decideDeclarations)
+}
+
+func (s *Server) listStates(ctx context.Context, _ *struct{}) (*orgListOutput, error) {
+	states, err := s.reg.States(ctx, caller(ctx))
+	if err != nil {
+		return nil, err
+	}
+	out := &orgListOutput{}
+	out.Body.Organisations = states
+	return out, nil
+}
+
+func (s *Server) listStateSchools(ctx context.Context, in *struct {
+	ID    string `path:"id" maxLength:"64"`
+	Q     string `query:"q" maxLength:"100" doc:"Part of the school's name, any case"`
+	After string `query:"after" maxLength:"64" doc:"The next cursor of the previous page"`
+	Limit int    `query:"limit" minimum:"0" maximum:"100" doc:"At most 100; 50 when 0"`
+}) (*schoolListOutput, error) {
+	limit := in.Limit
+	if limit == 0 {
+		limit = 50
+	}
+	schools, err := s.reg.StateSchools(ctx, caller(ctx), in.ID, in.Q, in.After, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := &schoolListOutput{}
+	out.Body.Schools = schools
+	if len(schools) == limit {
+		out.Body.Next = schools[len(schools)-1].ID
+	}
+	return out, nil
+}
+
+func (s *Server) declareSelf(ctx context.Context, in *struct{ Body declarationBody }) (*declarationOutput, error) {
+	b := in.Body
+	d, err := s.reg.Declare(ctx, caller(ctx), registry.DeclarationInput{StateID: b.StateID, SchoolID: b.SchoolID,
+		SchoolExternalID: b.SchoolExternalID, TeacherID: b.TeacherID})
+	if err != nil {
+		return nil, err
+	}
+	return &declarationOutput{Body: d}, nil
+}
+
+func (s *Server) myDeclaration(ctx context.Context, _ *struct{}) (*declarationOutput, error) {
+	d, err := s.reg.MyDeclaration(ctx, caller(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &declarationOutput{Body: d}, nil
+}
+
+func (s *Server) withdrawDeclaration(ctx context.Context, _ *struct{}) (*struct{}, error) {
+	return nil, s.reg.WithdrawDeclaration(ctx, caller(ctx))
+}
+
+func (s *Server) listDeclarations(ctx context.Context, in *struct {
+	ID     string `path:"id" maxLength:"64"`
+	Status string `query:"status" enum:"pending,approved,rejected,withdrawn," doc:"pending when empty"`
+	After  string `query:"after" maxLength:"64" doc:"The last id of the previous page"`
+	Limit  int    `query:"limit" minimum:"0" maximum:"100"`
+}) (*declarationListOutput, error) {
+	ds, err := s.reg.Declarations(ctx, caller(ctx), in.ID, in.Status, in.After, in.Limit)
+	if err != nil {
+		return nil, err
+	}
+	out := &declarationListOutput{}
+	out.Body.Declarations = ds
+	return out, nil
+}
+
+type decisionInput struct {
+	ID   string `path:"id" maxLength:"64"`
+	Body decisionBody
+}
+
+func (s *Server) approveDeclaration(ctx context.Context, in *decisionInput) (*declarationOutput, error) {
+	return s.decideOne(ctx, in, true)
+}
+
+func (s *Server) rejectDeclaration(ctx context.Context, in *decisionInput) (*declarationOutput, error) {
+	return s.decideOne(ctx, in, false)
+}
+
+func (s *Server) decideOne(ctx context.Context, in *decisionInput, approve bool) (*declarationOutput, error) {
+	d, err := s.reg.DecideDeclaration(ctx, caller(ctx), in.ID, registry.Decision{Approve: approve, Reason: in.Body.Reason})
+	if err != nil {
+		return nil, err
+	}
+	// An approval gives the user new grants and a new tenant.
+	s.auth.Forget(d.UserID)
+	return &declarationOutput{Body: d}, nil
+}
+
+func (s *Server) decideDeclarations(ctx context.Context, in *struct {
+	ID   string `path:"id" maxLength:"64"`
+	Body bulkDecisionBody
+}) (*bulkDecisionOutput, error) {
+	b := in.Body
+	results, err := s.reg.DecideDeclarations(ctx, caller(ctx), in.ID, b.IDs, registry.Decision{Approve: b.Decision == "approve", Reason: b.Reason})
+	if err != nil {
+		return nil, err
+	}
+	out := &bulkDecisionOutput{}
+	out.Body.Results = make([]decisionItem, 0, len(results))
+	for _, r := range results {
+		item := decisionItem{ID: r.ID, Status: r.Status}
+		if r.UserID != "" {
+			s.auth.Forget(r.UserID)
+		}
+		if r.Error != nil {
+			item.Error = &itemErrorBody{Code: r.Error.Code, Message: r.Error.Message, Fields: r.Error.Fields}
+		}
+		out.Body.Results = append(out.Body.Results, item)
+	}
+	return out, nil
+}
