@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -61,7 +62,7 @@ func TestArchivesInObjectStorage(t *testing.T) {
 	if n, err := f.svc.Expire(ctx); err != nil || n != 1 {
 		t.Fatalf("expire = %d, %v", n, err)
 	}
-	if _, _, _, err := objects.Get(ctx, key); !os.IsNotExist(err) {
+	if _, _, _, err := objects.Get(ctx, key); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("object after expiry: %v", err)
 	}
 }

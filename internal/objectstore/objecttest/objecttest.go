@@ -12,7 +12,7 @@ import (
 	"github.com/roster-dev/roster/internal/objectstore"
 )
 
-// URL returns a --report-store URL of a new, empty bucket, skipping the
+// URL returns a --report-store URL of a new, empty key prefix, skipping the
 // test when no server is configured (failing it under CI=true).
 func URL(t testing.TB) string {
 	t.Helper()
@@ -25,7 +25,9 @@ func URL(t testing.TB) string {
 	}
 	b := make([]byte, 6)
 	rand.Read(b)
-	url := "s3://roster-test-" + hex.EncodeToString(b) + "/reports?endpoint=" + endpoint + "&insecure=true"
+	// One bucket, a fresh prefix per test: SeaweedFS gives every bucket
+	// volumes of its own, so a bucket per test would exhaust them.
+	url := "s3://roster-test/" + hex.EncodeToString(b) + "?endpoint=" + endpoint + "&insecure=true"
 	cfg, err := objectstore.ParseURL(url)
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +39,7 @@ func URL(t testing.TB) string {
 	return url
 }
 
-// Open returns a Store on a new, empty bucket.
+// Open returns a Store on a new, empty key prefix.
 func Open(t testing.TB) *objectstore.Store {
 	t.Helper()
 	cfg, err := objectstore.ParseURL(URL(t))
