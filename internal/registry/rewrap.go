@@ -26,44 +26,58 @@ func (s *Service) RewrapPending(ctx context.Context) (int, error) {
 // with it, reporting each batch's count to progress, and returns how many
 // it re-wrapped. A key erased or re-wrapped meanwhile is skipped.
 func (s *Service) RewrapUserKeys(ctx context.Context, batch int, progress func(int)) (int, error) {
+	primary := s.keys.PrimaryKeyID()
+	return s.inBatches(ctx, batch, progress, func(tx store.Tx, after string, batch int) (string, int, int, error) {
+		page, err := store.UserKeysNotUnder(ctx, tx, primary, after, batch)
+		if err != nil || len(page) == 0 {
+			return "", 0, 0, err
+		}
+		n := 0
+		for _, r := range page {
+			wrapped, keyID, err := s.keys.RewrapUserKey(r.UserID, r.Wrapped)
+			if err != nil {
+				return "", 0, 0, err // a key the ring no longer holds: stop, nothing lost
+			}
+			ok, err := store.RewrapUserKey(ctx, tx, r, keyID, wrapped)
+			if err != nil {
+				return "", 0, 0, err
+			}
+			if ok {
+				n++
+			}
+		}
+		return page[len(page)-1].UserID, len(page), n, nil
+	})
+}
+
+// inBatches runs step once per keyset page, one transaction each, until a
+// page comes back short: step reads the page after the given key and
+// returns its last key, its length and what it counts.
+func (s *Service) inBatches(ctx context.Context, batch int, progress func(int),
+	step func(tx store.Tx, after string, batch int) (last string, size, n int, err error)) (int, error) {
 	if batch <= 0 {
 		batch = DefaultRewrapBatch
 	}
-	primary, after, total := s.keys.PrimaryKeyID(), "", 0
+	after, total := "", 0
 	for {
-		var page []store.UserKeyRecord
-		n := 0
+		var last string
+		var size, n int
 		err := store.InTx(ctx, s.db, func(tx store.Tx) error {
 			var err error
-			if page, err = store.UserKeysNotUnder(ctx, tx, primary, after, batch); err != nil {
-				return err
-			}
-			for _, r := range page {
-				wrapped, keyID, err := s.keys.RewrapUserKey(r.UserID, r.Wrapped)
-				if err != nil {
-					return err // a key the ring no longer holds: stop, nothing lost
-				}
-				ok, err := store.RewrapUserKey(ctx, tx, r, keyID, wrapped)
-				if err != nil {
-					return err
-				}
-				if ok {
-					n++
-				}
-			}
-			return nil
+			last, size, n, err = step(tx, after, batch)
+			return err
 		})
 		if err != nil {
 			return total, err
 		}
 		total += n
 		if progress != nil {
-			progress(len(page))
+			progress(size)
 		}
-		if len(page) < batch {
+		if size < batch {
 			return total, nil
 		}
-		after = page[len(page)-1].UserID
+		after = last
 	}
 }
 
@@ -81,53 +95,35 @@ func (s *Service) MovePending(ctx context.Context) (int, error) {
 // with the ring. It reports each batch's count of users looked at to
 // progress and returns how many values it re-sealed.
 func (s *Service) MoveToUserKeys(ctx context.Context, batch int, progress func(int)) (int, error) {
-	if batch <= 0 {
-		batch = DefaultRewrapBatch
-	}
-	after, total := "", 0
-	for {
-		var page []store.SealedUser
-		n := 0
-		err := store.InTx(ctx, s.db, func(tx store.Tx) error {
-			var err error
-			if page, err = store.SealedUsers(ctx, tx, after, batch); err != nil {
-				return err
-			}
-			ids := make([]string, len(page))
-			for i, u := range page {
-				ids[i] = u.UserID
-			}
-			extIDs, err := store.ExternalIDsFor(ctx, tx, ids)
-			if err != nil {
-				return err
-			}
-			byUser := map[string][]store.ExternalIDRow{}
-			for _, x := range extIDs {
-				if pii.SealedByRing(x.Enc) {
-					byUser[x.UserID] = append(byUser[x.UserID], x)
-				}
-			}
-			for _, u := range page {
-				moved, err := s.moveUser(ctx, tx, u, byUser[u.UserID])
-				if err != nil {
-					return err
-				}
-				n += moved
-			}
-			return nil
-		})
+	return s.inBatches(ctx, batch, progress, func(tx store.Tx, after string, batch int) (string, int, int, error) {
+		page, err := store.SealedUsers(ctx, tx, after, batch)
+		if err != nil || len(page) == 0 {
+			return "", 0, 0, err
+		}
+		ids := make([]string, len(page))
+		for i, u := range page {
+			ids[i] = u.UserID
+		}
+		extIDs, err := store.ExternalIDsFor(ctx, tx, ids)
 		if err != nil {
-			return total, err
+			return "", 0, 0, err
 		}
-		total += n
-		if progress != nil {
-			progress(len(page))
+		byUser := map[string][]store.ExternalIDRow{}
+		for _, x := range extIDs {
+			if pii.SealedByRing(x.Enc) {
+				byUser[x.UserID] = append(byUser[x.UserID], x)
+			}
 		}
-		if len(page) < batch {
-			return total, nil
+		n := 0
+		for _, u := range page {
+			moved, err := s.moveUser(ctx, tx, u, byUser[u.UserID])
+			if err != nil {
+				return "", 0, 0, err
+			}
+			n += moved
 		}
-		after = page[len(page)-1].UserID
-	}
+		return page[len(page)-1].UserID, len(page), n, nil
+	})
 }
 
 // moveUser re-seals one user's ring-sealed values under their data key.
