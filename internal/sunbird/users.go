@@ -356,3 +356,7 @@ func (s *Server) tenantByChannel(ctx context.Context, p *roster.Principal, chann
 	}
 	return "", &sunbirdError{status: http.StatusBadRequest, key: keyInvalidParameter, msg: "Please provide valid channel."}
 }
+
+func (s *Server) searchUser(ctx context.Context, p *roster.Principal, r *http.Request) (any, error) {
+	return nil, errNotImplemented
+}
