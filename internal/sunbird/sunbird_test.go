@@ -500,6 +500,16 @@ func TestUploadBodies(t *testing.T) {
 		if pid == "" {
 			t.Fatal("aliases: no processId")
 		}
+		// The portal's current template has no password column (nor
+		// userName): Roster refuses the file as a whole, naming both, and
+		// creates nobody without a way to sign in (docs/sunbird.md).
+		msg = e.uploadForm("/v1/user/upload", admin, "user", "Sample_Users.csv",
+			"firstName,lastName,phone,email,externalId,externalIdType,externalIdProvider,roles,dob\n"+
+				"Uma,Devi,9812345688,uma@example.org,TN-9,teacherId,TN,PUBLIC,1992-01-02\n", nil).
+			expectErr(t, http.StatusBadRequest, "CLIENT_ERROR", "UOS_USRUPLD0028")
+		if !strings.Contains(msg, "userName: mandatory column is missing.") || !strings.Contains(msg, "password: mandatory column is missing.") {
+			t.Errorf("no password column: %q", msg)
+		}
 		// No token at all.
 		e.uploadForm("/v1/user/upload", "", "user", "a.csv", csv("anon"), nil).
 			expectErr(t, http.StatusUnauthorized, "UNAUTHORIZED", "UOS_0070")
