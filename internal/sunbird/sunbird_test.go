@@ -20,6 +20,7 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/auth"
+	"github.com/roster-dev/roster/internal/auth/authtest"
 	"github.com/roster-dev/roster/internal/httpapi"
 	"github.com/roster-dev/roster/internal/jobs"
 	"github.com/roster-dev/roster/internal/registry"
@@ -36,6 +37,7 @@ type env struct {
 	t      *testing.T
 	tt     *testkit.Tenants
 	tokens *auth.Tokens
+	au     *auth.Authenticator
 	srv    *httptest.Server
 }
 
@@ -75,7 +77,7 @@ func newEnv(t *testing.T, db store.Engine) *env {
 		Sunbird: sb.Handler(), SunbirdPrefixes: sunbird.PathPrefixes})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	return &env{t: t, tt: tt, tokens: tokens, srv: srv}
+	return &env{t: t, tt: tt, tokens: tokens, au: au, srv: srv}
 }
 
 // token is a user token of p, as Keycloak's would be behind Kong.
@@ -600,5 +602,39 @@ func TestUserSearch(t *testing.T) {
 			expectErr(t, http.StatusBadRequest, "CLIENT_ERROR", "UOS_USRSER0019")
 		e.post("/v1/user/search", admin, map[string]any{"filters": map[string]any{}, "offset": -1}).
 			expectErr(t, http.StatusBadRequest, "CLIENT_ERROR", "UOS_USRSER0019")
+	})
+}
+
+// Behind Kong, x-authenticated-user-token is Sunbird's Keycloak access
+// token, whose subject is f:<federation id>:<user id>; Roster's OIDC
+// settings (--oidc-issuer, --oidc-federation-id) accept it as they do on
+// /api/v1.
+func TestKeycloakUserToken(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		e := newEnv(t, db)
+		idp := authtest.NewIdP(t)
+		o, err := auth.NewOIDC(auth.OIDCConfig{Issuer: idp.URL, ClientID: "roster", FederationIDs: []string{"sunbird-fed"}},
+			func(ctx context.Context, q auth.Lookup) (string, error) {
+				if q.Type == auth.LookupID {
+					return e.tt.Reg.KnownUserID(ctx, q.Value)
+				}
+				return e.tt.Reg.LookupUserID(ctx, registry.LookupQuery(q))
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.au.OIDC = o
+		id := e.tt.AdminA.UserID
+		kc := idp.Token(map[string]any{"sub": "f:sunbird-fed:" + id, "aud": "roster"})
+		var read struct{ Response struct{ ID string } }
+		e.get("/v1/user/read/"+id, kc).expectOK(t).result(t, &read)
+		if read.Response.ID != id {
+			t.Errorf("read as %s: %+v", id, read.Response)
+		}
+		// Another federation's subject, or a token of another issuer, is no one.
+		e.get("/v1/user/read/"+id, idp.Token(map[string]any{"sub": "f:other-fed:" + id, "aud": "roster"})).
+			expectErr(t, http.StatusUnauthorized, "UNAUTHORIZED", "UOS_0070")
+		e.get("/v1/user/read/"+id, idp.ForeignToken(map[string]any{"sub": "f:sunbird-fed:" + id, "aud": "roster"})).
+			expectErr(t, http.StatusUnauthorized, "UNAUTHORIZED", "UOS_0070")
 	})
 }
