@@ -242,7 +242,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 	var sb http.Handler
 	if a.Config.SunbirdAPI {
 		sb = sunbird.New(sunbird.Config{Registry: a.Registry, Uploads: a.Uploads, Auth: au,
-			Logger: a.Log.With("component", "sunbird")}).Handler()
+			Logger: a.Log.With("component", "sunbird"), UploadConcurrency: a.Config.UploadConcurrency}).Handler()
 	}
 	api := httpapi.New(httpapi.Config{
 		Registry:     a.Registry,

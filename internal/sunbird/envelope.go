@@ -287,8 +287,11 @@ func fail(w http.ResponseWriter, r *http.Request, apiID string, err error) {
 	env.Params.ErrMsg = &msg
 	env.ResponseCode = responseCodeName(status)
 	env.Result = map[string]any{}
-	if status == http.StatusUnauthorized {
+	switch status {
+	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="roster"`)
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "2")
 	}
 	write(w, status, env)
 }

@@ -14,6 +14,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -29,6 +30,9 @@ type Config struct {
 	Uploads  *upload.Service // optional: without it the upload routes answer 404
 	Auth     *auth.Authenticator
 	Logger   *slog.Logger
+	// UploadConcurrency is how many uploads may be read at once; more are
+	// answered 503. Zero means one per core.
+	UploadConcurrency int
 }
 
 // Server is the Sunbird-compatible API.
@@ -37,6 +41,8 @@ type Server struct {
 	reg *registry.Service
 	log *slog.Logger
 	mux *http.ServeMux
+	// uploadSlots holds one token per upload being read and parsed.
+	uploadSlots chan struct{}
 }
 
 // New builds the server and registers its routes.
@@ -44,7 +50,11 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, reg: cfg.Registry, log: cfg.Logger, mux: http.NewServeMux()}
+	if cfg.UploadConcurrency <= 0 {
+		cfg.UploadConcurrency = runtime.NumCPU()
+	}
+	s := &Server{cfg: cfg, reg: cfg.Registry, log: cfg.Logger, mux: http.NewServeMux(),
+		uploadSlots: make(chan struct{}, cfg.UploadConcurrency)}
 	s.userRoutes()
 	s.uploadRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -195,7 +195,18 @@ func orgRef(p *roster.Principal, f map[string]string) upload.OrgRef {
 	return upload.OrgRef{ID: p.RootOrgID}
 }
 
+// errBusy answers an upload while every slot is taken: Sunbird's 503.
+var errBusy = &sunbirdError{status: http.StatusServiceUnavailable, key: keyUnavailable, msg: msgUnavailable}
+
 func (s *Server) submitUpload(ctx context.Context, p *roster.Principal, r *http.Request) (any, error) {
+	// Each upload being read holds its file in memory; as /api/v1/uploads
+	// does, only a few are read at once and the rest are told to retry.
+	select {
+	case s.uploadSlots <- struct{}{}:
+		defer func() { <-s.uploadSlots }()
+	default:
+		return nil, errBusy
+	}
 	in, err := s.readUpload(r)
 	if err != nil {
 		return nil, err
