@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/storetest"
 	"github.com/roster-dev/roster/internal/testkit"
@@ -144,5 +145,51 @@ func TestUploadStatementsAreSetWise(t *testing.T) {
 				t.Errorf("row 3: %+v", errs)
 			}
 		})
+	})
+}
+
+// A row whose value an existing user holds stops the set-wise create at
+// that row only: it fails with the usual message naming its column, the
+// rows before and after it are created, each audited once.
+func TestSetWiseCreateStopsOnlyTheClashingRow(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		f, _ := countingFixture(t, db)
+		first, err := f.svc.Submit(f.ctx, f.adminA, OrgRef{ID: f.schoolA.ID}, "a.csv", csvFile(header, userRows("a", 2)...), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.Process(f.ctx, first.ID); err != nil {
+			t.Fatal(err)
+		}
+		rows := userRows("b", 6)
+		rows[2][2] = "a1@example.org" // taken by the first upload
+		rows[4][4] = "a_0"            // likewise
+		up, err := f.svc.Submit(f.ctx, f.adminA, OrgRef{ID: f.schoolA.ID}, "b.csv", csvFile(header, rows...), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.Process(f.ctx, up.ID); err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.svc.Rows(f.ctx, f.adminA, up.ID, RowFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[int]string{2: "email: email already in use", 4: "userName: userName already in use"}
+		for i, r := range got {
+			if msg, bad := want[i]; bad {
+				if r.Status != roster.UploadRowFailed || JoinErrors(r.Errors) != msg {
+					t.Errorf("row %d: %s %q, want FAILED %q", r.RowNumber, r.Status, JoinErrors(r.Errors), msg)
+				}
+			} else if r.Status != roster.UploadRowCreated || r.UserID == "" {
+				t.Errorf("row %d: %s %q, want CREATED", r.RowNumber, r.Status, JoinErrors(r.Errors))
+			}
+		}
+		if n := f.count(t, `SELECT count(*) FROM audit_log WHERE action = 'user.create' AND actor_id = $1`, f.adminA.UserID); n != 2+4 {
+			t.Errorf("%d user.create audit rows, want 6", n)
+		}
+		if n := f.members(t, f.schoolA.ID); n != 2+4 {
+			t.Errorf("%d members, want 6", n)
+		}
 	})
 }
