@@ -193,3 +193,52 @@ func TestSetWiseCreateStopsOnlyTheClashingRow(t *testing.T) {
 		}
 	})
 }
+
+// A resumed chunk skips the rows already done, wherever they are: a
+// set-wise run ends before such a row and the next starts after it.
+func TestSetWiseCreateSkipsRowsDone(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		f, _ := countingFixture(t, db)
+		up, err := f.svc.Submit(f.ctx, f.adminA, OrgRef{ID: f.schoolA.ID}, "c.csv", csvFile(header, userRows("c", 6)...), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, err := f.svc.Rows(f.ctx, f.adminA, up.ID, RowFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Row 6 (the second of the second chunk) is done by another
+		// worker after this one listed the rows pending.
+		f.svc.ChunkSize = 3
+		f.svc.afterChunk = func(id string, k int) error {
+			if k > 0 {
+				return nil
+			}
+			done := roster.UploadRow{UploadID: id, RowNumber: 6, Status: roster.UploadRowFailed, Action: roster.RowActionCreate,
+				Errors: []roster.FieldError{{Field: "row", Message: "done before"}}, CreatedAt: roster.Now()}
+			return store.InsertUploadRows(f.ctx, db, []roster.UploadRow{done})
+		}
+		if err := f.svc.Process(f.ctx, up.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n := f.members(t, f.schoolA.ID); n != 5 {
+			t.Errorf("%d members, want 5 (row 6 was done)", n)
+		}
+		rows, err := f.svc.Rows(f.ctx, f.adminA, up.ID, RowFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(before) != 0 || len(rows) != 6 {
+			t.Fatalf("%d rows before, %d after, want 0 and 6", len(before), len(rows))
+		}
+		for _, r := range rows {
+			if r.RowNumber == 6 {
+				if JoinErrors(r.Errors) != "row: done before" {
+					t.Errorf("row 6 redone: %+v", r)
+				}
+			} else if r.Status != roster.UploadRowCreated {
+				t.Errorf("row %d: %s %q", r.RowNumber, r.Status, JoinErrors(r.Errors))
+			}
+		}
+	})
+}

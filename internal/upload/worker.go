@@ -173,10 +173,12 @@ func (s *Service) processChunk(ctx context.Context, up *roster.Upload, columns [
 				if err != nil {
 					return err
 				}
-				rows, created, i = append(rows, made...), created+len(made), i+len(made)
-				if i == len(chunk) {
-					break
+				rows, created = append(rows, made...), created+len(made)
+				if len(made) == len(run) {
+					i += len(run) - 1
+					continue
 				}
+				i += len(made)
 				rec = chunk[i] // the row the set-wise create stopped at
 			}
 			r, err := s.createOne(ctx, tx, uploader, up, columns, rec, cur.Failed+failed, now)
