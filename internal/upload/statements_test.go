@@ -102,6 +102,7 @@ func TestUploadStatementsAreSetWise(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := n.Load()
+			t.Logf("%d statements", got)
 			if up, _ := f.svc.Get(f.ctx, f.adminA, up.ID); up.Succeeded != benchRows {
 				t.Fatalf("created %d of %d users: %+v", up.Succeeded, benchRows, up)
 			}
@@ -126,7 +127,9 @@ func TestUploadStatementsAreSetWise(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := n.Load(); got > 20 {
+			got := n.Load()
+			t.Logf("%d statements", got)
+			if got > 20 {
 				t.Errorf("a 1000-row dry run took %d statements, want ≤ 20", got)
 			}
 			if res.Upload.Succeeded != benchRows {
