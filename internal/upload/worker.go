@@ -150,6 +150,11 @@ func (s *Service) processChunk(ctx context.Context, up *roster.Upload, columns [
 		}
 		rows := make([]roster.UploadRow, 0, len(chunk))
 		created, failed := 0, 0
+		// A file of values that are mostly taken (the same file sent
+		// twice) would make every set-wise attempt stop at its first row:
+		// after an attempt that created nothing, the next rows go one by
+		// one, twice as many each time, until an attempt creates again.
+		solo, backoff := 0, 0
 		for i := 0; i < len(chunk); i++ {
 			rec := chunk[i]
 			if done[rec.Row.Number] {
@@ -168,15 +173,24 @@ func (s *Service) processChunk(ctx context.Context, up *roster.Upload, columns [
 				}
 				continue
 			}
-			if run := validRun(chunk[i:], done); len(run) > 0 {
+			if run := validRun(chunk[i:], done); solo > 0 {
+				solo--
+			} else if len(run) > 0 {
 				made, err := s.createRun(ctx, tx, uploader, up, columns, run, now)
 				if err != nil {
 					return err
 				}
 				rows, created = append(rows, made...), created+len(made)
 				if len(made) == len(run) {
+					backoff = 0
 					i += len(run) - 1
 					continue
+				}
+				if len(made) == 0 {
+					backoff = max(1, 2*backoff)
+					solo = backoff
+				} else {
+					backoff = 0
 				}
 				i += len(made)
 				rec = chunk[i] // the row the set-wise create stopped at
