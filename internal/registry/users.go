@@ -128,19 +128,55 @@ func (s *Service) lookupValue(typ, normalised string) string {
 // user, with the same messages CreateUserTx returns, and audits each
 // answer given to p (conflicts.go).
 func (s *Service) Conflicts(ctx context.Context, q store.Queryer, p *roster.Principal, in NewUser) ([]roster.FieldError, error) {
-	n, _ := s.validate(&in)
-	tenant, err := s.tenantOf(ctx, q, in.OrgID)
+	c, err := s.NewConflictCheck(ctx, q, p, in.OrgID, []NewUser{in})
 	if err != nil {
 		return nil, err
 	}
+	return c.Conflicts(ctx, q, in)
+}
+
+// ConflictCheck answers Conflicts for many new users of one organisation
+// from a single lookup of all their values (a dry run's whole file).
+type ConflictCheck struct {
+	s       *Service
+	p       *roster.Principal
+	tenant  string
+	holders map[store.LookupKey]string
+}
+
+// NewConflictCheck looks up, in one batched query, who holds the unique
+// values of ins, all new users of orgID.
+func (s *Service) NewConflictCheck(ctx context.Context, q store.Queryer, p *roster.Principal, orgID string, ins []NewUser) (*ConflictCheck, error) {
+	tenant, err := s.tenantOf(ctx, q, orgID)
+	if err != nil {
+		return nil, err
+	}
+	var keys []store.LookupKey
+	for _, in := range ins {
+		n, _ := s.validate(&in)
+		for _, c := range s.claims(n) {
+			keys = append(keys, store.LookupKey{Type: c.typ, Value: c.value})
+		}
+	}
+	holders, err := store.LookupHolders(ctx, q, keys)
+	if err != nil {
+		return nil, err
+	}
+	return &ConflictCheck{s: s, p: p, tenant: tenant, holders: holders}, nil
+}
+
+// Conflicts is Registry.Conflicts for in, one of the users the check was
+// made for; each answer is audited as there.
+func (c *ConflictCheck) Conflicts(ctx context.Context, q store.Queryer, in NewUser) ([]roster.FieldError, error) {
+	n, _ := c.s.validate(&in)
 	var out []roster.FieldError
-	for _, c := range s.claims(n) {
-		if holder, err := store.LookupUserID(ctx, q, c.typ, c.value); err == nil {
-			out = append(out, roster.FieldError{Field: c.field, Message: c.field + " already in use"})
-			if err := s.noteConflict(ctx, q, p, tenant, c.field, holder); err != nil {
-				return nil, err
-			}
-		} else if !errors.Is(err, store.ErrNoRows) {
+	for _, cl := range c.s.claims(n) {
+		holder, ok := c.holders[store.LookupKey{Type: cl.typ, Value: cl.value}]
+		if !ok {
+			continue
+		}
+		out = append(out, roster.FieldError{Field: cl.field, Message: cl.field + " already in use"})
+		if err := c.s.noteConflict(ctx, q, c.p, c.tenant, cl.field, holder); err != nil {
 			return nil, err
 		}
 	}

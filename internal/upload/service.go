@@ -281,17 +281,35 @@ func (s *Service) DryRunWith(ctx context.Context, p *roster.Principal, ref OrgRe
 		return s.dryRunChanges(ctx, p, up, f)
 	}
 	recs := ValidateRows(f.Rows, s.Now())
+	nus := make([]registry.NewUser, len(recs))
+	for i := range recs {
+		nus[i] = recs[i].User
+		nus[i].OrgID = up.OrgID
+	}
+	// One lookup for the whole file's values, not one per value.
+	check, err := s.reg.NewConflictCheck(ctx, s.db, p, up.OrgID, nus)
+	if err != nil {
+		return nil, err
+	}
+	budget := dryRunBudget{s: s, p: p}
+	grants := map[string]*roster.FieldError{} // files repeat a few role sets
 	rows := make([]roster.UploadRow, len(recs))
 	for i := range recs {
 		rec := &recs[i]
 		r := roster.UploadRow{UploadID: up.ID, RowNumber: rec.Row.Number, Status: roster.UploadRowValid, CreatedAt: up.CreatedAt,
 			OriginalEnc: s.sealOriginal(up.ID, f.Columns, rec.Row)}
-		conflicts, err := s.conflicts(ctx, s.db, p, up.OrgID, rec)
+		conflicts, err := budget.conflicts(ctx, check, rec, nus[i])
 		if err != nil {
 			return nil, err
 		}
 		rec.Errors = append(rec.Errors, conflicts...)
-		if fe := s.reg.MayGrant(ctx, p, up.OrgID, rec.User.Roles); fe != nil {
+		roles := strings.Join(rec.User.Roles, "\x00")
+		fe, seen := grants[roles]
+		if !seen {
+			fe = s.reg.MayGrant(ctx, p, up.OrgID, rec.User.Roles)
+			grants[roles] = fe
+		}
+		if fe != nil {
 			rec.Errors = append(rec.Errors, *fe)
 		}
 		r.Action = roster.RowActionCreate
@@ -441,6 +459,35 @@ func (s *Service) conflicts(ctx context.Context, q store.Queryer, p *roster.Prin
 	if err != nil {
 		return nil, err
 	}
+	return rec.columnErrors(conflicts), nil
+}
+
+// dryRunBudget is conflicts for a dry run's rows in order, asking for the
+// uploader's conflict budget again only after a row used some of it: no
+// other row of the run moves it.
+type dryRunBudget struct {
+	s     *Service
+	p     *roster.Principal
+	asked bool
+	over  []roster.FieldError
+}
+
+func (b *dryRunBudget) conflicts(ctx context.Context, check *registry.ConflictCheck, rec *Record, nu registry.NewUser) ([]roster.FieldError, error) {
+	if !b.asked {
+		over, err := b.s.overBudget(ctx, b.s.db, b.p)
+		if err != nil {
+			return nil, err
+		}
+		b.over, b.asked = over, true
+	}
+	if b.over != nil {
+		return b.over, nil
+	}
+	conflicts, err := check.Conflicts(ctx, b.s.db, nu)
+	if err != nil {
+		return nil, err
+	}
+	b.asked = len(conflicts) == 0
 	return rec.columnErrors(conflicts), nil
 }
 

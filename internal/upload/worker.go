@@ -8,9 +8,11 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/pii"
+	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/store"
 )
 
@@ -148,7 +150,13 @@ func (s *Service) processChunk(ctx context.Context, up *roster.Upload, columns [
 		}
 		rows := make([]roster.UploadRow, 0, len(chunk))
 		created, failed := 0, 0
-		for _, rec := range chunk {
+		// A file of values that are mostly taken (the same file sent
+		// twice) would make every set-wise attempt stop at its first row:
+		// after an attempt that created nothing, the next rows go one by
+		// one, twice as many each time, until an attempt creates again.
+		solo, backoff := 0, 0
+		for i := 0; i < len(chunk); i++ {
+			rec := chunk[i]
 			if done[rec.Row.Number] {
 				continue
 			}
@@ -165,52 +173,33 @@ func (s *Service) processChunk(ctx context.Context, up *roster.Upload, columns [
 				}
 				continue
 			}
-			r := roster.UploadRow{Action: roster.RowActionCreate, UploadID: up.ID, RowNumber: rec.Row.Number, CreatedAt: now,
-				OriginalEnc: s.sealOriginal(up.ID, columns, rec.Row)}
-			errs := rec.Errors
-			if len(errs) > 0 {
-				// The row fails anyway; say too which of its values
-				// existing users hold (a valid row learns that from
-				// CreateUserTx).
-				conflicts, err := s.conflicts(ctx, tx, uploader, up.OrgID, rec)
+			if run := validRun(chunk[i:], done); solo > 0 {
+				solo--
+			} else if len(run) > 0 {
+				made, err := s.createRun(ctx, tx, uploader, up, columns, run, now)
 				if err != nil {
 					return err
 				}
-				errs = append(errs[:len(errs):len(errs)], conflicts...)
-			} else {
-				nu := rec.User
-				nu.OrgID = up.OrgID
-				nu.AssociationType = roster.AssociationSystemUpload
-				nu.User.FlagsValue = roster.FlagTenantVerified
-				if errs, err = s.overBudget(ctx, tx, uploader); err != nil {
-					return err
+				rows, created = append(rows, made...), created+len(made)
+				if len(made) == len(run) {
+					backoff = 0
+					i += len(run) - 1
+					continue
 				}
-				var u *roster.User
-				if errs == nil {
-					u, err = s.reg.CreateUserTx(ctx, tx, uploader, nu)
+				if len(made) == 0 {
+					backoff = max(1, 2*backoff)
+					solo = backoff
+				} else {
+					backoff = 0
 				}
-				var re *roster.Error
-				switch {
-				case errs != nil:
-				case err == nil:
-					r.Status, r.UserID = roster.UploadRowCreated, u.ID
-				case errors.As(err, &re) && (re.Code == roster.ECONFLICT || re.Code == roster.EINVALID || re.Code == roster.EFORBIDDEN):
-					if re.Code == roster.ECONFLICT {
-						// Audited like any other answer that a value is taken.
-						if _, err := s.reg.Conflicts(ctx, tx, uploader, nu); err != nil {
-							return err
-						}
-					}
-					errs = rec.columnErrors(re.Fields)
-					if len(errs) == 0 {
-						errs = []roster.FieldError{{Field: "row", Message: re.Message}}
-					}
-				default:
-					return err
-				}
+				i += len(made)
+				rec = chunk[i] // the row the set-wise create stopped at
 			}
-			if len(errs) > 0 {
-				r.Status, r.Errors = roster.UploadRowFailed, capErrors(errs, cur.Failed+failed, s.Limits)
+			r, err := s.createOne(ctx, tx, uploader, up, columns, rec, cur.Failed+failed, now)
+			if err != nil {
+				return err
+			}
+			if r.Status == roster.UploadRowFailed {
 				failed++
 			} else {
 				created++
@@ -222,6 +211,106 @@ func (s *Service) processChunk(ctx context.Context, up *roster.Upload, columns [
 		}
 		return store.AddUploadProgress(ctx, tx, up.ID, created, failed, now)
 	})
+}
+
+// validRun is the rows at the start of chunk that are valid and not done
+// yet: the ones a set-wise create may take together.
+func validRun(chunk []*Record, done map[int]bool) []*Record {
+	n := 0
+	for n < len(chunk) && chunk[n].OK() && !done[chunk[n].Row.Number] {
+		n++
+	}
+	return chunk[:n]
+}
+
+// createRun creates the users of the longest prefix of run that the
+// registry can create set-wise and returns their outcomes; the row after
+// them (a clash, or an error to report) is for createOne. Rows reach it
+// only while the uploader may still be told about conflicts, so the
+// budget, which only a conflict moves, is asked once per run, not per row.
+func (s *Service) createRun(ctx context.Context, tx store.Tx, uploader *roster.Principal, up *roster.Upload, columns []string,
+	run []*Record, now time.Time) ([]roster.UploadRow, error) {
+	if errs, err := s.overBudget(ctx, tx, uploader); errs != nil || err != nil {
+		return nil, err
+	}
+	nus := make([]registry.NewUser, len(run))
+	for i, rec := range run {
+		nus[i] = uploadUser(rec, up.OrgID)
+	}
+	users, err := s.reg.CreateUsersUntilClashTx(ctx, tx, uploader, nus)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]roster.UploadRow, len(users))
+	for i, u := range users {
+		rec := run[i]
+		rows[i] = roster.UploadRow{Action: roster.RowActionCreate, UploadID: up.ID, RowNumber: rec.Row.Number, CreatedAt: now,
+			OriginalEnc: s.sealOriginal(up.ID, columns, rec.Row), Status: roster.UploadRowCreated, UserID: u.ID}
+	}
+	return rows, nil
+}
+
+// uploadUser is the user a create row asks for, in the upload's
+// organisation orgID, verified by its tenant.
+func uploadUser(rec *Record, orgID string) registry.NewUser {
+	nu := rec.User
+	nu.OrgID = orgID
+	nu.AssociationType = roster.AssociationSystemUpload
+	nu.User.FlagsValue = roster.FlagTenantVerified
+	return nu
+}
+
+// createOne creates one row's user, or records why not; failedBefore is
+// how many rows of the upload failed before it (for the cap on listed
+// errors).
+func (s *Service) createOne(ctx context.Context, tx store.Tx, uploader *roster.Principal, up *roster.Upload, columns []string,
+	rec *Record, failedBefore int, now time.Time) (roster.UploadRow, error) {
+	r := roster.UploadRow{Action: roster.RowActionCreate, UploadID: up.ID, RowNumber: rec.Row.Number, CreatedAt: now,
+		OriginalEnc: s.sealOriginal(up.ID, columns, rec.Row)}
+	errs := rec.Errors
+	if len(errs) > 0 {
+		// The row fails anyway; say too which of its values
+		// existing users hold (a valid row learns that from
+		// CreateUserTx).
+		conflicts, err := s.conflicts(ctx, tx, uploader, up.OrgID, rec)
+		if err != nil {
+			return r, err
+		}
+		errs = append(errs[:len(errs):len(errs)], conflicts...)
+	} else {
+		nu := uploadUser(rec, up.OrgID)
+		var err error
+		if errs, err = s.overBudget(ctx, tx, uploader); err != nil {
+			return r, err
+		}
+		var u *roster.User
+		if errs == nil {
+			u, err = s.reg.CreateUserTx(ctx, tx, uploader, nu)
+		}
+		var re *roster.Error
+		switch {
+		case errs != nil:
+		case err == nil:
+			r.Status, r.UserID = roster.UploadRowCreated, u.ID
+		case errors.As(err, &re) && (re.Code == roster.ECONFLICT || re.Code == roster.EINVALID || re.Code == roster.EFORBIDDEN):
+			if re.Code == roster.ECONFLICT {
+				// Audited like any other answer that a value is taken.
+				if _, err := s.reg.Conflicts(ctx, tx, uploader, nu); err != nil {
+					return r, err
+				}
+			}
+			errs = rec.columnErrors(re.Fields)
+			if len(errs) == 0 {
+				errs = []roster.FieldError{{Field: "row", Message: re.Message}}
+			}
+		default:
+			return r, err
+		}
+	}
+	if len(errs) > 0 {
+		r.Status, r.Errors = roster.UploadRowFailed, capErrors(errs, failedBefore, s.Limits)
+	}
+	return r, nil
 }
 
 // uploader is the principal the rows are created for, as they stand now:

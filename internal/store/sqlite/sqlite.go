@@ -207,7 +207,7 @@ func (q queryer) Exec(ctx context.Context, query string, args ...any) (int64, er
 }
 
 func (q queryer) Query(ctx context.Context, query string, args ...any) (store.Rows, error) {
-	rows, err := q.q.QueryContext(ctx, query, args...)
+	rows, err := q.q.QueryContext(ctx, positional(query), args...)
 	if err != nil {
 		return nil, mapErr(err)
 	}
