@@ -335,7 +335,7 @@ func newDemoCmd(g *globals) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withMigrated(g, cmd, func(a *app.App) error {
-				res, err := loadDemo(cmd, a, opts, reset)
+				res, renewed, err := loadDemo(cmd, a, opts, reset)
 				if err != nil {
 					return err
 				}
@@ -352,7 +352,7 @@ func newDemoCmd(g *globals) *cobra.Command {
 					return err
 				}
 				out := cmd.OutOrStdout()
-				if reset {
+				if renewed {
 					fmt.Fprintln(out, "Demo accounts reset: new passwords below, their old sessions are signed out.")
 				} else {
 					fmt.Fprint(out, res.Summary())
@@ -375,12 +375,12 @@ func newDemoCmd(g *globals) *cobra.Command {
 const demoAccountsFile = "demo-accounts.txt"
 
 // loadDemo loads the demo, or with reset renews the accounts of a loaded
-// one (and loads it when there is none yet).
-func loadDemo(cmd *cobra.Command, a *app.App, opts demo.Options, reset bool) (*demo.Result, error) {
+// one (and loads it when there is none yet); renewed says which.
+func loadDemo(cmd *cobra.Command, a *app.App, opts demo.Options, reset bool) (res *demo.Result, renewed bool, err error) {
 	if reset {
 		res, err := demo.ResetAccounts(cmd.Context(), a.DB, a.Registry, "")
 		if !errors.Is(err, demo.ErrNotLoaded) {
-			return res, describe(err)
+			return res, err == nil, describe(err)
 		}
 	}
 	var bar *progressbar.ProgressBar
@@ -390,16 +390,16 @@ func loadDemo(cmd *cobra.Command, a *app.App, opts demo.Options, reset bool) (*d
 		}
 		_ = bar.Set(done)
 	}
-	res, err := demo.Load(cmd.Context(), a.DB, a.Registry, a.Courses, opts)
+	res, err = demo.Load(cmd.Context(), a.DB, a.Registry, a.Courses, opts)
 	if bar != nil {
 		_ = bar.Finish()
 		fmt.Fprintln(cmd.ErrOrStderr())
 	}
 	if errors.Is(err, demo.ErrLoaded) {
-		return nil, fmt.Errorf("demo data is already loaded; its accounts are in %s, or run `roster demo --reset` to give them new passwords",
+		return nil, false, fmt.Errorf("demo data is already loaded; its accounts are in %s, or run `roster demo --reset` to give them new passwords",
 			filepath.Join(a.Config.DataDir, demoAccountsFile))
 	}
-	return res, describe(err)
+	return res, false, describe(err)
 }
 
 // newBar is the progress bar of the long-running commands, on stderr so

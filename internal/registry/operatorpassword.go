@@ -8,13 +8,15 @@ import (
 	"github.com/roster-dev/roster/internal/store"
 )
 
+const msgOperatorOnly = "only an operator command may set a password this way"
+
 // SetPasswordByOperator gives a user a new password from the command line
 // (`roster demo --reset`), where the operator already holds the database;
 // no signed-in principal may call it. Like a change of one's own password
 // it ends the sessions and tokens issued before.
 func (s *Service) SetPasswordByOperator(ctx context.Context, p *roster.Principal, userID, next string) error {
 	if p == nil || !p.System {
-		return roster.Errorf(roster.EFORBIDDEN, "only an operator command may set a password this way")
+		return roster.Errorf(roster.EFORBIDDEN, msgOperatorOnly)
 	}
 	if msg := CheckPassword(next); msg != "" {
 		return roster.Invalid(roster.FieldError{Field: FieldNewPassword, Message: msg})
