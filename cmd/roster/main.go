@@ -177,6 +177,8 @@ func newRootCmd() *cobra.Command {
 		"associationType of users and memberships an admin creates without naming one: 1 SSO, 2 self-declared, 4 system upload (ROSTER_API_ASSOCIATION_TYPE)")
 	// Global, not serve-only: the report commands build and serve reports too.
 	f.StringVar(&g.cfg.ReportDir, "report-dir", env("ROSTER_REPORT_DIR", ""), "where report files are kept; default DATA_DIR/reports (ROSTER_REPORT_DIR)")
+	f.StringVar(&g.cfg.ReportStore, "report-store", env("ROSTER_REPORT_STORE", ""), "keep finished reports in S3-compatible storage shared by all replicas: s3://BUCKET[/PREFIX]?endpoint=HOST:PORT[&region=R][&insecure=true]; credentials in ROSTER_S3_ACCESS_KEY, ROSTER_S3_SECRET_KEY (ROSTER_REPORT_STORE)")
+	g.cfg.S3AccessKey, g.cfg.S3SecretKey = os.Getenv("ROSTER_S3_ACCESS_KEY"), os.Getenv("ROSTER_S3_SECRET_KEY")
 	f.DurationVar(&g.cfg.ReportRetention, "report-retention", envDuration("ROSTER_REPORT_RETENTION", report.DefaultRetention),
 		"how long report files are kept after they are built (ROSTER_REPORT_RETENTION)")
 	f.DurationVar(&g.cfg.ReportLinkTTL, "report-link-ttl", envDuration("ROSTER_REPORT_LINK_TTL", report.DefaultLinkTTL),

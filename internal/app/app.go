@@ -20,6 +20,7 @@ import (
 	"github.com/roster-dev/roster/internal/dbopen"
 	"github.com/roster-dev/roster/internal/httpapi"
 	"github.com/roster-dev/roster/internal/jobs"
+	"github.com/roster-dev/roster/internal/objectstore"
 	"github.com/roster-dev/roster/internal/otp"
 	"github.com/roster-dev/roster/internal/password"
 	"github.com/roster-dev/roster/internal/pii"
@@ -65,8 +66,23 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	reports, err := report.New(db, keys, report.Config{Dir: cfg.ReportDir, Retention: cfg.ReportRetention,
-		LinkTTL: cfg.ReportLinkTTL, Logger: log.With("component", "reports")})
+	rcfg := report.Config{Dir: cfg.ReportDir, Retention: cfg.ReportRetention,
+		LinkTTL: cfg.ReportLinkTTL, Logger: log.With("component", "reports")}
+	if cfg.ReportStore != "" {
+		oc, err := objectstore.ParseURL(cfg.ReportStore)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		oc.AccessKey, oc.SecretKey = cfg.S3AccessKey, cfg.S3SecretKey
+		objects, err := objectstore.Open(ctx, oc)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		rcfg.Objects = objects
+	}
+	reports, err := report.New(db, keys, rcfg)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("report directory: %w", err)

@@ -32,6 +32,12 @@ type Config struct {
 	DataDir     string // ROSTER_DATA_DIR, default "./data"
 	DatabaseURL string // ROSTER_DATABASE_URL, default DataDir/roster.db (SQLite)
 	ReportDir   string // ROSTER_REPORT_DIR, default DataDir/reports
+	// ReportStore, s3://BUCKET[/PREFIX]?endpoint=HOST:PORT, keeps finished
+	// reports in S3-compatible storage every replica reads; ReportDir then
+	// only holds archives being built. Credentials: S3AccessKey/S3SecretKey.
+	ReportStore string // ROSTER_REPORT_STORE
+	S3AccessKey string // ROSTER_S3_ACCESS_KEY
+	S3SecretKey string // ROSTER_S3_SECRET_KEY
 	// Report file retention and download link lifetime; zero means the
 	// report package's defaults (7 days, 30 minutes).
 	ReportRetention time.Duration // ROSTER_REPORT_RETENTION

@@ -205,4 +205,3 @@ func auditCount(t *testing.T, f *fixture, action, objectID string) int {
 	}
 	return n
 }
-

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -165,12 +166,15 @@ func (s *Service) generate(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	if final, err = s.store(ctx, final, id+".zip", size); err != nil {
+		return err
+	}
 	now := s.Now()
 	exp := now.Add(s.cfg.Retention)
 	done := &roster.ReportRequest{ID: id, TotalRows: stats.Rows, ConsentedRows: stats.Consented, FilePath: final,
 		FileSize: size, FinishedAt: &now, ExpiresAt: &exp}
 	if err := store.FinishReport(ctx, s.db, done); err != nil {
-		os.Remove(final)
+		s.removeFile(ctx, final)
 		return err
 	}
 	_ = store.Audit(ctx, s.db, "system", "report.generate", "report", id, "ok",
@@ -236,6 +240,59 @@ func (s *Service) writeArchive(ctx context.Context, final, password string, kind
 		return 0, stats, err
 	}
 	return info.Size(), stats, nil
+}
+
+// store moves a finished archive at path into the object store when there
+// is one, and returns what FinishReport records: the local path, or the
+// object's key marked as such. The archive is built on local disk first so
+// that a job killed mid-report leaves no object behind, only a temporary
+// file the next start removes.
+func (s *Service) store(ctx context.Context, path, name string, size int64) (string, error) {
+	if s.cfg.Objects == nil {
+		return path, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(path)
+	defer f.Close()
+	key, err := s.cfg.Objects.Put(ctx, name, f, size)
+	if err != nil {
+		return "", err
+	}
+	return objectRef + key, nil
+}
+
+// openFile opens a finished archive wherever store put it; a missing one
+// is os.ErrNotExist.
+func (s *Service) openFile(ctx context.Context, ref string) (io.ReadCloser, int64, time.Time, error) {
+	if key, ok := strings.CutPrefix(ref, objectRef); ok {
+		if s.cfg.Objects == nil {
+			return nil, 0, time.Time{}, fmt.Errorf("report %s is in object storage, and this replica has no --report-store", ref)
+		}
+		return s.cfg.Objects.Get(ctx, key)
+	}
+	f, err := os.Open(ref)
+	if err != nil {
+		return nil, 0, time.Time{}, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, time.Time{}, err
+	}
+	return f, info.Size(), info.ModTime(), nil
+}
+
+func (s *Service) removeFile(ctx context.Context, ref string) error {
+	if key, ok := strings.CutPrefix(ref, objectRef); ok {
+		if s.cfg.Objects == nil {
+			return fmt.Errorf("report %s is in object storage, and this replica has no --report-store", ref)
+		}
+		return s.cfg.Objects.Remove(ctx, key)
+	}
+	return os.Remove(ref)
 }
 
 // createTemp creates the temporary file a report is written to (mode 0600)
@@ -340,7 +397,7 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 		}
 		for _, r := range expired {
 			if r.FilePath != "" {
-				if err := os.Remove(r.FilePath); err != nil && !errors.Is(err, os.ErrNotExist) {
+				if err := s.removeFile(ctx, r.FilePath); err != nil && !errors.Is(err, os.ErrNotExist) {
 					return n, err
 				}
 			}

@@ -43,6 +43,9 @@ type Config struct {
 	// RetryDelay overrides River's exponential backoff (tests use it to
 	// retry at once); nil keeps River's.
 	RetryDelay func(attempt int) time.Duration
+	// Objects, when set, holds finished archives (S3-compatible storage
+	// shared by every replica); Dir then only holds archives being built.
+	Objects Objects
 	// TimeZone of the Consent Provided Date; default UTC.
 	TimeZone *time.Location
 	Logger   *slog.Logger
@@ -74,6 +77,18 @@ func (c *Config) defaults() {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 }
+
+// Objects is where finished archives live when they are not in Dir:
+// internal/objectstore's bucket in production. Get reports a missing object
+// as an error that is os.ErrNotExist.
+type Objects interface {
+	Put(ctx context.Context, name string, r io.Reader, size int64) (key string, err error)
+	Get(ctx context.Context, key string) (io.ReadCloser, int64, time.Time, error)
+	Remove(ctx context.Context, key string) error
+}
+
+// objectRef marks a FilePath that is an object key, not a local path.
+const objectRef = "object:"
 
 // Service requests, generates and serves User Profile Exhausts.
 type Service struct {
@@ -483,15 +498,10 @@ func (s *Service) Open(ctx context.Context, p *roster.Principal, token string) (
 	if cur := current(*r, now); cur.Status != roster.ReportSuccess {
 		return nil, nil, notReady(&cur)
 	}
-	f, err := os.Open(r.FilePath)
+	f, size, modified, err := s.openFile(ctx, r.FilePath)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil, roster.Errorf(roster.ENOTFOUND, "the report file is no longer available; request the report again")
 	} else if err != nil {
-		return nil, nil, err
-	}
-	info, err := f.Stat()
-	if err != nil {
-		f.Close()
 		return nil, nil, err
 	}
 	err = store.InTx(ctx, s.db, func(tx store.Tx) error {
@@ -504,6 +514,6 @@ func (s *Service) Open(ctx context.Context, p *roster.Principal, token string) (
 		f.Close()
 		return nil, nil, err
 	}
-	return f, &File{ReportID: r.ID, Name: fileBase(r) + ".zip", Size: info.Size(),
-		ContentType: "application/zip", Modified: info.ModTime().UTC()}, nil
+	return f, &File{ReportID: r.ID, Name: fileBase(r) + ".zip", Size: size,
+		ContentType: "application/zip", Modified: modified.UTC()}, nil
 }
