@@ -31,7 +31,12 @@ import (
 // version is set at release builds with -ldflags "-X main.version=v1.2.3".
 var version = ""
 
+// invokedAs is how the person ran this binary, so the commands serve
+// suggests can be pasted as they are.
+var invokedAs = "roster"
+
 func main() {
+	invokedAs = commandName(os.Args[0])
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
@@ -70,6 +75,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 1
 	}
 	return 0
+}
+
+// commandName turns argv[0] into a command to suggest: `go run` builds
+// into a temporary directory, a name without a slash was found on PATH.
+func commandName(arg0 string) string {
+	switch {
+	case strings.Contains(arg0, "go-build"):
+		return "go run ./cmd/roster"
+	case !strings.ContainsRune(arg0, '/'):
+		return "roster"
+	}
+	return arg0
 }
 
 func getVersion() string {
@@ -145,7 +162,7 @@ func newRootCmd() *cobra.Command {
 	f.StringVar(&g.cfg.DataDir, "data-dir", env("ROSTER_DATA_DIR", "data"), "directory for the SQLite file, generated keys and reports (ROSTER_DATA_DIR)")
 	f.StringVar(&g.cfg.DatabaseURL, "database-url", env("ROSTER_DATABASE_URL", ""), "postgres://… for PostgreSQL; default DATA_DIR/roster.db (ROSTER_DATABASE_URL)")
 	f.StringVar(&g.cfg.LogLevel, "log-level", env("ROSTER_LOG_LEVEL", "info"), "debug, info, warn or error (ROSTER_LOG_LEVEL)")
-	f.StringVar(&g.cfg.LogFormat, "log-format", env("ROSTER_LOG_FORMAT", "json"), "json or text (ROSTER_LOG_FORMAT)")
+	f.StringVar(&g.cfg.LogFormat, "log-format", env("ROSTER_LOG_FORMAT", "auto"), "auto (text when standard error is a terminal, JSON otherwise), text or json (ROSTER_LOG_FORMAT)")
 	// On the root: `serve` and the commands running workers in-process
 	// (upload, report) all rescue jobs whose worker died.
 	f.DurationVar(&g.cfg.JobRescueAfter, "job-rescue-after", envDuration("ROSTER_JOB_RESCUE_AFTER", jobs.DefaultRescueAfter),
@@ -215,6 +232,7 @@ func newServeCmd(g *globals) *cobra.Command {
 			"SIGINT/SIGTERM stop it gracefully: /readyz fails, requests drain, then the workers stop.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			g.cfg.Announce, g.cfg.Command = cmd.OutOrStdout(), invokedAs
 			a, err := g.open(cmd)
 			if err != nil {
 				return err

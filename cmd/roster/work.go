@@ -319,37 +319,87 @@ func requesterPrincipal(ctx context.Context, a *app.App, reportID string) (*rost
 }
 
 func newDemoCmd(g *globals) *cobra.Command {
-	var opts demo.Options
+	var (
+		opts  demo.Options
+		addr  string
+		reset bool
+	)
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Load demo data: a tenant, a course with two batches and a few hundred learners",
-		Long: "Loads example data once and prints the staff accounts (with their password, shown only now).\n" +
-			"Then run `roster serve` and sign in at http://localhost:8080.",
+		Long: "Loads example data into the data directory's database and prints the staff accounts to sign in with;\n" +
+			"they are also written to DATA_DIR/" + demoAccountsFile + " (readable only by you).\n" +
+			"Start `roster serve` first and run this in a second terminal with the same --data-dir (or run it\n" +
+			"before serve; either order works). Give the --addr serve listens on to get its sign-in address.\n" +
+			"Run again with --reset to give the demo accounts new passwords.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withMigrated(g, cmd, func(a *app.App) error {
-				var bar *progressbar.ProgressBar
-				opts.Progress = func(done, total int) {
-					if bar == nil {
-						bar = newBar(cmd, total, "learners")
-					}
-					_ = bar.Set(done)
-				}
-				res, err := demo.Load(cmd.Context(), a.DB, a.Registry, a.Courses, opts)
-				if bar != nil {
-					_ = bar.Finish()
-					fmt.Fprintln(cmd.ErrOrStderr())
-				}
+				res, renewed, err := loadDemo(cmd, a, opts, reset)
 				if err != nil {
-					return describe(err)
+					return err
 				}
-				fmt.Fprint(cmd.OutOrStdout(), res.Summary())
+				url := app.ConsoleURL(addr)
+				file := filepath.Join(g.cfg.DataDir, demoAccountsFile)
+				if err := os.MkdirAll(g.cfg.DataDir, 0o700); err != nil {
+					return err
+				}
+				if err := os.WriteFile(file, []byte(res.AccountsText(url)), 0o600); err != nil {
+					return fmt.Errorf("write the demo accounts: %w", err)
+				}
+				// WriteFile keeps the mode of a file that already exists.
+				if err := os.Chmod(file, 0o600); err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				if renewed {
+					fmt.Fprintln(out, "Demo accounts reset: new passwords below, their old sessions are signed out.")
+				} else {
+					fmt.Fprint(out, res.Summary())
+				}
+				fmt.Fprint(out, res.AccountsText(url))
+				fmt.Fprintf(out, "These accounts are also in %s (readable only by you).\n", file)
 				return nil
 			})
 		},
 	}
-	cmd.Flags().IntVar(&opts.Learners, "learners", 300, fmt.Sprintf("number of learners, at most %d", demo.MaxLearners))
+	f := cmd.Flags()
+	f.IntVar(&opts.Learners, "learners", 300, fmt.Sprintf("number of learners, at most %d", demo.MaxLearners))
+	f.StringVar(&addr, "addr", env("ROSTER_ADDR", ":8080"), "the address `roster serve` listens on, for the sign-in address printed (ROSTER_ADDR)")
+	f.BoolVar(&reset, "reset", false, "the demo is loaded already: give its accounts new passwords and sign them out")
 	return cmd
+}
+
+// demoAccountsFile, in the data directory, keeps the demo's accounts so a
+// closed terminal does not lose them.
+const demoAccountsFile = "demo-accounts.txt"
+
+// loadDemo loads the demo, or with reset renews the accounts of a loaded
+// one (and loads it when there is none yet); renewed says which.
+func loadDemo(cmd *cobra.Command, a *app.App, opts demo.Options, reset bool) (res *demo.Result, renewed bool, err error) {
+	if reset {
+		res, err := demo.ResetAccounts(cmd.Context(), a.DB, a.Registry, "")
+		if !errors.Is(err, demo.ErrNotLoaded) {
+			return res, err == nil, describe(err)
+		}
+	}
+	var bar *progressbar.ProgressBar
+	opts.Progress = func(done, total int) {
+		if bar == nil {
+			bar = newBar(cmd, total, "learners")
+		}
+		_ = bar.Set(done)
+	}
+	res, err = demo.Load(cmd.Context(), a.DB, a.Registry, a.Courses, opts)
+	if bar != nil {
+		_ = bar.Finish()
+		fmt.Fprintln(cmd.ErrOrStderr())
+	}
+	if errors.Is(err, demo.ErrLoaded) {
+		return nil, false, fmt.Errorf("demo data is already loaded; its accounts are in %s, or run `roster demo --reset` to give them new passwords",
+			filepath.Join(a.Config.DataDir, demoAccountsFile))
+	}
+	return res, false, describe(err)
 }
 
 // newBar is the progress bar of the long-running commands, on stderr so

@@ -276,6 +276,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 	a.Log.Info("roster started", "addr", ln.Addr().String(), "version", a.Config.Version,
 		"engine", a.DB.Name(), "database", RedactedDatabaseURL(a.Config.DatabaseURL),
 		"oidc", a.Config.OIDCIssuer != "")
+	a.announce(ctx, ln.Addr().String())
 
 	select {
 	case err = <-serveErr:
@@ -339,4 +340,35 @@ func (a *App) NewQueue(work, maintenance bool) (*jobs.Queue, error) {
 	a.Reports.UseQueue(q)
 	a.Uploads.UseQueue(q)
 	return q, nil
+}
+
+// announce tells the person who started the server where to open it and,
+// while the database holds no user, how to get something to sign in with.
+func (a *App) announce(ctx context.Context, addr string) {
+	w := a.Config.Announce
+	if w == nil {
+		return
+	}
+	fmt.Fprintf(w, "Roster is running: open %s\n", ConsoleURL(addr))
+	if any, err := store.AnyUser(ctx, a.DB); err == nil && !any {
+		fmt.Fprintf(w, "The database is empty. To load demo data and get accounts to sign in with, run in a second terminal:\n"+
+			"  %s demo%s\n", a.Config.Command, a.demoFlags())
+	}
+	fmt.Fprintln(w, "Press Ctrl+C to stop.")
+}
+
+// demoFlags are the flags `roster demo` needs to reach this server's data
+// and print its address.
+func (a *App) demoFlags() string {
+	var f string
+	if a.Config.DataDir != "data" {
+		f += " --data-dir " + a.Config.DataDir
+	}
+	if a.Config.DatabaseURL != filepath.Join(a.Config.DataDir, "roster.db") {
+		f += " --database-url '<the same database URL>'"
+	}
+	if addr := a.Config.Addr; addr != ":8080" {
+		f += " --addr " + addr
+	}
+	return f
 }

@@ -9,14 +9,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/roster-dev/roster/internal/auth"
 	"time"
 
+	"golang.org/x/term"
+
+	"github.com/roster-dev/roster/internal/auth"
 	"github.com/roster-dev/roster/internal/dbopen"
 	"github.com/roster-dev/roster/internal/notify"
 	"github.com/roster-dev/roster/internal/registry"
@@ -132,8 +134,15 @@ type Config struct {
 	SecureCookie bool
 
 	LogLevel  string // debug, info, warn, error
-	LogFormat string // json or text
+	LogFormat string // auto (text on a terminal, JSON otherwise), json or text
 	LogOutput io.Writer
+	// Announce, when set, receives the lines a person starting `serve`
+	// reads: the address to open and, on an empty database, how to load
+	// the demo. Logs stay machine-readable; this is for the terminal.
+	Announce io.Writer
+	// Command is how the operator invoked roster ("./roster", "roster"),
+	// for the commands Announce suggests; default "roster".
+	Command string
 
 	ShutdownTimeout time.Duration
 	Version         string
@@ -162,7 +171,10 @@ func (c Config) WithDefaults() Config {
 		c.LogLevel = "info"
 	}
 	if c.LogFormat == "" {
-		c.LogFormat = "json"
+		c.LogFormat = "auto"
+	}
+	if c.Command == "" {
+		c.Command = "roster"
 	}
 	if c.LogOutput == nil {
 		c.LogOutput = os.Stderr
@@ -224,8 +236,8 @@ func (c Config) Validate() error {
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)
 	}
-	if c.LogFormat != "json" && c.LogFormat != "text" {
-		errs = append(errs, fmt.Errorf("log format %q: want json or text", c.LogFormat))
+	if c.LogFormat != "auto" && c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("log format %q: want auto, json or text", c.LogFormat))
 	}
 	return errors.Join(errs...)
 }
@@ -243,10 +255,37 @@ func parseLevel(s string) (slog.Level, error) {
 func (c Config) Logger() *slog.Logger {
 	level, _ := parseLevel(c.LogLevel)
 	opts := &slog.HandlerOptions{Level: level}
-	if c.LogFormat == "text" {
+	if c.logText() {
 		return slog.New(slog.NewTextHandler(c.LogOutput, opts))
 	}
 	return slog.New(slog.NewJSONHandler(c.LogOutput, opts))
+}
+
+// logText decides the log format: a person at a terminal reads text, a
+// collector reading a pipe or file parses JSON.
+func (c Config) logText() bool {
+	switch c.LogFormat {
+	case "text":
+		return true
+	case "json":
+		return false
+	}
+	f, ok := c.LogOutput.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// ConsoleURL is the address a person opens for a listen address such as
+// ":8080", "0.0.0.0:8080" or "[::]:8080": a wildcard host is reachable as
+// localhost on this machine.
+func ConsoleURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr + "/"
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
 }
 
 // RedactedDatabaseURL is the database URL without its password, for logs.

@@ -70,7 +70,15 @@ type Result struct {
 
 // ErrLoaded is returned when the demo tenant already exists.
 var ErrLoaded = &roster.Error{Code: roster.ECONFLICT, Message: `demo data is already loaded (the tenant with channel "demo" exists); ` +
-	"sign in with the accounts printed when it was loaded, or load it into a fresh database"}
+	"its accounts are in demo-accounts.txt in the data directory; roster demo --reset gives them new passwords"}
+
+// staffAccounts are the demo's signed-in people, creator first: the one
+// the summary suggests.
+var staffAccounts = []struct{ role, username, first string }{
+	{roster.RoleContentCreator, "demo.creator", "Kavya"},
+	{roster.RoleCourseMentor, "demo.mentor", "Ravi"},
+	{roster.RoleOrgAdmin, "demo.admin", "Lakshmi"},
+}
 
 // Load creates the demo data as the system principal: tenant, schools,
 // staff, course and batches through the registry and course services, the
@@ -86,8 +94,7 @@ func Load(ctx context.Context, db store.Engine, reg *registry.Service, courses *
 		opts.Seed = 1
 	}
 	if opts.Password == "" {
-		// Letters and a digit in fixed places so it passes every password rule.
-		opts.Password = "Demo-" + roster.RandomString(6, "abcdefghjkmnpqrstuvwxyz") + roster.RandomString(4, "23456789")
+		opts.Password = newPassword()
 	}
 	sys := roster.SystemPrincipal
 	custodian, err := reg.Bootstrap(ctx)
@@ -117,11 +124,7 @@ func Load(ctx context.Context, db store.Engine, reg *registry.Service, courses *
 	}
 
 	staff := map[string]*roster.Principal{}
-	for _, s := range []struct{ role, username, first string }{
-		{roster.RoleContentCreator, "demo.creator", "Kavya"},
-		{roster.RoleCourseMentor, "demo.mentor", "Ravi"},
-		{roster.RoleOrgAdmin, "demo.admin", "Lakshmi"},
-	} {
+	for _, s := range staffAccounts {
 		v, err := reg.CreateUser(ctx, sys, registry.NewUser{User: roster.User{Username: s.username, FirstName: s.first,
 			LastName: "Demo", Email: s.username + "@example.org", FlagsValue: roster.FlagTenantVerified},
 			Password: opts.Password, OrgID: tenant.ID, Roles: []string{s.role}})
@@ -162,6 +165,53 @@ func Load(ctx context.Context, db store.Engine, reg *registry.Service, courses *
 	// One entry for the lot: the learners were loaded, not enrolled by anyone.
 	_ = store.Audit(ctx, db, roster.SystemPrincipal.UserID, "demo.load", "course", c.ID, "ok", fmt.Sprintf("learners=%d", res.Learners))
 	return res, nil
+}
+
+// newPassword has letters and digits in fixed places so it passes every
+// password rule.
+func newPassword() string {
+	return "Demo-" + roster.RandomString(6, "abcdefghjkmnpqrstuvwxyz") + roster.RandomString(4, "23456789")
+}
+
+// ErrNotLoaded is ResetAccounts' answer when there is no demo to reset.
+var ErrNotLoaded = roster.Errorf(roster.ENOTFOUND, `no demo data is loaded (no tenant with channel "demo")`)
+
+// ResetAccounts gives the demo's staff accounts a new password (generated
+// when empty) and ends their sessions, for a demo whose printed password
+// was lost; the tenant, course and learners stay as they are.
+func ResetAccounts(ctx context.Context, db store.Engine, reg *registry.Service, password string) (*Result, error) {
+	tenant, err := store.TenantByChannel(ctx, db, Channel)
+	if errors.Is(err, store.ErrNoRows) {
+		return nil, ErrNotLoaded
+	} else if err != nil {
+		return nil, err
+	}
+	if password == "" {
+		password = newPassword()
+	}
+	res := &Result{TenantID: tenant.ID, TenantName: tenant.Name}
+	for _, s := range staffAccounts {
+		id, err := reg.LookupUserID(ctx, registry.LookupQuery{Type: roster.LookupUsername, Value: s.username})
+		if err != nil {
+			return nil, fmt.Errorf("demo account %s: %w", s.username, err)
+		}
+		if err := reg.SetPasswordByOperator(ctx, roster.SystemPrincipal, id, password); err != nil {
+			return nil, fmt.Errorf("demo account %s: %w", s.username, err)
+		}
+		res.Accounts = append(res.Accounts, Account{Role: s.role, UserID: id, Username: s.username, Password: password})
+	}
+	return res, nil
+}
+
+// AccountsText lists the staff accounts and where to sign in, for the
+// terminal and for the accounts file.
+func (r *Result) AccountsText(signInURL string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Demo accounts of %q; sign in at %s\n", r.TenantName, signInURL)
+	for _, a := range r.Accounts {
+		fmt.Fprintf(&b, "  %-16s %-14s password %s\n", a.Role, a.Username, a.Password)
+	}
+	return b.String()
 }
 
 type place struct{ code, name string }
@@ -321,7 +371,7 @@ func learner(rng *rand.Rand, n int, tenant, custodian *roster.Organisation, scho
 }
 
 // Summary is what `roster demo` prints: where to look and how to sign in.
-// It includes the staff password, which the command shows exactly once.
+// The accounts come separately (AccountsText).
 func (r *Result) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Demo tenant %q (id %s)\n", r.TenantName, r.TenantID)
@@ -331,10 +381,6 @@ func (r *Result) Summary() string {
 	}
 	fmt.Fprintf(&b, "%d learners: %d state-validated, %d self-signed-up without a location; consent: %d granted, %d revoked after granting, %d never answered\n",
 		r.Learners, r.SSO, r.NoLocation, r.Consented, r.Revoked, r.NoAnswer)
-	b.WriteString("Accounts (this password is shown only now):\n")
-	for _, a := range r.Accounts {
-		fmt.Fprintf(&b, "  %-16s %-14s password %s\n", a.Role, a.Username, a.Password)
-	}
 	fmt.Fprintf(&b, "Sign in as %s and request the User Profile Exhaust of course %s.\n", r.Accounts[0].Username, r.CourseID)
 	return b.String()
 }

@@ -91,11 +91,29 @@ function home(s) {
   return '#/none';
 }
 
+// The server sets this readable cookie beside the HttpOnly session cookie
+// (httpapi.SessionHintCookie). Without it there is no session to ask
+// about, and asking would log a 401 in the browser console on every page
+// load before sign-in.
+const HINT = 'roster_signed_in';
+
+function hasSessionHint() {
+  return document.cookie.split(';').some((c) => c.trim() === `${HINT}=1`);
+}
+
 export async function loadSession() {
+  if (!hasSessionHint()) {
+    session = null;
+    paintChrome();
+    return session;
+  }
   try {
     session = new Session(await api.get('me', { quiet401: true }));
   } catch (err) {
     if (!(err instanceof api.APIError) || err.status !== 401) throw err;
+    // The session ended (expired, password changed): drop the stale hint
+    // so the next page load does not ask again.
+    document.cookie = `${HINT}=; Max-Age=0; Path=/; SameSite=Strict`;
     session = null;
   }
   paintChrome();
