@@ -27,6 +27,7 @@ import (
 	"github.com/roster-dev/roster/internal/report"
 	"github.com/roster-dev/roster/internal/signup"
 	"github.com/roster-dev/roster/internal/store"
+	"github.com/roster-dev/roster/internal/sunbird"
 	"github.com/roster-dev/roster/internal/upload"
 )
 
@@ -222,6 +223,11 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("start workers: %w", err)
 	}
 
+	var sb http.Handler
+	if a.Config.SunbirdAPI {
+		sb = sunbird.New(sunbird.Config{Registry: a.Registry, Uploads: a.Uploads, Auth: au,
+			Logger: a.Log.With("component", "sunbird")}).Handler()
+	}
 	api := httpapi.New(httpapi.Config{
 		Registry:     a.Registry,
 		Courses:      a.Courses,
@@ -239,6 +245,8 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 		Version:      a.Config.Version,
 
 		UploadConcurrency: a.Config.UploadConcurrency,
+		Sunbird:           sb,
+		SunbirdPrefixes:   sunbird.PathPrefixes,
 	})
 	srv := &http.Server{
 		Handler:           api,

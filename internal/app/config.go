@@ -79,6 +79,10 @@ type Config struct {
 	// UploadConcurrency bounds the uploads read and parsed at once
 	// (ROSTER_UPLOAD_CONCURRENCY); zero means one per core.
 	UploadConcurrency int
+	// SunbirdAPI serves the Sunbird-compatible API (docs/sunbird.md) under
+	// Sunbird's service paths /v1/ … /v5/. Off by default: it is a second
+	// API surface, wanted only by deployments moving from Sunbird.
+	SunbirdAPI bool
 
 	// Password hashing pool shared by sign-ins and uploads: how many
 	// argon2id hashes run at once (each holds 19 MiB) and how many sign-ins

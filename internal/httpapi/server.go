@@ -74,6 +74,11 @@ type Config struct {
 	// more wait briefly, then get 503 with Retry-After. Zero means one per core.
 	UploadConcurrency int
 	Version           string
+	// Sunbird, when set, serves the Sunbird-compatible API (internal/sunbird)
+	// under each of SunbirdPrefixes, behind the same request logging,
+	// metrics and cross-origin checks as the rest.
+	Sunbird         http.Handler
+	SunbirdPrefixes []string
 }
 
 // Server is the HTTP API.
@@ -146,6 +151,12 @@ func New(cfg Config) *Server {
 		s.mux.Handle("/", cfg.Web)
 	} else {
 		s.mux.HandleFunc("GET /{$}", placeholder)
+	}
+
+	if cfg.Sunbird != nil {
+		for _, prefix := range cfg.SunbirdPrefixes {
+			s.mux.Handle(prefix, cfg.Sunbird)
+		}
 	}
 
 	s.authRoutes()
