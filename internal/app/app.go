@@ -226,6 +226,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 	var sb http.Handler
 	if a.Config.SunbirdAPI {
 		sb = sunbird.New(sunbird.Config{Registry: a.Registry, Uploads: a.Uploads, Auth: au,
+			Courses: a.Courses, Reports: a.Reports, ExhaustKind: a.Config.SunbirdExhaustKind,
 			Logger: a.Log.With("component", "sunbird")}).Handler()
 	}
 	api := httpapi.New(httpapi.Config{

@@ -83,6 +83,10 @@ type Config struct {
 	// Sunbird's service paths /v1/ … /v5/. Off by default: it is a second
 	// API surface, wanted only by deployments moving from Sunbird.
 	SunbirdAPI bool
+	// SunbirdExhaustKind is the report kind the Sunbird dataset API builds
+	// for userinfo-exhaust: "" for seed 000's columns, or
+	// "sunbird-userinfo-exhaust" for Sunbird's own.
+	SunbirdExhaustKind string
 
 	// Password hashing pool shared by sign-ins and uploads: how many
 	// argon2id hashes run at once (each holds 19 MiB) and how many sign-ins

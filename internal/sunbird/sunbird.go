@@ -18,7 +18,9 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/auth"
+	"github.com/roster-dev/roster/internal/course"
 	"github.com/roster-dev/roster/internal/registry"
+	"github.com/roster-dev/roster/internal/report"
 	"github.com/roster-dev/roster/internal/upload"
 )
 
@@ -27,7 +29,13 @@ type Config struct {
 	Registry *registry.Service
 	Uploads  *upload.Service // optional: without it the upload routes answer 404
 	Auth     *auth.Authenticator
-	Logger   *slog.Logger
+	Courses  *course.Service // optional: consent and course batch routes
+	Reports  *report.Service // optional: the dataset (on-demand exhaust) routes
+	// ExhaustKind is the report kind a userinfo-exhaust request builds:
+	// "" for seed 000's User Profile Exhaust, or
+	// roster.ReportSunbirdUserInfo for Sunbird's own columns and formats.
+	ExhaustKind string
+	Logger      *slog.Logger
 }
 
 // Server is the Sunbird-compatible API.
@@ -46,6 +54,9 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, reg: cfg.Registry, log: cfg.Logger, mux: http.NewServeMux()}
 	s.userRoutes()
 	s.uploadRoutes()
+	s.consentRoutes()
+	s.courseRoutes()
+	s.datasetRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, "", &sunbirdError{status: http.StatusNotFound, key: keyResourceNotFound,
 			msg: sprintf(msgResourceNotFound, "API")})
@@ -59,7 +70,7 @@ func (s *Server) Handler() http.Handler { return s.mux }
 
 // PathPrefixes are the path prefixes the layer answers under; Sunbird's
 // services version their paths from /v1 to /v5.
-var PathPrefixes = []string{"/v1/", "/v2/", "/v3/", "/v4/", "/v5/"}
+var PathPrefixes = []string{"/v1/", "/v2/", "/v3/", "/v4/", "/v5/", datasetPrefix + "/"}
 
 // handler is a route's body: it returns the result to wrap in the
 // envelope, or an error.
