@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -38,9 +39,12 @@ type params struct {
 	ErrMsg   *string `json:"errmsg"`
 }
 
-// tsLayout is Java's "yyyy-MM-dd HH:mm:ss:SSSZ" (ProjectUtil.getFormattedDate):
-// a colon before the milliseconds and a zone without a colon.
-const tsLayout = "2006-01-02 15:04:05:000-0700"
+// sunbirdTime formats t as Java's "yyyy-MM-dd HH:mm:ss:SSSZ"
+// (ProjectUtil.getFormattedDate): a colon before the milliseconds, which Go
+// layouts cannot express, and a zone without a colon.
+func sunbirdTime(t time.Time) string {
+	return t.Format("2006-01-02 15:04:05") + fmt.Sprintf(":%03d", t.Nanosecond()/1e6) + t.Format("-0700")
+}
 
 // Sunbird's params.status values (JsonKey.SUCCESS, JsonKey.FAILED).
 const (
@@ -89,7 +93,7 @@ func newEnvelope(r *http.Request, apiID string) envelope {
 		apiID = responseID(r)
 	}
 	id := requestID(r)
-	return envelope{ID: apiID, Ver: apiVersion(r), Ts: time.Now().Format(tsLayout),
+	return envelope{ID: apiID, Ver: apiVersion(r), Ts: sunbirdTime(time.Now()),
 		Params: params{ResMsgID: id, MsgID: id}}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/registry"
@@ -173,8 +174,8 @@ type sbExternalID struct {
 	Provider string `json:"provider"`
 }
 
-// sunbirdDate is Sunbird's stored date format, the envelope's ts layout.
-func sunbirdDate(t interface{ Format(string) string }) string { return t.Format(tsLayout) }
+// sunbirdDate is Sunbird's stored date format, the envelope's ts format.
+func sunbirdDate(t time.Time) string { return sunbirdTime(t) }
 
 func userJSON(u *registry.UserView) sbUser {
 	out := sbUser{
@@ -355,4 +356,8 @@ func (s *Server) tenantByChannel(ctx context.Context, p *roster.Principal, chann
 		}
 	}
 	return "", &sunbirdError{status: http.StatusBadRequest, key: keyInvalidParameter, msg: "Please provide valid channel."}
+}
+
+func (s *Server) searchUser(ctx context.Context, p *roster.Principal, r *http.Request) (any, error) {
+	return nil, errNotImplemented
 }

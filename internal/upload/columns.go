@@ -71,10 +71,29 @@ func columnKey(s string) string {
 	return strings.ToLower(strings.Join(strings.Fields(s), ""))
 }
 
+// ColumnAliases are other spellings of seed 002's columns that files made
+// for Sunbird use, so a Sunbird deployment's files decode here as they are
+// (one decoding, whichever API receives the file). Sunbird 1.x's portal
+// template (SunbirdEd-portal app.config.json ADMIN_UPLOAD.SAMPLE_USER_CSV:
+// firstName, lastName, phone, email, userName, …, dob, …) already matches
+// seed 002's names, case aside. Sunbird's current column set
+// (userorg-service lernsetup.md, userProfileConfig.csv.supportedColumns)
+// renames a few: NAME is firstName and MOBILE PHONE is phone; EMAIL and
+// ROLES match as they are. Its SCHOOL ID, SCHOOL EXTERNAL ID, USER_TYPE
+// and USER ID have no seed 002 column and stay unknown (docs/sunbird.md).
+var ColumnAliases = map[string]string{
+	"NAME":         ColFirstName,
+	"MOBILE PHONE": ColPhone,
+	"dob":          ColDOB,
+}
+
 var columnByKey = func() map[string]string {
-	m := make(map[string]string, len(Columns))
+	m := make(map[string]string, len(Columns)+len(ColumnAliases))
 	for _, c := range Columns {
 		m[columnKey(c)] = c
+	}
+	for alias, c := range ColumnAliases {
+		m[columnKey(alias)] = c
 	}
 	return m
 }()

@@ -93,3 +93,34 @@ func JoinErrors(errs []roster.FieldError) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// RowResult is a row's outcome with the values the file gave it
+// (password blank), as the result CSV shows them.
+type RowResult struct {
+	roster.UploadRow
+	Values map[string]string
+}
+
+// RowResults returns up to limit rows after row number after, with their
+// original values, to those who may read the upload. It serves the
+// Sunbird upload status (internal/sunbird), which echoes each input row.
+func (s *Service) RowResults(ctx context.Context, p *roster.Principal, id string, after, limit int) ([]RowResult, error) {
+	if _, err := s.Get(ctx, p, id); err != nil {
+		return nil, err
+	}
+	limit = min(max(limit, 1), 1000)
+	rows, err := store.ListUploadRows(ctx, s.db, id, "", after, limit, true)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RowResult, 0, len(rows))
+	for _, r := range rows {
+		vals, err := s.openOriginal(id, r.RowNumber, r.OriginalEnc)
+		if err != nil {
+			return nil, err
+		}
+		r.OriginalEnc = nil
+		out = append(out, RowResult{UploadRow: r, Values: vals})
+	}
+	return out, nil
+}
