@@ -12,6 +12,7 @@ package sunbird
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -94,7 +95,8 @@ func (s *Server) route(method string, versions []string, path, apiID string, fn 
 			}
 			out, err := fn(r.Context(), p, r)
 			if err != nil {
-				if roster.ErrorCode(err) == roster.EINTERNAL {
+				var se *sunbirdError
+				if !errors.As(err, &se) && roster.ErrorCode(err) == roster.EINTERNAL {
 					s.log.ErrorContext(r.Context(), "sunbird request failed", "route", method+" "+v+path, "err", err)
 				}
 				fail(w, r, id, err)
