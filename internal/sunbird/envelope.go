@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -276,16 +275,13 @@ func sentence(s string) string {
 }
 
 // fail writes err in Sunbird's error envelope. Anything that is not a
-// user's error is logged and answered "server error": driver and SQL
-// errors never reach a caller.
+// user's error is answered "server error" (the route logs it): driver and
+// SQL errors never reach a caller.
 func fail(w http.ResponseWriter, r *http.Request, apiID string, err error) {
 	if errors.Is(err, context.Canceled) {
 		return // the client went away; nobody reads this answer
 	}
 	status, key, msg := classify(err)
-	if status == http.StatusInternalServerError {
-		slog.Default().ErrorContext(r.Context(), "sunbird request failed", "path", r.URL.Path, "err", err)
-	}
 	env := newEnvelope(r, apiID)
 	code := errorCode(env.ID, key)
 	env.Params.Status = statusFailed

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/auth"
@@ -93,6 +94,10 @@ func (s *Server) route(method string, versions []string, path, apiID string, fn 
 				fail(w, r, id, err)
 				return
 			}
+			// The body is read by the handler, not by huma: bound the time
+			// a slow client may take to send it, as huma's BodyReadTimeout
+			// does for /api/v1.
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
 			out, err := fn(r.Context(), p, r)
 			if err != nil {
 				var se *sunbirdError
@@ -130,6 +135,10 @@ func (s *Server) authenticate(r *http.Request) (*roster.Principal, error) {
 	}
 	return s.cfg.Auth.Authenticate(r.Context(), token)
 }
+
+// bodyReadTimeout is the time a request body may take to arrive; a 10 MB
+// file on a slow school connection takes a minute or two.
+const bodyReadTimeout = 2 * time.Minute
 
 // maxToken bounds a token before any parsing; Keycloak's access tokens
 // are a few kilobytes.

@@ -500,6 +500,16 @@ func TestUploadBodies(t *testing.T) {
 		if pid == "" {
 			t.Fatal("aliases: no processId")
 		}
+		// The portal's current template has no password column (nor
+		// userName): Roster refuses the file as a whole, naming both, and
+		// creates nobody without a way to sign in (docs/sunbird.md).
+		msg = e.uploadForm("/v1/user/upload", admin, "user", "Sample_Users.csv",
+			"firstName,lastName,phone,email,externalId,externalIdType,externalIdProvider,roles,dob\n"+
+				"Uma,Devi,9812345688,uma@example.org,TN-9,teacherId,TN,PUBLIC,1992-01-02\n", nil).
+			expectErr(t, http.StatusBadRequest, "CLIENT_ERROR", "UOS_USRUPLD0028")
+		if !strings.Contains(msg, "userName: mandatory column is missing.") || !strings.Contains(msg, "password: mandatory column is missing.") {
+			t.Errorf("no password column: %q", msg)
+		}
 		// No token at all.
 		e.uploadForm("/v1/user/upload", "", "user", "a.csv", csv("anon"), nil).
 			expectErr(t, http.StatusUnauthorized, "UNAUTHORIZED", "UOS_0070")
@@ -512,5 +522,83 @@ func TestUploadBodies(t *testing.T) {
 		learner, _ := e.tt.Reg.Principal(ctx, learnerView.ID)
 		e.uploadForm("/v1/user/upload", e.token(learner), "user", "a.csv", csv("by_learner"), nil).
 			expectErr(t, http.StatusForbidden, "FORBIDDEN", "UOS_USRUPLD0071")
+	})
+}
+
+// The portal's admin user search (user/v3/search) and scripts' searches:
+// {"request":{"filters":{…},"fields":[…],"limit":n,"offset":n}}.
+func TestUserSearch(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		e := newEnv(t, db)
+		ctx := context.Background()
+		admin := e.token(e.tt.AdminA)
+		for _, name := range []string{"Asha", "Bala", "Chitra"} {
+			if _, err := e.tt.Reg.CreateUser(ctx, roster.SystemPrincipal, registry.NewUser{
+				User:  roster.User{FirstName: name, Username: strings.ToLower(name), Email: strings.ToLower(name) + "@example.org"},
+				OrgID: e.tt.StateA.ID, Password: "Welcome@2024", Roles: []string{"PUBLIC"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		type result struct {
+			Response struct {
+				Count   int
+				Content []map[string]any
+			}
+		}
+		search := func(path, token string, req map[string]any) result {
+			t.Helper()
+			var out result
+			e.post(path, token, req).expectOK(t).result(t, &out)
+			return out
+		}
+		// Whole tenant: the admin and three users.
+		all := search("/v3/user/search", admin, map[string]any{"filters": map[string]any{"rootOrgId": e.tt.StateA.ID}, "limit": 10})
+		if all.Response.Count != 4 || len(all.Response.Content) != 4 {
+			t.Fatalf("all: %+v", all.Response)
+		}
+		// Paging: offset and limit, fields projected.
+		page := search("/v1/user/search", admin, map[string]any{"filters": map[string]any{}, "fields": []string{"firstName", "id"},
+			"limit": 2, "offset": 1})
+		if len(page.Response.Content) != 2 || page.Response.Count != 4 {
+			t.Fatalf("page: %+v", page.Response)
+		}
+		for _, u := range page.Response.Content {
+			if len(u) != 2 || u["firstName"] == nil || u["id"] == nil {
+				t.Errorf("fields: %v", u)
+			}
+		}
+		last := search("/v1/user/search", admin, map[string]any{"filters": map[string]any{}, "limit": 2, "offset": 3})
+		if len(last.Response.Content) != 1 || last.Response.Count != 4 {
+			t.Errorf("last page: %+v", last.Response)
+		}
+		// A unique attribute finds one user; the name query narrows.
+		one := search("/v2/user/search", admin, map[string]any{"filters": map[string]any{"userName": "bala"}})
+		if one.Response.Count != 1 || one.Response.Content[0]["firstName"] != "Bala" {
+			t.Errorf("userName: %+v", one.Response)
+		}
+		byEmail := search("/v1/user/search", admin, map[string]any{"filters": map[string]any{"email": []string{"chitra@example.org"}}})
+		if byEmail.Response.Count != 1 || byEmail.Response.Content[0]["firstName"] != "Chitra" {
+			t.Errorf("email: %+v", byEmail.Response)
+		}
+		named := search("/v1/user/search", admin, map[string]any{"filters": map[string]any{}, "query": "asha"})
+		if named.Response.Count != 1 || named.Response.Content[0]["firstName"] != "Asha" {
+			t.Errorf("query: %+v", named.Response)
+		}
+		// Another tenant sees none of them, by lookup or by directory.
+		adminB := e.token(e.tt.AdminB)
+		if r := search("/v1/user/search", adminB, map[string]any{"filters": map[string]any{"userName": "bala"}}); r.Response.Count != 0 {
+			t.Errorf("other tenant lookup: %+v", r.Response)
+		}
+		e.post("/v1/user/search", adminB, map[string]any{"filters": map[string]any{"rootOrgId": e.tt.StateA.ID}}).
+			expectErr(t, http.StatusNotFound, "RESOURCE_NOT_FOUND", "UOS_USRSER0013")
+		// Filters Roster cannot honour are refused by name, bounds enforced.
+		if msg := e.post("/v1/user/search", admin, map[string]any{"filters": map[string]any{"profileUserTypes.type": "teacher"}}).
+			expectErr(t, http.StatusBadRequest, "CLIENT_ERROR", "UOS_USRSER0051"); msg != "Unsupported field profileUserTypes.type." {
+			t.Errorf("unsupported: %q", msg)
+		}
+		e.post("/v1/user/search", admin, map[string]any{"filters": map[string]any{}, "limit": 100000}).
+			expectErr(t, http.StatusBadRequest, "CLIENT_ERROR", "UOS_USRSER0019")
+		e.post("/v1/user/search", admin, map[string]any{"filters": map[string]any{}, "offset": -1}).
+			expectErr(t, http.StatusBadRequest, "CLIENT_ERROR", "UOS_USRSER0019")
 	})
 }

@@ -3,7 +3,6 @@ package sunbird
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -234,9 +233,6 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-// errNotImplemented marks what the layer does not translate yet.
-var errNotImplemented = errors.New("not implemented")
-
 // createRequest is Sunbird's user create body
 // (controller/app/controllers/usermanagement/UserController.java,
 // validator/UserRequestValidator.java). Only what Roster stores is read;
@@ -358,6 +354,246 @@ func (s *Server) tenantByChannel(ctx context.Context, p *roster.Principal, chann
 	return "", &sunbirdError{status: http.StatusBadRequest, key: keyInvalidParameter, msg: "Please provide valid channel."}
 }
 
+// searchRequest is Sunbird's user search body
+// (controller/app/controllers/usermanagement/UserController.java searchUser;
+// the portal's admin search sends filters, fields, limit and offset).
+type searchRequest struct {
+	Filters map[string]any `json:"filters"`
+	Fields  []string       `json:"fields"`
+	Limit   *int           `json:"limit"`
+	Offset  int            `json:"offset"`
+	Query   string         `json:"query"`
+}
+
+// Search bounds. Sunbird's Elasticsearch answers at most 10,000 hits
+// (max_result_window); Roster walks its directory to reach offset, so the
+// walk is bounded tighter.
+const (
+	defaultSearchLimit = 10 // Elasticsearch's default size
+	maxSearchLimit     = registry.MaxPageSize
+	maxSearchOffset    = 2000
+	maxFields          = 50
+)
+
+// searchUser translates onto the directory (GET
+// /api/v1/organisations/{orgId}/users) and the lookup (POST
+// /api/v1/users/lookup): an id, userName, email or phone filter finds one
+// user; otherwise the organisation's directory is read, filtered by status,
+// role and name. Filters Roster cannot honour are refused by name rather
+// than ignored, so a script never takes a wider answer for the one it
+// asked.
 func (s *Server) searchUser(ctx context.Context, p *roster.Principal, r *http.Request) (any, error) {
-	return nil, errNotImplemented
+	var in searchRequest
+	if err := readRequest(r, &in); err != nil {
+		return nil, err
+	}
+	limit := defaultSearchLimit
+	if in.Limit != nil {
+		limit = *in.Limit
+	}
+	if limit < 0 || limit > maxSearchLimit {
+		return nil, invalidValue("limit", sprintf("0 to %d", maxSearchLimit))
+	}
+	if in.Offset < 0 || in.Offset > maxSearchOffset {
+		return nil, invalidValue("offset", sprintf("0 to %d", maxSearchOffset))
+	}
+	if len(in.Fields) > maxFields || len(in.Filters) > maxFields {
+		return nil, &sunbirdError{status: http.StatusBadRequest, key: keyInvalidRequestData, msg: msgInvalidRequest}
+	}
+	f, err := parseFilters(in.Filters)
+	if err != nil {
+		return nil, err
+	}
+	var users []registry.UserView
+	var more bool
+	if f.lookup != nil {
+		users, err = s.searchOne(ctx, p, f)
+	} else {
+		users, more, err = s.searchDirectory(ctx, p, f, in.Query, in.Offset, limit)
+	}
+	if err != nil {
+		return nil, err
+	}
+	content := make([]map[string]any, 0, len(users))
+	for i := range users {
+		content = append(content, project(userJSON(&users[i]), in.Fields))
+	}
+	count := in.Offset + len(content)
+	if f.lookup != nil {
+		count = len(content)
+	} else if more {
+		count++ // at least one more: see docs/sunbird.md, "Users"
+	}
+	return map[string]any{"response": map[string]any{"count": count, "content": content}}, nil
+}
+
+func invalidValue(name, valid string) error {
+	return &sunbirdError{status: http.StatusBadRequest, key: keyInvalidParameter,
+		msg: sprintf("Please provide valid %s (%s).", name, valid)}
+}
+
+// searchFilters are the filters Roster understands.
+type searchFilters struct {
+	lookup *registry.LookupQuery // userName, email or phone
+	id     string
+	orgID  string
+	status string
+	role   string
+}
+
+// parseFilters reads Sunbird's filter map. Values may be a string or a
+// one-element list, as the portal sends both.
+func parseFilters(m map[string]any) (searchFilters, error) {
+	var f searchFilters
+	for k, v := range m {
+		val, ok := oneString(v)
+		if !ok {
+			return f, invalidValue(k, "one value")
+		}
+		switch k {
+		case "id", "userId":
+			f.id = val
+		case "userName":
+			f.lookup = &registry.LookupQuery{Type: roster.LookupUsername, Value: val}
+		case "email":
+			f.lookup = &registry.LookupQuery{Type: roster.LookupEmail, Value: val}
+		case "phone":
+			f.lookup = &registry.LookupQuery{Type: roster.LookupPhone, Value: val}
+		case "rootOrgId", "organisations.organisationId", "organisationId":
+			f.orgID = val
+		case "status":
+			switch val {
+			case "1":
+				f.status = "active"
+			case "0":
+				f.status = "blocked"
+			default:
+				return f, invalidValue("status", "0 or 1")
+			}
+		case "roles", "organisations.roles":
+			f.role = val
+		case "objectType": // the search controller adds user itself
+		default:
+			return f, &sunbirdError{status: http.StatusBadRequest, key: "0051", msg: sprintf("Unsupported field %s.", shortName(k))}
+		}
+	}
+	if f.id != "" && f.lookup == nil {
+		f.lookup = &registry.LookupQuery{} // found by id below
+	}
+	return f, nil
+}
+
+func shortName(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+func oneString(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, len(x) <= maxFormField
+	case float64:
+		return strings.TrimSuffix(sprintf("%v", x), ".0"), true
+	case []any:
+		if len(x) == 1 {
+			return oneString(x[0])
+		}
+	}
+	return "", false
+}
+
+// searchOne answers an id or unique-attribute filter: one user or none,
+// and none also for a user of a tenant the caller may not read.
+func (s *Server) searchOne(ctx context.Context, p *roster.Principal, f searchFilters) ([]registry.UserView, error) {
+	var u *registry.UserView
+	var err error
+	if f.lookup.Type != "" {
+		u, err = s.reg.FindUser(ctx, p, *f.lookup)
+	} else {
+		u, err = s.reg.GetUser(ctx, p, f.id)
+	}
+	switch roster.ErrorCode(err) {
+	case "":
+	case roster.ENOTFOUND, roster.EFORBIDDEN:
+		return nil, nil
+	default:
+		return nil, err
+	}
+	if !matches(u, f) {
+		return nil, nil
+	}
+	return []registry.UserView{*u}, nil
+}
+
+// matches applies the other filters to a user found by id or lookup.
+func matches(u *registry.UserView, f searchFilters) bool {
+	if f.id != "" && u.ID != f.id {
+		return false
+	}
+	if f.status == "active" && u.Status != roster.StatusActive || f.status == "blocked" && u.Status != roster.StatusInactive {
+		return false
+	}
+	inOrg, hasRole := f.orgID == "" || u.RootOrgID == f.orgID, f.role == ""
+	for _, m := range u.Memberships {
+		if m.IsDeleted {
+			continue
+		}
+		inOrg = inOrg || m.OrganisationID == f.orgID
+		for _, r := range m.Roles {
+			hasRole = hasRole || r == f.role
+		}
+	}
+	return inOrg && hasRole
+}
+
+// searchDirectory reads the organisation's directory (the caller's tenant
+// by default) from offset; more says whether users follow the page.
+func (s *Server) searchDirectory(ctx context.Context, p *roster.Principal, f searchFilters, query string, offset, limit int) ([]registry.UserView, bool, error) {
+	orgID := f.orgID
+	if orgID == "" {
+		orgID = p.RootOrgID
+	}
+	df := registry.DirectoryFilter{Query: query, Role: f.role, Status: f.status, Limit: registry.MaxPageSize}
+	var out []registry.UserView
+	skipped := 0
+	for {
+		page, err := s.reg.Directory(ctx, p, orgID, df)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, u := range page.Users {
+			if skipped < offset {
+				skipped++
+				continue
+			}
+			if len(out) == limit {
+				return out, true, nil
+			}
+			out = append(out, u)
+		}
+		if page.Next == "" {
+			return out, false, nil
+		}
+		df.Cursor = page.Next
+	}
+}
+
+// project keeps the requested fields of a user (all when none are named),
+// as Sunbird's search returns only the fields asked for.
+func project(u sbUser, fields []string) map[string]any {
+	b, _ := json.Marshal(u)
+	var all map[string]any
+	_ = json.Unmarshal(b, &all)
+	if len(fields) == 0 {
+		return all
+	}
+	out := make(map[string]any, len(fields))
+	for _, f := range fields {
+		if v, ok := all[f]; ok {
+			out[f] = v
+		}
+	}
+	return out
 }

@@ -438,3 +438,24 @@ func TestParseUTF16IndicNames(t *testing.T) {
 		})
 	}
 }
+
+// Files made for Sunbird decode as they are: its current NAME and MOBILE
+// PHONE headers and the 1.x portal template's dob are seed 002's columns,
+// and a yyyy-MM-dd DOB reaches the rule book, which accepts it.
+func TestParseSunbirdColumnAliases(t *testing.T) {
+	f := mustParse(t, "users.csv", []byte("NAME,Mobile Phone,EMAIL,ROLES,userName,password,dob\n"+
+		"Meena,9812345677,meena@example.org,PUBLIC,meena_s,Welcome@2024,1990-05-17\n"))
+	want := []string{ColFirstName, ColPhone, ColEmail, ColRoles, ColUserName, ColPassword, ColDOB}
+	if strings.Join(f.Columns, ",") != strings.Join(want, ",") {
+		t.Fatalf("columns %v, want %v", f.Columns, want)
+	}
+	r := f.Rows[0]
+	if r.Get(ColFirstName) != "Meena" || r.Get(ColPhone) != "9812345677" || r.Get(ColDOB) != "1990-05-17" {
+		t.Errorf("row %v", r.Values)
+	}
+	// An alias and its column in one header are one column twice.
+	if _, err := Parse("users.csv", []byte("NAME,firstName,userName,password,email\nA,B,c,Welcome@2024,c@example.org\n"), Limits{}); err == nil ||
+		!strings.Contains(err.Error(), "firstName: column appears more than once") {
+		t.Errorf("alias and column: %v", err)
+	}
+}
