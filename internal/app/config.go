@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/roster-dev/roster/internal/auth"
@@ -20,6 +21,7 @@ import (
 	"github.com/roster-dev/roster/internal/dbopen"
 	"github.com/roster-dev/roster/internal/notify"
 	"github.com/roster-dev/roster/internal/registry"
+	"github.com/roster-dev/roster/internal/report"
 	"github.com/roster-dev/roster/internal/signup"
 )
 
@@ -194,6 +196,9 @@ func (c Config) Validate() error {
 	}
 	if u, err := url.Parse(c.OIDCRedirectURL); c.OIDCRedirectURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
 		errs = append(errs, errors.New("--oidc-redirect-url must be an absolute URL such as https://roster.example/api/v1/auth/oidc/callback"))
+	}
+	if k := c.SunbirdExhaustKind; k != "" && !slices.Contains(report.KindNames(), k) {
+		errs = append(errs, errors.New("--sunbird-exhaust-kind must be empty or one of: "+strings.Join(report.KindNames(), ", ")))
 	}
 	if c.APIAssociationType != 0 && !registry.ValidAssociation(c.APIAssociationType) {
 		errs = append(errs, errors.New("--api-association-type must be 1 (SSO), 2 (self-declared), 4 (system upload) or a sum of them"))
