@@ -275,7 +275,12 @@ func (s *Server) submitDataset(ctx context.Context, p *roster.Principal, r *http
 	// never from the body, so the body's value is not trusted.
 	req, err := s.cfg.Reports.Request(ctx, p, report.NewRequest{Kind: s.cfg.ExhaustKind, CourseID: courseID, BatchID: batchID,
 		Password: in.EncryptionKey})
-	if err != nil {
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		// An unknown course: the tag names no batch Roster knows. (Read's
+		// "no job available", which ENOTFOUND otherwise becomes, would be
+		// a 200 here.)
+		return nil, &datasetError{code: "CLIENT_ERROR", msg: msgTagNotABatch}
+	} else if err != nil {
 		return nil, err
 	}
 	return s.job(r, req, ch), nil

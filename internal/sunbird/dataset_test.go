@@ -199,6 +199,7 @@ func TestDatasetSubmitErrors(t *testing.T) {
 			{"another tenant's channel", ok, []string{"X-Channel-ID", e.Other.ID}, 403, "FORBIDDEN", "You are not authorized."},
 			{"six-character key", with("encryptionKey", "abc123"), channel, 400, "CLIENT_ERROR", msgEncryptionKey},
 			{"tag of another batch", with("tag", e.course.ID+"_nobatch"), channel, 400, "CLIENT_ERROR", msgTagNotABatch},
+			{"unknown course", with("tag", "do_nocourse_"+e.batch.ID), channel, 400, "CLIENT_ERROR", msgTagNotABatch},
 		} {
 			status, body, raw := e.call(http.MethodPost, "/dataset/v1/request/submit", e.creator, c.body, c.header...)
 			if status != c.status || dig(body, "responseCode") != c.code || dig(body, "params.status") != "failed" ||
