@@ -16,7 +16,10 @@ const (
 // existed are the exhaust, as CSV.
 const (
 	ReportUserProfileExhaust = "user-profile-exhaust"
-	ReportCSV                = "csv"
+	// ReportSunbirdUserInfo is the same report in the columns and value
+	// formats of Sunbird's own userinfo-exhaust job.
+	ReportSunbirdUserInfo = "sunbird-userinfo-exhaust"
+	ReportCSV             = "csv"
 )
 
 // ReportRequest is an on-demand report of a course batch, or of every

@@ -277,6 +277,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.IntVar(&g.cfg.UploadConcurrency, "upload-concurrency", envInt("ROSTER_UPLOAD_CONCURRENCY", 0),
 		"uploads read and parsed at once; more wait 2 s, then get 503 with Retry-After; 0 means one per core (ROSTER_UPLOAD_CONCURRENCY)")
 	boolVar(f, &g.cfg.SunbirdAPI, "sunbird-api", envBool("ROSTER_SUNBIRD_API", false), "also serve the Sunbird-compatible API under /v1/ … /v5/ for a SunbirdEd portal and its scripts; see docs/sunbird.md (ROSTER_SUNBIRD_API)")
+	f.StringVar(&g.cfg.SunbirdExhaustKind, "sunbird-exhaust-kind", os.Getenv("ROSTER_SUNBIRD_EXHAUST_KIND"), "report kind the Sunbird dataset API builds for userinfo-exhaust: empty for seed 000's columns, or sunbird-userinfo-exhaust for Sunbird's own (ROSTER_SUNBIRD_EXHAUST_KIND)")
 	f.StringVar(&g.cfg.SMTPAddr, "smtp-addr", env("ROSTER_SMTP_ADDR", ""), "mail server host:port for verification codes and notices (ROSTER_SMTP_ADDR)")
 	f.StringVar(&g.cfg.SMTPFrom, "smtp-from", env("ROSTER_SMTP_FROM", ""), "From address of Roster's email (ROSTER_SMTP_FROM)")
 	f.StringVar(&g.cfg.SMTPUsername, "smtp-username", env("ROSTER_SMTP_USERNAME", ""), "SMTP user; the password comes from ROSTER_SMTP_PASSWORD (ROSTER_SMTP_USERNAME)")

@@ -242,6 +242,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 	var sb http.Handler
 	if a.Config.SunbirdAPI {
 		sb = sunbird.New(sunbird.Config{Registry: a.Registry, Uploads: a.Uploads, Auth: au,
+			Courses: a.Courses, Reports: a.Reports, ExhaustKind: a.Config.SunbirdExhaustKind,
 			Logger: a.Log.With("component", "sunbird"), UploadConcurrency: a.Config.UploadConcurrency}).Handler()
 	}
 	api := httpapi.New(httpapi.Config{

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/roster-dev/roster/internal/dbopen"
 	"github.com/roster-dev/roster/internal/notify"
 	"github.com/roster-dev/roster/internal/registry"
+	"github.com/roster-dev/roster/internal/report"
 	"github.com/roster-dev/roster/internal/signup"
 )
 
@@ -91,6 +93,10 @@ type Config struct {
 	// Sunbird's service paths /v1/ … /v5/. Off by default: it is a second
 	// API surface, wanted only by deployments moving from Sunbird.
 	SunbirdAPI bool
+	// SunbirdExhaustKind is the report kind the Sunbird dataset API builds
+	// for userinfo-exhaust: "" for seed 000's columns, or
+	// "sunbird-userinfo-exhaust" for Sunbird's own.
+	SunbirdExhaustKind string
 
 	// Password hashing pool shared by sign-ins and uploads: how many
 	// argon2id hashes run at once (each holds 19 MiB) and how many sign-ins
@@ -208,6 +214,9 @@ func (c Config) Validate() error {
 	}
 	if u, err := url.Parse(c.OIDCRedirectURL); c.OIDCRedirectURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
 		errs = append(errs, errors.New("--oidc-redirect-url must be an absolute URL such as https://roster.example/api/v1/auth/oidc/callback"))
+	}
+	if k := c.SunbirdExhaustKind; k != "" && !slices.Contains(report.KindNames(), k) {
+		errs = append(errs, errors.New("--sunbird-exhaust-kind must be empty or one of: "+strings.Join(report.KindNames(), ", ")))
 	}
 	if c.APIAssociationType != 0 && !registry.ValidAssociation(c.APIAssociationType) {
 		errs = append(errs, errors.New("--api-association-type must be 1 (SSO), 2 (self-declared), 4 (system upload) or a sum of them"))

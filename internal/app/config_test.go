@@ -57,3 +57,15 @@ func TestConfigAPIAssociationType(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigSunbirdExhaustKind(t *testing.T) {
+	for _, k := range []string{"", "user-profile-exhaust", "sunbird-userinfo-exhaust"} {
+		if err := (Config{SunbirdExhaustKind: k}).WithDefaults().Validate(); err != nil {
+			t.Errorf("%q refused: %v", k, err)
+		}
+	}
+	if err := (Config{SunbirdExhaustKind: "progress-exhaust"}).WithDefaults().Validate(); err == nil ||
+		!strings.Contains(err.Error(), "--sunbird-exhaust-kind") {
+		t.Errorf("unknown kind: %v", err)
+	}
+}

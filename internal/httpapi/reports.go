@@ -77,7 +77,7 @@ func (s *Server) requestReport(ctx context.Context, in *struct {
 	Body struct {
 		// The enums must list report.KindNames() and report.FormatNames()
 		// (TestReportKindsInOpenAPI checks); the first is the default.
-		Kind     string `json:"kind,omitempty" enum:"user-profile-exhaust" default:"user-profile-exhaust" doc:"Which report"`
+		Kind     string `json:"kind,omitempty" enum:"user-profile-exhaust,sunbird-userinfo-exhaust" default:"user-profile-exhaust" doc:"Which report"`
 		Format   string `json:"format,omitempty" enum:"csv" default:"csv" doc:"How the file inside the zip is written"`
 		CourseID string `json:"courseId" maxLength:"80"`
 		BatchID  string `json:"batchId,omitempty" maxLength:"64" doc:"Every batch of the course when empty"`

@@ -116,6 +116,10 @@ type Row struct {
 	UserID               string
 	Name                 string // first and last name
 	State, District      string
+	Block, Cluster       string // filled for layouts that show them
+	UserType             string // profileUserTypes' types, comma-separated
+	UserSubType          string
+	SchoolID, SchoolName string // the earliest joined school's code and name, for layouts that show them
 	OrgName              string
 	ExternalID           string
 	Phone                string // E.164, as the registry stores it

@@ -50,21 +50,23 @@ type exporter struct {
 	// the seed names the custodian for them, wherever the user sits.
 	custodianName string
 
+	layout *layout
+
 	locations map[string]*roster.Location // "c/type/code" or "i/id"; nil = not found
 	orgs      map[string]*roster.Organisation
 	stats     Stats
 }
 
 func newExporter(db store.Queryer, keys *pii.Keyring, c *roster.Course, p Policy, loc *time.Location, snapshot time.Time,
-	pageSize int, custodianName string) *exporter {
+	pageSize int, custodianName string, l *layout) *exporter {
 	return &exporter{db: db, keys: keys.NewUserKeys(maxCachedKeys), course: c, policy: p, loc: loc, snapshot: snapshot, pageSize: pageSize,
-		custodianName: custodianName, locations: map[string]*roster.Location{}, orgs: map[string]*roster.Organisation{}}
+		custodianName: custodianName, layout: l, locations: map[string]*roster.Location{}, orgs: map[string]*roster.Organisation{}}
 }
 
 // writeBatch streams one batch's rows, one keyset page at a time.
 func (e *exporter) writeBatch(ctx context.Context, write func([]string) error, b *roster.Batch) error {
 	var page []store.ReportUser
-	cells := make([]string, len(ExhaustHeader))
+	cells := make([]string, len(e.layout.header))
 	var rows []Row
 	after := ""
 	for {
@@ -83,7 +85,11 @@ func (e *exporter) writeBatch(ctx context.Context, write func([]string) error, b
 			return err
 		}
 		for i := range rows {
-			if err := write(rows[i].Build(e.policy, e.loc, cells)); err != nil {
+			out := e.layout.build(&rows[i], e.policy, e.loc, cells)
+			if out == nil {
+				continue
+			}
+			if err := write(out); err != nil {
 				return err
 			}
 			e.stats.Rows++
@@ -140,7 +146,10 @@ func (e *exporter) resolvePage(ctx context.Context, b *roster.Batch, page []stor
 				return nil, permanent("a learner's phone number could not be decrypted; check the PII keys")
 			}
 		}
-		if r.Validated {
+		if u.ProfileUserTypes != "" {
+			r.UserType, r.UserSubType = userTypes(u.ProfileUserTypes)
+		}
+		if r.Validated || e.layout.schools {
 			needSchool = append(needSchool, u.UserID)
 		}
 		if share.ExternalID {
@@ -153,8 +162,12 @@ func (e *exporter) resolvePage(ctx context.Context, b *roster.Batch, page []stor
 		return nil, err
 	}
 	schoolOf := make(map[string]string, len(schools))
+	schoolNamed := make(map[string]store.SchoolLocation, len(schools))
 	for _, s := range schools {
-		if _, seen := schoolOf[s.UserID]; !seen { // earliest joined school wins
+		if _, seen := schoolNamed[s.UserID]; !seen { // earliest joined school wins
+			schoolNamed[s.UserID] = s
+		}
+		if _, seen := schoolOf[s.UserID]; !seen && s.LocationIDs != "" && s.LocationIDs != "[]" {
 			schoolOf[s.UserID] = s.LocationIDs
 		}
 	}
@@ -168,6 +181,9 @@ func (e *exporter) resolvePage(ctx context.Context, b *roster.Batch, page []stor
 	}
 	for i := range rows {
 		r, u := &rows[i], &page[i]
+		if sch, ok := schoolNamed[u.UserID]; ok && e.layout.schools {
+			r.SchoolID, r.SchoolName = sch.ExternalID, sch.OrgName
+		}
 		if err := e.place(ctx, r, u, schoolOf[u.UserID]); err != nil {
 			return nil, err
 		}
@@ -199,35 +215,45 @@ func (e *exporter) place(ctx context.Context, r *Row, u *store.ReportUser, schoo
 		// the whole report for one profile.
 		_ = json.Unmarshal([]byte(u.ProfileLocation), &refs)
 	}
-	declState, declDistrict, err := e.namesByRef(ctx, refs)
+	declared, err := e.namesByRef(ctx, refs)
 	if err != nil {
 		return err
 	}
 	if !r.Validated {
-		r.State, r.District = declState, declDistrict
+		r.State, r.District, r.Block, r.Cluster = declared.state, declared.district, declared.block, declared.cluster
 		return nil
 	}
 	var ids []string
 	if schoolIDs != "" {
 		_ = json.Unmarshal([]byte(schoolIDs), &ids)
 	}
-	state, district, err := e.namesByID(ctx, ids)
+	school, err := e.namesByID(ctx, ids)
 	if err != nil {
 		return err
 	}
-	if state == "" {
+	if school.state == "" {
 		tenant, err := e.org(ctx, u.RootOrgID)
 		if err != nil {
 			return err
 		}
 		if tenant != nil {
-			if state, _, err = e.namesByID(ctx, tenant.LocationIDs); err != nil {
+			t, err := e.namesByID(ctx, tenant.LocationIDs)
+			if err != nil {
 				return err
 			}
+			school.state = t.state
 		}
 	}
-	r.State, r.District = firstNonEmpty(state, declState), firstNonEmpty(district, declDistrict)
+	r.State, r.District = firstNonEmpty(school.state, declared.state), firstNonEmpty(school.district, declared.district)
+	r.Block, r.Cluster = firstNonEmpty(school.block, declared.block), firstNonEmpty(school.cluster, declared.cluster)
 	return nil
+}
+
+// place names the levels of the location master a row shows.
+type place struct{ state, district, block, cluster string }
+
+func (p *place) complete() bool {
+	return p.state != "" && p.district != "" && p.block != "" && p.cluster != ""
 }
 
 func firstNonEmpty(a, b string) string {
@@ -237,7 +263,7 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
-func (e *exporter) namesByRef(ctx context.Context, refs []roster.LocationRef) (state, district string, err error) {
+func (e *exporter) namesByRef(ctx context.Context, refs []roster.LocationRef) (place, error) {
 	var locs []*roster.Location
 	for _, ref := range refs {
 		typ := strings.ToLower(strings.TrimSpace(ref.Type))
@@ -245,50 +271,56 @@ func (e *exporter) namesByRef(ctx context.Context, refs []roster.LocationRef) (s
 			return store.LocationByTypeCode(ctx, e.db, typ, strings.TrimSpace(ref.Code))
 		})
 		if err != nil {
-			return "", "", err
+			return place{}, err
 		}
 		locs = append(locs, l)
 	}
-	return e.stateDistrict(ctx, locs)
+	return e.names(ctx, locs)
 }
 
-func (e *exporter) namesByID(ctx context.Context, ids []string) (state, district string, err error) {
+func (e *exporter) namesByID(ctx context.Context, ids []string) (place, error) {
 	var locs []*roster.Location
 	for _, id := range ids {
 		l, err := e.locationByID(ctx, id)
 		if err != nil {
-			return "", "", err
+			return place{}, err
 		}
 		locs = append(locs, l)
 	}
-	return e.stateDistrict(ctx, locs)
+	return e.names(ctx, locs)
 }
 
-// stateDistrict names the state and district of a set of locations, walking
-// up from blocks and clusters (or from a district to its state) when the
-// list does not name them directly.
-func (e *exporter) stateDistrict(ctx context.Context, locs []*roster.Location) (state, district string, err error) {
+// names names the state, district, block and cluster of a set of
+// locations, walking up from clusters and blocks (or from a district to
+// its state) when the list does not name them directly.
+func (e *exporter) names(ctx context.Context, locs []*roster.Location) (place, error) {
+	var p place
+	var err error
 	for _, l := range locs {
 		for depth := 0; l != nil && depth < 4; depth++ {
+			var slot *string
 			switch l.Type {
 			case roster.LocationState:
-				if state == "" {
-					state = l.Name
-				}
+				slot = &p.state
 			case roster.LocationDistrict:
-				if district == "" {
-					district = l.Name
-				}
+				slot = &p.district
+			case roster.LocationBlock:
+				slot = &p.block
+			case roster.LocationCluster:
+				slot = &p.cluster
 			}
-			if l.ParentID == "" || (state != "" && district != "") {
+			if slot != nil && *slot == "" {
+				*slot = l.Name
+			}
+			if l.ParentID == "" || p.complete() {
 				break
 			}
 			if l, err = e.locationByID(ctx, l.ParentID); err != nil {
-				return "", "", err
+				return place{}, err
 			}
 		}
 	}
-	return state, district, nil
+	return p, nil
 }
 
 func (e *exporter) locationByID(ctx context.Context, id string) (*roster.Location, error) {

@@ -2,14 +2,12 @@ package report
 
 import (
 	"context"
-	"errors"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/sheet"
-	"github.com/roster-dev/roster/internal/store"
 )
 
 // A Kind is one report the service builds. The request and its
@@ -24,6 +22,9 @@ type Kind struct {
 	// personal fields show, and when) and hands each row's cells to write,
 	// in Header's order. Stats counts what was written.
 	Rows func(ctx context.Context, src *Source, write func(cells []string) error) (Stats, error)
+	// FileBase names the file inside the archive and the archive itself
+	// (without extension); nil is fileBase's <kind>_<course>_<batch>_<date>.
+	FileBase func(r *roster.ReportRequest) string
 }
 
 // Source is what a kind builds from: one request, the course and batches
@@ -50,7 +51,7 @@ type RowWriter interface {
 	Flush() error
 }
 
-var kinds = []*Kind{&userProfileExhaust}
+var kinds = []*Kind{&userProfileExhaust, &sunbirdUserInfo}
 
 var formats = []*Format{{Name: roster.ReportCSV, Ext: ".csv",
 	New: func(w io.Writer, header []string) (RowWriter, error) { return sheet.NewWriter(w, header) }}}
@@ -114,6 +115,9 @@ func kindAndFormat(kind, format string) (*Kind, *Format, error) {
 
 // fileBase names the file inside the archive and the downloaded archive.
 func fileBase(r *roster.ReportRequest) string {
+	if k, ok := kindOf(r.Kind); ok && k.FileBase != nil {
+		return k.FileBase(r)
+	}
 	batchID := r.BatchID
 	if batchID == "" {
 		batchID = "all-batches"
@@ -128,24 +132,5 @@ var userProfileExhaust = Kind{
 	Name:   roster.ReportUserProfileExhaust,
 	Title:  "User Profile Exhaust",
 	Header: ExhaustHeader,
-	Rows: func(ctx context.Context, src *Source, write func([]string) error) (Stats, error) {
-		s := src.s
-		policy, _, err := s.policy(ctx, src.Course.RootOrgID)
-		if err != nil {
-			return Stats{}, err
-		}
-		custodian, err := store.Custodian(ctx, s.db)
-		if errors.Is(err, store.ErrNoRows) {
-			return Stats{}, permanent("the custodian organisation is missing; start the server once to create it")
-		} else if err != nil {
-			return Stats{}, err
-		}
-		e := newExporter(s.db, s.keys, src.Course, policy, s.cfg.TimeZone, src.Snapshot, s.cfg.PageSize, custodian.Name)
-		for i := range src.Batches {
-			if err := e.writeBatch(ctx, write, &src.Batches[i]); err != nil {
-				return Stats{}, err
-			}
-		}
-		return e.stats, nil
-	},
+	Rows:   exhaustRows(&seedLayout),
 }

@@ -175,19 +175,20 @@ func ListReportDownloads(ctx context.Context, q Queryer, reportID string) ([]Rep
 // ReportUser is what the report reads about one enrolled user. Contact
 // fields are still sealed; the report opens them only when it will print them.
 type ReportUser struct {
-	UserID          string
-	FirstName       string
-	LastName        string
-	FlagsValue      int
-	RootOrgID       string
-	RootOrgName     string
-	ProfileLocation string // JSON [{code,type}]
-	EmailEnc        []byte
-	PhoneEnc        []byte
-	KeyWrapped      []byte // the user's wrapped data key; nil for users without one
-	Erased          bool
-	ConsentStatus   string // "" when the user never answered
-	ConsentAt       *time.Time
+	UserID           string
+	FirstName        string
+	LastName         string
+	FlagsValue       int
+	RootOrgID        string
+	RootOrgName      string
+	ProfileLocation  string // JSON [{code,type}]
+	ProfileUserTypes string // JSON [{type,subType}]
+	EmailEnc         []byte
+	PhoneEnc         []byte
+	KeyWrapped       []byte // the user's wrapped data key; nil for users without one
+	Erased           bool
+	ConsentStatus    string // "" when the user never answered
+	ConsentAt        *time.Time
 	// TenantApproved: the user holds a current membership of an
 	// organisation of their own tenant that is approved and not rejected
 	// (SSO and upload links are approved when made, a self-declaration
@@ -219,7 +220,7 @@ func ReportPage(ctx context.Context, q Queryer, courseID, consumerID, batchID st
 	// ledger instead.
 	rows, err := q.Query(ctx, `
 SELECT e.user_id, u.first_name, u.last_name, u.flags_value, u.root_org_id, COALESCE(o.name, ''), u.profile_location,
-    u.email_enc, u.phone_enc, k.wrapped_enc, u.erased_date IS NOT NULL,
+    u.profile_user_types, u.email_enc, u.phone_enc, k.wrapped_enc, u.erased_date IS NOT NULL,
     COALESCE((SELECT c.status `+latestConsent+`), ''),
     (SELECT c.at `+latestConsent+`),
     EXISTS (SELECT 1 FROM user_organisation m JOIN organisation mo ON mo.id = m.organisation_id
@@ -242,7 +243,7 @@ ORDER BY e.user_id`, courseID, consumerID, snapshot, batchID, afterUserID, limit
 	for rows.Next() {
 		var r ReportUser
 		if err := rows.Scan(&r.UserID, &r.FirstName, &r.LastName, &r.FlagsValue, &r.RootOrgID, &r.RootOrgName,
-			&r.ProfileLocation, &r.EmailEnc, &r.PhoneEnc, &r.KeyWrapped, &r.Erased, &r.ConsentStatus, &r.ConsentAt, &r.TenantApproved); err != nil {
+			&r.ProfileLocation, &r.ProfileUserTypes, &r.EmailEnc, &r.PhoneEnc, &r.KeyWrapped, &r.Erased, &r.ConsentStatus, &r.ConsentAt, &r.TenantApproved); err != nil {
 			return nil, err
 		}
 		r.ConsentAt = UTCPtr(r.ConsentAt)
@@ -296,18 +297,21 @@ func anys(ss []string) []any {
 type SchoolLocation struct {
 	UserID      string
 	LocationIDs string // JSON array of location ids
+	OrgName     string
+	ExternalID  string // the school's code with its tenant (UDISE in India); "" when none
 }
 
-// SchoolLocationsFor returns, for a page of users, the location ids of the
-// non-tenant organisations they belong to, earliest joined first. The
+// SchoolLocationsFor returns, for a page of users, the non-tenant
+// organisations they belong to (name, code, location ids), earliest joined
+// first. The
 // registry keeps memberships inside the user's own tenant.
 func SchoolLocationsFor(ctx context.Context, q Queryer, userIDs []string) ([]SchoolLocation, error) {
 	if len(userIDs) == 0 {
 		return nil, nil
 	}
-	return queryAll(ctx, q, scanSchoolLocation, `SELECT uo.user_id, o.location_ids FROM user_organisation uo
+	return queryAll(ctx, q, scanSchoolLocation, `SELECT uo.user_id, o.location_ids, o.name, COALESCE(o.external_id, '') FROM user_organisation uo
 JOIN organisation o ON o.id = uo.organisation_id
-WHERE uo.user_id IN (`+Placeholders(len(userIDs))+`) AND NOT o.is_tenant AND NOT uo.is_deleted AND o.location_ids <> '[]'
+WHERE uo.user_id IN (`+Placeholders(len(userIDs))+`) AND NOT o.is_tenant AND NOT uo.is_deleted
 ORDER BY uo.user_id, uo.org_join_date, o.id`, anys(userIDs)...)
 }
 
@@ -316,7 +320,7 @@ ORDER BY uo.user_id, uo.org_join_date, o.id`, anys(userIDs)...)
 
 func scanSchoolLocation(row Row) (*SchoolLocation, error) {
 	var r SchoolLocation
-	if err := row.Scan(&r.UserID, &r.LocationIDs); err != nil {
+	if err := row.Scan(&r.UserID, &r.LocationIDs, &r.OrgName, &r.ExternalID); err != nil {
 		return nil, err
 	}
 	return &r, nil

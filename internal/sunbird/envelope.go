@@ -211,7 +211,9 @@ func opCode(apiID string) string {
 // errorCode builds params.err the way ProjectCommonException's operation
 // constructor does: keys that already carry the prefix stay as they are.
 func errorCode(apiID, key string) string {
-	if strings.HasPrefix(key, "UOS_") {
+	// Named codes (UOS_0069, USER_CONSENT_NOT_FOUND) stay as Sunbird sends
+	// them; only numeric keys get the operation prefix.
+	if key != "" && (key[0] < '0' || key[0] > '9') {
 		return key
 	}
 	return "UOS_" + opCode(apiID) + key

@@ -12,6 +12,7 @@ package sunbird
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"runtime"
@@ -20,7 +21,9 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/auth"
+	"github.com/roster-dev/roster/internal/course"
 	"github.com/roster-dev/roster/internal/registry"
+	"github.com/roster-dev/roster/internal/report"
 	"github.com/roster-dev/roster/internal/upload"
 )
 
@@ -29,7 +32,13 @@ type Config struct {
 	Registry *registry.Service
 	Uploads  *upload.Service // optional: without it the upload routes answer 404
 	Auth     *auth.Authenticator
-	Logger   *slog.Logger
+	Courses  *course.Service // optional: consent and course batch routes
+	Reports  *report.Service // optional: the dataset (on-demand exhaust) routes
+	// ExhaustKind is the report kind a userinfo-exhaust request builds:
+	// "" for seed 000's User Profile Exhaust, or
+	// roster.ReportSunbirdUserInfo for Sunbird's own columns and formats.
+	ExhaustKind string
+	Logger      *slog.Logger
 	// UploadConcurrency is how many uploads may be read at once; more are
 	// answered 503. Zero means one per core.
 	UploadConcurrency int
@@ -57,6 +66,9 @@ func New(cfg Config) *Server {
 		uploadSlots: make(chan struct{}, cfg.UploadConcurrency)}
 	s.userRoutes()
 	s.uploadRoutes()
+	s.consentRoutes()
+	s.courseRoutes()
+	s.datasetRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, "", &sunbirdError{status: http.StatusNotFound, key: keyResourceNotFound,
 			msg: sprintf(msgResourceNotFound, "API")})
@@ -70,7 +82,7 @@ func (s *Server) Handler() http.Handler { return s.mux }
 
 // PathPrefixes are the path prefixes the layer answers under; Sunbird's
 // services version their paths from /v1 to /v5.
-var PathPrefixes = []string{"/v1/", "/v2/", "/v3/", "/v4/", "/v5/"}
+var PathPrefixes = []string{"/v1/", "/v2/", "/v3/", "/v4/", "/v5/", datasetPrefix + "/"}
 
 // handler is a route's body: it returns the result to wrap in the
 // envelope, or an error.
@@ -98,7 +110,8 @@ func (s *Server) route(method string, versions []string, path, apiID string, fn 
 			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
 			out, err := fn(r.Context(), p, r)
 			if err != nil {
-				if roster.ErrorCode(err) == roster.EINTERNAL {
+				var se *sunbirdError
+				if !errors.As(err, &se) && roster.ErrorCode(err) == roster.EINTERNAL {
 					s.log.ErrorContext(r.Context(), "sunbird request failed", "route", method+" "+v+path, "err", err)
 				}
 				fail(w, r, id, err)
