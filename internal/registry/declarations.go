@@ -472,7 +472,12 @@ func (s *Service) decide(ctx context.Context, p *roster.Principal, rec *store.De
 		}
 		return nil, err
 	}
-	return s.declarationView(ctx, rec.ID, true)
+	v, err := s.declarationView(ctx, rec.ID, true)
+	if err != nil {
+		return nil, err
+	}
+	s.noticeDecision(ctx, v)
+	return v, nil
 }
 
 // approve moves the declarer into the state: its root org, channel and
