@@ -31,7 +31,7 @@ type DirectoryQuery struct {
 	// list would not hold them otherwise.
 	PendingDeclaration bool
 	After              string // the id of the last user of the previous page
-	Limit  int
+	Limit              int
 }
 
 // Directory status filters.
