@@ -105,6 +105,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.DevMail {
 		log.Warn("--dev-mail: messages without a configured channel are printed to the terminal; never use it in production")
 	}
+	reg.Notices, reg.Log = notifier, log.With("component", "registry")
 	signUp := signup.New(reg, otp.New(db, keys), notifier)
 	signUp.TncVersion = cfg.TncVersion
 	a := &App{Config: cfg, Log: log, DB: db, Keys: keys, Registry: reg,

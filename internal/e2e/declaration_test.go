@@ -125,6 +125,12 @@ func testDeclarations(t *testing.T, root context.Context, srv *server, shots boo
 	// its row's button and rejects the second, selected, with a reason.
 	head := newTab(t, root, srv)
 	head.signIn("selvi.head", testPassword)
+	// The directory's declaration filter lists the two waiting teachers,
+	// not the school's members (its head).
+	head.open("#/directory")
+	head.waitFor("the directory's filters", `!!document.querySelector('select[name=declaration]')`, 10*time.Second)
+	head.selectOption(`select[name=declaration]`, "pending")
+	head.searchDirectory("Kavya Ilango", "Ramesh Babu")
 	head.open("#/declarations")
 	head.waitFor("two pending declarations", `document.querySelectorAll('tr[data-declaration]').length === 2`, 10*time.Second)
 	if got := head.text(`tr[data-declaration] code`); got != teacherID {

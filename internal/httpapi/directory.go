@@ -24,6 +24,7 @@ type listOrgUsersInput struct {
 	Status      string `query:"status" enum:"active,blocked,deleted" doc:"By default every user but the deleted"`
 	School      string `query:"school" maxLength:"64" doc:"Members of this organisation of the tenant"`
 	Association string `query:"association" enum:"sso,self-declared,system-upload" doc:"Members by this association type"`
+	Declaration string `query:"declaration" enum:"pending" doc:"pending lists, instead of the members, the users whose self-declaration for this organisation (a tenant: any of its schools) waits for review"`
 	Cursor      string `query:"cursor" maxLength:"128" doc:"The next of the previous page"`
 	Limit       int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
 }
@@ -35,16 +36,18 @@ type exportOrgUsersInput struct {
 	Status      string `query:"status" enum:"active,blocked,deleted" doc:"By default every user but the deleted"`
 	School      string `query:"school" maxLength:"64" doc:"Members of this organisation of the tenant"`
 	Association string `query:"association" enum:"sso,self-declared,system-upload" doc:"Members by this association type"`
+	Declaration string `query:"declaration" enum:"pending" doc:"pending lists, instead of the members, the users whose self-declaration for this organisation (a tenant: any of its schools) waits for review"`
 	Contacts    string `query:"contacts" enum:"masked,full" default:"masked" doc:"full decrypts the emails and phones of the users the caller may see in clear; it is audited"`
 }
 
 func (in *listOrgUsersInput) filter() registry.DirectoryFilter {
 	return registry.DirectoryFilter{Query: in.Q, Role: in.Role, Status: in.Status, School: in.School, Association: in.Association,
-		Cursor: in.Cursor, Limit: in.Limit}
+		Declaration: in.Declaration, Cursor: in.Cursor, Limit: in.Limit}
 }
 
 func (in *exportOrgUsersInput) filter() registry.DirectoryFilter {
-	return (&listOrgUsersInput{Q: in.Q, Role: in.Role, Status: in.Status, School: in.School, Association: in.Association}).filter()
+	return (&listOrgUsersInput{Q: in.Q, Role: in.Role, Status: in.Status, School: in.School, Association: in.Association,
+		Declaration: in.Declaration}).filter()
 }
 
 type directoryOutput struct {

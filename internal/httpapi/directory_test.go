@@ -48,6 +48,7 @@ func TestDirectoryAPIPagesSearchesAndExplains422s(t *testing.T) {
 			"cursor=bm9wZQ":                "query.cursor",
 			"school=" + e.stateB.ID:        "query.school",
 			"limit=0":                      "query.limit",
+			"declaration=approved":         "query.declaration",
 		} {
 			res := e.do(http.MethodGet, base+"?"+q, admin, nil, nil).expect(t, http.StatusUnprocessableEntity)
 			if !res.contains(`"location":"` + loc + `"`) {
@@ -55,6 +56,11 @@ func TestDirectoryAPIPagesSearchesAndExplains422s(t *testing.T) {
 			}
 		}
 		e.do(http.MethodGet, base, e.login("adminB"), nil, nil).expect(t, http.StatusNotFound)
+		var none directoryBody
+		e.do(http.MethodGet, base+"?declaration=pending", admin, nil, &none).expect(t, http.StatusOK)
+		if len(none.Users) != 0 {
+			t.Errorf("declaration=pending without declarations: %+v", none.Users)
+		}
 	})
 }
 

@@ -18,6 +18,12 @@ const (
 	// sign up with it, instead of a code: sign-up must not reveal who is
 	// registered, and the owner learns of the attempt.
 	SignUpExisting Template = "signup_existing"
+	// DeclarationApproved and DeclarationRejected tell a teacher the
+	// state's answer to their self-declaration (issue 11.2); a rejection
+	// carries the reviewer's reason, which is about the teacher and goes
+	// only to the teacher's own verified address.
+	DeclarationApproved Template = "declaration_approved"
+	DeclarationRejected Template = "declaration_rejected"
 )
 
 // Data is what templates may use. Keep it small: every field is a
@@ -25,6 +31,9 @@ const (
 type Data struct {
 	Code    string
 	Minutes int
+	// Org is the school a decision is about; Reason a rejection's reason.
+	Org    string
+	Reason string
 }
 
 type texts struct{ subject, email, sms string }
@@ -42,6 +51,18 @@ var templates = map[Template]texts{
 		email: "Someone tried to create a Roster account with this address, which already has one.\n\n" +
 			"If it was you, sign in instead, or reset your password. If not, you can ignore this message.\n",
 		sms: "Someone tried to sign up for Roster with this number, which already has an account. If it was you, sign in instead.",
+	},
+	DeclarationApproved: {
+		subject: "Your school declaration was approved",
+		email: "Your declaration for {{.Org}} was approved: your account now belongs to the school and its state.\n\n" +
+			"Sign in again to see your new profile.\n",
+		sms: "Roster: your declaration for {{.Org}} was approved. Sign in again to see your profile.",
+	},
+	DeclarationRejected: {
+		subject: "Your school declaration was not approved",
+		email: "Your declaration for {{.Org}} was not approved.\n\nReason given: {{.Reason}}\n\n" +
+			"You can correct it and declare again from your profile.\n",
+		sms: "Roster: your declaration for {{.Org}} was not approved. Reason: {{.Reason}}",
 	},
 }
 

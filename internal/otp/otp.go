@@ -100,7 +100,7 @@ func New(db store.Engine, keys *pii.Keyring) *Service {
 }
 
 func (s *Service) destHash(d Destination) string {
-	return s.keys.BlindIndex("otp-destination", string(d.Channel)+":"+d.Address)
+	return s.keys.OneTimeCodeDestination(string(d.Channel), d.Address)
 }
 
 func (s *Service) clientHash(client string) string {

@@ -54,8 +54,8 @@ func ExternalID(provider, idType, userID string) string {
 	return "usr_external_identity/" + provider + "/" + idType + "/" + userID
 }
 
-// UserKeyWrap binds a user's wrapped data key to that user. The users and
-// usr_external_identity values above are sealed under that data key
+// UserKeyWrap binds a user's wrapped data key to that user. The users,
+// usr_external_identity and user_declaration values are sealed under that data key
 // (userkey.go), or by the ring directly if written before per-user keys.
 func UserKeyWrap(userID string) string { return "user_key/" + userID }
 
@@ -105,3 +105,10 @@ func legacyLinkKey(indexKey []byte) []byte {
 // every replica and never rotates, and a code lives ten minutes, so a
 // rotation would cost nothing but codes in flight.
 func (k *Keyring) OneTimeCodeKey() []byte { return derive(k.indexKey, "roster/one-time-code/v1") }
+
+// OneTimeCodeDestination is the blind index one-time codes are stored
+// under instead of their address (channel "email" or "sms"): one place,
+// so the erasure of a user finds the codes sent to them.
+func (k *Keyring) OneTimeCodeDestination(channel, address string) string {
+	return k.BlindIndex("otp-destination", channel+":"+address)
+}

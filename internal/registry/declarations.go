@@ -112,9 +112,15 @@ func (s *Service) Declare(ctx context.Context, p *roster.Principal, in Declarati
 			}
 		}
 		id = roster.NewID()
+		// Under the declarer's data key, so their erasure reaches every
+		// copy of the teacher id, as it does their email.
+		uk, err := s.writeKey(ctx, tx, p.UserID)
+		if err != nil {
+			return err
+		}
 		rec := &store.DeclarationRecord{Declaration: roster.Declaration{ID: id, UserID: p.UserID, TenantID: state.ID,
 			OrgID: school.ID, Status: roster.DeclarationPending, CreatedDate: now},
-			TeacherIDEnc: s.keys.Seal(d.TeacherID, pii.Declaration(id))}
+			TeacherIDEnc: uk.Seal(d.TeacherID, pii.Declaration(id))}
 		if err := store.InsertDeclaration(ctx, tx, rec); errors.Is(err, store.ErrUnique) {
 			return roster.Errorf(roster.ECONFLICT, "%s", MsgDeclarationPending)
 		} else if err != nil {
@@ -238,7 +244,7 @@ func (s *Service) MyDeclaration(ctx context.Context, p *roster.Principal) (*Decl
 	if err != nil {
 		return nil, storeErr(err, "declaration")
 	}
-	return s.viewOf(rec, true)
+	return s.viewOf(ctx, rec, true)
 }
 
 func (s *Service) declarationView(ctx context.Context, id string, withTeacherID bool) (*DeclarationView, error) {
@@ -246,19 +252,30 @@ func (s *Service) declarationView(ctx context.Context, id string, withTeacherID 
 	if err != nil {
 		return nil, storeErr(err, "declaration")
 	}
-	return s.viewOf(rec, withTeacherID)
+	return s.viewOf(ctx, rec, withTeacherID)
 }
 
-func (s *Service) viewOf(rec *store.DeclarationRecord, withTeacherID bool) (*DeclarationView, error) {
+func (s *Service) viewOf(ctx context.Context, rec *store.DeclarationRecord, withTeacherID bool) (*DeclarationView, error) {
 	v := &DeclarationView{Declaration: rec.Declaration, StateName: rec.TenantName, SchoolName: rec.OrgName,
 		FirstName: rec.FirstName, LastName: rec.LastName, UserName: rec.Username}
 	if withTeacherID {
 		var err error
-		if v.TeacherID, err = s.keys.Open(rec.TeacherIDEnc, pii.Declaration(rec.ID)); err != nil {
+		if v.TeacherID, err = s.openTeacherID(ctx, s.db, rec); err != nil {
 			return nil, err
 		}
 	}
 	return v, nil
+}
+
+// openTeacherID opens a declared teacher id: under the declarer's data key,
+// or by the ring for a declaration made before (UserKey opens both). An
+// erased declarer's is blank.
+func (s *Service) openTeacherID(ctx context.Context, q store.Queryer, rec *store.DeclarationRecord) (string, error) {
+	uk, err := s.readKey(ctx, q, rec.UserID)
+	if err != nil {
+		return "", err
+	}
+	return uk.Open(rec.TeacherIDEnc, pii.Declaration(rec.ID))
 }
 
 // Declarations is the review queue of an organisation: the whole state's
@@ -291,7 +308,7 @@ func (s *Service) Declarations(ctx context.Context, p *roster.Principal, orgID, 
 	}
 	out := make([]DeclarationView, 0, len(recs))
 	for i := range recs {
-		v, err := s.viewOf(&recs[i], true)
+		v, err := s.viewOf(ctx, &recs[i], true)
 		if err != nil {
 			return nil, err
 		}
@@ -472,7 +489,12 @@ func (s *Service) decide(ctx context.Context, p *roster.Principal, rec *store.De
 		}
 		return nil, err
 	}
-	return s.declarationView(ctx, rec.ID, true)
+	v, err := s.declarationView(ctx, rec.ID, true)
+	if err != nil {
+		return nil, err
+	}
+	s.noticeDecision(ctx, v)
+	return v, nil
 }
 
 // approve moves the declarer into the state: its root org, channel and
@@ -530,7 +552,7 @@ func (s *Service) approve(ctx context.Context, tx store.Tx, p *roster.Principal,
 // with the state, sealed and blind-indexed like every external id; the
 // lookup claim is what makes it unique.
 func (s *Service) claimTeacherID(ctx context.Context, tx store.Tx, p *roster.Principal, d *store.DeclarationRecord, state *roster.Organisation, now time.Time) error {
-	teacherID, err := s.keys.Open(d.TeacherIDEnc, pii.Declaration(d.ID))
+	teacherID, err := s.openTeacherID(ctx, tx, d)
 	if err != nil {
 		return err
 	}
@@ -543,8 +565,12 @@ func (s *Service) claimTeacherID(ctx context.Context, tx store.Tx, p *roster.Pri
 	} else if !ok {
 		return taken
 	}
+	uk, err := s.writeKey(ctx, tx, d.UserID)
+	if err != nil {
+		return err
+	}
 	ok, err := store.InsertExternalIdentity(ctx, tx, store.ExternalIdentityRecord{Provider: provider, IDType: idType, Hash: hash,
-		Enc:    s.keys.Seal(teacherID, pii.ExternalID(provider, idType, d.UserID)),
+		Enc:    uk.Seal(teacherID, pii.ExternalID(provider, idType, d.UserID)),
 		UserID: d.UserID, CreatedBy: p.UserID, CreatedOn: now})
 	if err != nil {
 		return err

@@ -45,6 +45,7 @@ const (
 	FieldFrom        = "from"
 	FieldTo          = "to"
 	FieldTenant      = "tenant"
+	FieldDeclaration = "declaration"
 )
 
 // Messages of a refused directory or audit query.
@@ -54,6 +55,7 @@ const (
 	MsgUnknownRole   = "is not a role; valid values are the roles of the upload template"
 	MsgStatusFilter  = "must be active, blocked or deleted"
 	MsgAssocFilter   = "must be sso, self-declared or system-upload"
+	MsgDeclFilter    = "must be pending"
 	MsgSchoolFilter  = "is not an organisation of this tenant"
 	MsgSchoolOfOrg   = "can only be this organisation when listing a school"
 	MsgCursor        = "is not a cursor this list handed out; start again from the first page"
@@ -77,6 +79,9 @@ type DirectoryFilter struct {
 	Status      string // active, blocked, deleted; by default all but deleted
 	School      string // an organisation of the tenant
 	Association string // a key of Associations
+	// Declaration "pending" lists the users whose self-declaration for
+	// the organisation waits for review.
+	Declaration string
 	Cursor      string // the Next of the previous page
 	Limit       int
 }
@@ -154,6 +159,13 @@ func (s *Service) directoryQuery(ctx context.Context, org *roster.Organisation, 
 		if q.AssocBit = Associations[f.Association]; q.AssocBit == 0 {
 			bad(FieldAssociation, MsgAssocFilter)
 		}
+	}
+	switch f.Declaration {
+	case "":
+	case roster.DeclarationPending:
+		q.PendingDeclaration = true
+	default:
+		bad(FieldDeclaration, MsgDeclFilter)
 	}
 	if f.School != "" {
 		if fe, err := s.checkSchool(ctx, org, f.School); err != nil {

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/authz"
@@ -82,7 +83,11 @@ func (s *Service) EraseUser(ctx context.Context, p *roster.Principal, id, confir
 		if rec.ErasedDate != nil {
 			return roster.Errorf(roster.ECONFLICT, MsgAlreadyErased)
 		}
-		err = store.EraseUser(ctx, tx, rec.ID, p.UserID, roster.Now())
+		now := roster.Now()
+		if err := s.eraseTraces(ctx, tx, rec, now); err != nil {
+			return err
+		}
+		err = store.EraseUser(ctx, tx, rec.ID, p.UserID, now)
 		if errors.Is(err, store.ErrNoRows) { // erased meanwhile
 			return roster.Errorf(roster.ECONFLICT, MsgAlreadyErased)
 		} else if err != nil {
@@ -94,6 +99,36 @@ func (s *Service) EraseUser(ctx context.Context, p *roster.Principal, id, confir
 		}
 		return store.Audit(ctx, tx, p.UserID, "user.erase", "user", rec.ID, "ok", how)
 	})
+}
+
+// eraseTraces removes what of the user is kept outside their row and
+// their key: a pending declaration leaves the review queue, and the
+// one-time codes sent to their address (stored under its blind index, so
+// they name the address) are deleted.
+func (s *Service) eraseTraces(ctx context.Context, tx store.Tx, rec *store.UserRecord, now time.Time) error {
+	if _, err := s.withdrawPending(ctx, tx, rec.ID, now); err != nil {
+		return err
+	}
+	uk, err := s.readKey(ctx, tx, rec.ID)
+	if err != nil {
+		return err
+	}
+	var dests []string
+	for _, c := range []struct {
+		channel, field string
+		enc            []byte
+	}{
+		{"email", pii.FieldEmail, rec.EmailEnc}, {"sms", pii.FieldPhone, rec.PhoneEnc},
+	} {
+		addr, err := uk.Open(c.enc, pii.UserField(rec.ID, c.field))
+		if err != nil {
+			return err
+		}
+		if addr != "" {
+			dests = append(dests, s.keys.OneTimeCodeDestination(c.channel, addr))
+		}
+	}
+	return store.DeleteOneTimeCodesTo(ctx, tx, dests)
 }
 
 // confirmPassword checks the acting user's own password.

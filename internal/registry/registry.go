@@ -7,10 +7,12 @@ package registry
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/authz"
+	"github.com/roster-dev/roster/internal/notify"
 	"github.com/roster-dev/roster/internal/password"
 	"github.com/roster-dev/roster/internal/pii"
 	"github.com/roster-dev/roster/internal/store"
@@ -40,6 +42,10 @@ type Service struct {
 	// registered by the system on the tenant's behalf, so the default is
 	// system upload (roster.AssociationSystemUpload).
 	DefaultAssociation int
+	// Notices sends decision notices to declarers (notices.go); nil sends
+	// none. Log receives what could not be sent, without PII.
+	Notices notify.Sender
+	Log     *slog.Logger
 }
 
 // New returns a registry over db, sealing PII with keys.

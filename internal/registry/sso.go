@@ -198,9 +198,13 @@ func (s *Service) link(ctx context.Context, p *roster.Principal, userID string, 
 				Fields: []roster.FieldError{{Field: FieldSSOSubject, Message: MsgLinkedElsewhere}}}
 		}
 		now := roster.Now()
+		uk, err := s.writeKey(ctx, tx, rec.ID)
+		if err != nil {
+			return err
+		}
 		if _, err := store.InsertExternalIdentity(ctx, tx, store.ExternalIdentityRecord{
 			Provider: x.Provider, IDType: x.IDType, Hash: hash,
-			Enc:    s.keys.Seal(x.ExternalID, pii.ExternalID(x.Provider, x.IDType, rec.ID)),
+			Enc:    uk.Seal(x.ExternalID, pii.ExternalID(x.Provider, x.IDType, rec.ID)),
 			UserID: rec.ID, CreatedBy: p.UserID, CreatedOn: now,
 		}); err != nil {
 			return err

@@ -25,8 +25,13 @@ type DirectoryQuery struct {
 	// Status is "active", "blocked" or "deleted"; by default deleted users
 	// are left out.
 	Status string
-	After  string // the id of the last user of the previous page
-	Limit  int
+	// PendingDeclaration lists, instead of the members, the users with a
+	// pending self-declaration for OrgID's tenant (or for the school
+	// OrgID): they are custodian users until approved, so a tenant's
+	// list would not hold them otherwise.
+	PendingDeclaration bool
+	After              string // the id of the last user of the previous page
+	Limit              int
 }
 
 // Directory status filters.
@@ -40,9 +45,14 @@ const (
 // (time-ordered UUIDv7, so the newest users come last).
 func ListDirectory(ctx context.Context, db Queryer, q DirectoryQuery) ([]UserRecord, error) {
 	w := where{}
-	if q.Tenant {
+	switch {
+	case q.PendingDeclaration && q.Tenant:
+		w.add(`u.id IN (SELECT d.user_id FROM user_declaration d WHERE d.tenant_id = ? AND d.status = 'pending')`, q.OrgID)
+	case q.PendingDeclaration:
+		w.add(`u.id IN (SELECT d.user_id FROM user_declaration d WHERE d.org_id = ? AND d.status = 'pending')`, q.OrgID)
+	case q.Tenant:
 		w.add("u.root_org_id = ?", q.OrgID)
-	} else {
+	default:
 		w.add(`EXISTS (SELECT 1 FROM user_organisation m0 WHERE m0.user_id = u.id
 			AND m0.organisation_id = ? AND NOT m0.is_deleted)`, q.OrgID)
 	}

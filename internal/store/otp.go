@@ -89,3 +89,17 @@ func UseOneTimeCode(ctx context.Context, q Queryer, id string, now time.Time) (b
 func DeleteOneTimeCodesBefore(ctx context.Context, q Queryer, before time.Time) (int64, error) {
 	return q.Exec(ctx, `DELETE FROM one_time_code WHERE created_at < $1`, before)
 }
+
+// DeleteOneTimeCodesTo deletes the codes sent to any of destHashes: an
+// erased user's, whose blind-indexed address must not outlive them.
+func DeleteOneTimeCodesTo(ctx context.Context, q Queryer, destHashes []string) error {
+	if len(destHashes) == 0 {
+		return nil
+	}
+	args := make([]any, len(destHashes))
+	for i, h := range destHashes {
+		args[i] = h
+	}
+	_, err := q.Exec(ctx, `DELETE FROM one_time_code WHERE dest_hash IN (`+Placeholders(len(args))+`)`, args...)
+	return err
+}

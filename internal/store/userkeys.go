@@ -189,12 +189,19 @@ func EraseUser(ctx context.Context, q Queryer, userID, actorID string, now time.
 		`DELETE FROM user_key WHERE user_id = $1`,
 		`DELETE FROM user_lookup WHERE user_id = $1`,
 		`DELETE FROM usr_external_identity WHERE user_id = $1`,
+		// Sealed by the ring, not the user's key (uploads are sealed per
+		// upload), so erased here: the rows stay for the upload's counts.
+		`UPDATE upload_row SET original_enc = NULL WHERE user_id = $1`,
 	} {
 		if _, err := q.Exec(ctx, stmt, userID); err != nil {
 			return err
 		}
 	}
-	return nil
+	// Declarations stay for the review history, without the teacher id
+	// (ring-sealed before per-user keys) or the reviewer's reason, which
+	// is free text about the user.
+	_, err = q.Exec(ctx, `UPDATE user_declaration SET teacher_id_enc = $2, reason = '' WHERE user_id = $1`, userID, []byte{})
+	return err
 }
 
 // ErasedDate returns when a user was erased (nil: not erased).

@@ -9,10 +9,13 @@ const ROLES = ['PUBLIC', 'ORG_ADMIN', 'CONTENT_CREATOR', 'CONTENT_REVIEWER', 'CO
   'BOOK_REVIEWER', 'FLAG_REVIEWER', 'TEACHER_BADGE_ISSUER', 'BADGE_ISSUER', 'ANNOUNCEMENT_SENDER'];
 const STATUSES = [['', 'Active and blocked'], ['active', 'Active'], ['blocked', 'Blocked'], ['deleted', 'Deleted']];
 const ASSOCIATIONS = [['', 'Any'], ['sso', 'Single sign-on'], ['self-declared', 'Self-declared'], ['system-upload', 'CSV upload']];
+// A pending declarer is not yet a member: the filter lists them instead
+// of the members, for the admin who will review them.
+const DECLARATIONS = [['', 'Members'], ['pending', 'Pending declaration']];
 const PAGE = 25;
 
 // last keeps the filters while the admin opens a profile and comes back.
-const last = { org: '', q: '', role: '', status: '', school: '', association: '' };
+const last = { org: '', q: '', role: '', status: '', school: '', association: '', declaration: '' };
 
 function select(options, value) {
   const s = h('select', null, options.map(([v, label]) => h('option', { value: v }, label)));
@@ -55,6 +58,7 @@ export async function render(main, session) {
   const role = select([['', 'Any role'], ...ROLES.map((r) => [r, r])], last.role);
   const status = select(STATUSES, last.status);
   const assoc = select(ASSOCIATIONS, last.association);
+  const decl = select(DECLARATIONS, last.declaration);
   const school = h('select');
   const schoolField = field({ label: 'School', name: 'school', control: school, cls: 'shrink' });
   const fillSchools = () => {
@@ -76,7 +80,8 @@ export async function render(main, session) {
       field({ label: 'Role', name: 'role', control: role, cls: 'shrink' }),
       field({ label: 'Status', name: 'status', control: status, cls: 'shrink' }),
       schoolField,
-      field({ label: 'Joined by', name: 'association', control: assoc, cls: 'shrink' })),
+      field({ label: 'Joined by', name: 'association', control: assoc, cls: 'shrink' }),
+      field({ label: 'Declaration', name: 'declaration', control: decl, cls: 'shrink' })),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Search')));
 
   const results = h('div', { 'data-testid': 'directory-results' });
@@ -93,7 +98,8 @@ export async function render(main, session) {
         'Emails and phone numbers are masked unless you ask for full contact details; that export is recorded in the audit log.'),
       exportMsg, exportBox));
 
-  const params = () => ({ q: last.q, role: last.role, status: last.status, school: last.school, association: last.association });
+  const params = () => ({ q: last.q, role: last.role, status: last.status, school: last.school, association: last.association,
+    declaration: last.declaration });
   let first = true;
 
   const load = async (cursor, pageNo) => {
@@ -150,7 +156,8 @@ export async function render(main, session) {
   orgSel.addEventListener('change', () => { last.org = orgSel.value; last.school = ''; fillSchools(); });
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    Object.assign(last, { org: orgSel.value, q: q.value.trim(), role: role.value, status: status.value, school: school.value, association: assoc.value });
+    Object.assign(last, { org: orgSel.value, q: q.value.trim(), role: role.value, status: status.value, school: school.value, association: assoc.value,
+      declaration: decl.value });
     clear(exportMsg);
     paintExport();
     load('', 1);
