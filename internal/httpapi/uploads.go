@@ -125,19 +125,23 @@ func (s *Server) uploadRoutes() {
 	}}
 	register(s, submit, s.submitUpload)
 
-	register(s, op("listUploads", http.MethodGet, "/uploads", "An organisation's uploads, latest first", "uploads"),
+	register(s, described(op("listUploads", http.MethodGet, "/uploads", "An organisation's uploads, latest first", "uploads"),
+		"An organisation's uploads, latest first, with status and counts; follow next for older ones."),
 		s.listUploads)
 
-	get := op("getUpload", http.MethodGet, "/uploads/{id}", "An upload's status and counts (poll it for progress)", "uploads")
+	get := described(op("getUpload", http.MethodGet, "/uploads/{id}", "An upload's status and counts (poll it for progress)", "uploads"),
+		"An upload's status and row counts. Poll it after submitting until the status is COMPLETED or FAILED.")
 	get.Errors = append(get.Errors, http.StatusNotFound)
 	register(s, get, s.getUpload)
 
-	rows := op("listUploadRows", http.MethodGet, "/uploads/{id}/rows", "Row results: row number, status, created user id or errors", "uploads")
+	rows := described(op("listUploadRows", http.MethodGet, "/uploads/{id}/rows", "Row results: row number, status, created user id or errors", "uploads"),
+		"Each row's result: row number, status, created or updated user id, or its errors; filter by status and follow next.")
 	rows.Errors = append(rows.Errors, http.StatusNotFound)
 	register(s, rows, s.listUploadRows)
 
-	result := op("uploadResultCSV", http.MethodGet, "/uploads/{id}/result.csv",
-		"The result file: the original columns (password blank) plus status and errors", "uploads")
+	result := described(op("uploadResultCSV", http.MethodGet, "/uploads/{id}/result.csv",
+		"The result file: the original columns (password blank) plus status and errors", "uploads"),
+		"The result file of a finished upload: the original columns (passwords blank) plus each row's status and errors.")
 	result.Errors = append(result.Errors, http.StatusNotFound)
 	result.Responses = map[string]*huma.Response{"200": {
 		Description: "CSV, UTF-8 with BOM",
@@ -145,7 +149,8 @@ func (s *Server) uploadRoutes() {
 	}}
 	register(s, result, s.uploadResultCSV)
 
-	tmpl := op("uploadTemplate", http.MethodGet, "/uploads/template.csv", "The CSV template: every accepted column in seed 002's order", "uploads")
+	tmpl := described(op("uploadTemplate", http.MethodGet, "/uploads/template.csv", "The CSV template: every accepted column in seed 002's order", "uploads"),
+		"A CSV file with the header row only: every column an upload accepts, in seed 002's order.")
 	tmpl.Responses = result.Responses
 	register(s, tmpl, s.uploadTemplate)
 }
