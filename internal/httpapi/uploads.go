@@ -123,7 +123,16 @@ func (s *Server) uploadRoutes() {
 			},
 		}},
 	}}
+	// A real upload is accepted for background work (202); a dry run
+	// answers at once with every row (200). Both carry the same body.
+	submit.DefaultStatus = http.StatusAccepted
 	register(s, submit, s.submitUpload)
+	if o := s.api.OpenAPI().Paths[submit.Path].Post; o != nil && o.Responses["202"] != nil {
+		dry := *o.Responses["202"]
+		dry.Description = "The dry run's result: every row checked, nobody created"
+		o.Responses["202"].Description = "Accepted: the rows are processed in the background; poll the upload"
+		o.Responses["200"] = &dry
+	}
 
 	register(s, described(op("listUploads", http.MethodGet, "/uploads", "An organisation's uploads, latest first", "uploads"),
 		"An organisation's uploads, latest first, with status and counts; follow next for older ones."),
