@@ -47,7 +47,7 @@ func (s *Server) reportRoutes() {
 		"(200 with existing=true); a new request answers 202."
 	req.DefaultStatus = http.StatusAccepted
 	req.Errors = append(req.Errors, http.StatusNotFound)
-	register(s, req, s.requestReport)
+	register(s, idempotent(req), s.requestReport)
 
 	register(s, described(op("listReports", http.MethodGet, "/reports", "Your report requests, latest first, with download links", "reports"),
 		"The report requests you made, latest first, with their status and, once ready, a download link."),

@@ -138,7 +138,7 @@ func New(cfg Config) *Server {
 	describeDocument(&hc)
 	hideErrorValues()
 	s.api = humago.New(s.mux, hc)
-	s.api.UseMiddleware(s.refuseControlChars, s.authenticate, s.boundBody, s.gateUploads)
+	s.api.UseMiddleware(s.refuseControlChars, s.authenticate, s.boundBody, s.gateUploads, s.honourIdempotencyKey)
 
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)

@@ -126,7 +126,7 @@ func (s *Server) uploadRoutes() {
 	// A real upload is accepted for background work (202); a dry run
 	// answers at once with every row (200). Both carry the same body.
 	submit.DefaultStatus = http.StatusAccepted
-	register(s, submit, s.submitUpload)
+	register(s, idempotent(submit), s.submitUpload)
 	if o := s.api.OpenAPI().Paths[submit.Path].Post; o != nil && o.Responses["202"] != nil {
 		dry := *o.Responses["202"]
 		dry.Description = "The dry run's result: every row checked, nobody created"
