@@ -44,7 +44,7 @@ type batchesOutput struct {
 type participantsOutput struct {
 	Body struct {
 		Participants []roster.Enrolment `json:"participants"`
-		Next         string             `json:"next,omitempty" doc:"Pass as 'after' for the next page; empty on the last page"`
+		Next         string             `json:"next,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
 	}
 }
 
@@ -239,19 +239,23 @@ func (s *Server) getBatch(ctx context.Context, in *batchIDInput) (*batchViewOutp
 
 func (s *Server) listParticipants(ctx context.Context, in *struct {
 	BatchID string `path:"batchId" maxLength:"64"`
-	After   string `query:"after" maxLength:"64" doc:"User id of the last participant of the previous page"`
+	Cursor  string `query:"cursor" maxLength:"64" doc:"The next of the previous page"`
 	Limit   int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
 }) (*participantsOutput, error) {
-	list, err := s.cfg.Courses.Participants(ctx, caller(ctx), in.BatchID, in.After, in.Limit)
+	list, err := s.cfg.Courses.Participants(ctx, caller(ctx), in.BatchID, in.Cursor, in.Limit)
 	if err != nil {
 		return nil, err
 	}
 	out := &participantsOutput{}
 	out.Body.Participants = nonNil(list)
 	if len(list) == in.Limit {
-		out.Body.Next = list[len(list)-1].UserID
+		last := list[len(list)-1].UserID
+		out.Body.Next, err = nextCursor(last, func() (int, error) {
+			more, err := s.cfg.Courses.Participants(ctx, caller(ctx), in.BatchID, last, 1)
+			return len(more), err
+		})
 	}
-	return out, nil
+	return out, err
 }
 
 func (s *Server) enrol(ctx context.Context, in *enrolInput) (*enrolmentOutput, error) {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 
@@ -25,6 +26,7 @@ type declarationOutput struct {
 type declarationListOutput struct {
 	Body struct {
 		Declarations []registry.DeclarationView `json:"declarations"`
+		Next         string                     `json:"next,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
 	}
 }
 
@@ -127,25 +129,29 @@ func (s *Server) listStates(ctx context.Context, _ *struct{}) (*orgListOutput, e
 }
 
 func (s *Server) listStateSchools(ctx context.Context, in *struct {
-	ID    string `path:"id" maxLength:"64"`
-	Q     string `query:"q" maxLength:"100" doc:"Part of the school's name, any case"`
-	After string `query:"after" maxLength:"64" doc:"The next cursor of the previous page"`
-	Limit int    `query:"limit" minimum:"0" maximum:"100" doc:"At most 100; 50 when 0"`
+	ID     string `path:"id" maxLength:"64"`
+	Q      string `query:"q" maxLength:"100" doc:"Part of the school's name, any case"`
+	Cursor string `query:"cursor" maxLength:"64" doc:"The next of the previous page"`
+	Limit  int    `query:"limit" minimum:"0" maximum:"100" doc:"At most 100; 50 when 0"`
 }) (*schoolListOutput, error) {
 	limit := in.Limit
 	if limit == 0 {
 		limit = 50
 	}
-	schools, err := s.reg.StateSchools(ctx, caller(ctx), in.ID, in.Q, in.After, limit)
+	schools, err := s.reg.StateSchools(ctx, caller(ctx), in.ID, in.Q, in.Cursor, limit)
 	if err != nil {
 		return nil, err
 	}
 	out := &schoolListOutput{}
 	out.Body.Schools = schools
 	if len(schools) == limit {
-		out.Body.Next = schools[len(schools)-1].ID
+		last := schools[len(schools)-1].ID
+		out.Body.Next, err = nextCursor(last, func() (int, error) {
+			more, err := s.reg.StateSchools(ctx, caller(ctx), in.ID, in.Q, last, 1)
+			return len(more), err
+		})
 	}
-	return out, nil
+	return out, err
 }
 
 func (s *Server) declareSelf(ctx context.Context, in *struct{ Body declarationBody }) (*declarationOutput, error) {
@@ -173,16 +179,23 @@ func (s *Server) withdrawDeclaration(ctx context.Context, _ *struct{}) (*struct{
 func (s *Server) listDeclarations(ctx context.Context, in *struct {
 	ID     string `path:"id" maxLength:"64"`
 	Status string `query:"status" enum:"pending,approved,rejected,withdrawn," doc:"pending when empty"`
-	After  string `query:"after" maxLength:"64" doc:"The last id of the previous page"`
-	Limit  int    `query:"limit" minimum:"0" maximum:"100"`
+	Cursor string `query:"cursor" maxLength:"64" doc:"The next of the previous page"`
+	Limit  int    `query:"limit" minimum:"0" maximum:"100" doc:"At most 100; 50 when 0"`
 }) (*declarationListOutput, error) {
-	ds, err := s.reg.Declarations(ctx, caller(ctx), in.ID, in.Status, in.After, in.Limit)
+	ds, err := s.reg.Declarations(ctx, caller(ctx), in.ID, in.Status, in.Cursor, in.Limit)
 	if err != nil {
 		return nil, err
 	}
 	out := &declarationListOutput{}
 	out.Body.Declarations = ds
-	return out, nil
+	if limit := cmp.Or(in.Limit, 50); len(ds) == limit {
+		last := ds[len(ds)-1].ID
+		out.Body.Next, err = nextCursor(last, func() (int, error) {
+			more, err := s.reg.Declarations(ctx, caller(ctx), in.ID, in.Status, last, 1)
+			return len(more), err
+		})
+	}
+	return out, err
 }
 
 type decisionInput struct {

@@ -95,3 +95,56 @@ func TestReportIdempotencyKey(t *testing.T) {
 		e.postJSONWithKey("/api/v1/reports", creator, "r-1", other, nil).expect(t, http.StatusUnprocessableEntity)
 	})
 }
+
+// Every list pages the same way: cursor in, next out, and no next on the
+// last page even when it is full.
+func TestListsPageByCursor(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		e := newEnv(t, db, withJobs)
+		admin := e.login("adminA")
+		var up uploadBody
+		e.uploadWithKey(admin, "p-1", e.schoolA.ID, sampleCSV, &up).expect(t, http.StatusAccepted)
+		e.uploadWithKey(admin, "p-2", e.schoolA.ID, sampleCSV, nil).expect(t, http.StatusAccepted)
+		for deadline := time.Now().Add(30 * time.Second); up.Status != roster.UploadCompleted; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) || up.Status == roster.UploadFailed {
+				t.Fatalf("upload = %+v", up.Upload)
+			}
+			e.do(http.MethodGet, "/api/v1/uploads/"+up.ID, admin, nil, &up).expect(t, http.StatusOK)
+		}
+
+		type uploadPage struct {
+			Uploads []roster.Upload
+			Next    *string
+		}
+		var p1, p2 uploadPage
+		e.do(http.MethodGet, "/api/v1/uploads?limit=1&orgId="+e.schoolA.ID, admin, nil, &p1).expect(t, http.StatusOK)
+		if len(p1.Uploads) != 1 || p1.Next == nil {
+			t.Fatalf("first page = %+v", p1)
+		}
+		e.do(http.MethodGet, "/api/v1/uploads?limit=1&orgId="+e.schoolA.ID+"&cursor="+*p1.Next, admin, nil, &p2).expect(t, http.StatusOK)
+		if len(p2.Uploads) != 1 || p2.Next != nil || p2.Uploads[0].ID == p1.Uploads[0].ID {
+			t.Errorf("last, full page = %+v, want one other upload and no next", p2)
+		}
+
+		type rowPage struct {
+			Rows []roster.UploadRow
+			Next *string
+		}
+		var r1, r2 rowPage
+		rows := "/api/v1/uploads/" + up.ID + "/rows?limit=2"
+		e.do(http.MethodGet, rows, admin, nil, &r1).expect(t, http.StatusOK)
+		if len(r1.Rows) != 2 || r1.Next == nil {
+			t.Fatalf("rows page 1 = %+v", r1)
+		}
+		e.do(http.MethodGet, rows+"&cursor="+*r1.Next, admin, nil, &r2).expect(t, http.StatusOK)
+		if len(r2.Rows) != 1 || r2.Next != nil || r2.Rows[0].RowNumber <= r1.Rows[1].RowNumber {
+			t.Errorf("rows page 2 = %+v", r2)
+		}
+		var r3 rowPage
+		e.do(http.MethodGet, "/api/v1/uploads/"+up.ID+"/rows?limit=3", admin, nil, &r3).expect(t, http.StatusOK)
+		if len(r3.Rows) != 3 || r3.Next != nil {
+			t.Errorf("a full last page of rows hands out next: %+v", r3)
+		}
+		e.do(http.MethodGet, rows+"&cursor=abc", admin, nil, nil).expect(t, http.StatusUnprocessableEntity)
+	})
+}

@@ -1,7 +1,11 @@
 package httpapi
 
 import (
+	"strconv"
+
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/roster-dev/roster"
 )
 
 // apiTags are the groups the document declares. An operation's tag must be
@@ -48,3 +52,31 @@ func described(o huma.Operation, description string) huma.Operation {
 	o.Description = description
 	return o
 }
+
+// nextCursor is the next of a full page that ended with last: every list
+// pages the same way (cursor in, next out) and next is absent on the last
+// page, so a client stops without asking for an empty one. A full page
+// alone does not say whether more follow; probe counts what follows last.
+func nextCursor(last string, probe func() (int, error)) (string, error) {
+	n, err := probe()
+	if err != nil || n == 0 {
+		return "", err
+	}
+	return last, nil
+}
+
+// rowCursor reads the cursor of upload rows: the number of the last row
+// of the previous page.
+func rowCursor(cursor string) (int, error) {
+	if cursor == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(cursor)
+	if err != nil || n < 0 {
+		return 0, roster.Invalid(roster.FieldError{Field: "cursor", Message: MsgBadCursor})
+	}
+	return n, nil
+}
+
+// MsgBadCursor is the problem of a cursor no page handed out.
+const MsgBadCursor = "is not a cursor this list handed out; pass the next of the previous page"

@@ -36,14 +36,14 @@ type uploadOutput struct {
 type uploadListOutput struct {
 	Body struct {
 		Uploads []roster.Upload `json:"uploads"`
-		Next    string          `json:"next,omitempty" doc:"Pass as 'before' for the next page; empty on the last page"`
+		Next    string          `json:"next,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
 	}
 }
 
 type uploadRowsOutput struct {
 	Body struct {
 		Rows []roster.UploadRow `json:"rows"`
-		Next int                `json:"next,omitempty" doc:"Pass as 'after' for the next page; absent on the last page"`
+		Next string             `json:"next,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
 	}
 }
 
@@ -192,19 +192,23 @@ func (s *Server) submitUpload(ctx context.Context, in *struct {
 
 func (s *Server) listUploads(ctx context.Context, in *struct {
 	OrgID  string `query:"orgId" maxLength:"64" required:"true"`
-	Before string `query:"before" maxLength:"64" doc:"Id of the last upload of the previous page"`
+	Cursor string `query:"cursor" maxLength:"64" doc:"The next of the previous page"`
 	Limit  int    `query:"limit" minimum:"1" maximum:"100" default:"20"`
 }) (*uploadListOutput, error) {
-	list, err := s.cfg.Uploads.List(ctx, caller(ctx), in.OrgID, in.Before, in.Limit)
+	list, err := s.cfg.Uploads.List(ctx, caller(ctx), in.OrgID, in.Cursor, in.Limit)
 	if err != nil {
 		return nil, err
 	}
 	out := &uploadListOutput{}
 	out.Body.Uploads = nonNil(list)
 	if len(list) == in.Limit {
-		out.Body.Next = list[len(list)-1].ID
+		last := list[len(list)-1].ID
+		out.Body.Next, err = nextCursor(last, func() (int, error) {
+			more, err := s.cfg.Uploads.List(ctx, caller(ctx), in.OrgID, last, 1)
+			return len(more), err
+		})
 	}
-	return out, nil
+	return out, err
 }
 
 func (s *Server) getUpload(ctx context.Context, in *uploadIDInput) (*uploadOutput, error) {
@@ -218,19 +222,27 @@ func (s *Server) getUpload(ctx context.Context, in *uploadIDInput) (*uploadOutpu
 func (s *Server) listUploadRows(ctx context.Context, in *struct {
 	ID     string `path:"id" maxLength:"64"`
 	Status string `query:"status" maxLength:"16" doc:"all, created, updated, failed or valid (any case)"`
-	After  int    `query:"after" minimum:"0" doc:"Row number the previous page ended with"`
+	Cursor string `query:"cursor" maxLength:"16" doc:"The next of the previous page"`
 	Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
 }) (*uploadRowsOutput, error) {
-	list, err := s.cfg.Uploads.Rows(ctx, caller(ctx), in.ID, upload.RowFilter{Status: in.Status, After: in.After, Limit: in.Limit})
+	after, err := rowCursor(in.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.cfg.Uploads.Rows(ctx, caller(ctx), in.ID, upload.RowFilter{Status: in.Status, After: after, Limit: in.Limit})
 	if err != nil {
 		return nil, err
 	}
 	out := &uploadRowsOutput{}
 	out.Body.Rows = nonNil(list)
 	if len(list) == in.Limit {
-		out.Body.Next = list[len(list)-1].RowNumber
+		last := list[len(list)-1].RowNumber
+		out.Body.Next, err = nextCursor(strconv.Itoa(last), func() (int, error) {
+			more, err := s.cfg.Uploads.Rows(ctx, caller(ctx), in.ID, upload.RowFilter{Status: in.Status, After: last, Limit: 1})
+			return len(more), err
+		})
 	}
-	return out, nil
+	return out, err
 }
 
 func (s *Server) uploadResultCSV(ctx context.Context, in *uploadIDInput) (*huma.StreamResponse, error) {
