@@ -85,7 +85,7 @@ type Consent struct {
 	UserID     string    `json:"userId"`
 	ConsumerID string    `json:"consumerId"`
 	ObjectID   string    `json:"objectId"`
-	ObjectType string    `json:"objectType"`
-	Status     string    `json:"status"`
+	ObjectType string    `json:"objectType" enum:"Collection"`
+	Status     string    `json:"status" enum:"ACTIVE,REVOKED"`
 	At         time.Time `json:"at"`
 }

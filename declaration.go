@@ -25,7 +25,7 @@ type Declaration struct {
 	TenantID    string     `json:"stateId"`
 	OrgID       string     `json:"schoolId"`
 	TeacherID   string     `json:"teacherId,omitempty"`
-	Status      string     `json:"status"`
+	Status      string     `json:"status" enum:"pending,approved,rejected,withdrawn"`
 	Reason      string     `json:"reason,omitempty"`
 	CreatedDate time.Time  `json:"createdDate"`
 	DecidedBy   string     `json:"decidedBy,omitempty"`

@@ -26,12 +26,12 @@ const (
 // batch of the course when BatchID is empty.
 type ReportRequest struct {
 	ID            string     `json:"id"`
-	Kind          string     `json:"kind"`
-	Format        string     `json:"format"`
+	Kind          string     `json:"kind" enum:"user-profile-exhaust"`
+	Format        string     `json:"format" enum:"csv"`
 	CourseID      string     `json:"courseId"`
 	BatchID       string     `json:"batchId,omitempty"`
 	RequestedBy   string     `json:"requestedBy"`
-	Status        string     `json:"status"`
+	Status        string     `json:"status" enum:"SUBMITTED,PROCESSING,SUCCESS,FAILED,EXPIRED"`
 	Failure       string     `json:"failure,omitempty"` // plain English, safe to show
 	TotalRows     int64      `json:"totalRows"`
 	ConsentedRows int64      `json:"consentedRows"`

@@ -100,7 +100,7 @@ const (
 // LocationRef is one entry of a user's profileLocation.
 type LocationRef struct {
 	Code string `json:"code"`
-	Type string `json:"type"`
+	Type string `json:"type" enum:"state,district,block,cluster"`
 }
 
 // UserType is one entry of profileUserTypes.
@@ -150,7 +150,7 @@ type User struct {
 	TncAcceptedOn      *time.Time               `json:"tncAcceptedOn,omitempty"`
 	TncAcceptedVersion string                   `json:"tncAcceptedVersion,omitempty"`
 	ManagedBy          string                   `json:"managedBy,omitempty"`
-	Status             int                      `json:"status"`
+	Status             int                      `json:"status" enum:"0,1" doc:"1 active, 0 blocked"`
 	IsDeleted          bool                     `json:"isDeleted"`
 	DeletedDate        *time.Time               `json:"deletedDate,omitempty"` // set by DeleteUser; a blocked user has none
 	ErasedDate         *time.Time               `json:"erasedDate,omitempty"`  // set by erasure: every personal field is blank for good
@@ -176,7 +176,7 @@ type ExternalIdentity struct {
 type Membership struct {
 	UserID          string     `json:"userId"`
 	OrganisationID  string     `json:"organisationId"`
-	AssociationType int        `json:"associationType"`
+	AssociationType int        `json:"associationType" enum:"1,2,3,4,5,6,7" doc:"A bit mask: 1 SSO, 2 self-declared, 4 system upload"`
 	Roles           []string   `json:"roles"`
 	IsApproved      bool       `json:"isApproved"`
 	IsRejected      bool       `json:"isRejected"`
@@ -200,7 +200,7 @@ type Organisation struct {
 	ExternalID  string    `json:"externalId,omitempty"`
 	Provider    string    `json:"provider,omitempty"`
 	LocationIDs []string  `json:"locationIds,omitempty"`
-	Status      int       `json:"status"`
+	Status      int       `json:"status" enum:"0,1" doc:"1 active, 0 inactive"`
 	CreatedDate time.Time `json:"createdDate"`
 }
 

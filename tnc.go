@@ -20,7 +20,7 @@ func IsTncKind(k string) bool { return contains(TncKinds, k) }
 // TncVersion is one published version of one kind of terms. The current
 // version of a kind is the one published last.
 type TncVersion struct {
-	Kind        string    `json:"kind"`
+	Kind        string    `json:"kind" enum:"platform,orgAdminTnc,reportViewerTnc"`
 	Version     string    `json:"version"`
 	URL         string    `json:"url" doc:"Where the text of this version is published"`
 	PublishedAt time.Time `json:"publishedAt"`

@@ -54,10 +54,10 @@ type Upload struct {
 	UploadedBy string   `json:"uploadedBy"`
 	FileName   string   `json:"fileName"`
 	FileSize   int64    `json:"fileSize"`
-	Format     string   `json:"format"`
+	Format     string   `json:"format" enum:"csv,xlsx"`
 	Columns    []string `json:"columns"`
 	FileEnc    []byte   `json:"-"`
-	Status     string   `json:"status"`
+	Status     string   `json:"status" enum:"NEW,IN_PROGRESS,COMPLETED,FAILED"`
 	Failure    string   `json:"failure,omitempty"`
 	Total      int      `json:"total"`
 	Processed  int      `json:"processed"`
@@ -91,7 +91,7 @@ type UploadThreshold struct {
 type UploadRow struct {
 	UploadID    string        `json:"-"`
 	RowNumber   int           `json:"row"`
-	Status      string        `json:"status"`
+	Status      string        `json:"status" enum:"CREATED,UPDATED,FAILED,VALID"`
 	UserID      string        `json:"userId,omitempty"`
 	Errors      []FieldError  `json:"errors,omitempty"`
 	Action      string        `json:"action,omitempty" enum:"create,update,unchanged" doc:"What the row did, or would do in a dry run"`

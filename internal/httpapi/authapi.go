@@ -72,13 +72,15 @@ func (s *Server) authRoutes() {
 	// Logout only clears the cookie: tokens are stateless, so a stolen one
 	// stays valid until it expires unless the user is blocked or their
 	// password changes (which ends every session).
-	register(s, public(op("logout", http.MethodPost, "/auth/logout", "Clear the session cookie", "auth")),
+	register(s, public(described(op("logout", http.MethodPost, "/auth/logout", "Clear the session cookie", "auth"),
+		"Clears the session cookie of the web console. A bearer token stays valid until it expires.")),
 		s.logout)
 
 	// Lets clients (the web console) find out whether IdP tokens are
 	// accepted, and where browser sign-in with the IdP starts when it is
 	// configured.
-	register(s, public(op("authConfig", http.MethodGet, "/auth/config", "How callers can authenticate", "auth")),
+	register(s, public(described(op("authConfig", http.MethodGet, "/auth/config", "How callers can authenticate", "auth"),
+		"Which ways of signing in this server offers (password, OIDC) so a client can show the right form. Needs no caller.")),
 		s.authConfig)
 	if s.cfg.OIDCLogin != nil {
 		s.oidcLoginRoutes()
@@ -92,7 +94,8 @@ func (s *Server) authRoutes() {
 	pw.Errors = append(pw.Errors, http.StatusUnprocessableEntity, http.StatusTooManyRequests)
 	register(s, pw, s.changePassword)
 
-	register(s, op("me", http.MethodGet, "/me", "The caller, their grants and profile", "auth"),
+	register(s, described(op("me", http.MethodGet, "/me", "The caller, their grants and profile", "auth"),
+		"The signed-in caller: their profile, the roles they hold in each organisation, and the terms they still have to accept."),
 		s.me)
 }
 func (s *Server) logout(ctx context.Context, _ *struct{}) (*logoutOutput, error) {

@@ -44,7 +44,7 @@ type batchesOutput struct {
 type participantsOutput struct {
 	Body struct {
 		Participants []roster.Enrolment `json:"participants"`
-		Next         string             `json:"next,omitempty" doc:"Pass as 'after' for the next page; empty on the last page"`
+		Next         string             `json:"next,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
 	}
 }
 
@@ -117,19 +117,24 @@ func (s *Server) courseRoutes() {
 	create.Errors = append(create.Errors, http.StatusConflict)
 	register(s, create, s.createCourse)
 
-	get := op("getCourse", http.MethodGet, "/courses/{courseId}", "Read a course", "courses")
+	get := described(op("getCourse", http.MethodGet, "/courses/{courseId}", "Read a course", "courses"),
+		"One course, if you may see it; other tenants' courses are not found.")
 	get.Errors = append(get.Errors, http.StatusNotFound)
 	register(s, get, s.getCourse)
 
-	register(s, op("myCourses", http.MethodGet, "/me/courses", "Courses you created or mentor", "courses"), s.myCourses)
-	register(s, op("listCourses", http.MethodGet, "/courses", "Your courses (same as /me/courses)", "courses"), s.myCourses)
+	register(s, described(op("myCourses", http.MethodGet, "/me/courses", "Courses you created or mentor", "courses"),
+		"The courses you created or mentor."), s.myCourses)
+	register(s, described(op("listCourses", http.MethodGet, "/courses", "Your courses (same as /me/courses)", "courses"),
+		"The courses you created or mentor; the same answer as GET /me/courses."), s.myCourses)
 
-	createBatch := op("createBatch", http.MethodPost, "/courses/{courseId}/batches", "Add a batch to a course", "courses")
+	createBatch := described(op("createBatch", http.MethodPost, "/courses/{courseId}/batches", "Add a batch to a course", "courses"),
+		"Adds a batch with its dates to a course you created or mentor.")
 	createBatch.DefaultStatus = http.StatusCreated
 	createBatch.Errors = append(createBatch.Errors, http.StatusNotFound)
 	register(s, createBatch, s.createBatch)
 
-	listBatches := op("listBatches", http.MethodGet, "/courses/{courseId}/batches", "A course's batches with status and enrolment/consent counts", "courses")
+	listBatches := described(op("listBatches", http.MethodGet, "/courses/{courseId}/batches", "A course's batches with status and enrolment/consent counts", "courses"),
+		"A course's batches with their status and the counts of enrolments and consents.")
 	listBatches.Errors = append(listBatches.Errors, http.StatusNotFound)
 	register(s, listBatches, s.listBatches)
 
@@ -139,20 +144,24 @@ func (s *Server) courseRoutes() {
 		"tenant administrators also get its enrolment and consent counts."
 	register(s, getBatch, s.getBatch)
 
-	participants := op("listParticipants", http.MethodGet, "/batches/{batchId}/participants", "A batch's active enrolments", "courses")
+	participants := described(op("listParticipants", http.MethodGet, "/batches/{batchId}/participants", "A batch's active enrolments", "courses"),
+		"The learners enrolled in a batch now, for the course's creator, mentors and the tenant's admins.")
 	participants.Errors = append(participants.Errors, http.StatusNotFound)
 	register(s, participants, s.listParticipants)
 
-	enrol := op("enrol", http.MethodPut, "/batches/{batchId}/participants/{userId}", "Enrol a learner (yourself, or anyone as a tenant admin)", "courses")
+	enrol := described(op("enrol", http.MethodPut, "/batches/{batchId}/participants/{userId}", "Enrol a learner (yourself, or anyone as a tenant admin)", "courses"),
+		"Enrols a learner in a batch. Learners enrol themselves; a tenant admin may enrol any user of the tenant.")
 	enrol.Errors = append(enrol.Errors, http.StatusNotFound, http.StatusConflict)
 	register(s, enrol, s.enrol)
 
-	unenrol := op("unenrol", http.MethodDelete, "/batches/{batchId}/participants/{userId}", "End a learner's enrolment", "courses")
+	unenrol := described(op("unenrol", http.MethodDelete, "/batches/{batchId}/participants/{userId}", "End a learner's enrolment", "courses"),
+		"Ends a learner's enrolment in a batch; the enrolment stays in the history with its end date.")
 	unenrol.DefaultStatus = http.StatusNoContent
 	unenrol.Errors = append(unenrol.Errors, http.StatusNotFound)
 	register(s, unenrol, s.unenrol)
 
-	register(s, op("myEnrolments", http.MethodGet, "/me/enrolments", "Your active enrolments", "courses"),
+	register(s, described(op("myEnrolments", http.MethodGet, "/me/enrolments", "Your active enrolments", "courses"),
+		"The batches you are enrolled in now."),
 		s.myEnrolments)
 
 	consent := op("recordConsent", http.MethodPost, "/courses/{courseId}/consent", "Grant (ACTIVE) or withdraw (REVOKED) consent to share your profile with the course's organisation", "courses")
@@ -161,7 +170,8 @@ func (s *Server) courseRoutes() {
 	consent.Errors = append(consent.Errors, http.StatusNotFound)
 	register(s, consent, s.recordConsent)
 
-	history := op("consentHistory", http.MethodGet, "/courses/{courseId}/consent", "Your consent decisions for a course, oldest first", "courses")
+	history := described(op("consentHistory", http.MethodGet, "/courses/{courseId}/consent", "Your consent decisions for a course, oldest first", "courses"),
+		"Every consent decision you made for the course, oldest first, so you can see what you shared and when.")
 	history.Errors = append(history.Errors, http.StatusNotFound)
 	register(s, history, s.consentHistory)
 }
@@ -229,19 +239,23 @@ func (s *Server) getBatch(ctx context.Context, in *batchIDInput) (*batchViewOutp
 
 func (s *Server) listParticipants(ctx context.Context, in *struct {
 	BatchID string `path:"batchId" maxLength:"64"`
-	After   string `query:"after" maxLength:"64" doc:"User id of the last participant of the previous page"`
+	Cursor  string `query:"cursor" maxLength:"64" doc:"The next of the previous page"`
 	Limit   int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
 }) (*participantsOutput, error) {
-	list, err := s.cfg.Courses.Participants(ctx, caller(ctx), in.BatchID, in.After, in.Limit)
+	list, err := s.cfg.Courses.Participants(ctx, caller(ctx), in.BatchID, in.Cursor, in.Limit)
 	if err != nil {
 		return nil, err
 	}
 	out := &participantsOutput{}
 	out.Body.Participants = nonNil(list)
 	if len(list) == in.Limit {
-		out.Body.Next = list[len(list)-1].UserID
+		last := list[len(list)-1].UserID
+		out.Body.Next, err = nextCursor(last, func() (int, error) {
+			more, err := s.cfg.Courses.Participants(ctx, caller(ctx), in.BatchID, last, 1)
+			return len(more), err
+		})
 	}
-	return out, nil
+	return out, err
 }
 
 func (s *Server) enrol(ctx context.Context, in *enrolInput) (*enrolmentOutput, error) {

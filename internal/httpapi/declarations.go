@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 
@@ -25,6 +26,7 @@ type declarationOutput struct {
 type declarationListOutput struct {
 	Body struct {
 		Declarations []registry.DeclarationView `json:"declarations"`
+		Next         string                     `json:"next,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
 	}
 }
 
@@ -66,43 +68,52 @@ type schoolListOutput struct {
 }
 
 func (s *Server) declarationRoutes() {
-	register(s, op("listStates", http.MethodGet, "/states", "The states a self-signed-up user can declare for", "declarations"), s.listStates)
+	register(s, described(op("listStates", http.MethodGet, "/states", "The states a self-signed-up user can declare for", "declarations"),
+		"The states (tenants) a self-signed-up user can declare for."), s.listStates)
 
-	schools := op("listStateSchools", http.MethodGet, "/states/{id}/schools", "Page through a state's schools, optionally searching by name", "declarations")
+	schools := described(op("listStateSchools", http.MethodGet, "/states/{id}/schools", "Page through a state's schools, optionally searching by name", "declarations"),
+		"A state's schools, a page at a time, optionally searching by name; follow next for the following page.")
 	schools.Errors = append(schools.Errors, http.StatusNotFound)
 	register(s, schools, s.listStateSchools)
 
-	declare := op("declareSelf", http.MethodPost, "/me/declaration",
-		"Declare your state, school and teacher id for the state to approve (replaces a pending declaration)", "declarations")
+	declare := described(op("declareSelf", http.MethodPost, "/me/declaration",
+		"Declare your state, school and teacher id for the state to approve (replaces a pending declaration)", "declarations"),
+		"Declares the state, school and teacher id of a self-signed-up user for the state to review. A new declaration replaces a pending one.")
 	declare.DefaultStatus = http.StatusCreated
 	declare.Errors = append(declare.Errors, http.StatusConflict)
 	register(s, declare, s.declareSelf)
 
-	mine := op("myDeclaration", http.MethodGet, "/me/declaration", "Your latest declaration and its decision", "declarations")
+	mine := described(op("myDeclaration", http.MethodGet, "/me/declaration", "Your latest declaration and its decision", "declarations"),
+		"Your latest declaration, its status and, once decided, the decision and its reason.")
 	mine.Errors = append(mine.Errors, http.StatusNotFound)
 	register(s, mine, s.myDeclaration)
 
-	withdraw := op("withdrawDeclaration", http.MethodDelete, "/me/declaration", "Withdraw your pending declaration", "declarations")
+	withdraw := described(op("withdrawDeclaration", http.MethodDelete, "/me/declaration", "Withdraw your pending declaration", "declarations"),
+		"Withdraws your declaration while it is still pending review.")
 	withdraw.DefaultStatus = http.StatusNoContent
 	withdraw.Errors = append(withdraw.Errors, http.StatusNotFound)
 	register(s, withdraw, s.withdrawDeclaration)
 
-	queue := op("listDeclarations", http.MethodGet, "/organisations/{id}/declarations",
-		"The declarations of a school (its admins) or of a whole state (its admins), pending ones by default", "declarations")
+	queue := described(op("listDeclarations", http.MethodGet, "/organisations/{id}/declarations",
+		"The declarations of a school (its admins) or of a whole state (its admins), pending ones by default", "declarations"),
+		"The review queue: declarations of a school (for its admins) or of a whole state (for the state's admins). Pending ones by default.")
 	queue.Errors = append(queue.Errors, http.StatusNotFound)
 	register(s, queue, s.listDeclarations)
 
-	approve := op("approveDeclaration", http.MethodPost, "/declarations/{id}/approve",
-		"Approve a declaration: the teacher joins the state and school, the teacher id becomes their external id", "declarations")
+	approve := described(op("approveDeclaration", http.MethodPost, "/declarations/{id}/approve",
+		"Approve a declaration: the teacher joins the state and school, the teacher id becomes their external id", "declarations"),
+		"Approves a pending declaration: the teacher joins the state and the school, and the declared teacher id becomes their external id. The teacher is notified.")
 	approve.Errors = append(approve.Errors, http.StatusNotFound, http.StatusConflict)
 	register(s, approve, s.approveDeclaration)
 
-	reject := op("rejectDeclaration", http.MethodPost, "/declarations/{id}/reject", "Reject a declaration with a reason the teacher sees", "declarations")
+	reject := described(op("rejectDeclaration", http.MethodPost, "/declarations/{id}/reject", "Reject a declaration with a reason the teacher sees", "declarations"),
+		"Rejects a pending declaration; the reason is shown to the teacher, who may declare again.")
 	reject.Errors = append(reject.Errors, http.StatusNotFound, http.StatusConflict)
 	register(s, reject, s.rejectDeclaration)
 
-	bulk := op("decideDeclarations", http.MethodPost, "/organisations/{id}/declarations/decisions",
-		"Approve or reject up to 100 declarations of a school or state; each item's outcome is reported", "declarations")
+	bulk := described(op("decideDeclarations", http.MethodPost, "/organisations/{id}/declarations/decisions",
+		"Approve or reject up to 100 declarations of a school or state; each item's outcome is reported", "declarations"),
+		"Approves or rejects up to 100 declarations at once; the answer reports each item's outcome, so one bad item does not stop the others.")
 	bulk.Errors = append(bulk.Errors, http.StatusNotFound)
 	register(s, bulk, s.decideDeclarations)
 }
@@ -118,25 +129,29 @@ func (s *Server) listStates(ctx context.Context, _ *struct{}) (*orgListOutput, e
 }
 
 func (s *Server) listStateSchools(ctx context.Context, in *struct {
-	ID    string `path:"id" maxLength:"64"`
-	Q     string `query:"q" maxLength:"100" doc:"Part of the school's name, any case"`
-	After string `query:"after" maxLength:"64" doc:"The next cursor of the previous page"`
-	Limit int    `query:"limit" minimum:"0" maximum:"100" doc:"At most 100; 50 when 0"`
+	ID     string `path:"id" maxLength:"64"`
+	Q      string `query:"q" maxLength:"100" doc:"Part of the school's name, any case"`
+	Cursor string `query:"cursor" maxLength:"64" doc:"The next of the previous page"`
+	Limit  int    `query:"limit" minimum:"0" maximum:"100" doc:"At most 100; 50 when 0"`
 }) (*schoolListOutput, error) {
 	limit := in.Limit
 	if limit == 0 {
 		limit = 50
 	}
-	schools, err := s.reg.StateSchools(ctx, caller(ctx), in.ID, in.Q, in.After, limit)
+	schools, err := s.reg.StateSchools(ctx, caller(ctx), in.ID, in.Q, in.Cursor, limit)
 	if err != nil {
 		return nil, err
 	}
 	out := &schoolListOutput{}
 	out.Body.Schools = schools
 	if len(schools) == limit {
-		out.Body.Next = schools[len(schools)-1].ID
+		last := schools[len(schools)-1].ID
+		out.Body.Next, err = nextCursor(last, func() (int, error) {
+			more, err := s.reg.StateSchools(ctx, caller(ctx), in.ID, in.Q, last, 1)
+			return len(more), err
+		})
 	}
-	return out, nil
+	return out, err
 }
 
 func (s *Server) declareSelf(ctx context.Context, in *struct{ Body declarationBody }) (*declarationOutput, error) {
@@ -164,16 +179,23 @@ func (s *Server) withdrawDeclaration(ctx context.Context, _ *struct{}) (*struct{
 func (s *Server) listDeclarations(ctx context.Context, in *struct {
 	ID     string `path:"id" maxLength:"64"`
 	Status string `query:"status" enum:"pending,approved,rejected,withdrawn," doc:"pending when empty"`
-	After  string `query:"after" maxLength:"64" doc:"The last id of the previous page"`
-	Limit  int    `query:"limit" minimum:"0" maximum:"100"`
+	Cursor string `query:"cursor" maxLength:"64" doc:"The next of the previous page"`
+	Limit  int    `query:"limit" minimum:"0" maximum:"100" doc:"At most 100; 50 when 0"`
 }) (*declarationListOutput, error) {
-	ds, err := s.reg.Declarations(ctx, caller(ctx), in.ID, in.Status, in.After, in.Limit)
+	ds, err := s.reg.Declarations(ctx, caller(ctx), in.ID, in.Status, in.Cursor, in.Limit)
 	if err != nil {
 		return nil, err
 	}
 	out := &declarationListOutput{}
 	out.Body.Declarations = ds
-	return out, nil
+	if limit := cmp.Or(in.Limit, 50); len(ds) == limit {
+		last := ds[len(ds)-1].ID
+		out.Body.Next, err = nextCursor(last, func() (int, error) {
+			more, err := s.reg.Declarations(ctx, caller(ctx), in.ID, in.Status, last, 1)
+			return len(more), err
+		})
+	}
+	return out, err
 }
 
 type decisionInput struct {

@@ -54,35 +54,43 @@ type membershipOutput struct {
 }
 
 func (s *Server) orgRoutes() {
-	create := op("createOrganisation", http.MethodPost, "/organisations", "Create an organisation in your tenant", "organisations")
+	create := described(op("createOrganisation", http.MethodPost, "/organisations", "Create an organisation in your tenant", "organisations"),
+		"Creates a school or other organisation in your tenant; you need the tenant's org admin role.")
 	create.DefaultStatus = http.StatusCreated
 	create.Errors = append(create.Errors, http.StatusConflict)
 	register(s, create, s.createOrganisation)
 
-	get := op("getOrganisation", http.MethodGet, "/organisations/{id}", "Read an organisation", "organisations")
+	get := described(op("getOrganisation", http.MethodGet, "/organisations/{id}", "Read an organisation", "organisations"),
+		"One organisation of your tenant; other tenants' organisations are not found.")
 	get.Errors = append(get.Errors, http.StatusNotFound)
 	register(s, get, s.getOrganisation)
 
-	register(s, op("listOrganisations", http.MethodGet, "/organisations", "List a tenant's organisations", "organisations"),
+	register(s, described(op("listOrganisations", http.MethodGet, "/organisations", "List a tenant's organisations", "organisations"),
+		"The organisations (the tenant and its schools) of your tenant."),
 		s.listOrganisations)
 
-	createLoc := op("createLocation", http.MethodPost, "/locations", "Add a location (state, district, block, cluster)", "locations")
+	createLoc := described(op("createLocation", http.MethodPost, "/locations", "Add a location (state, district, block, cluster)", "locations"),
+		"Adds a location under its parent in the hierarchy state > district > block > cluster.")
 	createLoc.DefaultStatus = http.StatusCreated
 	createLoc.Errors = append(createLoc.Errors, http.StatusConflict)
 	register(s, createLoc, s.createLocation)
 
-	getLoc := op("getLocation", http.MethodGet, "/locations/{id}", "Read a location", "locations")
+	getLoc := described(op("getLocation", http.MethodGet, "/locations/{id}", "Read a location", "locations"),
+		"One location of your tenant.")
 	getLoc.Errors = append(getLoc.Errors, http.StatusNotFound)
 	register(s, getLoc, s.getLocation)
 
-	register(s, op("listLocations", http.MethodGet, "/locations", "List locations by type and/or parent", "locations"),
+	register(s, described(op("listLocations", http.MethodGet, "/locations", "List locations by type and/or parent", "locations"),
+		"Locations of your tenant, filtered by type (state, district, block, cluster) and/or parent."),
 		s.listLocations)
 
-	add := op("putMembership", http.MethodPut, "/organisations/{orgId}/members/{userId}", "Add a user to an organisation or replace their roles there", "organisations")
+	add := described(op("putMembership", http.MethodPut, "/organisations/{orgId}/members/{userId}", "Add a user to an organisation or replace their roles there", "organisations"),
+		"Adds a user to an organisation with the given roles, or replaces the roles they hold there.")
 	add.Errors = append(add.Errors, http.StatusNotFound)
 	register(s, add, s.putMembership)
 
-	remove := op("deleteMembership", http.MethodDelete, "/organisations/{orgId}/members/{userId}", "Remove a user from an organisation", "organisations")
+	remove := described(op("deleteMembership", http.MethodDelete, "/organisations/{orgId}/members/{userId}", "Remove a user from an organisation", "organisations"),
+		"Removes a user from an organisation; the membership stays in the user's organisation history.")
 	remove.DefaultStatus = http.StatusNoContent
 	remove.Errors = append(remove.Errors, http.StatusNotFound)
 	register(s, remove, s.deleteMembership)

@@ -47,16 +47,19 @@ func (s *Server) reportRoutes() {
 		"(200 with existing=true); a new request answers 202."
 	req.DefaultStatus = http.StatusAccepted
 	req.Errors = append(req.Errors, http.StatusNotFound)
-	register(s, req, s.requestReport)
+	register(s, idempotent(req), s.requestReport)
 
-	register(s, op("listReports", http.MethodGet, "/reports", "Your report requests, latest first, with download links", "reports"),
+	register(s, described(op("listReports", http.MethodGet, "/reports", "Your report requests, latest first, with download links", "reports"),
+		"The report requests you made, latest first, with their status and, once ready, a download link."),
 		s.listReports)
 
-	get := op("getReport", http.MethodGet, "/reports/{id}", "One of your report requests", "reports")
+	get := described(op("getReport", http.MethodGet, "/reports/{id}", "One of your report requests", "reports"),
+		"One of your report requests, its status and, once ready, a download link.")
 	get.Errors = append(get.Errors, http.StatusNotFound)
 	register(s, get, s.getReport)
 
-	link := op("reportLink", http.MethodPost, "/reports/{id}/link", "A fresh signed download link (links expire)", "reports")
+	link := described(op("reportLink", http.MethodPost, "/reports/{id}/link", "A fresh signed download link (links expire)", "reports"),
+		"Signs a fresh download link for a ready report; links expire, so ask again when one has.")
 	link.Errors = append(link.Errors, http.StatusNotFound, http.StatusConflict)
 	register(s, link, s.reportLink)
 
@@ -154,7 +157,8 @@ type policyOutput struct {
 }
 
 func (s *Server) reportPolicyRoutes() {
-	get := op("getReportPolicy", http.MethodGet, "/organisations/{id}/report-policy", "Which personal fields a tenant's reports share on consent", "reports")
+	get := described(op("getReportPolicy", http.MethodGet, "/organisations/{id}/report-policy", "Which personal fields a tenant's reports share on consent", "reports"),
+		"The personal fields a tenant's course reports include for learners who consented.")
 	get.Errors = append(get.Errors, http.StatusNotFound)
 	register(s, get, s.getReportPolicy)
 

@@ -140,9 +140,10 @@ func New(cfg Config) *Server {
 		"cookie": {Type: "apiKey", In: "cookie", Name: SessionCookie,
 			Description: "Set by POST /api/v1/auth/login for the web console."},
 	}
+	describeDocument(&hc)
 	hideErrorValues()
 	s.api = humago.New(s.mux, hc)
-	s.api.UseMiddleware(s.refuseControlChars, s.authenticate, s.boundBody, s.gateUploads)
+	s.api.UseMiddleware(s.refuseControlChars, s.authenticate, s.boundBody, s.gateUploads, s.honourIdempotencyKey)
 
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
@@ -199,14 +200,15 @@ func op(id, method, path, summary string, tags ...string) huma.Operation {
 		Summary:     summary,
 		Tags:        tags,
 		Security:    secured,
-		Errors:      []int{http.StatusUnauthorized, http.StatusForbidden},
+		// 400: refuseControlChars answers any operation so.
+		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden},
 	}
 }
 
 // public is op for endpoints open to anonymous callers.
 func public(o huma.Operation) huma.Operation {
-	o.Security = nil
-	o.Errors = nil
+	o.Security = []map[string][]string{}
+	o.Errors = []int{http.StatusBadRequest}
 	return o
 }
 

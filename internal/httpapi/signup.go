@@ -71,12 +71,14 @@ type signUpConfigOutput struct {
 const MsgVerified = "your account is active: sign in with your email or phone and password"
 
 func (s *Server) signUpRoutes() {
-	cfg := public(op("signUpConfig", http.MethodGet, "/signup/config", "What sign-up needs: terms version, channels", "signup"))
+	cfg := public(described(op("signUpConfig", http.MethodGet, "/signup/config", "What sign-up needs: terms version, channels", "signup"),
+		"What the sign-up form needs: the current terms version and which channels (email, phone) can receive a code. Needs no caller."))
 	register(s, cfg, s.signUpConfig)
 
 	// The sign-up form picks a state and a district before anyone is
 	// signed in; the location table is public reference data.
-	locs := public(op("signUpLocations", http.MethodGet, "/signup/locations", "States, or the districts of a state, for the sign-up form", "signup"))
+	locs := public(described(op("signUpLocations", http.MethodGet, "/signup/locations", "States, or the districts of a state, for the sign-up form", "signup"),
+		"The states, or with state the districts of that state, a new user can choose on the sign-up form. Needs no caller."))
 	register(s, locs, s.signUpLocations)
 
 	up := public(op("signUp", http.MethodPost, "/signup", "Sign up: create your account and get a code", "signup"))

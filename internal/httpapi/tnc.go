@@ -27,7 +27,8 @@ type acceptTncOutput struct {
 }
 
 func (s *Server) tncRoutes() {
-	cur := public(op("currentTnc", http.MethodGet, "/tnc", "The current terms and conditions", "auth"))
+	cur := public(described(op("currentTnc", http.MethodGet, "/tnc", "The current terms and conditions", "auth"),
+		"The current version of each kind of terms and conditions, read before signing in. Needs no caller."))
 	cur.Description = "Public: the current version of each kind of terms (platform, orgAdminTnc, reportViewerTnc) and where to read it. " +
 		"A user must accept the current version of every kind that applies to them (platform: everyone; orgAdminTnc: holders of ORG_ADMIN; " +
 		"reportViewerTnc: content creators); sign-in and /me list what is pending in principal.pendingTnc."

@@ -36,14 +36,14 @@ type uploadOutput struct {
 type uploadListOutput struct {
 	Body struct {
 		Uploads []roster.Upload `json:"uploads"`
-		Next    string          `json:"next,omitempty" doc:"Pass as 'before' for the next page; empty on the last page"`
+		Next    string          `json:"next,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
 	}
 }
 
 type uploadRowsOutput struct {
 	Body struct {
 		Rows []roster.UploadRow `json:"rows"`
-		Next int                `json:"next,omitempty" doc:"Pass as 'after' for the next page; absent on the last page"`
+		Next string             `json:"next,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
 	}
 }
 
@@ -123,21 +123,34 @@ func (s *Server) uploadRoutes() {
 			},
 		}},
 	}}
-	register(s, submit, s.submitUpload)
+	// A real upload is accepted for background work (202); a dry run
+	// answers at once with every row (200). Both carry the same body.
+	submit.DefaultStatus = http.StatusAccepted
+	register(s, idempotent(submit), s.submitUpload)
+	if o := s.api.OpenAPI().Paths[submit.Path].Post; o != nil && o.Responses["202"] != nil {
+		dry := *o.Responses["202"]
+		dry.Description = "The dry run's result: every row checked, nobody created"
+		o.Responses["202"].Description = "Accepted: the rows are processed in the background; poll the upload"
+		o.Responses["200"] = &dry
+	}
 
-	register(s, op("listUploads", http.MethodGet, "/uploads", "An organisation's uploads, latest first", "uploads"),
+	register(s, described(op("listUploads", http.MethodGet, "/uploads", "An organisation's uploads, latest first", "uploads"),
+		"An organisation's uploads, latest first, with status and counts; follow next for older ones."),
 		s.listUploads)
 
-	get := op("getUpload", http.MethodGet, "/uploads/{id}", "An upload's status and counts (poll it for progress)", "uploads")
+	get := described(op("getUpload", http.MethodGet, "/uploads/{id}", "An upload's status and counts (poll it for progress)", "uploads"),
+		"An upload's status and row counts. Poll it after submitting until the status is COMPLETED or FAILED.")
 	get.Errors = append(get.Errors, http.StatusNotFound)
 	register(s, get, s.getUpload)
 
-	rows := op("listUploadRows", http.MethodGet, "/uploads/{id}/rows", "Row results: row number, status, created user id or errors", "uploads")
+	rows := described(op("listUploadRows", http.MethodGet, "/uploads/{id}/rows", "Row results: row number, status, created user id or errors", "uploads"),
+		"Each row's result: row number, status, created or updated user id, or its errors; filter by status and follow next.")
 	rows.Errors = append(rows.Errors, http.StatusNotFound)
 	register(s, rows, s.listUploadRows)
 
-	result := op("uploadResultCSV", http.MethodGet, "/uploads/{id}/result.csv",
-		"The result file: the original columns (password blank) plus status and errors", "uploads")
+	result := described(op("uploadResultCSV", http.MethodGet, "/uploads/{id}/result.csv",
+		"The result file: the original columns (password blank) plus status and errors", "uploads"),
+		"The result file of a finished upload: the original columns (passwords blank) plus each row's status and errors.")
 	result.Errors = append(result.Errors, http.StatusNotFound)
 	result.Responses = map[string]*huma.Response{"200": {
 		Description: "CSV, UTF-8 with BOM",
@@ -145,7 +158,8 @@ func (s *Server) uploadRoutes() {
 	}}
 	register(s, result, s.uploadResultCSV)
 
-	tmpl := op("uploadTemplate", http.MethodGet, "/uploads/template.csv", "The CSV template: every accepted column in seed 002's order", "uploads")
+	tmpl := described(op("uploadTemplate", http.MethodGet, "/uploads/template.csv", "The CSV template: every accepted column in seed 002's order", "uploads"),
+		"A CSV file with the header row only: every column an upload accepts, in seed 002's order.")
 	tmpl.Responses = result.Responses
 	register(s, tmpl, s.uploadTemplate)
 }
@@ -178,19 +192,23 @@ func (s *Server) submitUpload(ctx context.Context, in *struct {
 
 func (s *Server) listUploads(ctx context.Context, in *struct {
 	OrgID  string `query:"orgId" maxLength:"64" required:"true"`
-	Before string `query:"before" maxLength:"64" doc:"Id of the last upload of the previous page"`
+	Cursor string `query:"cursor" maxLength:"64" doc:"The next of the previous page"`
 	Limit  int    `query:"limit" minimum:"1" maximum:"100" default:"20"`
 }) (*uploadListOutput, error) {
-	list, err := s.cfg.Uploads.List(ctx, caller(ctx), in.OrgID, in.Before, in.Limit)
+	list, err := s.cfg.Uploads.List(ctx, caller(ctx), in.OrgID, in.Cursor, in.Limit)
 	if err != nil {
 		return nil, err
 	}
 	out := &uploadListOutput{}
 	out.Body.Uploads = nonNil(list)
 	if len(list) == in.Limit {
-		out.Body.Next = list[len(list)-1].ID
+		last := list[len(list)-1].ID
+		out.Body.Next, err = nextCursor(last, func() (int, error) {
+			more, err := s.cfg.Uploads.List(ctx, caller(ctx), in.OrgID, last, 1)
+			return len(more), err
+		})
 	}
-	return out, nil
+	return out, err
 }
 
 func (s *Server) getUpload(ctx context.Context, in *uploadIDInput) (*uploadOutput, error) {
@@ -204,19 +222,27 @@ func (s *Server) getUpload(ctx context.Context, in *uploadIDInput) (*uploadOutpu
 func (s *Server) listUploadRows(ctx context.Context, in *struct {
 	ID     string `path:"id" maxLength:"64"`
 	Status string `query:"status" maxLength:"16" doc:"all, created, updated, failed or valid (any case)"`
-	After  int    `query:"after" minimum:"0" doc:"Row number the previous page ended with"`
+	Cursor string `query:"cursor" maxLength:"16" doc:"The next of the previous page"`
 	Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
 }) (*uploadRowsOutput, error) {
-	list, err := s.cfg.Uploads.Rows(ctx, caller(ctx), in.ID, upload.RowFilter{Status: in.Status, After: in.After, Limit: in.Limit})
+	after, err := rowCursor(in.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.cfg.Uploads.Rows(ctx, caller(ctx), in.ID, upload.RowFilter{Status: in.Status, After: after, Limit: in.Limit})
 	if err != nil {
 		return nil, err
 	}
 	out := &uploadRowsOutput{}
 	out.Body.Rows = nonNil(list)
 	if len(list) == in.Limit {
-		out.Body.Next = list[len(list)-1].RowNumber
+		last := list[len(list)-1].RowNumber
+		out.Body.Next, err = nextCursor(strconv.Itoa(last), func() (int, error) {
+			more, err := s.cfg.Uploads.Rows(ctx, caller(ctx), in.ID, upload.RowFilter{Status: in.Status, After: last, Limit: 1})
+			return len(more), err
+		})
 	}
-	return out, nil
+	return out, err
 }
 
 func (s *Server) uploadResultCSV(ctx context.Context, in *uploadIDInput) (*huma.StreamResponse, error) {

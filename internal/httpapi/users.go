@@ -168,15 +168,18 @@ func (s *Server) userRoutes() {
 	history.Errors = append(history.Errors, http.StatusNotFound)
 	register(s, history, s.userHistory)
 
-	status := func(id, method, path, summary string, fn func(context.Context, *roster.Principal, string) error) {
-		o := op(id, method, path, summary, "users")
+	status := func(id, method, path, summary, description string, fn func(context.Context, *roster.Principal, string) error) {
+		o := described(op(id, method, path, summary, "users"), description)
 		o.DefaultStatus = http.StatusNoContent
 		o.Errors = append(o.Errors, http.StatusNotFound)
 		register(s, o, s.userStatus(fn))
 	}
-	status("blockUser", http.MethodPost, "/users/{id}/block", "Block a user (status 0, isDeleted)", s.reg.BlockUser)
-	status("unblockUser", http.MethodPost, "/users/{id}/unblock", "Unblock a user", s.reg.UnblockUser)
-	status("deleteUser", http.MethodDelete, "/users/{id}", "Soft-delete a user and release their email, phone and username", s.reg.DeleteUser)
+	status("blockUser", http.MethodPost, "/users/{id}/block", "Block a user (status 0, isDeleted)",
+		"Blocks a user: they can no longer sign in (status 0).", s.reg.BlockUser)
+	status("unblockUser", http.MethodPost, "/users/{id}/unblock", "Unblock a user",
+		"Unblocks a blocked user so they can sign in again.", s.reg.UnblockUser)
+	status("deleteUser", http.MethodDelete, "/users/{id}", "Soft-delete a user and release their email, phone and username",
+		"Soft-deletes a user and releases their email, phone and username for reuse; the record stays for audit.", s.reg.DeleteUser)
 
 	lookup := op("lookupUser", http.MethodPost, "/users/lookup", "Find a user by email, phone, username or external id", "users")
 	lookup.Description = "Org admins only, within their tenant; a user of another tenant is reported as not found."

@@ -103,7 +103,7 @@ function paintForm(box, states, current, done) {
   const load = async (append) => {
     if (!stateSel.value) { clear(schoolSel); more.hidden = true; return; }
     const r = await api.get(api.apiURL(`states/${encodeURIComponent(stateSel.value)}/schools`,
-      { q: search.value.trim(), after: append ? next : '', limit: 50 }));
+      { q: search.value.trim(), cursor: append ? next : '', limit: 50 }));
     // A search answering after the teacher picked a school keeps the pick
     // when the school is still listed.
     const picked = schoolSel.value;
