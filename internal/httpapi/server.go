@@ -21,6 +21,7 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/auth"
+	"github.com/roster-dev/roster/internal/i18n"
 	"github.com/roster-dev/roster/internal/course"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/report"
@@ -135,6 +136,7 @@ func New(cfg Config) *Server {
 		"cookie": {Type: "apiKey", In: "cookie", Name: SessionCookie,
 			Description: "Set by POST /api/v1/auth/login for the web console."},
 	}
+	hc.Transformers = append(hc.Transformers, translateProblems)
 	hideErrorValues()
 	s.api = humago.New(s.mux, hc)
 	s.api.UseMiddleware(s.refuseControlChars, s.authenticate, s.boundBody, s.gateUploads)
@@ -166,7 +168,7 @@ func New(cfg Config) *Server {
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeForbidden(w, "cross-origin request refused")
 	}))
-	s.handler = s.observe(csrf.Handler(s.mux))
+	s.handler = s.observe(i18n.Middleware(csrf.Handler(s.mux)))
 	return s
 }
 
