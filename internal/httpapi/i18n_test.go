@@ -91,7 +91,11 @@ func TestUploadRowErrorsAreTranslated(t *testing.T) {
 			t.Fatalf("dry run = %+v", dry)
 		}
 		hi := i18n.Message("hi", registry.MsgEmailOrPhone)
-		var rows struct{ Rows []struct{ Errors []struct{ Field, Message string } } }
+		var rows struct {
+			Rows []struct {
+				Errors []struct{ Field, Message string }
+			}
+		}
 		e.do(http.MethodGet, "/api/v1/uploads/"+dry.ID+"/rows?lang=hi", admin, nil, &rows).expect(t, http.StatusOK)
 		if len(rows.Rows) != 1 || len(rows.Rows[0].Errors) == 0 || rows.Rows[0].Errors[0].Field != registry.FieldEmail ||
 			rows.Rows[0].Errors[0].Message != hi {

@@ -21,8 +21,8 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/auth"
-	"github.com/roster-dev/roster/internal/i18n"
 	"github.com/roster-dev/roster/internal/course"
+	"github.com/roster-dev/roster/internal/i18n"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/report"
 	"github.com/roster-dev/roster/internal/signup"

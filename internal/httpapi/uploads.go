@@ -16,9 +16,9 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/i18n"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/sheet"
-	"github.com/roster-dev/roster/internal/i18n"
 	"github.com/roster-dev/roster/internal/upload"
 )
 

@@ -78,8 +78,8 @@ func TestEveryAssetServedWithTypeCacheAndCSP(t *testing.T) {
 	}
 
 	want := map[string]string{
-		".js":  "text/javascript; charset=utf-8",
-		".css": "text/css; charset=utf-8",
+		".js":    "text/javascript; charset=utf-8",
+		".css":   "text/css; charset=utf-8",
 		".svg":   "image/svg+xml",
 		".woff2": "font/woff2",
 		".txt":   "text/plain; charset=utf-8",
