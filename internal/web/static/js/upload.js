@@ -244,7 +244,7 @@ async function showCheck(out, res) {
     ? notice('error', `${fmtNum(rows.length)} rows checked: ${fmtNum(rows.length - bad.length)} ready, ${fmtNum(bad.length)} with problems. Fix the highlighted cells and check again, or upload now and only the good rows are created.`)
     : notice('ok', `${fmtNum(rows.length)} rows checked: all ready to upload. Nothing has been created yet.`);
   clear(out, h('section', { class: 'card', 'aria-labelledby': 'check-title' },
-    h('h2', { id: 'check-title' }, 'Check result'), summary, thNote, noPreview(res, values),
+    h('h2', { id: 'check-title' }, t('ui_upload_check_result')), summary, thNote, noPreview(res, values),
     rowTable({ caption: update ? 'Every row of the file: what it would do, and its problems' : 'Every row of the file, problems highlighted', cols, rows, values, showStatus: false, showChanges: update })));
   out.querySelector('h2').tabIndex = -1;
   out.querySelector('h2').focus();
@@ -288,10 +288,10 @@ function cellText(col, v) {
 // cells the server flagged highlighted and the message inside the cell, so
 // the admin sees exactly what to fix in their spreadsheet.
 function rowTable({ caption, cols, rows, values, showStatus, showChanges, empty }) {
-  const columns = [{ label: 'Row' }];
+  const columns = [{ label: t('ui_upload_col_row') }];
   if (showStatus) columns.push({ label: 'Outcome' });
   if (showChanges) columns.push({ label: 'Action' }, { label: 'Changes (old → new)' });
-  columns.push({ label: 'Problems' }, ...cols.map((c) => ({ label: c })));
+  columns.push({ label: t('ui_upload_col_problems') }, ...cols.map((c) => ({ label: c })));
   const trs = rows.map((r) => {
     const by = errorsByColumn(r.errors);
     const hasBad = (r.errors || []).length > 0;
@@ -485,8 +485,8 @@ async function loadHistory(section, orgs) {
     section.lastChild.replaceWith(table({
       caption: `Uploads for ${names[kept.orgId] || 'this organisation'}, latest first`, stack: true,
       // A check's good rows were not created, only found ready.
-      columns: [{ label: 'Started' }, { label: 'File' }, { label: 'Status' },
-        { label: 'Rows', num: true }, { label: 'Created or ready', num: true }, { label: 'Failed', num: true }, { label: '' }],
+      columns: [{ label: t('ui_upload_col_started') }, { label: t('ui_upload_file') }, { label: t('ui_upload_col_status') },
+        { label: t('ui_upload_col_rows'), num: true }, { label: t('ui_upload_col_created'), num: true }, { label: t('ui_upload_col_failed'), num: true }, { label: '' }],
       rows: ups.map((u) => h('tr', { 'data-upload': u.id, 'data-dry-run': u.dryRun ? 'true' : null },
         h('td', null, fmtDate(u.createdAt)),
         h('td', null, u.fileName || '—'),
