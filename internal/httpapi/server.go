@@ -168,7 +168,9 @@ func New(cfg Config) *Server {
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeForbidden(w, "cross-origin request refused")
 	}))
-	s.handler = s.observe(i18n.Middleware(csrf.Handler(s.mux)))
+	// The language goes outermost: its middleware copies the request, and
+	// observe must hold the copy the mux records the route pattern on.
+	s.handler = i18n.Middleware(s.observe(csrf.Handler(s.mux)))
 	return s
 }
 
