@@ -22,6 +22,7 @@ import (
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/auth"
 	"github.com/roster-dev/roster/internal/course"
+	"github.com/roster-dev/roster/internal/i18n"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/report"
 	"github.com/roster-dev/roster/internal/signup"
@@ -141,6 +142,7 @@ func New(cfg Config) *Server {
 			Description: "Set by POST /api/v1/auth/login for the web console."},
 	}
 	describeDocument(&hc)
+	hc.Transformers = append(hc.Transformers, translateProblems)
 	hideErrorValues()
 	s.api = humago.New(s.mux, hc)
 	s.api.UseMiddleware(s.refuseControlChars, s.authenticate, s.boundBody, s.gateUploads, s.honourIdempotencyKey)
@@ -178,7 +180,9 @@ func New(cfg Config) *Server {
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeForbidden(w, "cross-origin request refused")
 	}))
-	s.handler = s.observe(csrf.Handler(s.mux))
+	// The language goes outermost: its middleware copies the request, and
+	// observe must hold the copy the mux records the route pattern on.
+	s.handler = i18n.Middleware(s.observe(csrf.Handler(s.mux)))
 	return s
 }
 

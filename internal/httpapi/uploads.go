@@ -16,6 +16,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/i18n"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/sheet"
 	"github.com/roster-dev/roster/internal/upload"
@@ -181,7 +182,7 @@ func (s *Server) submitUpload(ctx context.Context, in *struct {
 		if err != nil {
 			return nil, err
 		}
-		return &uploadOutput{Status: http.StatusOK, Body: uploadView{Upload: res.Upload, Rows: nonNil(res.Rows)}}, nil
+		return &uploadOutput{Status: http.StatusOK, Body: uploadView{Upload: res.Upload, Rows: nonNil(upload.LocalizeRows(i18n.Lang(ctx), res.Rows))}}, nil
 	}
 	up, err := s.cfg.Uploads.SubmitWith(ctx, p, form.org, form.fileName, form.data, opt)
 	if err != nil {
@@ -234,7 +235,7 @@ func (s *Server) listUploadRows(ctx context.Context, in *struct {
 		return nil, err
 	}
 	out := &uploadRowsOutput{}
-	out.Body.Rows = nonNil(list)
+	out.Body.Rows = nonNil(upload.LocalizeRows(i18n.Lang(ctx), list))
 	if len(list) == in.Limit {
 		last := list[len(list)-1].RowNumber
 		out.Body.Next, err = nextCursor(strconv.Itoa(last), func() (int, error) {

@@ -11,6 +11,7 @@ import (
 	"errors"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/i18n"
 )
 
 // Channel is how a message travels.
@@ -28,6 +29,9 @@ type Message struct {
 	To       string // an email address, or a phone number in E.164
 	Template Template
 	Data     Data
+	// Lang is the language to write in; empty means the language of the
+	// request in ctx (i18n.Lang): a sign-up's messages follow the page.
+	Lang string
 }
 
 // Driver delivers rendered text on one channel. subject is empty for SMS.
@@ -82,7 +86,11 @@ func (n *Notifier) Send(ctx context.Context, m Message) error {
 		}
 		return &roster.Error{Code: roster.EUNAVAILABLE, Message: msg}
 	}
-	subject, body, err := m.Template.render(m.Channel, m.Data)
+	lang := m.Lang
+	if lang == "" {
+		lang = i18n.Lang(ctx)
+	}
+	subject, body, err := m.Template.render(m.Channel, lang, m.Data)
 	if err != nil {
 		return err
 	}

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"text/template"
+
+	"github.com/roster-dev/roster/internal/i18n"
 )
 
-// Template names a message. Every text Roster sends is here, so that a
-// translation has one place to start from.
+// Template names a message. Every text Roster sends is named here; the
+// texts themselves, in every language, are internal/i18n's mail_ keys.
 type Template string
 
 // The templates.
@@ -36,42 +38,25 @@ type Data struct {
 	Reason string
 }
 
-type texts struct{ subject, email, sms string }
-
-var templates = map[Template]texts{
-	SignUpCode: {
-		subject: "Your Roster verification code",
-		email: "Your verification code is {{.Code}}.\n\n" +
-			"Enter it on the sign-up page within {{.Minutes}} minutes to activate your account. " +
-			"If you did not sign up, ignore this message.\n",
-		sms: "{{.Code}} is your Roster verification code. It expires in {{.Minutes}} minutes.",
-	},
-	SignUpExisting: {
-		subject: "Someone tried to sign up with your address",
-		email: "Someone tried to create a Roster account with this address, which already has one.\n\n" +
-			"If it was you, sign in instead, or reset your password. If not, you can ignore this message.\n",
-		sms: "Someone tried to sign up for Roster with this number, which already has an account. If it was you, sign in instead.",
-	},
-	DeclarationApproved: {
-		subject: "Your school declaration was approved",
-		email: "Your declaration for {{.Org}} was approved: your account now belongs to the school and its state.\n\n" +
-			"Sign in again to see your new profile.\n",
-		sms: "Roster: your declaration for {{.Org}} was approved. Sign in again to see your profile.",
-	},
-	DeclarationRejected: {
-		subject: "Your school declaration was not approved",
-		email: "Your declaration for {{.Org}} was not approved.\n\nReason given: {{.Reason}}\n\n" +
-			"You can correct it and declare again from your profile.\n",
-		sms: "Roster: your declaration for {{.Org}} was not approved. Reason: {{.Reason}}",
-	},
-}
+// parts are what a template renders: the e-mail's subject and body and the
+// SMS. Their texts are in internal/i18n's catalogues as
+// mail_<template>_<part>, in every language.
+var parts = []string{"subject", "email", "sms"}
 
 var parsed = func() map[string]*template.Template {
 	out := map[string]*template.Template{}
-	for name, t := range templates {
-		for part, text := range map[string]string{"subject": t.subject, "email": t.email, "sms": t.sms} {
-			key := string(name) + "/" + part
-			out[key] = template.Must(template.New(key).Option("missingkey=error").Parse(text))
+	for _, name := range []Template{SignUpCode, SignUpExisting} {
+		for _, part := range parts {
+			for _, lang := range i18n.Languages {
+				id := "mail_" + string(name) + "_" + part
+				text, ok := i18n.Raw(lang, id)
+				s, isString := text.(string)
+				if !ok || !isString {
+					panic("notify: no text " + id + " in " + lang)
+				}
+				key := lang + "/" + string(name) + "/" + part
+				out[key] = template.Must(template.New(key).Option("missingkey=error").Parse(s))
+			}
 		}
 	}
 	return out
@@ -89,15 +74,20 @@ func execute(key string, d Data) (string, error) {
 	return b.String(), nil
 }
 
-// render returns the subject (email only) and body of t for ch.
-func (t Template) render(ch Channel, d Data) (subject, body string, err error) {
+// render returns the subject (email only) and body of t for ch in lang
+// (English when lang is not supported).
+func (t Template) render(ch Channel, lang string, d Data) (subject, body string, err error) {
+	if !i18n.Supported(lang) {
+		lang = i18n.Default
+	}
+	base := lang + "/" + string(t) + "/"
 	if ch == Email {
-		if subject, err = execute(string(t)+"/subject", d); err != nil {
+		if subject, err = execute(base+"subject", d); err != nil {
 			return "", "", err
 		}
-		body, err = execute(string(t)+"/email", d)
+		body, err = execute(base+"email", d)
 		return subject, body, err
 	}
-	body, err = execute(string(t)+"/sms", d)
+	body, err = execute(base+"sms", d)
 	return "", body, err
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/i18n"
 	"github.com/roster-dev/roster/internal/sheet"
 	"github.com/roster-dev/roster/internal/store"
 )
@@ -25,7 +26,9 @@ const (
 // others, fill in passwords and upload the file again as it is: Parse
 // ignores the status and errors columns. Rows of an upload still in
 // progress appear once processed. Values are written through sheet, whose
-// formula guard Parse undoes.
+// formula guard Parse undoes. The errors column is in the language of ctx
+// (i18n.Lang), the language the admin reads the console in; the column
+// names stay as the seeds spell them.
 func (s *Service) ResultCSV(ctx context.Context, p *roster.Principal, id string, w io.Writer) error {
 	up, err := s.Get(ctx, p, id)
 	if err != nil {
@@ -36,6 +39,7 @@ func (s *Service) ResultCSV(ctx context.Context, p *roster.Principal, id string,
 	if err != nil {
 		return err
 	}
+	lang := i18n.Lang(ctx)
 	const page = 500
 	after := 0
 	for {
@@ -52,7 +56,7 @@ func (s *Service) ResultCSV(ctx context.Context, p *roster.Principal, id string,
 			for _, c := range up.Columns {
 				rec = append(rec, vals[c])
 			}
-			rec = append(rec, r.Status, JoinErrors(r.Errors))
+			rec = append(rec, r.Status, JoinErrors(localizeErrors(lang, r.Errors)))
 			if err := cw.Write(rec); err != nil {
 				return err
 			}
@@ -63,6 +67,32 @@ func (s *Service) ResultCSV(ctx context.Context, p *roster.Principal, id string,
 		after = rows[len(rows)-1].RowNumber
 	}
 	return cw.Flush()
+}
+
+// LocalizeRows returns rows with their error messages in lang; the field
+// names stay, being the file's column names. rows itself is left as is.
+func LocalizeRows(lang string, rows []roster.UploadRow) []roster.UploadRow {
+	if lang == i18n.Default {
+		return rows
+	}
+	out := make([]roster.UploadRow, len(rows))
+	for i, r := range rows {
+		r.Errors = localizeErrors(lang, r.Errors)
+		out[i] = r
+	}
+	return out
+}
+
+func localizeErrors(lang string, errs []roster.FieldError) []roster.FieldError {
+	if lang == i18n.Default || len(errs) == 0 {
+		return errs
+	}
+	out := make([]roster.FieldError, len(errs))
+	for i, e := range errs {
+		e.Message = i18n.Message(lang, e.Message)
+		out[i] = e
+	}
+	return out
 }
 
 // capErrors bounds what a failed row stores: its first MaxRowErrors errors

@@ -10,12 +10,16 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
+	"hash"
 	"io/fs"
 	"mime"
 	"net/http"
 	"path"
 	"strings"
 	"time"
+
+	"github.com/roster-dev/roster/internal/i18n"
 )
 
 //go:embed static
@@ -81,6 +85,9 @@ func newHandler(fsys fs.FS) (*handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := addCatalogues(h, sum); err != nil {
+		return nil, err
+	}
 	h.version = hex.EncodeToString(sum.Sum(nil))[:12]
 	page, ok := h.assets["index.html"]
 	if !ok {
@@ -92,6 +99,23 @@ func newHandler(fsys fs.FS) (*handler, error) {
 	page.body = bytes.ReplaceAll(page.body, []byte("{{ASSETS}}"), []byte(assetPrefix+h.version))
 	h.index = newAsset("index.html", page.body)
 	return h, nil
+}
+
+// addCatalogues serves each language's console texts as i18n/<lang>.json,
+// built from internal/i18n's files, and counts them into the version so a
+// changed translation is never served from a stale cache.
+func addCatalogues(h *handler, sum hash.Hash) error {
+	for _, lang := range i18n.Languages {
+		body, err := json.Marshal(i18n.Console(lang))
+		if err != nil {
+			return err
+		}
+		p := "i18n/" + lang + ".json"
+		sum.Write([]byte(p))
+		sum.Write(body)
+		h.assets[p] = newAsset(p, body)
+	}
+	return nil
 }
 
 func newAsset(name string, body []byte) asset {
@@ -109,6 +133,12 @@ func newAsset(name string, body []byte) asset {
 		ctype = "image/svg+xml"
 	case ".csv":
 		ctype = "text/csv; charset=utf-8"
+	case ".txt":
+		ctype = "text/plain; charset=utf-8"
+	case ".woff2":
+		ctype = "font/woff2"
+	case ".json":
+		ctype = "application/json; charset=utf-8"
 	case ".webmanifest":
 		ctype = "application/manifest+json"
 	}

@@ -78,9 +78,11 @@ func TestEveryAssetServedWithTypeCacheAndCSP(t *testing.T) {
 	}
 
 	want := map[string]string{
-		".js":  "text/javascript; charset=utf-8",
-		".css": "text/css; charset=utf-8",
-		".svg": "image/svg+xml",
+		".js":    "text/javascript; charset=utf-8",
+		".css":   "text/css; charset=utf-8",
+		".svg":   "image/svg+xml",
+		".woff2": "font/woff2",
+		".txt":   "text/plain; charset=utf-8",
 	}
 	static, _ := fs.Sub(static, "static")
 	n := 0

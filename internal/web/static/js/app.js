@@ -13,6 +13,8 @@ import * as courses from './courses.js';
 import * as account from './account.js';
 import * as terms from './terms.js';
 import * as declarations from './declarations.js';
+import * as i18n from './i18n.js';
+import { t } from './i18n.js';
 
 const ADMIN = 'ORG_ADMIN';
 const CREATOR = 'CONTENT_CREATOR';
@@ -185,9 +187,9 @@ async function show(path, query, gen) {
   if (r.public && session) return go(home(session));
   if (r.page === terms && !session.pendingTerms.length) return go(home(session));
   if (r.allow && !r.allow(session)) {
-    clear(main, h('h1', null, 'Not available'),
-      notice('error', 'Your roles do not give you access to this page.'),
-      h('p', null, h('a', { href: home(session) }, 'Go to your start page')));
+    clear(main, h('h1', null, t('ui_not_available')),
+      notice('error', t('ui_no_access')),
+      h('p', null, h('a', { href: home(session) }, t('ui_go_start'))));
     focusHeading(main);
     return;
   }
@@ -203,7 +205,7 @@ async function show(path, query, gen) {
     if (typeof result === 'function') stop = result;
   } catch (err) {
     if (gen !== navGen || (err instanceof api.APIError && err.status === 401)) return;
-    clear(view, h('h1', null, 'Something went wrong'), notice('error', err.message || String(err)));
+    clear(view, h('h1', null, t('ui_went_wrong')), notice('error', err.message || String(err)));
   }
   // Move focus to the new page's heading so screen readers announce it,
   // unless the page already put it on a control.
@@ -228,7 +230,7 @@ const appAPI = {
   returnPath: () => `/#${returnTo || '/'}`,
   async signedIn() {
     await loadSession();
-    announce(`Signed in as ${session ? session.name : ''}`);
+    announce(t('ui_signed_in_as', { Name: session ? session.name : '' }));
     const next = returnTo && allowed(returnTo) ? `#${returnTo}` : home(session);
     returnTo = null;
     go(next);
@@ -239,7 +241,7 @@ async function signOut() {
   try { await api.post('auth/logout', undefined, { quiet401: true }); } catch { /* the cookie is cleared anyway on next 401 */ }
   session = null;
   paintChrome();
-  announce('Signed out');
+  announce(t('ui_signed_out'));
   go('#/login');
 }
 
@@ -254,10 +256,13 @@ document.getElementById('signout').addEventListener('click', signOut);
 window.addEventListener('hashchange', route);
 
 (async () => {
+  // The catalogue comes first: every page draws its labels through t().
+  await i18n.load();
+  i18n.switcher(document.getElementById('lang'));
   try {
     await loadSession();
   } catch (err) {
-    clear(main, h('h1', null, 'Roster is unavailable'), notice('error', err.message));
+    clear(main, h('h1', null, t('ui_unavailable')), notice('error', err.message));
     return;
   }
   route();

@@ -3,6 +3,7 @@
 // course creator only, as the seed says) and the list of requested reports
 // with their download links.
 import * as api from './api.js';
+import { t } from './i18n.js';
 import {
   h, clear, field, showFieldErrors, clearFieldErrors, notice, badge, fmtDate, fmtNum, table, announce, nextID,
 } from './ui.js';
@@ -22,9 +23,9 @@ async function listPage(main, session) {
     h('a', { class: 'course-title', href: `#/courses/${encodeURIComponent(c.id)}` }, c.name),
     h('div', { class: 'muted small' }, c.createdBy === session.userID ? 'You created this course' : 'You mentor a batch of this course',
       ' · ', h('code', null, c.id))));
-  clear(main, h('h1', null, 'My courses'),
+  clear(main, h('h1', null, t('ui_courses_title')),
     h('section', { class: 'card' }, courses.length ? h('ul', { class: 'list' }, items)
-      : h('p', { class: 'muted' }, 'You have no courses yet. Courses you create, or whose batches you mentor, appear here.')));
+      : h('p', { class: 'muted' }, t('ui_courses_none'))));
 }
 
 // The server's rules (report.ValidatePassword), shown before typing and
@@ -69,7 +70,7 @@ async function coursePage(main, session, id, app) {
     h('h1', null, course.name),
     h('p', { class: 'muted' }, 'Course ', h('code', null, course.id),
       course.requiresConsent ? ' · asks learners for consent to share their profile' : ''),
-    h('h2', null, 'Batches'), batchTable,
+    h('h2', null, t('ui_courses_batches')), batchTable,
     requestBox, downloads);
 
   if (!canReport) {
@@ -187,8 +188,8 @@ const pendingStatus = (s) => s === 'SUBMITTED' || s === 'PROCESSING';
 
 async function downloadsPage(main, session) {
   const section = h('section', { 'aria-labelledby': 'downloads-title' });
-  clear(main, h('h1', null, 'Downloads'),
-    h('p', { class: 'muted' }, 'User Profile Exhaust reports you requested, latest first. Links renew themselves when they expire, until the file is deleted.'),
+  clear(main, h('h1', null, t('ui_downloads_title')),
+    h('p', { class: 'muted' }, t('ui_downloads_intro')),
     section);
   const d = downloadsSection(section, session, {});
   return d.stop;
@@ -205,7 +206,7 @@ function downloadsSection(section, session, { courseId, courseName, batches }) {
   const watched = new Map(); // report id → called once it is finished
   const batchNames = Object.fromEntries((batches || []).map((b) => [b.id, b.name]));
   const body = h('div');
-  clear(section, h('h2', { id: 'downloads-title' }, courseId ? 'Downloads' : 'Your reports'), body);
+  clear(section, h('h2', { id: 'downloads-title' }, courseId ? t('ui_downloads_title') : t('ui_downloads_yours')), body);
 
   const refresh = async () => {
     clearTimeout(timer);

@@ -2,6 +2,7 @@
 // the organisation's single sign-on when the server has one configured.
 import * as api from './api.js';
 import { h, clear, field, showFieldErrors, clearFieldErrors } from './ui.js';
+import { t } from './i18n.js';
 
 // Why a single sign-on attempt came back to this page; the server sends
 // one of these codes, never details about the person.
@@ -23,16 +24,16 @@ export async function render(main, _session, { app, query }) {
   const loginInput = h('input', { type: 'text', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: false });
   const pwInput = h('input', { type: 'password', autocomplete: 'current-password', required: true });
   const formError = h('div', { class: 'notice error', role: 'alert' });
-  const submit = h('button', { type: 'submit' }, 'Sign in');
+  const submit = h('button', { type: 'submit' }, t('ui_signin_submit'));
   const form = h('form', { novalidate: true, 'aria-labelledby': 'signin-title' },
     formError,
-    field({ label: 'Username, email or phone', name: 'login', control: loginInput }),
-    field({ label: 'Password', name: 'password', control: pwInput }),
+    field({ label: t('ui_signin_login'), name: 'login', control: loginInput }),
+    field({ label: t('ui_signin_password'), name: 'password', control: pwInput }),
     h('div', { class: 'actions' }, submit));
   const sso = h('div', { id: 'sso' });
   clear(main, h('section', { class: 'card narrow' },
-    h('h1', { id: 'signin-title' }, 'Sign in to Roster'), form, sso,
-    h('p', { class: 'hint' }, 'New here? ', h('a', { href: '#/signup', id: 'signup-link' }, 'Create an account'))));
+    h('h1', { id: 'signin-title' }, t('ui_signin_title')), form, sso,
+    h('p', { class: 'hint' }, t('ui_signin_new'), h('a', { href: '#/signup', id: 'signup-link' }, t('ui_signin_create')))));
 
   const ssoError = query && query.get('error');
   if (ssoError) {
@@ -47,20 +48,20 @@ export async function render(main, _session, { app, query }) {
     formError.textContent = '';
     const body = { login: loginInput.value.trim(), password: pwInput.value };
     const missing = {};
-    if (!body.login) missing.login = ['enter your username, email or phone number'];
-    if (!body.password) missing.password = ['enter your password'];
+    if (!body.login) missing.login = [t('ui_signin_enter_login')];
+    if (!body.password) missing.password = [t('ui_signin_enter_password')];
     if (Object.keys(missing).length) { showFieldErrors(form, missing); return; }
     submit.disabled = true;
-    submit.textContent = 'Signing in…';
+    submit.textContent = t('ui_signin_busy');
     try {
       await api.post('auth/login', body, { quiet401: true });
       await app.signedIn();
     } catch (err) {
       submit.disabled = false;
-      submit.textContent = 'Sign in';
+      submit.textContent = t('ui_signin_submit');
       if (err.status === 401) {
         // The server does not say which of the two was wrong, on purpose.
-        formError.textContent = 'That username, email or phone and password do not match an active account. Check both and try again.';
+        formError.textContent = t('ui_signin_mismatch');
         pwInput.focus();
         return;
       }
@@ -76,8 +77,8 @@ export async function render(main, _session, { app, query }) {
     const o = cfg && cfg.oidc;
     if (!o || !o.loginUrl) return;
     const href = `${o.loginUrl}?${new URLSearchParams({ next: app.returnPath() })}`;
-    clear(sso, h('p', { class: 'oidc-sep' }, 'or'),
-      h('a', { class: 'button secondary', href, id: 'oidc-login' }, `Sign in with ${o.name || 'single sign-on'}`));
+    clear(sso, h('p', { class: 'oidc-sep' }, t('ui_signin_or')),
+      h('a', { class: 'button secondary', href, id: 'oidc-login' }, t('ui_signin_with', { Name: o.name || t('ui_signin_sso') })));
   }).catch(() => {}).finally(() => { sso.dataset.checked = 'true'; });
   loginInput.focus();
   return null;

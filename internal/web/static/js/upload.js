@@ -3,6 +3,7 @@
 // being processed and read each row's outcome. Past uploads are listed
 // below the form.
 import * as api from './api.js';
+import { t } from './i18n.js';
 import { readCSV } from './csv.js';
 import {
   h, clear, field, showFieldErrors, clearFieldErrors, notice, badge, fmtDate, fmtNum, table, announce, sentence,
@@ -18,9 +19,10 @@ const kept = { orgId: '', file: null, sent: null, mode: 'create' };
 
 // The three things a file can do (issue 12.3); the server names them so.
 const MODES = [
-  { value: 'create', label: 'Create new users', hint: 'Every row is a new user; a row whose userName, email or phone is taken fails.' },
-  { value: 'update', label: 'Update existing users', hint: 'Every row names a user by userName (or externalId, externalIdType and externalIdProvider). A blank cell leaves the field as it is; #clear empties it.' },
-  { value: 'upsert', label: 'Create or update', hint: 'Rows whose user exists update it; the others create a new user.' },
+// Labels are looked up when drawn, once the catalogue has loaded.
+  { value: 'create', label: () => t('ui_upload_mode_create'), hint: () => t('ui_upload_mode_create_hint') },
+  { value: 'update', label: () => t('ui_upload_mode_update'), hint: () => t('ui_upload_mode_update_hint') },
+  { value: 'upsert', label: () => t('ui_upload_mode_upsert'), hint: () => t('ui_upload_mode_upsert_hint') },
 ];
 
 export async function render(main, session, { id, app }) {
@@ -43,7 +45,7 @@ async function loadOrgs(session) {
 async function formPage(main, session, app) {
   const orgs = await loadOrgs(session);
   const orgSel = h('select', { required: true },
-    h('option', { value: '' }, 'Choose an organisation…'),
+    h('option', { value: '' }, t('ui_upload_choose_org')),
     orgs.map((o) => h('option', { value: o.id }, o.externalId ? `${o.name} (${o.externalId})` : o.name)));
   if (orgs.length === 1) kept.orgId = orgs[0].id;
   orgSel.value = kept.orgId;
@@ -51,16 +53,16 @@ async function formPage(main, session, app) {
   const fileInput = h('input', { type: 'file', accept: '.csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' });
   const chosen = h('p', { class: 'small', id: 'chosen-file', 'aria-live': 'polite' });
   const drop = h('label', { class: 'drop' },
-    h('span', { class: 'big' }, 'Drop a CSV or Excel (.xlsx) file here'),
-    h('span', { class: 'muted' }, 'or choose one:'), fileInput);
+    h('span', { class: 'big' }, t('ui_upload_drop')),
+    h('span', { class: 'muted' }, t('ui_upload_or_choose')), fileInput);
   const fileField = h('div', { class: 'field', 'data-field': 'file' },
-    h('p', { class: 'hint', id: 'file-hint' }, 'Up to 1000 users of one organisation per file. Columns as in the template.'),
+    h('p', { class: 'hint', id: 'file-hint' }, t('ui_upload_file_hint')),
     drop, chosen, h('p', { class: 'field-error', id: 'file-error' }));
   fileInput.id = 'file-input';
   fileInput.setAttribute('aria-describedby', 'file-hint chosen-file file-error');
 
   const showChosen = () => {
-    chosen.textContent = kept.file ? `Selected: ${kept.file.name} (${sizeText(kept.file.size)})` : 'No file selected.';
+    chosen.textContent = kept.file ? t('ui_upload_selected', { Name: kept.file.name, Size: sizeText(kept.file.size) }) : t('ui_upload_no_file');
   };
   fileInput.addEventListener('change', () => {
     if (fileInput.files.length) kept.file = fileInput.files[0];
@@ -82,43 +84,43 @@ async function formPage(main, session, app) {
   });
   showChosen();
 
-  const modeRadios = h('fieldset', { class: 'radios', id: 'mode' }, h('legend', null, 'What the file does'),
-    MODES.map((m) => h('label', { title: m.hint },
-      h('input', { type: 'radio', name: 'mode', value: m.value, checked: m.value === kept.mode }), m.label)));
+  const modeRadios = h('fieldset', { class: 'radios', id: 'mode' }, h('legend', null, t('ui_upload_mode')),
+    MODES.map((m) => h('label', { title: m.hint() },
+      h('input', { type: 'radio', name: 'mode', value: m.value, checked: m.value === kept.mode }), m.label())));
   const modeHint = h('p', { class: 'hint', id: 'mode-hint' });
   const confirmBox = h('input', { type: 'checkbox', id: 'confirm', name: 'confirm' });
   const confirmField = h('div', { class: 'field', 'data-field': 'confirm', id: 'confirm-field' },
     h('label', { for: 'confirm' }, confirmBox,
-      ' Go ahead even if this changes or blocks more of the organisation’s users than the safety threshold allows'),
+      t('ui_upload_confirm')),
     h('p', { class: 'field-error', id: 'confirm-error' }));
   confirmBox.setAttribute('aria-describedby', 'confirm-error');
   const showMode = () => {
     kept.mode = modeRadios.querySelector('input:checked').value;
-    modeHint.textContent = MODES.find((m) => m.value === kept.mode).hint;
+    modeHint.textContent = MODES.find((m) => m.value === kept.mode).hint();
     confirmField.hidden = kept.mode === 'create';
   };
   modeRadios.addEventListener('change', () => { showMode(); clear(checkOut); });
 
   const formError = h('div', { class: 'notice error', role: 'alert' });
-  const checkBtn = h('button', { type: 'button', class: 'secondary', id: 'check' }, 'Check first');
-  const uploadBtn = h('button', { type: 'submit', id: 'upload' }, 'Upload');
-  const form = h('form', { novalidate: true, 'aria-label': 'Upload users' },
+  const checkBtn = h('button', { type: 'button', class: 'secondary', id: 'check' }, t('ui_upload_check'));
+  const uploadBtn = h('button', { type: 'submit', id: 'upload' }, t('ui_upload_submit'));
+  const form = h('form', { novalidate: true, 'aria-label': t('ui_upload_title') },
     formError,
-    field({ label: 'Organisation', name: 'orgId', control: orgSel, hint: 'Every user in the file joins this organisation (or, in an update, belongs to it).' }),
+    field({ label: t('ui_upload_org'), name: 'orgId', control: orgSel, hint: t('ui_upload_org_hint') }),
     h('div', { class: 'field', 'data-field': 'mode' }, modeRadios, modeHint, h('p', { class: 'field-error' })),
-    h('h2', null, 'File'),
+    h('h2', null, t('ui_upload_file')),
     fileField,
-    h('p', null, h('a', { href: api.apiURL('uploads/template.csv'), download: 'users-template.csv', id: 'template' }, 'Download the template CSV'),
-      ' — every column the file may have, in order.'),
+    h('p', null, h('a', { href: api.apiURL('uploads/template.csv'), download: 'users-template.csv', id: 'template' }, t('ui_upload_template')),
+      t('ui_upload_template_note')),
     columnHelp(),
     confirmField,
     h('div', { class: 'actions' }, checkBtn, uploadBtn,
-      h('span', { class: 'muted small' }, '“Check first” validates every row and lists what would change, without changing anyone.')));
+      h('span', { class: 'muted small' }, t('ui_upload_check_note'))));
   const checkOut = h('div', { id: 'check-result' });
-  const history = h('section', { 'aria-labelledby': 'history-title' }, h('h2', { id: 'history-title' }, 'Past uploads'));
+  const history = h('section', { 'aria-labelledby': 'history-title' }, h('h2', { id: 'history-title' }, t('ui_upload_history')));
   showMode();
 
-  clear(main, h('h1', null, 'Upload users'),
+  clear(main, h('h1', null, t('ui_upload_title')),
     h('section', { class: 'card' }, form), checkOut, history);
 
   orgSel.addEventListener('change', () => {
@@ -138,7 +140,7 @@ async function formPage(main, session, app) {
     const btn = dryRun ? checkBtn : uploadBtn;
     const label = btn.textContent;
     checkBtn.disabled = uploadBtn.disabled = true;
-    btn.textContent = dryRun ? 'Checking…' : 'Uploading…';
+    btn.textContent = dryRun ? t('ui_upload_checking') : t('ui_upload_uploading');
     const fd = new FormData();
     fd.append('orgId', kept.orgId);
     fd.append('dryRun', dryRun ? 'true' : 'false');
@@ -152,7 +154,7 @@ async function formPage(main, session, app) {
         // The check is recorded too; list it without a reload.
         loadHistory(history, orgs);
       } else {
-        announce('Upload started');
+        announce(t('ui_upload_started'));
         kept.sent = kept.file;
         kept.file = null;
         app.go(`#/upload/${res.id}`);
@@ -180,7 +182,7 @@ async function formPage(main, session, app) {
   form.addEventListener('submit', (e) => { e.preventDefault(); submit(false); });
 
   if (kept.orgId) loadHistory(history, orgs);
-  else history.append(h('p', { class: 'muted' }, 'Choose an organisation to see its past uploads.'));
+  else history.append(h('p', { class: 'muted' }, t('ui_upload_history_choose')));
 }
 
 function fileProblem(err) {
@@ -211,7 +213,7 @@ function columnHelp() {
     ['gender', 'Male, Female or Transgender'],
     ['externalId, externalIdType, externalIdProvider', 'all three or none'],
   ];
-  return h('details', null, h('summary', null, 'What goes in each column'),
+  return h('details', null, h('summary', null, t('ui_upload_columns')),
     h('dl', { class: 'profile small' }, rules.flatMap(([c, r]) => [h('dt', null, h('code', null, c)), h('dd', null, r)])));
 }
 
@@ -242,11 +244,11 @@ async function showCheck(out, res) {
     ? notice('error', `${fmtNum(rows.length)} rows checked: ${fmtNum(rows.length - bad.length)} ready, ${fmtNum(bad.length)} with problems. Fix the highlighted cells and check again, or upload now and only the good rows are created.`)
     : notice('ok', `${fmtNum(rows.length)} rows checked: all ready to upload. Nothing has been created yet.`);
   clear(out, h('section', { class: 'card', 'aria-labelledby': 'check-title' },
-    h('h2', { id: 'check-title' }, 'Check result'), summary, thNote, noPreview(res, values),
+    h('h2', { id: 'check-title' }, t('ui_upload_check_result')), summary, thNote, noPreview(res, values),
     rowTable({ caption: update ? 'Every row of the file: what it would do, and its problems' : 'Every row of the file, problems highlighted', cols, rows, values, showStatus: false, showChanges: update })));
   out.querySelector('h2').tabIndex = -1;
   out.querySelector('h2').focus();
-  announce(bad.length ? `${bad.length} rows have problems` : 'All rows are ready');
+  announce(bad.length ? t('ui_upload_rows_problems', { N: bad.length }) : t('ui_upload_all_ready'));
 }
 
 // rowTable shows one line per file row with the cells the server flagged
@@ -286,10 +288,10 @@ function cellText(col, v) {
 // cells the server flagged highlighted and the message inside the cell, so
 // the admin sees exactly what to fix in their spreadsheet.
 function rowTable({ caption, cols, rows, values, showStatus, showChanges, empty }) {
-  const columns = [{ label: 'Row' }];
+  const columns = [{ label: t('ui_upload_col_row') }];
   if (showStatus) columns.push({ label: 'Outcome' });
   if (showChanges) columns.push({ label: 'Action' }, { label: 'Changes (old → new)' });
-  columns.push({ label: 'Problems' }, ...cols.map((c) => ({ label: c })));
+  columns.push({ label: t('ui_upload_col_problems') }, ...cols.map((c) => ({ label: c })));
   const trs = rows.map((r) => {
     const by = errorsByColumn(r.errors);
     const hasBad = (r.errors || []).length > 0;
@@ -312,9 +314,9 @@ function rowTable({ caption, cols, rows, values, showStatus, showChanges, empty 
     }
     return h('tr', { class: hasBad ? 'row-bad' : null, 'data-row': String(r.row), 'data-status': r.status }, cells);
   });
-  const t = table({ caption, columns, rows: trs, empty: empty || 'No rows.' });
-  t.classList.add('rows');
-  return t;
+  const tbl = table({ caption, columns, rows: trs, empty: empty || 'No rows.' });
+  tbl.classList.add('rows');
+  return tbl;
 }
 
 const ACTIONS = { create: 'Create', update: 'Update', unchanged: 'No change' };
@@ -432,9 +434,9 @@ async function showResults(out, u) {
   const radios = h('div', { class: 'radios' }, filters.map((f, i) => h('label', null,
     h('input', { type: 'radio', name: 'row-filter', value: f.value, checked: i === 0 }), f.label)));
   const resultLink = h('a', { class: 'button', id: 'result-csv', href: api.apiURL(`uploads/${encodeURIComponent(u.id)}/result.csv`), download: '' },
-    'Download result CSV');
+    t('ui_upload_download_result'));
   clear(out, h('section', { class: 'card', 'aria-labelledby': 'results-title' },
-    h('h2', { id: 'results-title' }, 'Results'),
+    h('h2', { id: 'results-title' }, t('ui_upload_results')),
     h('div', { class: 'actions' }, resultLink,
       h('span', { class: 'muted small' }, 'Your columns (passwords left blank) plus status and errors, ready to fix and re-upload.')),
     h('fieldset', null, h('legend', null, 'Show rows'), radios),
@@ -474,7 +476,7 @@ let historyLoads = 0;
 
 async function loadHistory(section, orgs) {
   const mine = ++historyLoads;
-  clear(section, h('h2', { id: 'history-title' }, 'Past uploads'), h('p', { class: 'loading' }, 'Loading…'));
+  clear(section, h('h2', { id: 'history-title' }, t('ui_upload_history')), h('p', { class: 'loading' }, t('ui_loading')));
   const names = Object.fromEntries(orgs.map((o) => [o.id, o.name]));
   try {
     const r = await api.get(api.apiURL('uploads', { orgId: kept.orgId }));
@@ -483,8 +485,8 @@ async function loadHistory(section, orgs) {
     section.lastChild.replaceWith(table({
       caption: `Uploads for ${names[kept.orgId] || 'this organisation'}, latest first`, stack: true,
       // A check's good rows were not created, only found ready.
-      columns: [{ label: 'Started' }, { label: 'File' }, { label: 'Status' },
-        { label: 'Rows', num: true }, { label: 'Created or ready', num: true }, { label: 'Failed', num: true }, { label: '' }],
+      columns: [{ label: t('ui_upload_col_started') }, { label: t('ui_upload_file') }, { label: t('ui_upload_col_status') },
+        { label: t('ui_upload_col_rows'), num: true }, { label: t('ui_upload_col_created'), num: true }, { label: t('ui_upload_col_failed'), num: true }, { label: '' }],
       rows: ups.map((u) => h('tr', { 'data-upload': u.id, 'data-dry-run': u.dryRun ? 'true' : null },
         h('td', null, fmtDate(u.createdAt)),
         h('td', null, u.fileName || '—'),
@@ -493,7 +495,7 @@ async function loadHistory(section, orgs) {
         h('td', { class: 'num', 'data-count': 'succeeded' }, u.dryRun ? `${fmtNum(u.succeeded)} ready` : `${fmtNum(u.succeeded)} created`),
         h('td', { class: 'num' }, fmtNum(u.failed)),
         h('td', null, h('a', { href: `#/upload/${u.id}`, 'aria-label': `View ${u.dryRun ? 'check' : 'upload'} of ${u.fileName || 'file'} started ${fmtDate(u.createdAt)}` }, 'View')))),
-      empty: 'No uploads yet.',
+      empty: t('ui_upload_no_uploads'),
     }));
   } catch (err) {
     if (mine === historyLoads) section.lastChild.replaceWith(notice('error', err.message));

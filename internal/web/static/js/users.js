@@ -3,6 +3,7 @@
 // go in a POST body, so an email or phone typed here never ends up in a URL,
 // the browser history or a server log.
 import * as api from './api.js';
+import { t } from './i18n.js';
 import { h, clear, field, showFieldErrors, clearFieldErrors, notice, badge, fmtDate, table, announce } from './ui.js';
 import { editForm, rolesForm, transferForm, historyTable } from './useredit.js';
 import { eraseSection } from './erase.js';
@@ -59,9 +60,9 @@ function search(main, session, app) {
   typeSel.addEventListener('change', sync);
   sync();
 
-  clear(main, h('h1', null, 'Users'),
+  clear(main, h('h1', null, t('ui_users_title')),
     h('section', { class: 'card' }, h('p', { class: 'muted' },
-      'Find a user of your organisation by one of their details. Contact details are shown masked.'), form));
+      t('ui_users_intro')), form));
 
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -166,7 +167,7 @@ async function profile(main, session, id, app, query, flash) {
     main.append(...[editForm({ u, etag, reload }), rolesForm({ u, etag, orgNames, reload }),
       transferForm({ u, etag, orgs, orgNames, reload })].filter(Boolean));
   }
-  main.append(h('h2', null, 'History'), await historyTable(u));
+  main.append(h('h2', null, t('ui_users_history')), await historyTable(u));
   const erase = eraseSection(u, () => app.go(`#/users/${u.id}`));
   if (erase) main.append(erase);
 
