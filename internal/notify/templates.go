@@ -18,6 +18,11 @@ const (
 	// sign up with it, instead of a code: sign-up must not reveal who is
 	// registered, and the owner learns of the attempt.
 	SignUpExisting Template = "signup_existing"
+	// ResetCode carries the code that sets a forgotten password.
+	ResetCode Template = "reset_code"
+	// AdminResetCode carries a reset code an administrator asked for on
+	// the user's behalf; the administrator never sees it.
+	AdminResetCode Template = "admin_reset_code"
 )
 
 // Data is what templates may use. Keep it small: every field is a
@@ -42,6 +47,22 @@ var templates = map[Template]texts{
 		email: "Someone tried to create a Roster account with this address, which already has one.\n\n" +
 			"If it was you, sign in instead, or reset your password. If not, you can ignore this message.\n",
 		sms: "Someone tried to sign up for Roster with this number, which already has an account. If it was you, sign in instead.",
+	},
+	ResetCode: {
+		subject: "Your Roster password reset code",
+		email: "Your password reset code is {{.Code}}.\n\n" +
+			"Enter it on the \"Forgot password?\" page, with the new password you choose, within {{.Minutes}} minutes. " +
+			"Every device signed in to your account will be signed out. " +
+			"If you did not ask to reset your password, ignore this message: your password stays as it is.\n",
+		sms: "{{.Code}} is your Roster password reset code. It expires in {{.Minutes}} minutes. If you did not ask for it, ignore this message.",
+	},
+	AdminResetCode: {
+		subject: "Choose a new Roster password",
+		email: "An administrator of your organisation asked Roster to let you choose a new password.\n\n" +
+			"Your code is {{.Code}}. On the sign-in page choose \"Forgot password?\", enter this address, the code " +
+			"and the new password you choose, within {{.Minutes}} minutes. " +
+			"The administrator does not see the code or your new password.\n",
+		sms: "{{.Code}} is your Roster code to choose a new password, asked for by your administrator. Use it on the Forgot password page within {{.Minutes}} minutes.",
 	},
 }
 

@@ -30,6 +30,9 @@ type Purpose string
 // The purposes.
 const (
 	PurposeSignUp Purpose = "signup"
+	// PurposeReset proves an address to set a forgotten password (the
+	// user asked, or an administrator asked for them).
+	PurposeReset Purpose = "reset"
 )
 
 // Channel is how a code travels.
