@@ -32,6 +32,7 @@ export async function render(main, _session, { app, query }) {
   const sso = h('div', { id: 'sso' });
   clear(main, h('section', { class: 'card narrow' },
     h('h1', { id: 'signin-title' }, 'Sign in to Roster'), form, sso,
+    h('p', { class: 'hint' }, h('a', { href: '#/forgot', id: 'forgot-link' }, 'Forgot password?')),
     h('p', { class: 'hint' }, 'New here? ', h('a', { href: '#/signup', id: 'signup-link' }, 'Create an account'))));
 
   const ssoError = query && query.get('error');
