@@ -14,6 +14,7 @@ import (
 	"github.com/roster-dev/roster/internal/signup"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/storetest"
+	"github.com/roster-dev/roster/internal/upload"
 )
 
 const resetPassword = "Res3t-Passw0rd"
@@ -283,6 +284,54 @@ func TestPasswordChosenByAdminMustChange(t *testing.T) {
 		e.do(http.MethodPost, "/api/v1/auth/login", "", map[string]string{"login": "adminA", "password": testPassword}, &adminLogin).expect(t, http.StatusOK)
 		if adminLogin.Principal.PasswordMustChange {
 			t.Fatal("an operator-created admin must change their password")
+		}
+	})
+}
+
+// A file without a password column is refused unless the server sends
+// activation messages; then each user gets a code at the contact the row
+// marks verified, or the row's result says none could be sent.
+func TestUploadWithoutPasswordsSendsActivation(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		verified := "act-" + roster.NewID() + "@example.org"
+		unverified := "unv-" + roster.NewID() + "@example.org"
+		csv := "firstName,userName,email,emailVerified\r\n" +
+			"Asha,ashaact,\"" + verified + "\",TRUE\r\n" +
+			"Ravi,raviact,\"" + unverified + "\",\r\n"
+
+		var uploads *upload.Service
+		e := newEnv(t, db, withJobs, withSignUp(true), func(s *envSetup) { uploads = s.cfg.Uploads })
+		admin := e.login("adminA")
+		res := e.postUpload(admin, map[string]string{"orgId": e.schoolA.ID}, "users.csv", csv, nil).
+			expect(t, http.StatusUnprocessableEntity)
+		if !res.contains("password") {
+			t.Fatalf("without activation: %s", res.body)
+		}
+		uploads.Activation = e.signUp.svc // --upload-activation
+
+		up := e.waitUpload(admin, e.postUpload(admin, map[string]string{"orgId": e.schoolA.ID}, "users.csv", csv, nil))
+		if up.Succeeded != 2 || up.Failed != 0 {
+			t.Fatalf("counts = %+v", up)
+		}
+		var rows struct{ Rows []roster.UploadRow }
+		e.do(http.MethodGet, "/api/v1/uploads/"+up.ID+"/rows", admin, nil, &rows).expect(t, http.StatusOK)
+		if len(rows.Rows) != 2 || len(rows.Rows[0].Errors) != 0 || len(rows.Rows[1].Errors) != 1 ||
+			rows.Rows[1].Errors[0].Message != upload.MsgNoActivation {
+			t.Fatalf("rows = %+v", rows.Rows)
+		}
+		mail := e.signUp.mail.WaitMessages(t, verified, 1)[0]
+		if !strings.Contains(mail.Text, "created a Roster account for you") {
+			t.Fatalf("activation message: %q", mail.Text)
+		}
+		code := e.signUp.mail.Code(t, verified)
+		e.do(http.MethodPost, "/api/v1/auth/reset/confirm", "", resetBody(verified, code, resetPassword), nil).expect(t, http.StatusOK)
+		var login struct{ Principal roster.Principal }
+		e.do(http.MethodPost, "/api/v1/auth/login", "", map[string]string{"login": "ashaact", "password": resetPassword}, &login).expect(t, http.StatusOK)
+		if login.Principal.PasswordMustChange {
+			t.Fatal("a password the user chose must change")
+		}
+		if n := len(e.signUp.mail.Messages(t, unverified)); n != 0 {
+			t.Fatalf("the unverified address got %d messages", n)
 		}
 	})
 }

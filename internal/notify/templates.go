@@ -23,6 +23,9 @@ const (
 	// AdminResetCode carries a reset code an administrator asked for on
 	// the user's behalf; the administrator never sees it.
 	AdminResetCode Template = "admin_reset_code"
+	// ActivationCode carries the code with which a user created by an
+	// upload without a password sets their first one.
+	ActivationCode Template = "activation_code"
 )
 
 // Data is what templates may use. Keep it small: every field is a
@@ -55,6 +58,14 @@ var templates = map[Template]texts{
 			"Every device signed in to your account will be signed out. " +
 			"If you did not ask to reset your password, ignore this message: your password stays as it is.\n",
 		sms: "{{.Code}} is your Roster password reset code. It expires in {{.Minutes}} minutes. If you did not ask for it, ignore this message.",
+	},
+	ActivationCode: {
+		subject: "Your Roster account is ready: choose your password",
+		email: "Your organisation created a Roster account for you.\n\n" +
+			"To choose your password, open the Roster sign-in page, choose \"Forgot password?\", enter this address, " +
+			"then the code {{.Code}} and the password you choose, within {{.Minutes}} minutes. " +
+			"If the code has expired, ask for a new one on the same page.\n",
+		sms: "Your organisation created a Roster account for you. Code {{.Code}}: use it on the Forgot password page to choose your password within {{.Minutes}} minutes.",
 	},
 	AdminResetCode: {
 		subject: "Choose a new Roster password",

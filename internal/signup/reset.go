@@ -65,7 +65,13 @@ func (s *Service) ConfirmReset(ctx context.Context, c registry.SignUpContact, co
 	if msg := registry.CheckPassword(next); msg != "" {
 		return roster.Invalid(roster.FieldError{Field: registry.FieldNewPassword, Message: msg})
 	}
-	if err := s.codes.Verify(ctx, otp.PurposeReset, dest, strings.TrimSpace(code)); err != nil {
+	err = s.codes.Verify(ctx, otp.PurposeReset, dest, strings.TrimSpace(code))
+	if otp.IsNoCode(err) {
+		// An uploaded user's first password is set with the activation
+		// code, through the same page.
+		err = s.codes.Verify(ctx, otp.PurposeActivate, dest, strings.TrimSpace(code))
+	}
+	if err != nil {
 		return err
 	}
 	return s.reg.ResetPassword(ctx, lookupType(dest), dest.Address, next)
@@ -96,4 +102,22 @@ func (s *Service) AdminReset(ctx context.Context, p *roster.Principal, id, clien
 		return nil, err
 	}
 	return &Result{Message: MsgAdminResetSent}, nil
+}
+
+// SendActivation sends a user an upload created without a password the
+// code to set their first one, at the contact the upload marked verified.
+func (s *Service) SendActivation(ctx context.Context, c registry.SignUpContact) error {
+	dest, err := destination(c)
+	if err != nil {
+		return err
+	}
+	if !s.send.Can(channel(dest)) {
+		return unavailable(dest)
+	}
+	code, err := s.codes.Issue(ctx, otp.PurposeActivate, dest, "")
+	if err != nil {
+		return err
+	}
+	return s.send.Send(ctx, notify.Message{Channel: channel(dest), To: dest.Address, Template: notify.ActivationCode,
+		Data: notify.Data{Code: code, Minutes: s.minutes()}})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/pii"
+	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/store"
 )
 
@@ -45,14 +46,14 @@ func (s *Service) Process(ctx context.Context, uploadID string) error {
 	}
 	// Limits were enforced on submit; a later change of configuration must
 	// not turn an accepted upload into a failed one.
-	f, err := Parse(up.FileName, []byte(data), Limits{MaxRows: math.MaxInt, MaxBytes: math.MaxInt64, mode: up.Mode})
+	f, err := Parse(up.FileName, []byte(data), Limits{MaxRows: math.MaxInt, MaxBytes: math.MaxInt64, mode: up.Mode, activation: s.Activation != nil})
 	if err != nil {
 		return fail(roster.ErrorMessage(err))
 	}
 	if err := store.StartUpload(ctx, s.db, up.ID, roster.Now()); err != nil {
 		return err
 	}
-	recs := validateRows(f.Rows, s.Now(), up.Mode)
+	recs := validateRows(f.Rows, s.Now(), up.Mode, s.Activation != nil)
 	done, err := store.UploadRowsDone(ctx, s.db, up.ID, 0, math.MaxInt32)
 	if err != nil {
 		return err
@@ -129,7 +130,9 @@ func (s *Service) processChunk(ctx context.Context, up *roster.Upload, columns [
 	if err != nil {
 		return err
 	}
-	return store.InTx(ctx, s.db, func(tx store.Tx) error {
+	var activate []registry.SignUpContact
+	err = store.InTx(ctx, s.db, func(tx store.Tx) error {
+		activate = activate[:0]
 		now := roster.Now()
 		// The lock makes a second worker on the same upload wait here and
 		// then see this chunk's rows as done.
@@ -194,6 +197,13 @@ func (s *Service) processChunk(ctx context.Context, up *roster.Upload, columns [
 				case errs != nil:
 				case err == nil:
 					r.Status, r.UserID = roster.UploadRowCreated, u.ID
+					if nu.Activate {
+						if c, ok := activationContact(nu); ok {
+							activate = append(activate, c)
+						} else {
+							r.Errors = []roster.FieldError{{Field: FieldActivation, Message: MsgNoActivation}}
+						}
+					}
 				case errors.As(err, &re) && (re.Code == roster.ECONFLICT || re.Code == roster.EINVALID || re.Code == roster.EFORBIDDEN):
 					if re.Code == roster.ECONFLICT {
 						// Audited like any other answer that a value is taken.
@@ -222,6 +232,10 @@ func (s *Service) processChunk(ctx context.Context, up *roster.Upload, columns [
 		}
 		return store.AddUploadProgress(ctx, tx, up.ID, created, failed, now)
 	})
+	if err == nil && len(activate) > 0 {
+		s.sendActivations(ctx, up, activate)
+	}
+	return err
 }
 
 // uploader is the principal the rows are created for, as they stand now:
