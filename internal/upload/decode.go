@@ -50,11 +50,11 @@ const (
 type Limits struct {
 	MaxRows int // data rows, not counting the header or blank rows
 	// mode is the upload's mode, whose columns the header must have.
-	mode     string
+	mode string
 	// activation: a create file may leave out the password column
 	// (Service.Activation).
 	activation bool
-	MaxBytes int64 // size of the uploaded file as sent
+	MaxBytes   int64 // size of the uploaded file as sent
 
 	MaxHeaderBytes int // the header row, in bytes of UTF-8
 	MaxColumns     int // header cells, not counting empty ones at the end
