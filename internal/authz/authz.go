@@ -125,6 +125,9 @@ type Resource struct {
 // terms themselves) stays allowed.
 func Decide(p *roster.Principal, a Action, r Resource) error {
 	if a == SignUp {
+		if p != nil && p.PasswordMustChange {
+			return Forbidden(MsgChooseOwnPassword)
+		}
 		return signUp(p, r)
 	}
 	if p == nil {
