@@ -22,6 +22,11 @@ type Principal struct {
 	// accepted. Sign-in and /me show it; the policy refuses what the
 	// terms cover until they are accepted.
 	PendingTnc []string `json:"pendingTnc,omitempty"`
+	// PasswordMustChange is set while the caller's password is one an
+	// administrator or an upload chose: the policy then allows nothing but
+	// reading their own profile, and POST /me/password (which needs no
+	// permission) clears it.
+	PasswordMustChange bool `json:"passwordMustChange,omitempty"`
 }
 
 // Grant is a set of roles within one organisation.

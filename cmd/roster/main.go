@@ -285,6 +285,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&g.cfg.SMSGatewayURL, "sms-gateway-url", env("ROSTER_SMS_GATEWAY_URL", ""), "HTTP SMS gateway URL; {number}, {number10} and {text} are replaced, e.g. https://sms.example/send?to={number10}&msg={text} (ROSTER_SMS_GATEWAY_URL)")
 	f.StringVar(&g.cfg.SMSGatewayBody, "sms-gateway-body", env("ROSTER_SMS_GATEWAY_BODY", ""), "POST this body to the gateway instead of a GET, same placeholders, e.g. to={number}&text={text} (ROSTER_SMS_GATEWAY_BODY)")
 	f.StringVar(&g.cfg.SMSGatewayContentType, "sms-gateway-content-type", env("ROSTER_SMS_GATEWAY_CONTENT_TYPE", ""), "content type of the gateway body; values are escaped for it; default application/x-www-form-urlencoded (ROSTER_SMS_GATEWAY_CONTENT_TYPE)")
+	boolVar(f, &g.cfg.UploadActivation, "upload-activation", envBool("ROSTER_UPLOAD_ACTIVATION", false), "accept create uploads without a password column: each user gets an activation code at the contact the row marks verified (ROSTER_UPLOAD_ACTIVATION)")
 	boolVar(f, &g.cfg.DevMail, "dev-mail", envBool("ROSTER_DEV_MAIL", false), "development only: print codes of unconfigured channels (no SMTP, no SMS gateway) to this terminal (ROSTER_DEV_MAIL)")
 	f.StringVar(&g.cfg.TncVersion, "tnc-version", env("ROSTER_TNC_VERSION", "v1"), "current platform terms version accepted at sign-up (ROSTER_TNC_VERSION)")
 	boolVar(f, &g.cfg.SecureCookie, "secure-cookie", envBool("ROSTER_SECURE_COOKIE", false), "mark the session cookie Secure; set behind HTTPS (ROSTER_SECURE_COOKIE)")

@@ -108,6 +108,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	reg.Notices, reg.Log = notifier, log.With("component", "registry")
 	signUp := signup.New(reg, otp.New(db, keys), notifier)
 	signUp.TncVersion = cfg.TncVersion
+	if cfg.UploadActivation {
+		uploads.Activation = signUp
+	}
 	a := &App{Config: cfg, Log: log, DB: db, Keys: keys, Registry: reg,
 		Courses: course.New(db), Reports: reports, Uploads: uploads, SignUp: signUp}
 	return a, nil

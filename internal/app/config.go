@@ -128,6 +128,9 @@ type Config struct {
 	SMSGatewayBody        string // ROSTER_SMS_GATEWAY_BODY
 	SMSGatewayContentType string // ROSTER_SMS_GATEWAY_CONTENT_TYPE
 	SMSGatewayAuth        string // ROSTER_SMS_GATEWAY_AUTH (environment only)
+	// UploadActivation lets create uploads leave passwords out: each user
+	// created without one gets an activation code (--upload-activation).
+	UploadActivation bool
 	// DevMail prints messages of unconfigured channels to DevMailOutput
 	// (default stderr), never the log. Development only.
 	DevMail       bool

@@ -125,6 +125,9 @@ type Resource struct {
 // terms themselves) stays allowed.
 func Decide(p *roster.Principal, a Action, r Resource) error {
 	if a == SignUp {
+		if p != nil && p.PasswordMustChange {
+			return Forbidden(MsgChooseOwnPassword)
+		}
 		return signUp(p, r)
 	}
 	if p == nil {
@@ -138,10 +141,27 @@ func Decide(p *roster.Principal, a Action, r Resource) error {
 		}
 		return nil
 	}
+	if p.PasswordMustChange {
+		return passwordGate(p, a, r)
+	}
 	if err := decide(p, a, r); err != nil || len(p.PendingTnc) == 0 {
 		return err
 	}
 	return termsGate(p, a, r)
+}
+
+// MsgChooseOwnPassword refuses every act of a caller whose password was
+// chosen by someone else.
+const MsgChooseOwnPassword = "choose your own password first: POST /api/v1/me/password with the one you were given"
+
+// passwordGate is the restricted session of a user who must choose their
+// own password: they may read their own profile (the console shows who is
+// signed in) and nothing else; changing the password needs no permission.
+func passwordGate(p *roster.Principal, a Action, r Resource) error {
+	if (a == ReadUser || a == ReadUserPII) && r.User != nil && r.User.ID == p.UserID {
+		return nil
+	}
+	return Forbidden(MsgChooseOwnPassword)
 }
 
 // termsGate refuses an allowed action the caller's pending terms cover.

@@ -193,6 +193,37 @@ func (w *matrixWorld) newUser(orgID string, roles ...string) matrixTarget {
 	return matrixTarget{id: u.ID, email: email}
 }
 
+// verifiedPhone gives user id a fresh phone number marked verified, so a
+// reset code can reach them.
+func (w *matrixWorld) verifiedPhone(id string) string {
+	w.t.Helper()
+	ctx, phone := context.Background(), uniquePhone()
+	if _, err := w.e.reg.UpdateUser(ctx, roster.SystemPrincipal, id, registry.UserPatch{Phone: &phone}); err != nil {
+		w.t.Fatal(err)
+	}
+	rec, err := store.GetUser(ctx, w.e.db, id)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	rec.PhoneVerified = true
+	if err := store.UpdateUser(ctx, w.e.db, rec); err != nil {
+		w.t.Fatal(err)
+	}
+	return phone
+}
+
+// resetCode asks for a reset of a fresh user's verified phone and returns
+// the phone and the code the gateway got.
+func (w *matrixWorld) resetCode() (phone, code string) {
+	w.t.Helper()
+	u := w.newUser(w.e.schoolA.ID)
+	phone = w.verifiedPhone(u.id)
+	if _, err := w.e.signUp.svc.RequestReset(context.Background(), registry.SignUpContact{Phone: phone}, ""); err != nil {
+		w.t.Fatal(err)
+	}
+	return phone, w.e.signUp.gw.Code(w.t, phone)
+}
+
 func (w *matrixWorld) token(userID string) string {
 	w.t.Helper()
 	rec, err := store.GetUser(context.Background(), w.e.db, userID)
@@ -309,6 +340,17 @@ var matrixRequests = map[string]func(w *matrixWorld, t *matrixTarget) matrixRequ
 	},
 	"signUpChild": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
 		return send(http.MethodPost, "/signup/child", w.e.signUp.childForm())
+	},
+	"passwordReset": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
+		return send(http.MethodPost, "/auth/reset", contactOf(uniquePhone()))
+	},
+	"passwordResetConfirm": func(w *matrixWorld, _ *matrixTarget) matrixRequest {
+		phone, code := w.resetCode()
+		return send(http.MethodPost, "/auth/reset/confirm", map[string]string{"phone": phone, "code": code, "newPassword": testPassword})
+	},
+	"userPasswordReset": func(w *matrixWorld, t *matrixTarget) matrixRequest {
+		w.verifiedPhone(t.id)
+		return send(http.MethodPost, "/users/"+t.id+"/password-reset", nil)
 	},
 	"changeOwnPassword": func(*matrixWorld, *matrixTarget) matrixRequest {
 		return send(http.MethodPost, "/me/password", map[string]string{"currentPassword": testPassword, "newPassword": testPassword})

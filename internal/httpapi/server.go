@@ -174,6 +174,7 @@ func New(cfg Config) *Server {
 	s.declarationRoutes()
 	if cfg.SignUp != nil {
 		s.signUpRoutes()
+		s.resetRoutes()
 	}
 
 	csrf := http.NewCrossOriginProtection()

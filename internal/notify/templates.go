@@ -26,6 +26,14 @@ const (
 	// only to the teacher's own verified address.
 	DeclarationApproved Template = "declaration_approved"
 	DeclarationRejected Template = "declaration_rejected"
+	// ResetCode carries the code that sets a forgotten password.
+	ResetCode Template = "reset_code"
+	// AdminResetCode carries a reset code an administrator asked for on
+	// the user's behalf; the administrator never sees it.
+	AdminResetCode Template = "admin_reset_code"
+	// ActivationCode carries the code with which a user created by an
+	// upload without a password sets their first one.
+	ActivationCode Template = "activation_code"
 )
 
 // Data is what templates may use. Keep it small: every field is a
@@ -43,9 +51,14 @@ type Data struct {
 // mail_<template>_<part>, in every language.
 var parts = []string{"subject", "email", "sms"}
 
+// templates lists every Template; each must have all parts in every
+// language (checked when the package loads).
+var templates = []Template{SignUpCode, SignUpExisting, DeclarationApproved, DeclarationRejected,
+	ResetCode, AdminResetCode, ActivationCode}
+
 var parsed = func() map[string]*template.Template {
 	out := map[string]*template.Template{}
-	for _, name := range []Template{SignUpCode, SignUpExisting} {
+	for _, name := range templates {
 		for _, part := range parts {
 			for _, lang := range i18n.Languages {
 				id := "mail_" + string(name) + "_" + part

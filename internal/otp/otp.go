@@ -30,6 +30,12 @@ type Purpose string
 // The purposes.
 const (
 	PurposeSignUp Purpose = "signup"
+	// PurposeReset proves an address to set a forgotten password (the
+	// user asked, or an administrator asked for them).
+	PurposeReset Purpose = "reset"
+	// PurposeActivate proves the address of a user created without a
+	// password (an upload), who sets their first one with it.
+	PurposeActivate Purpose = "activate"
 )
 
 // Channel is how a code travels.
@@ -180,6 +186,13 @@ func tooMany(msg string, wait time.Duration) error {
 
 func invalid(msg string) error {
 	return roster.Invalid(roster.FieldError{Field: Field, Message: msg})
+}
+
+// IsNoCode reports whether err is Verify's answer that no code of the
+// purpose was ever sent to the destination.
+func IsNoCode(err error) bool {
+	var e *roster.Error
+	return errors.As(err, &e) && len(e.Fields) == 1 && e.Fields[0].Message == MsgNone
 }
 
 // Verify checks code against the newest code of purpose sent to d and, if

@@ -77,6 +77,8 @@ func (s *Service) UpdateUserTx(ctx context.Context, tx store.Tx, p *roster.Princ
 		if rec.PasswordHash, err = s.hashPassword(ctx, password.Interactive, *patch.Password); err != nil {
 			return res, err
 		}
+		// The administrator knows it: the user chooses their own next.
+		rec.PasswordMustChange = !p.System
 	}
 	keys, err := s.writeKey(ctx, tx, rec.ID)
 	if err != nil {

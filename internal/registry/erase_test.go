@@ -138,7 +138,7 @@ func TestErasureRules(t *testing.T) {
 			t.Fatalf("other tenant's admin: %v", err)
 		}
 		peer := f.mustCreate(t, f.adminA, f.schoolA.ID, "peer@example.org", "")
-		if err := f.reg.EraseUser(f.ctx, f.principal(t, peer.ID), u.ID, "secret-pass-1"); roster.ErrorCode(err) != roster.EFORBIDDEN {
+		if err := f.reg.EraseUser(f.ctx, f.settled(t, peer.ID), u.ID, "secret-pass-1"); roster.ErrorCode(err) != roster.EFORBIDDEN {
 			t.Fatalf("another learner: %v", err)
 		}
 		// The password confirms: none, or a wrong one, erases nothing.
@@ -152,7 +152,7 @@ func TestErasureRules(t *testing.T) {
 			t.Fatalf("a refused erasure changed the user: %v", err)
 		}
 		// The user erases themself with their own password.
-		self := f.principal(t, u.ID)
+		self := f.settled(t, u.ID)
 		if err := f.reg.EraseUser(f.ctx, self, u.ID, "secret-pass-1"); err != nil {
 			t.Fatal(err)
 		}

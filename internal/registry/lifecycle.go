@@ -215,6 +215,7 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, p *roster.Principal, cu
 		}
 		now := roster.Now()
 		rec.PasswordHash, rec.UpdatedBy, rec.UpdatedDate = hash, p.UserID, &now
+		rec.PasswordMustChange = false
 		if err := store.UpdateUser(ctx, tx, rec); err != nil {
 			return err
 		}

@@ -108,6 +108,10 @@ type NewUser struct {
 	// the account inactive until its contact is verified.
 	SelfSignUp  bool
 	YearOfBirth string // self sign-up: YYYY, becomes DOB
+	// Activate: a system upload's row without a password, accepted because
+	// the server sends activation messages (--upload-activation): the user
+	// sets a password with the code sent to their verified contact.
+	Activate bool
 }
 
 // UserView is a user as a given caller may see it: PII fields are filled

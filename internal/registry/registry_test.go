@@ -55,6 +55,46 @@ func (f *fixture) principal(t *testing.T, id string) *roster.Principal {
 	return p
 }
 
+// settled is id's principal once they have chosen their own password:
+// users an admin created start restricted to that (TestMustChangePassword).
+func (f *fixture) settled(t *testing.T, id string) *roster.Principal {
+	t.Helper()
+	p := f.principal(t, id)
+	if !p.PasswordMustChange {
+		t.Fatal("settled is for users whose password an admin chose")
+	}
+	p.PasswordMustChange = false
+	return p
+}
+
+// A password an admin chose restricts its user until they choose their
+// own; the operator's (system) accounts and self-chosen passwords do not.
+func TestMustChangePassword(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db store.Engine) {
+		f := newFixture(t, db)
+		u := f.mustCreate(t, f.adminA, f.schoolA.ID, "chosen@example.org", "")
+		p := f.principal(t, u.ID)
+		if !p.PasswordMustChange {
+			t.Fatal("a user an admin created need not choose a password")
+		}
+		if _, err := f.reg.GetUser(f.ctx, p, u.ID); err != nil {
+			t.Fatalf("reading one's own profile: %v", err)
+		}
+		if _, err := f.reg.GetOrg(f.ctx, p, f.schoolA.ID); roster.ErrorCode(err) != roster.EFORBIDDEN {
+			t.Fatalf("restricted session read an organisation: %v", err)
+		}
+		if err := f.reg.ChangeOwnPassword(f.ctx, p, "secret-pass-1", "my-own-pass-1"); err != nil {
+			t.Fatal(err)
+		}
+		if f.principal(t, u.ID).PasswordMustChange {
+			t.Fatal("choosing one's own password did not lift the restriction")
+		}
+		if f.principal(t, f.adminA.UserID).PasswordMustChange {
+			t.Fatal("an operator-created admin is restricted")
+		}
+	})
+}
+
 // location adds a location under the parent with id parentID.
 func (f *fixture) location(t *testing.T, typ, code, parentID string) *roster.Location {
 	t.Helper()
@@ -503,7 +543,7 @@ func TestGeneratedUsernameRetriesOnCollision(t *testing.T) {
 func TestSchoolAdminCannotTakeOverTenant(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		f := newFixture(t, db)
-		schoolAdmin := f.principal(t, f.mustCreate(t, f.adminA, f.schoolA.ID, "head@ghs.tn.gov.in", "", roster.RoleOrgAdmin).ID)
+		schoolAdmin := f.settled(t, f.mustCreate(t, f.adminA, f.schoolA.ID, "head@ghs.tn.gov.in", "", roster.RoleOrgAdmin).ID)
 		teacher := f.mustCreate(t, f.adminA, f.schoolA.ID, "teacher@ghs.tn.gov.in", "")
 
 		if _, err := f.reg.AddMembership(f.ctx, schoolAdmin, schoolAdmin.UserID, f.stateA.ID, []string{roster.RoleOrgAdmin}, 0); code(err) != roster.EFORBIDDEN {
@@ -565,7 +605,7 @@ func TestUpdateValidatesDOB(t *testing.T) {
 func TestSchoolAdminScopedToSchool(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db store.Engine) {
 		f := newFixture(t, db)
-		schoolAdmin := f.principal(t, f.mustCreate(t, f.adminA, f.schoolA.ID, "head2@ghs.tn.gov.in", "", roster.RoleOrgAdmin).ID)
+		schoolAdmin := f.settled(t, f.mustCreate(t, f.adminA, f.schoolA.ID, "head2@ghs.tn.gov.in", "", roster.RoleOrgAdmin).ID)
 		other, err := f.reg.CreateOrg(f.ctx, f.adminA, roster.Organisation{Name: "GHS Madurai", RootOrgID: f.stateA.ID, ExternalID: "SCH-2"})
 		if err != nil {
 			t.Fatal(err)

@@ -196,7 +196,7 @@ var Rules = []Rule{
 	{FieldCountryCode, "API only (seed 001 `countrycode`): the calling code of phone when it has no +, `+1`, `1` or `+001`; stored from the number itself", []string{MsgCountryCode}},
 	{FieldEmail, "standard address, lower-cased; email or phone is required", []string{pii.ErrEmail.Error(), MsgEmailOrPhone}},
 	{FieldUserName, "3–64 of `A-Z a-z 0-9 . _ - @`; required in a system upload, generated from the name elsewhere when empty", []string{MsgRequired, MsgUsernameLength, MsgUsernameChars}},
-	{FieldPassword, "8–128 bytes, hashed with argon2id, never stored or shown; required in a system upload", []string{MsgRequired, MsgPasswordLength}},
+	{FieldPassword, "8–128 bytes, hashed with argon2id, never stored or shown; required in a system upload unless the server sends activation messages (`--upload-activation`), when a row without one gets a code to set it at its verified email or phone", []string{MsgRequired, MsgPasswordLength}},
 	{FieldProvider, "system upload only: letters, digits, `. _ -`; given together with phoneVerified", []string{MsgProviderChars, MsgPairedWith(FieldPhoneVerified)}},
 	{FieldPhoneVerified, "TRUE or FALSE; TRUE only with a phone, and never FALSE with one (seed 002: \"TRUE, if phone number is provided\"); in a system upload given together with provider", []string{MsgTrueOnlyWith(FieldPhone), MsgPhoneVerified, MsgPairedWith(FieldProvider)}},
 	{FieldEmailVerified, "TRUE or FALSE; TRUE only with an email", []string{MsgTrueOnlyWith(FieldEmail)}},
@@ -369,7 +369,7 @@ func CheckUser(in *NewUser, today time.Time) []roster.FieldError {
 	// The password is not trimmed here: the API takes it as typed.
 	switch pw := in.Password; {
 	case pw == "":
-		if upload && u.PasswordHash == "" {
+		if upload && u.PasswordHash == "" && !in.Activate {
 			e.add(FieldPassword, MsgRequired)
 		}
 	case utf8.RuneCountInString(pw) > MaxLength[FieldPassword]:

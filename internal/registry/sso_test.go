@@ -133,10 +133,10 @@ func TestLinkAndUnlinkSSOIdentity(t *testing.T) {
 		if err := f.reg.LinkIdentity(f.ctx, f.adminB, u.ID, x); code(err) != roster.ENOTFOUND {
 			t.Fatalf("other tenant's admin: %v, want ENOTFOUND", err)
 		}
-		if err := f.reg.LinkIdentity(f.ctx, f.principal(t, schoolAdmin.ID), u.ID, x); code(err) != roster.EFORBIDDEN {
+		if err := f.reg.LinkIdentity(f.ctx, f.settled(t, schoolAdmin.ID), u.ID, x); code(err) != roster.EFORBIDDEN {
 			t.Fatalf("school admin: %v, want EFORBIDDEN", err)
 		}
-		if err := f.reg.LinkIdentity(f.ctx, f.principal(t, u.ID), u.ID, x); code(err) != roster.EFORBIDDEN {
+		if err := f.reg.LinkIdentity(f.ctx, f.settled(t, u.ID), u.ID, x); code(err) != roster.EFORBIDDEN {
 			t.Fatalf("the user without proof: %v, want EFORBIDDEN", err)
 		}
 		if err := f.reg.LinkIdentity(f.ctx, f.adminA, u.ID, x); err != nil {
@@ -149,24 +149,24 @@ func TestLinkAndUnlinkSSOIdentity(t *testing.T) {
 		if err != nil || got != u.ID {
 			t.Fatalf("lookup %q %v", got, err)
 		}
-		err = f.reg.LinkOwnIdentity(f.ctx, f.principal(t, other.ID), x)
+		err = f.reg.LinkOwnIdentity(f.ctx, f.settled(t, other.ID), x)
 		if code(err) != roster.ECONFLICT || !strings.Contains(err.Error(), registry.MsgLinkedElsewhere) {
 			t.Fatalf("subject linked elsewhere: %v", err)
 		}
 		if err := f.reg.UnlinkIdentity(f.ctx, f.adminB, u.ID, testIdP, "sso"); code(err) != roster.ENOTFOUND {
 			t.Fatalf("other tenant unlinks: %v", err)
 		}
-		if err := f.reg.UnlinkIdentity(f.ctx, f.principal(t, other.ID), u.ID, testIdP, "sso"); code(err) != roster.EFORBIDDEN {
+		if err := f.reg.UnlinkIdentity(f.ctx, f.settled(t, other.ID), u.ID, testIdP, "sso"); code(err) != roster.EFORBIDDEN {
 			t.Fatalf("another learner unlinks: %v", err)
 		}
-		if err := f.reg.UnlinkIdentity(f.ctx, f.principal(t, u.ID), u.ID, testIdP, "sso"); err != nil {
+		if err := f.reg.UnlinkIdentity(f.ctx, f.settled(t, u.ID), u.ID, testIdP, "sso"); err != nil {
 			t.Fatalf("the user unlinks: %v", err)
 		}
 		if err := f.reg.UnlinkIdentity(f.ctx, f.adminA, u.ID, testIdP, "sso"); code(err) != roster.ENOTFOUND {
 			t.Fatalf("unlink twice: %v", err)
 		}
 		// Released: the other user proves the subject and takes it.
-		if err := f.reg.LinkOwnIdentity(f.ctx, f.principal(t, other.ID), x); err != nil {
+		if err := f.reg.LinkOwnIdentity(f.ctx, f.settled(t, other.ID), x); err != nil {
 			t.Fatal(err)
 		}
 		if err := f.reg.UnlinkIdentity(f.ctx, f.adminA, other.ID, testIdP, "sso"); err != nil {

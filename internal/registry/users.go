@@ -447,6 +447,7 @@ func (s *Service) newRecord(actorID string, in NewUser, n normalised, root *rost
 		u.Status = roster.StatusInactive
 	}
 	u.CreatedBy, u.CreatedDate, u.UpdatedDate = actorID, now, nil
+	rec.PasswordMustChange = chosenForThem(actorID, in)
 	if n.email != "" {
 		rec.EmailEnc, u.MaskedEmail = keys.Seal(n.email, pii.UserField(u.ID, pii.FieldEmail)), pii.MaskEmail(n.email)
 	}
@@ -457,6 +458,15 @@ func (s *Service) newRecord(actorID string, in NewUser, n normalised, root *rost
 	rec.RecoveryPhoneEnc = keys.Seal(n.recoveryPhone, pii.UserField(u.ID, pii.FieldRecoveryPhone))
 	u.RecoveryEmail, u.RecoveryPhone, u.PrevUsedEmail, u.PrevUsedPhone = "", "", "", ""
 	return rec, keys
+}
+
+// chosenForThem reports whether a new user's password was chosen by
+// someone else, who therefore knows it: an administrator or an upload.
+// Self sign-up chose its own; operator commands (the first admin, demo
+// data) run as the system and are the operator's own accounts.
+func chosenForThem(actorID string, in NewUser) bool {
+	has := in.Password != "" || in.User.PasswordHash != ""
+	return has && !in.SelfSignUp && actorID != roster.SystemPrincipal.UserID
 }
 
 // externalIdentities are a new user's identity rows, ids sealed under the
@@ -725,7 +735,8 @@ func (s *Service) principal(ctx context.Context, rec *store.UserRecord) (*roster
 	if err != nil {
 		return nil, err
 	}
-	p := &roster.Principal{UserID: rec.ID, Username: rec.Username, RootOrgID: rec.RootOrgID, SessionGeneration: rec.SessionGeneration}
+	p := &roster.Principal{UserID: rec.ID, Username: rec.Username, RootOrgID: rec.RootOrgID,
+		SessionGeneration: rec.SessionGeneration, PasswordMustChange: rec.PasswordMustChange}
 	for _, m := range ms {
 		if m.IsDeleted || !m.IsApproved || m.IsRejected {
 			continue

@@ -1,6 +1,6 @@
 // Package signup is self sign-up: a visitor creates an account in the
 // custodian organisation and activates it with a one-time code sent to
-// their email or phone. The registry owns the account and the rule book,
+// their email or phone. Password reset (reset.go) uses the same codes. The registry owns the account and the rule book,
 // internal/otp the code, internal/notify the message; this package puts
 // them in order and makes every answer the same whether or not the
 // address was already registered.

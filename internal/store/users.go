@@ -24,6 +24,9 @@ type UserRecord struct {
 	// SessionGeneration is read with the row but written only by
 	// EndSessions, so a concurrent UpdateUser cannot undo an increment.
 	SessionGeneration int64
+	// PasswordMustChange marks a password chosen by someone else (an
+	// administrator, an upload): sign-in then allows only choosing one's own.
+	PasswordMustChange bool
 	// Version counts the writes of the row. UpdateUser writes only over
 	// the version it was read at and moves it on, so a change based on an
 	// older read fails with ErrStale.
@@ -38,7 +41,7 @@ const userColumns = `id, username, first_name, last_name, email_enc, masked_emai
 	prev_used_email_enc, prev_used_phone_enc, country_code, dob, gender, language, position,
 	profile_summary, location, channel, root_org_id, flags_value, framework, profile_location,
 	profile_user_types, all_tnc_accepted, tnc_accepted_on, tnc_accepted_version, managed_by,
-	status, is_deleted, deleted_date, password_hash, created_by, created_date, updated_by, updated_date`
+	status, is_deleted, deleted_date, password_hash, created_by, created_date, updated_by, updated_date, password_must_change`
 
 func (r *UserRecord) args() []any {
 	u := &r.User
@@ -47,7 +50,7 @@ func (r *UserRecord) args() []any {
 		r.PrevUsedEmailEnc, r.PrevUsedPhoneEnc, u.CountryCode, u.DOB, u.Gender, JSONText(u.Language, "[]"), u.Position,
 		u.ProfileSummary, u.Location, u.Channel, u.RootOrgID, u.FlagsValue, JSONText(u.Framework, "{}"), JSONText(u.ProfileLocation, "[]"),
 		JSONText(u.ProfileUserTypes, "[]"), JSONText(u.AllTncAccepted, "{}"), u.TncAcceptedOn, u.TncAcceptedVersion, NullString(u.ManagedBy),
-		u.Status, u.IsDeleted, u.DeletedDate, u.PasswordHash, NullString(u.CreatedBy), u.CreatedDate, NullString(u.UpdatedBy), u.UpdatedDate}
+		u.Status, u.IsDeleted, u.DeletedDate, u.PasswordHash, NullString(u.CreatedBy), u.CreatedDate, NullString(u.UpdatedBy), u.UpdatedDate, r.PasswordMustChange}
 }
 
 // userSelect is what reads fetch: the written columns, the session
@@ -65,7 +68,7 @@ func scanUser(row Row) (*UserRecord, error) {
 		&r.PrevUsedEmailEnc, &r.PrevUsedPhoneEnc, &u.CountryCode, &u.DOB, &u.Gender, &language, &u.Position,
 		&u.ProfileSummary, &u.Location, &u.Channel, &u.RootOrgID, &u.FlagsValue, &framework, &profileLocation,
 		&profileUserTypes, &allTnc, &u.TncAcceptedOn, &u.TncAcceptedVersion, &managedBy,
-		&u.Status, &u.IsDeleted, &u.DeletedDate, &u.PasswordHash, &createdBy, &u.CreatedDate, &updatedBy, &u.UpdatedDate, &r.SessionGeneration, &r.Version, &u.ErasedDate)
+		&u.Status, &u.IsDeleted, &u.DeletedDate, &u.PasswordHash, &createdBy, &u.CreatedDate, &updatedBy, &u.UpdatedDate, &r.PasswordMustChange, &r.SessionGeneration, &r.Version, &u.ErasedDate)
 	if err != nil {
 		return nil, err
 	}

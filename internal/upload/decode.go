@@ -50,8 +50,11 @@ const (
 type Limits struct {
 	MaxRows int // data rows, not counting the header or blank rows
 	// mode is the upload's mode, whose columns the header must have.
-	mode     string
-	MaxBytes int64 // size of the uploaded file as sent
+	mode string
+	// activation: a create file may leave out the password column
+	// (Service.Activation).
+	activation bool
+	MaxBytes   int64 // size of the uploaded file as sent
 
 	MaxHeaderBytes int // the header row, in bytes of UTF-8
 	MaxColumns     int // header cells, not counting empty ones at the end
@@ -402,7 +405,7 @@ func assemble(next func() (int, []string, error), lim Limits, strict bool) (*Fil
 	if err := checkHeaderSize(header, lim); err != nil {
 		return nil, err
 	}
-	f, err := mapHeader(header, lim.mode)
+	f, err := mapHeader(header, lim.mode, lim.activation)
 	if err != nil {
 		return nil, err
 	}
@@ -488,7 +491,7 @@ func checkHeaderSize(header []string, lim Limits) error {
 // mapHeader matches header cells to Columns. Every problem is reported at
 // once so the admin can fix the header in one go.
 // header has no empty cells at the end (see assemble).
-func mapHeader(header []string, mode string) (*File, error) {
+func mapHeader(header []string, mode string, activation bool) (*File, error) {
 	f := &File{width: len(header)}
 	var problems []roster.FieldError
 	misnamed := false
@@ -524,7 +527,7 @@ func mapHeader(header []string, mode string) (*File, error) {
 		f.Columns = append(f.Columns, col)
 		f.colIndex = append(f.colIndex, i)
 	}
-	problems = append(problems, missingColumns(seenAt, mode)...)
+	problems = append(problems, missingColumns(seenAt, mode, activation)...)
 	if len(problems) > 0 {
 		msg := "the header row is invalid"
 		if misnamed {
@@ -538,7 +541,7 @@ func mapHeader(header []string, mode string) (*File, error) {
 // missingColumns are the header's problems of mode's mandatory columns.
 // An update file needs only the columns that find its users: userName, or
 // the three externalId columns.
-func missingColumns(seenAt map[string]int, mode string) []roster.FieldError {
+func missingColumns(seenAt map[string]int, mode string, activation bool) []roster.FieldError {
 	var problems []roster.FieldError
 	has := func(col string) bool { _, ok := seenAt[col]; return ok }
 	if mode == roster.UploadModeUpdate {
@@ -548,7 +551,7 @@ func missingColumns(seenAt map[string]int, mode string) []roster.FieldError {
 		return problems
 	}
 	for _, col := range MandatoryColumns {
-		if !has(col) {
+		if !has(col) && !(col == ColPassword && activation) {
 			problems = append(problems, roster.FieldError{Field: col, Message: "mandatory column is missing"})
 		}
 	}

@@ -54,10 +54,13 @@ type OrgRef struct {
 
 // Service runs uploads.
 type Service struct {
-	reg   *registry.Service
-	db    store.Engine
-	keys  *pii.Keyring
-	queue *jobs.Queue
+	// Activation, when set, lets a create file leave passwords out: each
+	// user created without one is sent a code to set it (--upload-activation).
+	Activation Activator
+	reg        *registry.Service
+	db         store.Engine
+	keys       *pii.Keyring
+	queue      *jobs.Queue
 
 	// Limits apply to submitted files.
 	Limits Limits
@@ -181,7 +184,7 @@ func (s *Service) newUpload(ctx context.Context, p *roster.Principal, ref OrgRef
 		return nil, nil, err
 	}
 	lim := s.Limits
-	lim.mode = mode
+	lim.mode, lim.activation = mode, s.Activation != nil
 	f, err := Parse(fileName, data, lim)
 	if err != nil {
 		return nil, nil, err

@@ -385,7 +385,7 @@ var errRollback = errors.New("rolled back")
 // dryRunChanges is the dry run of an update or upsert file: every row
 // worked out in one transaction, its writes rolled back, and recorded.
 func (s *Service) dryRunChanges(ctx context.Context, p *roster.Principal, up *roster.Upload, f *File) (*DryRunResult, error) {
-	recs := validateRows(f.Rows, s.Now(), up.Mode)
+	recs := validateRows(f.Rows, s.Now(), up.Mode, s.Activation != nil)
 	var res *DryRunResult
 	err := store.InTx(ctx, s.db, func(tx store.Tx) error {
 		results, err := s.planRows(ctx, tx, p, up, recs)
@@ -424,7 +424,7 @@ func (s *Service) outcome(up *roster.Upload, rec *Record, rr rowResult, failedBe
 // when it changes or blocks more members than the threshold allows.
 // Nothing it works out is kept: processing does it again for real.
 func (s *Service) checkThreshold(ctx context.Context, p *roster.Principal, up *roster.Upload, f *File, confirm bool) error {
-	recs := validateRows(f.Rows, s.Now(), up.Mode)
+	recs := validateRows(f.Rows, s.Now(), up.Mode, s.Activation != nil)
 	err := store.InTx(ctx, s.db, func(tx store.Tx) error {
 		results, err := s.planRows(ctx, tx, p, up, recs)
 		if err != nil {

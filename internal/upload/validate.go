@@ -55,22 +55,22 @@ func (k uniqueKey) namespace() uniqueKey {
 // rows. today is the date DOB must precede (in the admin's calendar; the
 // caller passes roster.Now()).
 func ValidateRows(rows []Row, today time.Time) []Record {
-	return validateRows(rows, today, roster.UploadModeCreate)
+	return validateRows(rows, today, roster.UploadModeCreate, false)
 }
 
 // validateRows validates rows for mode: as new users, and in update and
 // upsert mode also as changes of existing users.
-func validateRows(rows []Row, today time.Time, mode string) []Record {
+func validateRows(rows []Row, today time.Time, mode string, activation bool) []Record {
 	out := make([]Record, len(rows))
 	for i, r := range rows {
 		if mode == roster.UploadModeCreate {
-			out[i] = validateRow(r, today)
+			out[i] = validateRow(r, today, activation)
 			if st, msg := registry.CheckStatus(r.Values[ColStatus]); msg != "" || st == registry.StatusBlocked {
 				out[i].Errors = append(out[i].Errors, roster.FieldError{Field: ColStatus, Message: orDefault(msg, registry.MsgStatusNew)})
 			}
 			continue
 		}
-		out[i] = validateRow(blankClears(r), today)
+		out[i] = validateRow(blankClears(r), today, activation)
 		out[i].Row = r
 		out[i].Key, out[i].Change, out[i].UpdateErrors = decodeChange(r)
 	}
@@ -101,7 +101,7 @@ func (e rowErrors) has(field string) bool {
 // registry's rule book to it. Only what is particular to a file is done
 // here: TRUE/FALSE cells, comma-separated lists, the externalIds JSON and
 // the three externalId columns that go together.
-func validateRow(r Row, today time.Time) Record {
+func validateRow(r Row, today time.Time, activation bool) Record {
 	rec := Record{Row: r}
 	var errs rowErrors
 	get := func(col string) string { return r.Values[col] }
@@ -126,6 +126,7 @@ func validateRow(r Row, today time.Time) Record {
 	u.FirstName, u.LastName = get(ColFirstName), get(ColLastName)
 	u.Phone, u.Email, u.Username = get(ColPhone), get(ColEmail), get(ColUserName)
 	nu.Password, nu.Provider = get(ColPassword), get(ColProvider)
+	nu.Activate = activation && nu.Password == ""
 	nu.PhoneVerified = flag(&errs, ColPhoneVerified, get(ColPhoneVerified))
 	nu.EmailVerified = flag(&errs, ColEmailVerified, get(ColEmailVerified))
 	nu.Roles = list(get(ColRoles))

@@ -47,14 +47,14 @@ func (s *Service) Process(ctx context.Context, uploadID string) error {
 	}
 	// Limits were enforced on submit; a later change of configuration must
 	// not turn an accepted upload into a failed one.
-	f, err := Parse(up.FileName, []byte(data), Limits{MaxRows: math.MaxInt, MaxBytes: math.MaxInt64, mode: up.Mode})
+	f, err := Parse(up.FileName, []byte(data), Limits{MaxRows: math.MaxInt, MaxBytes: math.MaxInt64, mode: up.Mode, activation: s.Activation != nil})
 	if err != nil {
 		return fail(roster.ErrorMessage(err))
 	}
 	if err := store.StartUpload(ctx, s.db, up.ID, roster.Now()); err != nil {
 		return err
 	}
-	recs := validateRows(f.Rows, s.Now(), up.Mode)
+	recs := validateRows(f.Rows, s.Now(), up.Mode, s.Activation != nil)
 	done, err := store.UploadRowsDone(ctx, s.db, up.ID, 0, math.MaxInt32)
 	if err != nil {
 		return err
@@ -131,7 +131,9 @@ func (s *Service) processChunk(ctx context.Context, up *roster.Upload, columns [
 	if err != nil {
 		return err
 	}
-	return store.InTx(ctx, s.db, func(tx store.Tx) error {
+	var activate []registry.SignUpContact
+	err = store.InTx(ctx, s.db, func(tx store.Tx) error {
+		activate = activate[:0]
 		now := roster.Now()
 		// The lock makes a second worker on the same upload wait here and
 		// then see this chunk's rows as done.
@@ -206,11 +208,40 @@ func (s *Service) processChunk(ctx context.Context, up *roster.Upload, columns [
 			}
 			rows = append(rows, r)
 		}
+		activate = s.activations(chunk, rows, activate)
 		if err := store.InsertUploadRows(ctx, tx, rows); err != nil {
 			return err
 		}
 		return store.AddUploadProgress(ctx, tx, up.ID, created, failed, now)
 	})
+	if err == nil && len(activate) > 0 {
+		s.sendActivations(ctx, up, activate)
+	}
+	return err
+}
+
+// activations collects where to send the activation messages of the
+// users created without a password, and notes on a created row that has
+// no verified contact that none could be sent. Set-wise and one-by-one
+// creates end up here alike.
+func (s *Service) activations(chunk []*Record, rows []roster.UploadRow, to []registry.SignUpContact) []registry.SignUpContact {
+	byNumber := make(map[int]*Record, len(chunk))
+	for _, rec := range chunk {
+		byNumber[rec.Row.Number] = rec
+	}
+	for i := range rows {
+		r := &rows[i]
+		rec := byNumber[r.RowNumber]
+		if r.Status != roster.UploadRowCreated || rec == nil || !rec.User.Activate {
+			continue
+		}
+		if c, ok := activationContact(rec.User); ok {
+			to = append(to, c)
+		} else {
+			r.Errors = []roster.FieldError{{Field: FieldActivation, Message: MsgNoActivation}}
+		}
+	}
+	return to
 }
 
 // validRun is the rows at the start of chunk that are valid and not done

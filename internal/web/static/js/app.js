@@ -5,6 +5,7 @@ import * as api from './api.js';
 import { h, clear, notice, focusHeading, announce } from './ui.js';
 import * as login from './login.js';
 import * as signup from './signup.js';
+import { forgot, choose } from './password.js';
 import * as upload from './upload.js';
 import * as users from './users.js';
 import * as directory from './directory.js';
@@ -45,6 +46,9 @@ export class Session {
   get seesCourses() { return this.isCreator || this.isMentor; }
   // pendingTerms: kinds of terms to accept before the console opens.
   get pendingTerms() { return this.principal.pendingTnc || []; }
+  // mustChangePassword: someone else chose the password; the user
+  // chooses their own before anything else.
+  get mustChangePassword() { return !!this.principal.passwordMustChange; }
 
   // A self-signed-up user (no tenant bit in flagsValue, seed 001) may
   // declare a state and school.
@@ -60,6 +64,8 @@ const routes = [
   { re: /^\/login$/, page: login, public: true },
   { re: /^\/terms$/, page: terms },
   { re: /^\/signup$/, page: signup, public: true },
+  { re: /^\/forgot$/, page: forgot, public: true },
+  { re: /^\/password$/, page: choose },
   { re: /^\/upload$/, page: upload, allow: (s) => s.isAdmin },
   { re: /^\/upload\/([\w-]+)$/, page: upload, allow: (s) => s.isAdmin },
   { re: /^\/users$/, page: users, allow: (s) => s.isAdmin },
@@ -169,6 +175,11 @@ async function show(path, query, gen) {
   markCurrent(path);
   // Pending terms come before every other page; the page asked for is
   // shown once they are accepted.
+  if (session && session.mustChangePassword && path !== '/password') {
+    if (allowed(path)) returnTo = path;
+    return go('#/password');
+  }
+  if (r0(path) === choose && session && !session.mustChangePassword) return go(home(session));
   if (session && session.pendingTerms.length && path !== '/terms') {
     if (allowed(path)) returnTo = path;
     return go('#/terms');
@@ -217,6 +228,11 @@ function noRoles() {
     notice('info', 'Your account has no role that uses this console. An organisation administrator can give you one.'),
     h('p', null, h('a', { href: '#/account' }, 'See your account')));
   focusHeading(main);
+}
+
+function r0(path) {
+  const r = routes.find((x) => x.re.test(path));
+  return r && r.page;
 }
 
 function allowed(path) {

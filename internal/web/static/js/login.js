@@ -33,6 +33,7 @@ export async function render(main, _session, { app, query }) {
   const sso = h('div', { id: 'sso' });
   clear(main, h('section', { class: 'card narrow' },
     h('h1', { id: 'signin-title' }, t('ui_signin_title')), form, sso,
+    h('p', { class: 'hint' }, h('a', { href: '#/forgot', id: 'forgot-link' }, t('ui_signin_forgot'))),
     h('p', { class: 'hint' }, t('ui_signin_new'), h('a', { href: '#/signup', id: 'signup-link' }, t('ui_signin_create')))));
 
   const ssoError = query && query.get('error');
