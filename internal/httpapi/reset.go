@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/registry"
 	"github.com/roster-dev/roster/internal/signup"
 )
@@ -48,34 +47,16 @@ func (s *Server) resetRoutes() {
 }
 
 func (s *Server) passwordReset(ctx context.Context, in *resendInput) (*signUpOutput, error) {
-	r, err := s.cfg.SignUp.RequestReset(ctx, registry.SignUpContact{Email: in.Body.Email, Phone: in.Body.Phone}, infoFrom(ctx).client)
-	if err != nil {
-		return nil, err
-	}
-	out := &signUpOutput{}
-	out.Body.Message = r.Message
-	return out, nil
+	return s.sendCode(ctx, in, s.cfg.SignUp.RequestReset)
 }
 
 // passwordResetConfirm counts wrong codes in the sign-in throttle, per
 // address and per client, as sign-up verification does.
 func (s *Server) passwordResetConfirm(ctx context.Context, in *resetConfirmInput) (*verifyOutput, error) {
 	c := registry.SignUpContact{Email: in.Body.Email, Phone: in.Body.Phone}
-	accounts, client := s.reg.LoginKeys(c.Email+c.Phone), infoFrom(ctx).client
-	if ok, wait := s.throttle.Allowed(accounts, client); !ok {
-		return nil, tooManySignIns(wait)
-	}
-	err := s.cfg.SignUp.ConfirmReset(ctx, c, in.Body.Code, in.Body.NewPassword)
-	if roster.ErrorCode(err) == roster.EINVALID {
-		s.throttle.Failed(accounts, client)
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.throttle.Succeeded(accounts)
-	out := &verifyOutput{}
-	out.Body.Message = signup.MsgResetDone
-	return out, nil
+	return s.checkCode(ctx, c, signup.MsgResetDone, func() error {
+		return s.cfg.SignUp.ConfirmReset(ctx, c, in.Body.Code, in.Body.NewPassword)
+	})
 }
 
 func (s *Server) userPasswordReset(ctx context.Context, in *adminResetInput) (*verifyOutput, error) {

@@ -144,7 +144,14 @@ func (s *Server) signUpChild(ctx context.Context, in *signUpInput) (*signUpOutpu
 }
 
 func (s *Server) signUpResend(ctx context.Context, in *resendInput) (*signUpOutput, error) {
-	r, err := s.cfg.SignUp.Resend(ctx, registry.SignUpContact{Email: in.Body.Email, Phone: in.Body.Phone}, infoFrom(ctx).client)
+	return s.sendCode(ctx, in, s.cfg.SignUp.Resend)
+}
+
+// sendCode asks the sign-up service to send a code to the address in the
+// body; its answer is the same whether or not a code went out.
+func (s *Server) sendCode(ctx context.Context, in *resendInput,
+	send func(context.Context, registry.SignUpContact, string) (*signup.Result, error)) (*signUpOutput, error) {
+	r, err := send(ctx, registry.SignUpContact{Email: in.Body.Email, Phone: in.Body.Phone}, infoFrom(ctx).client)
 	if err != nil {
 		return nil, err
 	}
@@ -158,11 +165,21 @@ func (s *Server) signUpResend(ctx context.Context, in *resendInput) (*signUpOutp
 // addresses from one network slows down as guessing passwords does.
 func (s *Server) signUpVerify(ctx context.Context, in *verifyInput) (*verifyOutput, error) {
 	c := registry.SignUpContact{Email: in.Body.Email, Phone: in.Body.Phone}
+	return s.checkCode(ctx, c, MsgVerified, func() error {
+		_, err := s.cfg.SignUp.Verify(ctx, c, in.Body.Password, in.Body.Code)
+		return err
+	})
+}
+
+// checkCode runs check, which spends a one-time code sent to c's address,
+// under the sign-in throttle: a wrong code counts as a failed sign-in of
+// that address and client, and a right one clears the address's count.
+func (s *Server) checkCode(ctx context.Context, c registry.SignUpContact, done string, check func() error) (*verifyOutput, error) {
 	accounts, client := s.reg.LoginKeys(c.Email+c.Phone), infoFrom(ctx).client
 	if ok, wait := s.throttle.Allowed(accounts, client); !ok {
 		return nil, tooManySignIns(wait)
 	}
-	_, err := s.cfg.SignUp.Verify(ctx, c, in.Body.Password, in.Body.Code)
+	err := check()
 	if roster.ErrorCode(err) == roster.EINVALID {
 		s.throttle.Failed(accounts, client)
 	}
@@ -171,7 +188,7 @@ func (s *Server) signUpVerify(ctx context.Context, in *verifyInput) (*verifyOutp
 	}
 	s.throttle.Succeeded(accounts)
 	out := &verifyOutput{}
-	out.Body.Message = MsgVerified
+	out.Body.Message = done
 	return out, nil
 }
 

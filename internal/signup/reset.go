@@ -29,29 +29,7 @@ const MsgAdminResetSent = "a code to choose a new password was sent to the user'
 // answer. The code is issued either way so the throttles count every
 // request alike.
 func (s *Service) RequestReset(ctx context.Context, c registry.SignUpContact, client string) (*Result, error) {
-	dest, err := destination(c)
-	if err != nil {
-		return nil, err
-	}
-	if !s.send.Can(channel(dest)) {
-		return nil, unavailable(dest)
-	}
-	code, err := s.codes.Issue(ctx, otp.PurposeReset, dest, client)
-	if err != nil {
-		return nil, err
-	}
-	ok, err := s.reg.CanReset(ctx, lookupType(dest), dest.Address)
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		err = s.send.Send(ctx, notify.Message{Channel: channel(dest), To: dest.Address, Template: notify.ResetCode,
-			Data: notify.Data{Code: code, Minutes: s.minutes()}})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return &Result{Message: MsgResetSent}, nil
+	return s.codeIf(ctx, c, client, otp.PurposeReset, notify.ResetCode, s.reg.CanReset, MsgResetSent)
 }
 
 // ConfirmReset sets the password of the account holding the address once

@@ -154,6 +154,16 @@ func (s *Service) minutes() int { return int(s.codes.TTL.Minutes()) }
 // Resend sends a new code to a pending sign-up's address; for any other
 // address nothing is sent, with the same answer.
 func (s *Service) Resend(ctx context.Context, c registry.SignUpContact, client string) (*Result, error) {
+	return s.codeIf(ctx, c, client, otp.PurposeSignUp, notify.SignUpCode, s.reg.PendingSignUp, MsgCheckInbox)
+}
+
+// codeIf issues a code of purpose for c's address and sends it with tmpl
+// only when eligible says the address may have one; the answer is msg
+// either way, so nobody learns which addresses are registered. The code
+// is issued even when it is not sent, so the throttles count every
+// request alike.
+func (s *Service) codeIf(ctx context.Context, c registry.SignUpContact, client string, purpose otp.Purpose, tmpl notify.Template,
+	eligible func(ctx context.Context, typ, value string) (bool, error), msg string) (*Result, error) {
 	dest, err := destination(c)
 	if err != nil {
 		return nil, err
@@ -161,22 +171,22 @@ func (s *Service) Resend(ctx context.Context, c registry.SignUpContact, client s
 	if !s.send.Can(channel(dest)) {
 		return nil, unavailable(dest)
 	}
-	code, err := s.codes.Issue(ctx, otp.PurposeSignUp, dest, client)
+	code, err := s.codes.Issue(ctx, purpose, dest, client)
 	if err != nil {
 		return nil, err
 	}
-	pending, err := s.reg.PendingSignUp(ctx, lookupType(dest), dest.Address)
+	ok, err := eligible(ctx, lookupType(dest), dest.Address)
 	if err != nil {
 		return nil, err
 	}
-	if pending {
-		err = s.send.Send(ctx, notify.Message{Channel: channel(dest), To: dest.Address, Template: notify.SignUpCode,
+	if ok {
+		err = s.send.Send(ctx, notify.Message{Channel: channel(dest), To: dest.Address, Template: tmpl,
 			Data: notify.Data{Code: code, Minutes: s.minutes()}})
 		if err != nil {
 			return nil, err
 		}
 	}
-	return &Result{Message: MsgCheckInbox}, nil
+	return &Result{Message: msg}, nil
 }
 
 // Verify activates the pending sign-up of an address when both its
